@@ -1,0 +1,206 @@
+"""The cohort filter shared by every page: its fields, its URL query string, and how
+it selects rows of the per-patient cohort frame.
+
+Pure functions only (no Dash), so the filter logic is unit-tested without a browser.
+The query string is canonical (fixed key order, values in contract order), so one
+cohort always has one URL and one cache key.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from urllib.parse import parse_qs, urlencode
+
+import pandas as pd
+
+from data.schema import PATIENT_COLUMNS, PAYERS, PROGRAMS, RACE_ETHNICITIES, REGIONS, SEXES
+
+_AGE_COLUMN = next(c for c in PATIENT_COLUMNS if c.name == "age")
+AGE_BOUNDS = (int(_AGE_COLUMN.min_value), int(_AGE_COLUMN.max_value))
+
+RISK_TIERS = ("high", "medium", "low")
+RISK_TIER_LABELS = {"high": "High", "medium": "Medium", "low": "Low"}
+
+
+@dataclass(frozen=True)
+class CohortFilter:
+    """An empty tuple or None means "no restriction" on that field."""
+
+    programs: tuple[str, ...] = ()
+    age_min: int | None = None
+    age_max: int | None = None
+    sexes: tuple[str, ...] = ()
+    race_ethnicities: tuple[str, ...] = ()
+    payers: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    sites: tuple[str, ...] = ()
+    enrolled_from: dt.date | None = None
+    enrolled_to: dt.date | None = None
+    risk_tiers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChoiceField:
+    attribute: str  # CohortFilter attribute
+    query_key: str  # key in the URL query string
+    column: str | None  # cohort-frame column it restricts (None: not applied yet)
+    allowed: tuple[str, ...] | None  # None: values come from the data (sites)
+
+
+CHOICE_FIELDS = (
+    ChoiceField("programs", "program", "program", PROGRAMS),
+    ChoiceField("sexes", "sex", "sex", SEXES),
+    ChoiceField("race_ethnicities", "race", "race_ethnicity", RACE_ETHNICITIES),
+    ChoiceField("payers", "payer", "payer", PAYERS),
+    ChoiceField("regions", "region", "region", REGIONS),
+    ChoiceField("sites", "site", "site", None),
+    # Risk tiers come from the dropout-risk model, which has not landed yet: the
+    # choice is kept in the URL so links stay stable, but it filters nothing.
+    ChoiceField("risk_tiers", "risk", None, RISK_TIERS),
+)
+AGE_KEY = "age"
+ENROLLED_FROM_KEY = "from"
+ENROLLED_TO_KEY = "to"
+
+
+def _canonical(values, allowed: tuple[str, ...] | None) -> tuple[str, ...]:
+    """Deduplicate, drop unknown values and put the rest in contract (or sorted) order."""
+    chosen = {str(v) for v in (values or ()) if v not in (None, "")}
+    if allowed is None:
+        return tuple(sorted(chosen))
+    return tuple(v for v in allowed if v in chosen)
+
+
+def _parse_date(text) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        # Date pickers may send "YYYY-MM-DDT00:00:00"; the day is all that matters.
+        return dt.date.fromisoformat(str(text)[:10])
+    except ValueError:
+        return None
+
+
+def _clip_age(age_min, age_max) -> tuple[int | None, int | None]:
+    low, high = AGE_BOUNDS
+    try:
+        age_min = None if age_min is None else min(max(int(age_min), low), high)
+        age_max = None if age_max is None else min(max(int(age_max), low), high)
+    except (TypeError, ValueError):
+        return None, None
+    if age_min is not None and age_max is not None and age_min > age_max:
+        age_min, age_max = age_max, age_min
+    # The full range is no restriction; store it as such so the URL stays short.
+    return (None if age_min == low else age_min), (None if age_max == high else age_max)
+
+
+def normalise(cohort: CohortFilter, sites: tuple[str, ...] | None = None) -> CohortFilter:
+    """Canonical form: known values only, in contract order, full ranges as None.
+
+    ``sites`` are the sites present in the data; when given, unknown sites are dropped.
+    """
+    changes = {f.attribute: _canonical(getattr(cohort, f.attribute), f.allowed) for f in CHOICE_FIELDS}
+    if sites is not None:
+        changes["sites"] = _canonical(changes["sites"], tuple(sorted(sites)))
+    changes["age_min"], changes["age_max"] = _clip_age(cohort.age_min, cohort.age_max)
+    start, end = cohort.enrolled_from, cohort.enrolled_to
+    if start and end and start > end:
+        start, end = end, start
+    changes["enrolled_from"], changes["enrolled_to"] = start, end
+    return replace(cohort, **changes)
+
+
+def parse_query(search: str | None, sites: tuple[str, ...] | None = None) -> CohortFilter:
+    """Read a URL query string ("?program=diabetes&age=40-65"); bad parts are ignored,
+    because a hand-edited or outdated link should still open a page."""
+    params = parse_qs((search or "").lstrip("?"), keep_blank_values=False)
+    values = {f.attribute: tuple(params.get(f.query_key, ())) for f in CHOICE_FIELDS}
+    age_min = age_max = None
+    if AGE_KEY in params:
+        low, _, high = params[AGE_KEY][0].partition("-")
+        age_min, age_max = (low or None), (high or None)
+    return normalise(
+        CohortFilter(
+            **values,
+            age_min=age_min,
+            age_max=age_max,
+            enrolled_from=_parse_date(params.get(ENROLLED_FROM_KEY, [None])[0]),
+            enrolled_to=_parse_date(params.get(ENROLLED_TO_KEY, [None])[0]),
+        ),
+        sites,
+    )
+
+
+def to_query(cohort: CohortFilter) -> str:
+    """The canonical query string, with its leading "?", or "" for the whole population."""
+    cohort = normalise(cohort)
+    pairs: list[tuple[str, str]] = []
+    for f in CHOICE_FIELDS:
+        pairs.extend((f.query_key, v) for v in getattr(cohort, f.attribute))
+    if cohort.age_min is not None or cohort.age_max is not None:
+        low, high = AGE_BOUNDS
+        pairs.append((AGE_KEY, f"{cohort.age_min or low}-{cohort.age_max or high}"))
+    if cohort.enrolled_from:
+        pairs.append((ENROLLED_FROM_KEY, cohort.enrolled_from.isoformat()))
+    if cohort.enrolled_to:
+        pairs.append((ENROLLED_TO_KEY, cohort.enrolled_to.isoformat()))
+    return "?" + urlencode(pairs) if pairs else ""
+
+
+# Order of the filter controls' values, as the panel callbacks pass them around.
+CONTROL_ORDER = ("programs", "age", "sexes", "race_ethnicities", "payers", "regions", "sites",
+                 "enrolled_from", "enrolled_to", "risk_tiers")
+
+
+def from_controls(programs, age, sexes, race_ethnicities, payers, regions, sites,
+                  enrolled_from, enrolled_to, risk_tiers) -> CohortFilter:
+    """Build the filter from the panel's control values (in CONTROL_ORDER)."""
+    age_min, age_max = (list(age) + [None, None])[:2] if age else (None, None)
+    return normalise(CohortFilter(
+        programs=tuple(programs or ()), age_min=age_min, age_max=age_max,
+        sexes=tuple(sexes or ()), race_ethnicities=tuple(race_ethnicities or ()),
+        payers=tuple(payers or ()), regions=tuple(regions or ()), sites=tuple(sites or ()),
+        enrolled_from=_parse_date(enrolled_from), enrolled_to=_parse_date(enrolled_to),
+        risk_tiers=tuple(risk_tiers or ()),
+    ))
+
+
+def to_controls(cohort: CohortFilter) -> tuple:
+    """The panel's control values for this filter (in CONTROL_ORDER)."""
+    low, high = AGE_BOUNDS
+    return (
+        list(cohort.programs),
+        [cohort.age_min if cohort.age_min is not None else low,
+         cohort.age_max if cohort.age_max is not None else high],
+        list(cohort.sexes), list(cohort.race_ethnicities), list(cohort.payers),
+        list(cohort.regions), list(cohort.sites),
+        cohort.enrolled_from.isoformat() if cohort.enrolled_from else None,
+        cohort.enrolled_to.isoformat() if cohort.enrolled_to else None,
+        list(cohort.risk_tiers),
+    )
+
+
+def apply_cohort(frame: pd.DataFrame, cohort: CohortFilter) -> pd.DataFrame:
+    """The rows of a per-patient frame (journeys joined with patient attributes) in the cohort."""
+    keep = pd.Series(True, index=frame.index)
+    for f in CHOICE_FIELDS:
+        chosen = getattr(cohort, f.attribute)
+        if chosen and f.column is not None:
+            keep &= frame[f.column].isin(chosen)
+    if cohort.age_min is not None:
+        keep &= frame["age"] >= cohort.age_min
+    if cohort.age_max is not None:
+        keep &= frame["age"] <= cohort.age_max
+    if cohort.enrolled_from or cohort.enrolled_to:
+        enrolled = pd.to_datetime(frame["enrollment_date"])
+        if cohort.enrolled_from:
+            keep &= enrolled >= pd.Timestamp(cohort.enrolled_from)
+        if cohort.enrolled_to:
+            # Inclusive of the whole last day, whatever the time of day stored.
+            keep &= enrolled < pd.Timestamp(cohort.enrolled_to) + pd.Timedelta(days=1)
+    return frame.loc[keep]
+
+
+def is_everyone(cohort: CohortFilter) -> bool:
+    return cohort == CohortFilter()
+

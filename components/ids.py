@@ -1,0 +1,45 @@
+"""Every Dash component id in the app, defined once so no id string is typed twice.
+
+Layouts, callbacks and browser tests all import from here.
+"""
+
+# App shell
+URL = "url"
+COHORT_QUERY = "cohort-query"  # dcc.Store: the canonical query string of the cohort filter
+URL_WRITTEN = "url-written"  # dcc.Store: dummy output of the clientside URL writer
+NAVBAR = "navbar"
+
+# Navigation links, keyed by page path.
+NAV_LINKS = {
+    "/": "nav-overview",
+    "/pathways": "nav-pathways",
+    "/model": "nav-model",
+    "/worklist": "nav-worklist",
+    "/patient": "nav-patient",
+}
+NAV_SCENARIOS = "nav-scenarios"
+
+# Cohort filter panel
+FILTER_PANEL = "filter-panel"
+FILTER_PROGRAM = "filter-program"
+FILTER_AGE = "filter-age"
+FILTER_SEX = "filter-sex"
+FILTER_RACE_ETHNICITY = "filter-race-ethnicity"
+FILTER_PAYER = "filter-payer"
+FILTER_REGION = "filter-region"
+FILTER_SITE = "filter-site"
+FILTER_ENROLLMENT = "filter-enrollment"
+FILTER_RISK_TIER = "filter-risk-tier"
+FILTER_RESET = "filter-reset"
+
+# Overview page
+OVERVIEW_MESSAGE = "overview-message"
+KPI_PATIENTS = "kpi-patients"
+KPI_COMPLETION_RATE = "kpi-completion-rate"
+KPI_DROPOUT_RATE = "kpi-dropout-rate"
+KPI_MEDIAN_DAYS_TO_TREATMENT = "kpi-median-days-to-treatment"
+KPI_IN_PROGRESS = "kpi-in-progress"
+KPI_HIGH_RISK = "kpi-high-risk"
+FUNNEL_GRAPH = "funnel-graph"
+FUNNEL_TABLE = "funnel-table"
+TREND_GRAPH = "trend-graph"

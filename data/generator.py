@@ -1,0 +1,314 @@
+"""Synthetic EHR/claims journeys with known ground truth.
+
+The population (attributes) and every random draw are fixed by the seed *before*
+any outcome is simulated, each draw from its own stream.  Outcomes are a
+deterministic function of (parameters, population, draws), so the same patients can
+be re-simulated under what-if levers with the same draws wherever a lever does not
+apply.  Everything is vectorised: no per-patient Python loop.
+
+`python -m data.generate` is the command-line entry point.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from data import transition_model as tm
+from data.params import SITES, TRANSITIONS, GeneratorParams, Levers, validate_params
+from data.pathway import ALLOWED_WINDOW_DAYS
+from data.schema import LANGUAGES, PAYERS, PROGRAMS, RACE_ETHNICITIES, REGIONS, STAGES
+
+DEFAULT_AS_OF = "2026-09-30"
+GENERATOR_VERSION = "1"
+EPOCH = np.datetime64("1970-01-01", "D")
+
+# Independent uniform streams per patient; adding a stream never shifts another.
+DRAW_NAMES = (
+    "screen_attend", "screen_time", "screen_result",
+    *[f"{stage}_{what}" for stage in TRANSITIONS
+      for what in ("lead", "attend", "rebook", "rebook_delay", "outreach")],
+    "diagnosis_result",
+    *[f"{stage}_cost" for stage in STAGES],
+)
+
+
+@dataclass
+class Population:
+    """Observable patient attributes (arrays) plus their table form."""
+    attrs: dict
+    patients: pd.DataFrame
+    as_of_day: int
+
+
+@dataclass
+class Simulation:
+    """Full, uncensored journeys: per stage, who reached it, when, and the result."""
+    population: Population
+    stages: dict  # stage -> dict of arrays
+
+
+def _day(date) -> int:
+    return int((np.datetime64(pd.Timestamp(date).date(), "D") - EPOCH).astype(int))
+
+
+def _streams(seed: int, n_streams: int) -> list[np.random.Generator]:
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n_streams)]
+
+
+def draw_population(n_patients: int, seed: int, as_of=DEFAULT_AS_OF,
+                    params: GeneratorParams | None = None) -> tuple[Population, dict]:
+    """Draw patient attributes and every uniform the simulation will use."""
+    params = params or GeneratorParams()
+    validate_params(params)
+    if n_patients < 1:
+        raise ValueError("n_patients must be at least 1")
+    attr_rng, *draw_rngs = _streams(seed, 1 + len(DRAW_NAMES))
+    draws = {name: rng.random(n_patients) for name, rng in zip(DRAW_NAMES, draw_rngs)}
+    as_of_day = _day(as_of)
+    attrs = _draw_attributes(attr_rng, n_patients, params, as_of_day)
+    return Population(attrs, _patients_frame(attrs, as_of_day), as_of_day), draws
+
+
+def _draw_attributes(rng: np.random.Generator, n: int, params: GeneratorParams, as_of_day: int) -> dict:
+    program = rng.choice(len(PROGRAMS), n, p=[params.program_mix[p] for p in PROGRAMS])
+    age_mean = np.array([60.0, 55.0, 42.0])[program]
+    age_sd = np.array([7.5, 13.0, 15.0])[program]
+    age_lo = np.array([45, 25, 18])[program]
+    age_hi = np.array([75, 90, 90])[program]
+    age = np.clip(np.rint(rng.normal(age_mean, age_sd)), age_lo, age_hi).astype(np.int64)
+    female_share = np.array([0.52, 0.50, 0.64])[program]
+    sex = (rng.random(n) >= female_share).astype(np.int64)  # 0 = F, 1 = M
+    race = rng.choice(len(RACE_ETHNICITIES), n, p=[0.58, 0.14, 0.17, 0.07, 0.04])
+    u_lang = rng.random(n)
+    spanish_share = np.where(race == RACE_ETHNICITIES.index("Hispanic"), 0.45, 0.01)
+    other_share = np.where(race == RACE_ETHNICITIES.index("Asian"), 0.25, 0.015)
+    language = np.where(u_lang < spanish_share, 1, np.where(u_lang < spanish_share + other_share, 2, 0))
+    region = rng.choice(len(REGIONS), n, p=[0.45, 0.35, 0.20])
+    site_names = tuple(SITES)
+    site = np.empty(n, dtype=np.int64)
+    u_site = rng.random(n)
+    for r, region_name in enumerate(REGIONS):
+        in_region = [i for i, s in enumerate(site_names) if SITES[s][0] == region_name]
+        idx = np.flatnonzero(region == r)
+        site[idx] = np.asarray(in_region)[np.minimum((u_site[idx] * len(in_region)).astype(int), len(in_region) - 1)]
+    u_payer = rng.random(n)
+    under65 = np.select(
+        [u_payer < 0.58, u_payer < 0.86], [PAYERS.index("Commercial"), PAYERS.index("Medicaid")],
+        PAYERS.index("Uninsured"))
+    over65 = np.where(u_payer < 0.88, PAYERS.index("Medicare"), PAYERS.index("Commercial"))
+    payer = np.where(age >= 65, over65, under65)
+    vulnerable = np.isin(payer, [PAYERS.index("Medicaid"), PAYERS.index("Uninsured")])
+    adi = np.clip(np.rint(rng.normal(42 + 16 * vulnerable + 10 * (region == 2) + 6 * (race == 1), 20)), 1, 100)
+    distance = np.round(np.exp(rng.normal(np.log(np.array([4.0, 11.0, 32.0])[region]), 0.6)), 1)
+    comorbidity = np.minimum(15, rng.poisson(np.clip(0.3 + 0.05 * (age - 40), 0.2, None) + 0.9 * (program == 1)))
+    prior_visits = rng.poisson(1.5 + 0.6 * comorbidity)
+    prior_no_shows = rng.poisson(0.25 + 0.35 * vulnerable + 0.25 * (adi > 70) + 0.08 * prior_visits)
+    portal = rng.random(n) < expit(0.9 - 0.035 * (age - 50) - 0.9 * (language > 0) - 0.012 * (adi - 50))
+    oop_median = np.array([250.0, 120.0, 25.0, 900.0])[payer] * np.array([1.6, 1.0, 0.8])[program]
+    oop = np.round(np.exp(rng.normal(np.log(oop_median), 0.5)), 2)
+    prior_cost = np.round(np.exp(rng.normal(np.log(1800 * (1 + 0.35 * comorbidity)), 0.8)), 2)
+    span_days = int(round(params.enrollment_months * 30.44))
+    enrollment_day = as_of_day - rng.integers(0, span_days, n)
+    return {
+        "program_code": program, "age": age, "sex_code": sex, "race_code": race, "language_code": language,
+        "non_english": (language > 0).astype(np.int64), "region_code": region, "site_code": site,
+        "payer_code": payer, "vulnerable": vulnerable, "adi": adi.astype(np.int64), "distance_km": distance,
+        "comorbidity_index": comorbidity.astype(np.int64), "prior_visits_12m": prior_visits.astype(np.int64),
+        "prior_no_shows_12m": prior_no_shows.astype(np.int64), "portal_user": portal.astype(np.int64),
+        "est_out_of_pocket": oop, "prior_allowed_cost_12m": prior_cost, "enrollment_day": enrollment_day,
+    }
+
+
+def _categorical(codes: np.ndarray, values: tuple) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes, categories=list(values))
+
+
+def _patients_frame(attrs: dict, as_of_day: int) -> pd.DataFrame:
+    n = len(attrs["age"])
+    width = max(7, len(str(n)))
+    return pd.DataFrame({
+        "patient_id": pd.Series(np.char.add("P", np.char.zfill(np.arange(1, n + 1).astype(str), width))),
+        "enrollment_date": EPOCH + attrs["enrollment_day"].astype("timedelta64[D]"),
+        "program": _categorical(attrs["program_code"], PROGRAMS),
+        "age": attrs["age"],
+        "sex": _categorical(attrs["sex_code"], ("F", "M")),
+        "race_ethnicity": _categorical(attrs["race_code"], RACE_ETHNICITIES),
+        "language": _categorical(attrs["language_code"], LANGUAGES),
+        "payer": _categorical(attrs["payer_code"], PAYERS),
+        "region": _categorical(attrs["region_code"], REGIONS),
+        "site": _categorical(attrs["site_code"], tuple(SITES)),
+        "adi": attrs["adi"],
+        "distance_km": attrs["distance_km"],
+        "comorbidity_index": attrs["comorbidity_index"],
+        "prior_no_shows_12m": attrs["prior_no_shows_12m"],
+        "prior_visits_12m": attrs["prior_visits_12m"],
+        "portal_user": attrs["portal_user"].astype(bool),
+        "est_out_of_pocket": attrs["est_out_of_pocket"],
+        "prior_allowed_cost_12m": attrs["prior_allowed_cost_12m"],
+    })
+
+
+def simulate(population: Population, draws: dict, params: GeneratorParams | None = None,
+             levers: Levers | None = None) -> Simulation:
+    """Simulate every patient's full journey (ignoring the as-of date)."""
+    params = params or GeneratorParams()
+    levers = levers or Levers()
+    attrs = population.attrs
+    program = attrs["program_code"]
+    effect = tm.patient_effect(params, attrs)
+    n = len(program)
+
+    screen_window = tm.window_days(program, "screening")
+    p_screen = tm.apply_probability_levers(tm.screening_probability(params, attrs, effect),
+                                           shift=levers.screening_uptake_shift)
+    screened = draws["screen_attend"] < p_screen
+    screen_days = _screening_delay(params, program, screen_window, draws["screen_time"])
+    screen_day = attrs["enrollment_day"] + screen_days
+    positive = draws["screen_result"] < tm.positive_probability(params, attrs)
+    stages = {"screening": {
+        "indicated": np.ones(n, bool), "decision_day": attrs["enrollment_day"], "attended": screened,
+        "day": screen_day, "result_flag": positive, "missed": np.zeros(n, bool),
+        "lead": np.full(n, np.nan), "days": screen_days,
+    }}
+    outreach = _outreach_mask(population, levers)
+    previous = stages["screening"]
+    indicated = screened & positive
+    for stage in TRANSITIONS:
+        stages[stage] = _simulate_booked_stage(
+            params, levers, attrs, effect, draws, stage, indicated, previous, screen_days, outreach,
+            population.as_of_day)
+        previous = stages[stage]
+        if stage == "diagnosis":
+            confirmed = draws["diagnosis_result"] < tm.confirmed_probability(params, attrs)
+            previous["result_flag"] = confirmed
+            indicated = previous["attended"] & confirmed
+        else:
+            previous["result_flag"] = np.ones(n, bool)
+            indicated = previous["attended"]
+    return Simulation(population, stages)
+
+
+def _screening_delay(params, program, window, u) -> np.ndarray:
+    """Days from invitation to the screen: 7 + exponential truncated to the window."""
+    mean = np.asarray([params.screening_mean_days[p] for p in PROGRAMS])[program]
+    span = window - 7
+    return 7 + np.floor(-mean * np.log1p(-u * (1 - np.exp(-span / mean)))).astype(np.int64)
+
+
+def _outreach_mask(population: Population, levers: Levers) -> np.ndarray:
+    if not levers.outreach_patient_ids or levers.outreach_effectiveness <= 0:
+        return np.zeros(len(population.patients), bool)
+    return population.patients["patient_id"].isin(levers.outreach_patient_ids).to_numpy()
+
+
+def _simulate_booked_stage(params, levers, attrs, effect, draws, stage, indicated, previous,
+                           screen_days, outreach, as_of_day) -> dict:
+    window = tm.window_days(attrs["program_code"], stage)
+    decision_day = previous["day"]
+    lead = tm.lead_days_from_quantile(params, attrs, stage, draws[f"{stage}_lead"],
+                                      scale=levers.lead_time_scale.get(stage, 1.0),
+                                      cut_days=levers.lead_time_cut_days.get(stage, 0.0))
+    logit = tm.attend_logit(params, attrs, effect, stage, lead, previous["missed"], screen_days)
+    p_first = tm.apply_probability_levers(expit(logit), shift=levers.attendance_shift.get(stage, 0.0),
+                                          odds_ratio=levers.attendance_odds_ratio.get(stage, 1.0))
+    first = indicated & (draws[f"{stage}_attend"] < p_first)
+    delay = tm.rebook_delay_days(params, draws[f"{stage}_rebook_delay"])
+    rebooked = (indicated & ~first & (draws[f"{stage}_rebook"] < tm.rebook_probability(params, attrs, effect, stage))
+                & (lead + delay <= window))
+    day = decision_day + np.where(first, lead, lead + delay)
+    attended = first | rebooked
+    # Navigation outreach: a would-be dropout at a stage still open at the as-of date
+    # is prevented with probability `effectiveness`; the patient attends late.
+    still_open = decision_day + window >= as_of_day
+    rescued = (outreach & indicated & ~attended & still_open
+               & (draws[f"{stage}_outreach"] < levers.outreach_effectiveness))
+    rescue_day = np.minimum(decision_day + window, np.maximum(decision_day + lead, as_of_day + 14))
+    day = np.where(rescued, rescue_day, day).astype(np.int64)
+    attended = attended | rescued
+    return {"indicated": indicated, "decision_day": decision_day, "lead": lead, "attended": attended,
+            "day": day, "missed": attended & ~first, "window": window, "first_attended": first}
+
+
+def outcome_by_patient(sim: Simulation) -> np.ndarray:
+    """Full-future pathway outcome per patient: 'completed', 'exited' or 'dropped_out'."""
+    s = sim.stages
+    exited = (s["screening"]["attended"] & ~s["screening"]["result_flag"]) | (
+        s["diagnosis"]["attended"] & ~s["diagnosis"]["result_flag"])
+    completed = s["follow_up"]["attended"]
+    return np.where(completed, "completed", np.where(exited, "exited", "dropped_out"))
+
+
+def generate_tables(n_patients: int, seed: int, as_of=DEFAULT_AS_OF,
+                    params: GeneratorParams | None = None) -> tuple[dict, dict]:
+    """Generate patients, events and ground truth; return (tables, manifest)."""
+    from data.ground_truth import ground_truth_table  # late import: ground_truth uses this module
+
+    params = params or GeneratorParams()
+    population, draws = draw_population(n_patients, seed, as_of, params)
+    sim = simulate(population, draws, params)
+    events = events_table(sim, params, draws)
+    patients = population.patients.copy()
+    patients["allowed_cost_to_date"] = _allowed_cost_to_date(patients, events)
+    tables = {"patients": patients, "events": events,
+              "ground_truth": ground_truth_table(sim, params)}
+    manifest = {
+        "generator": "carepath.synthetic", "generator_version": GENERATOR_VERSION, "seed": seed,
+        "n_patients": n_patients, "as_of": str(pd.Timestamp(as_of).date()),
+        "params": params.to_dict(), "rows": {k: int(len(v)) for k, v in tables.items()},
+    }
+    return tables, manifest
+
+
+def events_table(sim: Simulation, params: GeneratorParams, draws: dict) -> pd.DataFrame:
+    """The observable event log: stage events dated on or before the as-of date."""
+    population = sim.population
+    attrs = population.attrs
+    program = attrs["program_code"]
+    ids = population.patients["patient_id"].to_numpy()
+    frames = []
+    for i, stage in enumerate(STAGES):
+        s = sim.stages[stage]
+        seen = s["attended"] & (s["day"] <= population.as_of_day)
+        idx = np.flatnonzero(seen)
+        if stage == "screening":
+            result = np.where(s["result_flag"][idx], "positive", "negative")
+        elif stage == "diagnosis":
+            result = np.where(s["result_flag"][idx], "confirmed", "ruled_out")
+        else:
+            result = np.full(len(idx), None, dtype=object)
+        if i + 1 < len(STAGES):
+            nxt = sim.stages[STAGES[i + 1]]
+            booked = np.where(nxt["indicated"][idx], nxt["decision_day"][idx] + np.nan_to_num(nxt["lead"][idx]), -1)
+        else:
+            booked = np.full(len(idx), -1)
+        median = np.asarray([params.event_cost_median[p][stage] for p in PROGRAMS])[program[idx]]
+        from scipy.special import ndtri
+        cost = np.round(median * np.exp(params.event_cost_log_sd * ndtri(draws[f"{stage}_cost"][idx])), 2)
+        booked_dates = pd.to_datetime(np.where(booked >= 0, booked, 0).astype("int64"), unit="D")
+        frames.append(pd.DataFrame({
+            "patient_id": ids[idx],
+            "stage": stage,
+            "date": EPOCH + s["day"][idx].astype("timedelta64[D]"),
+            "result": result,
+            "site": population.patients["site"].to_numpy()[idx],
+            "billed_cost": cost,
+            "next_appointment_date": booked_dates.where(booked >= 0),
+        }))
+    events = pd.concat(frames, ignore_index=True)
+    events["stage"] = pd.Categorical(events["stage"], categories=list(STAGES))
+    events["site"] = pd.Categorical(events["site"], categories=list(SITES))
+    order = np.lexsort((events["stage"].cat.codes.to_numpy(), events["patient_id"].to_numpy()))
+    return events.iloc[order].reset_index(drop=True)
+
+
+def _allowed_cost_to_date(patients: pd.DataFrame, events: pd.DataFrame) -> np.ndarray:
+    billed = events.groupby("patient_id", sort=False, observed=True)["billed_cost"].sum()
+    to_date = patients["patient_id"].map(billed).fillna(0.0).to_numpy()
+    return np.round(patients["prior_allowed_cost_12m"].to_numpy() + to_date, 2)
+
+
+__all__ = ["DEFAULT_AS_OF", "Population", "Simulation", "draw_population", "simulate", "generate_tables",
+           "events_table", "outcome_by_patient", "ALLOWED_WINDOW_DAYS"]

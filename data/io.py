@@ -1,0 +1,355 @@
+"""Reading and atomically writing CarePath datasets (patients, events, ground truth, manifest).
+
+A dataset is a directory; it is written into a sibling temp directory and swapped into
+place, so a reader never sees a half-written one.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from data.schema import EVENT_COLUMNS, GROUND_TRUTH_COLUMNS, PATIENT_COLUMNS, TABLES
+from data.validation import ContractError, Problem, check_typed_tables, check_values, coerce_table
+
+TABLE_COLUMNS = {**TABLES, "ground_truth": GROUND_TRUTH_COLUMNS}
+REQUIRED_TABLES = ("patients", "events")
+FORMATS = ("parquet", "csv")
+MANIFEST = "manifest.json"
+_BINARY_MAGIC = {
+    b"\x89PNG": "a PNG image",
+    b"PK\x03\x04": "a zip archive (an Excel .xlsx file?)",
+    b"%PDF": "a PDF document",
+    b"PAR1": "a Parquet file",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"\xd0\xcf\x11\xe0": "an old-style Office document (.xls?)",
+}
+
+
+@dataclass
+class Dataset:
+    patients: pd.DataFrame
+    events: pd.DataFrame
+    ground_truth: pd.DataFrame | None
+    manifest: dict
+    as_of: pd.Timestamp
+    source_dir: Path
+
+
+# --------------------------------------------------------------------------- atomic files
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # some filesystems do not allow opening a directory
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temp file in the same directory, fsync and os.replace."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def atomic_write_text(path, text: str, encoding: str = "utf-8") -> Path:
+    """Text counterpart of ``atomic_write_bytes``."""
+    return atomic_write_bytes(path, text.encode(encoding))
+
+
+def _json_default(value):
+    if isinstance(value, (pd.Timestamp, datetime, date)):
+        ts = pd.Timestamp(value)
+        return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    raise TypeError(f"cannot write {type(value).__name__} to the manifest")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _prepare(df: pd.DataFrame, name: str, fmt: str) -> pd.DataFrame:
+    """Contract columns first, dates as datetime64 (parquet) or ISO strings (csv)."""
+    schema = {c.name: c for c in TABLE_COLUMNS[name]}
+    ordered = [c for c in schema if c in df.columns] + [c for c in df.columns if c not in schema]
+    out = df.loc[:, ordered].reset_index(drop=True)
+    for col_name, col in schema.items():
+        if col.kind != "date" or col_name not in out.columns:
+            continue
+        dates = pd.to_datetime(out[col_name], errors="raise").astype("datetime64[ns]").dt.normalize()
+        if fmt == "csv":
+            out[col_name] = dates.dt.strftime("%Y-%m-%d").astype(object).where(dates.notna(), None)
+        else:
+            out[col_name] = dates
+    return out
+
+
+def _write_table(df: pd.DataFrame, path: Path, fmt: str) -> None:
+    if fmt == "parquet":
+        with open(path, "wb") as fh:
+            df.to_parquet(fh, index=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+    else:
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            df.to_csv(fh, index=False, lineterminator="\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def write_dataset(tables: dict[str, pd.DataFrame], manifest: dict, out_dir, fmt: str = "parquet") -> dict:
+    """Write the tables and ``manifest.json`` to ``out_dir`` atomically; return the final manifest.
+
+    The manifest gains ``format`` and ``files: {name: {sha256, rows, bytes}}``.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {FORMATS}, not {fmt!r}")
+    missing = [name for name in REQUIRED_TABLES if name not in tables]
+    unknown = [name for name in tables if name not in TABLE_COLUMNS]
+    if missing or unknown:
+        raise ValueError(f"tables must hold patients and events (optionally ground_truth); "
+                         f"missing {missing}, unknown {unknown}")
+    out_dir = Path(out_dir).resolve()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(f"{out_dir} exists and is not a directory")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+
+    tag = uuid.uuid4().hex[:8]
+    tmp_dir = out_dir.parent / f".{out_dir.name}.tmp-{tag}"
+    old_dir = out_dir.parent / f".{out_dir.name}.old-{tag}"
+    tmp_dir.mkdir()
+    try:
+        files = {}
+        for name, df in tables.items():
+            if df is None:
+                continue
+            path = tmp_dir / f"{name}.{fmt}"
+            _write_table(_prepare(df, name, fmt), path, fmt)
+            files[name] = {"sha256": _sha256(path), "rows": int(len(df)), "bytes": path.stat().st_size}
+        final = {**manifest, "format": fmt, "files": files}
+        final = json.loads(json.dumps(final, default=_json_default))
+        with open(tmp_dir / MANIFEST, "w", encoding="utf-8") as fh:
+            json.dump(final, fh, indent=2, sort_keys=True)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        _fsync_dir(tmp_dir)
+
+        # A non-empty directory cannot be os.replace'd over, so the old one steps aside
+        # first; if the swap fails it is put back.
+        had_old = out_dir.exists()
+        if had_old:
+            os.replace(out_dir, old_dir)
+        try:
+            os.replace(tmp_dir, out_dir)
+        except BaseException:
+            if had_old:
+                os.replace(old_dir, out_dir)
+            raise
+        _fsync_dir(out_dir.parent)
+    except BaseException:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+    if had_old:
+        shutil.rmtree(old_dir, ignore_errors=True)
+    return final
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _find_file(directory: Path, name: str, preferred: str | None) -> Path | None:
+    order = [preferred] + [f for f in FORMATS if f != preferred] if preferred in FORMATS else list(FORMATS)
+    for fmt in order:
+        path = directory / f"{name}.{fmt}"
+        if path.is_file():
+            return path
+    return None
+
+
+def _unreadable(path: Path, rule: str, message: str) -> ContractError:
+    return ContractError([Problem(str(path), None, rule, message)])
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    with open(path, "rb") as fh:
+        head = fh.read(8192)
+    if not head:
+        raise _unreadable(path, "empty_file", "the file is empty (0 bytes); expected a CSV header and rows")
+    for magic, what in _BINARY_MAGIC.items():
+        if head.startswith(magic):
+            raise _unreadable(path, "not_csv", f"the file is not CSV text: it looks like {what}")
+    if b"\x00" in head:
+        raise _unreadable(path, "not_csv", "the file is not CSV text: it contains binary (NUL) bytes")
+    try:
+        # Everything is read as text and typed by the contract, so ids like "00123" keep
+        # their zeros and only truly empty cells count as missing.
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise _unreadable(path, "encoding", _describe_bad_utf8(path)) from None
+    except pd.errors.EmptyDataError:
+        raise _unreadable(path, "empty_file", "the file has no CSV header") from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise _unreadable(path, "not_csv", f"the file cannot be parsed as CSV: {str(exc).strip()[:200]}") from None
+    if len(df) == 0:
+        raise _unreadable(path, "empty_table", "the file has a header but no rows")
+    return df
+
+
+def _describe_bad_utf8(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        byte = data[exc.start:exc.start + 1].hex()
+        return (f"the file is not UTF-8 text: byte 0x{byte} at line {line} (offset {exc.start}); "
+                "save it as UTF-8 (e.g. 'CSV UTF-8' in Excel)")
+    return "the file is not UTF-8 text"
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if path.suffix == ".csv":
+        return _read_csv(path)
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises many types for a damaged file
+        raise _unreadable(path, "not_parquet", f"the file cannot be read as Parquet: {str(exc)[:200]}") from None
+    if len(df) == 0:
+        raise _unreadable(path, "empty_table", "the table has no rows")
+    return df.reset_index(drop=True)
+
+
+def _read_manifest(directory: Path) -> dict | None:
+    path = directory / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _unreadable(path, "manifest", f"manifest.json is not valid JSON: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise _unreadable(path, "manifest", "manifest.json must hold a JSON object")
+    return manifest
+
+
+def _with_all_columns(df: pd.DataFrame, columns) -> pd.DataFrame:
+    """The contract's exact column set, filling columns that could not be read with missing values."""
+    for col in columns:
+        if col.name not in df.columns:
+            df[col.name] = pd.Series(pd.NA, index=df.index, dtype=object)
+    return df.loc[:, [c.name for c in columns]]
+
+
+def read_dataset(directory, validate: bool = True) -> Dataset:
+    """Read a dataset directory (parquet or csv), type it by the contract and validate it.
+
+    Raises ``FileNotFoundError`` when the directory or the patients/events files are
+    missing and ``ContractError`` when a file cannot be read or (``validate``) the
+    data break the contract.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"dataset directory not found: {directory}")
+    manifest = _read_manifest(directory)
+    preferred = manifest.get("format") if manifest else None
+
+    paths = {name: _find_file(directory, name, preferred) for name in TABLE_COLUMNS}
+    missing = [name for name in REQUIRED_TABLES if paths[name] is None]
+    if missing:
+        wanted = ", ".join(f"{name}.parquet or {name}.csv" for name in missing)
+        raise FileNotFoundError(f"{directory} has no {wanted}")
+
+    problems: list[Problem] = []
+    raw = {}
+    for name, path in paths.items():
+        if path is None:
+            continue
+        try:
+            raw[name] = _read_table(path)
+        except ContractError as exc:
+            problems += exc.problems
+    if manifest and validate:
+        for name, path in paths.items():
+            expected = (manifest.get("files") or {}).get(name, {}).get("sha256")
+            if path is not None and expected and path.suffix == f".{preferred}" and _sha256(path) != expected:
+                problems.append(Problem(str(path), None, "checksum",
+                                        "the file does not match the sha256 in manifest.json (changed since it was "
+                                        "written); regenerate the manifest or remove it"))
+    if problems and ("patients" not in raw or "events" not in raw):
+        raise ContractError(problems)
+
+    typed = {}
+    for name, df in raw.items():
+        typed[name], found = coerce_table(df, TABLE_COLUMNS[name], str(paths[name]))
+        problems += found
+
+    manifest = dict(manifest or {})
+    as_of = pd.to_datetime(manifest.get("as_of"), errors="coerce") if manifest.get("as_of") else pd.NaT
+    if pd.isna(as_of):
+        if "date" in typed["events"].columns:
+            as_of = typed["events"]["date"].max()
+        manifest["as_of_inferred"] = True
+        if not pd.isna(as_of):
+            manifest["as_of"] = f"{as_of:%Y-%m-%d}"
+    as_of = pd.Timestamp(as_of).normalize() if not pd.isna(as_of) else pd.NaT
+
+    if validate:
+        problems += check_typed_tables(typed["patients"], typed["events"], as_of,
+                                       str(paths["patients"]), str(paths["events"]))
+        if "ground_truth" in typed:
+            problems += check_values(typed["ground_truth"], GROUND_TRUTH_COLUMNS, str(paths["ground_truth"]))
+        if problems:
+            raise ContractError(problems)
+    elif any(p.rule == "missing_column" for p in problems):
+        raise ContractError([p for p in problems if p.rule == "missing_column"])
+
+    ground_truth = typed.get("ground_truth")
+    return Dataset(
+        patients=_with_all_columns(typed["patients"], PATIENT_COLUMNS),
+        events=_with_all_columns(typed["events"], EVENT_COLUMNS),
+        ground_truth=_with_all_columns(ground_truth, GROUND_TRUTH_COLUMNS) if ground_truth is not None else None,
+        manifest=manifest,
+        as_of=as_of,
+        source_dir=directory.resolve(),
+    )

@@ -1,0 +1,393 @@
+"""Checks that tables meet the data contract in ``data.schema`` and parses raw values into typed columns.
+
+Every check is vectorised, because it runs on a million patients, and every problem is
+collected, so a user fixes their file once rather than once per error.  Row numbers in
+the messages are 0-based data rows (the CSV header is not counted).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from data.schema import (
+    EVENT_COLUMNS,
+    INDICATING_RESULT,
+    PATIENT_COLUMNS,
+    STAGE_RESULTS,
+    STAGES,
+    Column,
+)
+
+MAX_EXAMPLES = 5
+STRING_DTYPE = pd.StringDtype(na_value=np.nan)
+_TRUE = frozenset({"true", "t", "yes", "y", "1"})
+_FALSE = frozenset({"false", "f", "no", "n", "0"})
+# The stage that must come before each later stage, and the result it must have had.
+_PREREQUISITE = {"diagnosis": "screening", "treatment": "diagnosis", "follow_up": "treatment"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    column: str | None
+    rule: str
+    message: str
+    examples: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        where = f"{self.file}, column {self.column!r}" if self.column else self.file
+        lines = [f"{where} [{self.rule}]: {self.message}"]
+        lines += [f"    {example}" for example in self.examples]
+        return "\n".join(lines)
+
+
+class ContractError(ValueError):
+    """The data break the contract; ``problems`` lists every rule broken."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        n = len(self.problems)
+        header = f"The data do not meet the CarePath data contract ({n} problem{'s' if n != 1 else ''}):"
+        return "\n".join([header] + [f"  - {problem}" for problem in self.problems])
+
+    def __str__(self) -> str:
+        return self._render()
+
+
+# --------------------------------------------------------------------------- examples
+
+
+def _format_value(value) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "<empty>"
+    if isinstance(value, pd.Timestamp):
+        return f"'{value:%Y-%m-%d}'"
+    if isinstance(value, str):
+        text = value if len(value) <= 40 else value[:37] + "..."
+        return repr(text)
+    return str(value)
+
+
+def _examples(df: pd.DataFrame, mask, columns: list[str], raw: pd.DataFrame | None = None) -> list[str]:
+    """Up to five short "row N: col=value" strings for the rows selected by ``mask``."""
+    mask = np.asarray(mask, dtype=bool)
+    positions = np.flatnonzero(mask)[:MAX_EXAMPLES]
+    source = raw if raw is not None else df
+    shown = [c for c in dict.fromkeys(columns) if c in source.columns]
+    out = []
+    for pos in positions:
+        label = source.index[pos]
+        parts = []
+        for col in shown:
+            value = source[col].iloc[pos]
+            parts.append(f"{col}={value}" if col == "patient_id" and isinstance(value, str) else f"{col}={_format_value(value)}")
+        out.append(f"row {label}: " + ", ".join(parts))
+    return out
+
+
+def _rows(n: int) -> str:
+    return f"{n} row{'s' if n != 1 else ''}"
+
+
+# --------------------------------------------------------------------------- coercion
+
+
+def _present(series: pd.Series) -> pd.Series:
+    """True where a raw value is given (not null, not an empty or blank string)."""
+    present = series.notna()
+    if series.dtype == object or isinstance(series.dtype, pd.StringDtype):
+        text = series.astype(STRING_DTYPE)
+        present &= text.str.strip().fillna("").ne("")
+    return present
+
+
+def _parse_column(raw: pd.Series, col: Column) -> pd.Series:
+    """Parse one column; values that cannot be parsed become missing."""
+    kind = col.kind
+    if kind == "str":
+        if raw.dtype == STRING_DTYPE:
+            out = raw
+        else:
+            out = raw.astype(STRING_DTYPE)
+        if raw.dtype == object or isinstance(raw.dtype, pd.StringDtype):
+            out = out.where(out.str.strip().ne(""))
+        return out
+    if kind == "date":
+        if isinstance(raw.dtype, pd.DatetimeTZDtype):
+            out = raw.dt.tz_localize(None)
+        elif pd.api.types.is_datetime64_dtype(raw.dtype):
+            out = raw
+        elif raw.dtype == object or isinstance(raw.dtype, pd.StringDtype):
+            text = raw.astype(STRING_DTYPE).str.strip()
+            out = pd.to_datetime(text, format="ISO8601", errors="coerce")
+        else:  # numbers are not dates: refuse rather than guess an epoch
+            out = pd.Series(pd.NaT, index=raw.index)
+        return out.astype("datetime64[ns]").dt.normalize()
+    if kind in ("int", "float"):
+        if pd.api.types.is_bool_dtype(raw.dtype):
+            numbers = pd.Series(np.nan, index=raw.index)
+        elif pd.api.types.is_numeric_dtype(raw.dtype):
+            numbers = raw.astype("float64")
+        else:
+            numbers = pd.to_numeric(raw.astype(STRING_DTYPE).str.strip(), errors="coerce").astype("float64")
+        numbers = numbers.where(np.isfinite(numbers))
+        if kind == "float":
+            return numbers
+        numbers = numbers.where(numbers.eq(np.round(numbers)))
+        if numbers.notna().all():
+            return numbers.astype("int64")
+        return numbers.astype("Int64")
+    if kind == "bool":
+        if pd.api.types.is_bool_dtype(raw.dtype) and raw.notna().all():
+            return raw.astype(bool)
+        text = raw.astype(STRING_DTYPE).str.strip().str.lower()
+        out = pd.Series(pd.NA, index=raw.index, dtype="boolean")
+        out[text.isin(_TRUE).to_numpy()] = True
+        out[text.isin(_FALSE).to_numpy()] = False
+        if out.notna().all():
+            return out.astype(bool)
+        return out
+    raise ValueError(f"unknown column kind {kind!r} for {col.name}")
+
+
+_KIND_HELP = {
+    "date": "a date (YYYY-MM-DD)",
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "str": "text",
+}
+
+
+def coerce_table(df: pd.DataFrame, columns: tuple[Column, ...], source: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """Parse ``df`` into the contract's types.
+
+    Returns the typed frame with the contract's columns in contract order (extra columns
+    dropped, missing ones left out) and the problems found while parsing: missing
+    required columns, values that do not parse, and empty values in non-nullable columns.
+    """
+    problems: list[Problem] = []
+    typed = {}
+    for col in columns:
+        if col.name not in df.columns:
+            if col.required:
+                problems.append(Problem(source, col.name, "missing_column",
+                                        f"required column is missing (found: {', '.join(map(str, df.columns)) or 'none'})"))
+            continue
+        raw = df[col.name]
+        parsed = _parse_column(raw, col)
+        given = _present(raw)
+        unparsed = given & parsed.isna()
+        if unparsed.any():
+            problems.append(Problem(
+                source, col.name, "type",
+                f"{_rows(int(unparsed.sum()))} cannot be read as {_KIND_HELP[col.kind]}",
+                _examples(df, unparsed, ["patient_id", col.name], raw=df)))
+        if not col.nullable:
+            empty = ~given
+            if empty.any():
+                problems.append(Problem(source, col.name, "not_null",
+                                        f"{_rows(int(empty.sum()))} have no value; this column may not be empty",
+                                        _examples(df, empty, ["patient_id", col.name], raw=df)))
+        typed[col.name] = parsed
+    out = pd.DataFrame(typed, index=df.index)
+    return out, problems
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def check_values(df: pd.DataFrame, columns: tuple[Column, ...], source: str) -> list[Problem]:
+    """Allowed values and min/max bounds on an already typed table."""
+    problems = []
+    for col in columns:
+        if col.name not in df.columns:
+            continue
+        series = df[col.name]
+        if col.allowed is not None:
+            bad = series.notna() & ~series.isin(col.allowed)
+            if bad.any():
+                problems.append(Problem(
+                    source, col.name, "allowed_values",
+                    f"{_rows(int(bad.sum()))} have a value outside the allowed set "
+                    f"({', '.join(map(str, col.allowed))})",
+                    _examples(df, bad, ["patient_id", col.name])))
+        if col.min_value is not None or col.max_value is not None:
+            numbers = series.astype("float64")
+            bad = pd.Series(False, index=df.index)
+            if col.min_value is not None:
+                bad |= numbers.lt(col.min_value).fillna(False)
+            if col.max_value is not None:
+                bad |= numbers.gt(col.max_value).fillna(False)
+            if bad.any():
+                lo = "-inf" if col.min_value is None else f"{col.min_value:g}"
+                hi = "inf" if col.max_value is None else f"{col.max_value:g}"
+                problems.append(Problem(source, col.name, "range",
+                                        f"{_rows(int(bad.sum()))} lie outside [{lo}, {hi}]",
+                                        _examples(df, bad, ["patient_id", col.name])))
+    return problems
+
+
+def _has(df: pd.DataFrame, *names: str) -> bool:
+    return all(name in df.columns for name in names)
+
+
+def _check_empty(df: pd.DataFrame, source: str) -> list[Problem]:
+    if len(df) == 0:
+        return [Problem(source, None, "empty_table", "the table has no rows")]
+    return []
+
+
+def _check_after_as_of(df: pd.DataFrame, column: str, as_of, source: str, extra: list[str]) -> list[Problem]:
+    if as_of is None or pd.isna(as_of) or column not in df.columns:
+        return []
+    bad = df[column].gt(pd.Timestamp(as_of).normalize()).fillna(False)
+    if not bad.any():
+        return []
+    return [Problem(source, column, "after_as_of",
+                    f"{_rows(int(bad.sum()))} are dated after the as-of date {pd.Timestamp(as_of):%Y-%m-%d}",
+                    _examples(df, bad, ["patient_id", *extra, column]))]
+
+
+def _check_patients(patients: pd.DataFrame, as_of, source: str) -> list[Problem]:
+    problems = check_values(patients, PATIENT_COLUMNS, source)
+    problems += _check_after_as_of(patients, "enrollment_date", as_of, source, [])
+    if _has(patients, "patient_id"):
+        ids = patients["patient_id"]
+        dup = ids.notna() & ids.duplicated(keep=False)
+        if dup.any():
+            problems.append(Problem(source, "patient_id", "duplicate_id",
+                                    f"{int(ids[dup].nunique())} patient ids appear more than once "
+                                    f"({_rows(int(dup.sum()))})",
+                                    _examples(patients, dup, ["patient_id"])))
+    return problems
+
+
+def _first_per_patient(events: pd.DataFrame, stage: str, column: str) -> pd.Series:
+    rows = events.loc[events["stage"].eq(stage).fillna(False).to_numpy(), ["patient_id", column]]
+    rows = rows[rows["patient_id"].notna()].drop_duplicates("patient_id")
+    return pd.Series(rows[column].to_numpy(), index=rows["patient_id"].to_numpy())
+
+
+def _lookup(ids: pd.Series, values: pd.Series) -> pd.Series:
+    """``values`` (indexed by unique patient id) looked up for each id, keeping the dtype."""
+    return pd.Series(values.reindex(ids.to_numpy()).to_numpy(), index=ids.index)
+
+
+def _check_events(events: pd.DataFrame, patients: pd.DataFrame, as_of, source: str) -> list[Problem]:
+    problems = check_values(events, EVENT_COLUMNS, source)
+    problems += _check_after_as_of(events, "date", as_of, source, ["stage"])
+
+    if _has(events, "patient_id") and _has(patients, "patient_id"):
+        orphan = events["patient_id"].notna() & ~events["patient_id"].isin(patients["patient_id"])
+        if orphan.any():
+            problems.append(Problem(source, "patient_id", "unknown_patient",
+                                    f"{_rows(int(orphan.sum()))} refer to patients not in the patients table",
+                                    _examples(events, orphan, ["patient_id", "stage"])))
+
+    if not _has(events, "patient_id", "stage"):
+        return problems
+    stage = events["stage"]
+    known = stage.isin(STAGES) & events["patient_id"].notna()
+    dup = known & events.duplicated(["patient_id", "stage"], keep="first")
+    if dup.any():
+        problems.append(Problem(source, "stage", "duplicate_stage",
+                                f"{_rows(int(dup.sum()))} repeat a stage the patient already has "
+                                "(at most one event per stage per patient)",
+                                _examples(events, dup, ["patient_id", "stage", "date"])))
+
+    if _has(events, "result"):
+        result = events["result"]
+        allowed_anywhere = {r for rs in STAGE_RESULTS.values() if rs for r in rs}
+        judged = known & (result.isna() | result.isin(allowed_anywhere))
+        for name, results in STAGE_RESULTS.items():
+            at_stage = judged & stage.eq(name)
+            if results:
+                bad = at_stage & ~result.isin(results)
+                expected = f"{name} must have a result of {' or '.join(results)}"
+            else:
+                bad = at_stage & result.notna()
+                expected = f"{name} must have no result"
+            if bad.any():
+                problems.append(Problem(source, "result", "result_stage_mismatch",
+                                        f"{_rows(int(bad.sum()))}: {expected}",
+                                        _examples(events, bad, ["patient_id", "stage", "result"])))
+
+        for later, earlier in _PREREQUISITE.items():
+            needed = INDICATING_RESULT[earlier]
+            at_stage = known & stage.eq(later)
+            if not at_stage.any():
+                continue
+            earlier_result = _first_per_patient(events, earlier, "result")
+            ids = events["patient_id"]
+            if needed is None:
+                ok = ids.isin(earlier_result.index)
+                requirement = f"a {later} event requires a {earlier} event"
+            else:
+                ok = _lookup(ids, earlier_result).eq(needed).fillna(False)
+                requirement = f"a {later} event requires a {earlier} with result {needed}"
+            bad = at_stage & ~ok
+            if bad.any():
+                problems.append(Problem(source, "stage", "missing_prerequisite",
+                                        f"{_rows(int(bad.sum()))} break the pathway: {requirement}",
+                                        _examples(events, bad, ["patient_id", "stage", "date"])))
+
+    if _has(events, "date"):
+        dates = events["date"]
+        ids = events["patient_id"]
+        for later, earlier in _PREREQUISITE.items():
+            at_stage = known & stage.eq(later)
+            if not at_stage.any():
+                continue
+            earlier_date = _lookup(ids, _first_per_patient(events, earlier, "date"))
+            bad = at_stage & dates.lt(earlier_date).fillna(False)
+            if bad.any():
+                problems.append(Problem(source, "date", "stage_order",
+                                        f"{_rows(int(bad.sum()))}: {later} is dated before the patient's {earlier}",
+                                        _examples(events, bad, ["patient_id", "stage", "date"])))
+        if _has(patients, "patient_id", "enrollment_date"):
+            enrolled = patients[patients["patient_id"].notna()].drop_duplicates("patient_id")
+            enrolled = enrolled.set_index("patient_id")["enrollment_date"]
+            at_screen = known & stage.eq("screening")
+            bad = at_screen & dates.lt(_lookup(ids, enrolled)).fillna(False)
+            if bad.any():
+                problems.append(Problem(source, "date", "stage_order",
+                                        f"{_rows(int(bad.sum()))}: screening is dated before the patient's enrollment_date",
+                                        _examples(events, bad, ["patient_id", "stage", "date"])))
+        if _has(events, "next_appointment_date"):
+            nxt = events["next_appointment_date"]
+            bad = nxt.notna() & dates.notna() & nxt.le(dates).fillna(False)
+            if bad.any():
+                problems.append(Problem(source, "next_appointment_date", "next_appointment_order",
+                                        f"{_rows(int(bad.sum()))} book the next appointment on or before the event date",
+                                        _examples(events, bad, ["patient_id", "stage", "date", "next_appointment_date"])))
+    return problems
+
+
+def check_typed_tables(patients: pd.DataFrame, events: pd.DataFrame, as_of,
+                       patients_file: str = "patients", events_file: str = "events") -> list[Problem]:
+    """Every contract rule on already typed tables (see ``coerce_table``); returns the problems."""
+    problems = _check_empty(patients, patients_file) + _check_empty(events, events_file)
+    problems += _check_patients(patients, as_of, patients_file)
+    problems += _check_events(events, patients, as_of, events_file)
+    return problems
+
+
+def validate_tables(patients: pd.DataFrame, events: pd.DataFrame, as_of, source: str = "<memory>") -> None:
+    """Raise ``ContractError`` listing every contract rule the two tables break.
+
+    ``source`` names where the tables came from (a directory); problems name
+    ``<source>/patients`` and ``<source>/events``.
+    """
+    patients_file, events_file = f"{source}/patients", f"{source}/events"
+    typed_patients, problems = coerce_table(patients, PATIENT_COLUMNS, patients_file)
+    typed_events, event_problems = coerce_table(events, EVENT_COLUMNS, events_file)
+    problems += event_problems
+    problems += check_typed_tables(typed_patients, typed_events, as_of, patients_file, events_file)
+    if problems:
+        raise ContractError(problems)
