@@ -179,38 +179,36 @@ def _journey_arrays(patients: pd.DataFrame, events: pd.DataFrame, as_of) -> dict
 
     # Walking the pathway, the first indicated stage that did not happen is the one
     # the patient is awaiting (or missed); a happened stage that leads nowhere is an
-    # appropriate exit.
-    status = np.full(n, STATUS_COMPLETED, dtype=object)
-    status_stage = np.full(n, STAGES[-1], dtype=object)
+    # appropriate exit.  Statuses and stages are kept as codes until the end.
+    status = np.full(n, STATUSES.index(STATUS_COMPLETED), dtype="int64")
+    status_stage = np.full(n, len(STAGES) - 1, dtype="int64")
     awaiting_code = np.full(n, -1, dtype="int64")
     decided = np.zeros(n, dtype=bool)
     for code, stage in enumerate(STAGES):
-        happened = ~np.isnat(wide[stage]["date"])
+        happened = wide[stage]["row"] >= 0
         missing = indicated[stage] & ~happened & ~decided
         awaiting_code[missing] = code
-        status_stage[missing] = stage
+        status_stage[missing] = code
         decided |= missing
         if stage in NEXT_STAGE:
             exits = indicated[stage] & happened & ~indicated[NEXT_STAGE[stage]] & ~decided
-            status[exits] = STATUS_EXITED
-            status_stage[exits] = stage
+            status[exits] = STATUSES.index(STATUS_EXITED)
+            status_stage[exits] = code
             decided |= exits
 
     waiting = awaiting_code >= 0
-    code = np.where(waiting, awaiting_code, 0)
     decision_date = enrollment.copy()
     booked = np.full(n, _NAT, dtype=_NS)
-    for stage_code, stage in enumerate(STAGES[1:], start=1):
-        at = awaiting_code == stage_code
+    for code, stage in enumerate(STAGES[1:], start=1):
+        at = awaiting_code == code
         previous = PREVIOUS_STAGE[stage]
         decision_date[at] = wide[previous]["date"][at]
         booked[at] = wide[previous]["next_appointment"][at]
-    window = _window_days(program_codes, code).astype("timedelta64[D]").astype("timedelta64[ns]")
-    closes = decision_date + window
+    closes = decision_date + _window_days(program_codes, np.where(waiting, awaiting_code, 0))
     dropped = waiting & (closes < as_of_day)
     in_progress = waiting & ~dropped
-    status[dropped] = STATUS_DROPPED_OUT
-    status[in_progress] = STATUS_IN_PROGRESS
+    status[dropped] = STATUSES.index(STATUS_DROPPED_OUT)
+    status[in_progress] = STATUSES.index(STATUS_IN_PROGRESS)
 
     return {
         "as_of": as_of_day,
@@ -218,9 +216,8 @@ def _journey_arrays(patients: pd.DataFrame, events: pd.DataFrame, as_of) -> dict
         "enrollment": enrollment,
         "wide": wide,
         "indicated": indicated,
-        "status": status,
-        "status_stage": status_stage,
-        "in_progress": in_progress,
+        "status": np.array(STATUSES, dtype=object)[status],
+        "status_stage": np.array(STAGES, dtype=object)[status_stage],
         "awaiting_since": np.where(in_progress, decision_date, _NAT),
         "next_appointment": np.where(in_progress, booked, _NAT),
         "window_closes": np.where(in_progress, closes, _NAT),
@@ -243,25 +240,26 @@ def derive_journeys(patients: pd.DataFrame, events: pd.DataFrame, as_of) -> pd.D
     wide = arrays["wide"]
     dates = {stage: wide[stage]["date"] for stage in STAGES}
     enrollment = arrays["enrollment"]
+    n = len(patients)
 
-    furthest = np.full(len(patients), STAGE_ENROLLED, dtype=object)
-    for stage in STAGES:
-        furthest[~np.isnat(dates[stage])] = stage
+    furthest = np.zeros(n, dtype="int64")  # index into FURTHEST_STAGES
+    for code, stage in enumerate(STAGES, start=1):
+        furthest[wide[stage]["row"] >= 0] = code
 
-    positive_screen = wide["screening"]["result"] == INDICATING_RESULT["screening"]
+    positive_screen = wide["screening"]["result"] == _RESULTS.index(INDICATING_RESULT["screening"])
     awaiting_since = arrays["awaiting_since"]
     frame = {
         "patient_id": patients["patient_id"].to_numpy(),
         "program": patients["program"].to_numpy(),
         "enrollment_date": enrollment,
         **{f"{stage}_date": dates[stage] for stage in STAGES},
-        "screening_result": wide["screening"]["result"],
-        "diagnosis_result": wide["diagnosis"]["result"],
-        "furthest_stage": furthest,
+        "screening_result": _result_strings(wide["screening"]["result"]),
+        "diagnosis_result": _result_strings(wide["diagnosis"]["result"]),
+        "furthest_stage": np.array(FURTHEST_STAGES, dtype=object)[furthest],
         "status": arrays["status"],
         "status_stage": arrays["status_stage"],
         "awaiting_since": awaiting_since,
-        "days_waiting": _days(np.full(len(patients), arrays["as_of"]), awaiting_since),
+        "days_waiting": _days(np.full(n, arrays["as_of"]), awaiting_since),
         "next_appointment_date": arrays["next_appointment"],
         "window_closes": arrays["window_closes"],
         "days_enrollment_to_screening": _days(dates["screening"], enrollment),
@@ -303,18 +301,18 @@ def derive_decision_points(patients: pd.DataFrame, events: pd.DataFrame, as_of) 
     program_codes = arrays["program_codes"]
     patient_ids = patients["patient_id"].to_numpy()
     programs = patients["program"].to_numpy()
+    n = len(patients)
+    site_codes, sites = pd.factorize(events["site"])
+    sites = np.append(sites.to_numpy(dtype=object), None)  # code -1 (missing) picks None
 
     # A decision event missed its own booking when it happened after the date the
     # previous event had booked for it; screening is never booked.
-    missed = {"screening": np.zeros(len(patients), dtype=bool)}
+    missed = {"screening": np.zeros(n, dtype=bool)}
     for stage in STAGES[1:]:
-        booked_for_it = wide[PREVIOUS_STAGE[stage]]["next_appointment"]
-        missed[stage] = wide[stage]["date"] > booked_for_it  # NaT compares False
-    missed_so_far = {}
-    running = np.zeros(len(patients), dtype="int64")
-    for stage in STAGES:
-        running = running + missed[stage]
-        missed_so_far[stage] = running
+        missed[stage] = wide[stage]["date"] > wide[PREVIOUS_STAGE[stage]]["next_appointment"]  # NaT: False
+    missed_so_far = dict(zip(STAGES, np.cumsum([missed[s] for s in STAGES], axis=0)))
+    horizons = {awaiting: np.array([outcome_horizon_days(p, awaiting) for p in PROGRAMS], dtype="int64")
+                for awaiting in DECISION_STAGES}
 
     parts = []
     for awaiting in DECISION_STAGES:
@@ -323,16 +321,14 @@ def derive_decision_points(patients: pd.DataFrame, events: pd.DataFrame, as_of) 
         decision_date = wide[stage]["date"][at]
         booked = wide[stage]["next_appointment"][at]
         previous_date = (enrollment if stage == STAGES[0] else wide[PREVIOUS_STAGE[stage]]["date"])[at]
-        awaiting_code = np.full(len(at), STAGES.index(awaiting))
-        window = _window_days(program_codes[at], awaiting_code).astype("timedelta64[D]").astype("timedelta64[ns]")
-        horizon = np.array([outcome_horizon_days(p, awaiting) for p in PROGRAMS], dtype="int64")
-        horizon = horizon[program_codes[at]].astype("timedelta64[D]").astype("timedelta64[ns]")
+        window = _window_days(program_codes[at], np.full(len(at), STAGES.index(awaiting)))
+        horizon = (horizons[awaiting][program_codes[at]] * _DAY).astype("timedelta64[ns]")
         parts.append(pd.DataFrame({
             "patient_id": patient_ids[at],
             "program": programs[at],
             "awaiting_stage": awaiting,
             "decision_date": decision_date,
-            "decision_site": wide[stage]["site"][at],
+            "decision_site": sites[site_codes[wide[stage]["row"][at]]],
             "booked_date": booked,
             "lead_days": _days(booked, decision_date),
             "previous_stage_days": _days(decision_date, previous_date),
