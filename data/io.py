@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from data.schema import EVENT_COLUMNS, GROUND_TRUTH_COLUMNS, PATIENT_COLUMNS, TABLES
 from data.validation import ContractError, Problem, check_typed_tables, check_values, coerce_table
@@ -108,19 +110,15 @@ def _sha256(path: Path) -> str:
 # --------------------------------------------------------------------------- writing
 
 
-def _prepare(df: pd.DataFrame, name: str, fmt: str) -> pd.DataFrame:
-    """Contract columns first, dates as datetime64 (parquet) or ISO strings (csv)."""
+def _prepare(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Contract columns first, dates as day-precision datetime64."""
     schema = {c.name: c for c in TABLE_COLUMNS[name]}
     ordered = [c for c in schema if c in df.columns] + [c for c in df.columns if c not in schema]
     out = df.loc[:, ordered].reset_index(drop=True)
     for col_name, col in schema.items():
         if col.kind != "date" or col_name not in out.columns:
             continue
-        dates = pd.to_datetime(out[col_name], errors="raise").astype("datetime64[ns]").dt.normalize()
-        if fmt == "csv":
-            out[col_name] = dates.dt.strftime("%Y-%m-%d").astype(object).where(dates.notna(), None)
-        else:
-            out[col_name] = dates
+        out[col_name] = pd.to_datetime(out[col_name], errors="raise").astype("datetime64[ns]").dt.normalize()
     return out
 
 
@@ -131,8 +129,15 @@ def _write_table(df: pd.DataFrame, path: Path, fmt: str) -> None:
             fh.flush()
             os.fsync(fh.fileno())
     else:
-        with open(path, "w", encoding="utf-8", newline="") as fh:
-            df.to_csv(fh, index=False, lineterminator="\n")
+        # pyarrow's writer is several times faster than DataFrame.to_csv and writes
+        # floats in shortest round-trip form, so a CSV dataset reads back identical.
+        # Dates as date32 are written as plain YYYY-MM-DD.
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        for i, column in enumerate(table.schema):
+            if pa.types.is_timestamp(column.type):
+                table = table.set_column(i, column.name, table.column(i).cast(pa.date32()))
+        with open(path, "wb") as fh:
+            pa_csv.write_csv(table, fh, pa_csv.WriteOptions(quoting_style="needed"))
             fh.flush()
             os.fsync(fh.fileno())
 
@@ -164,7 +169,7 @@ def write_dataset(tables: dict[str, pd.DataFrame], manifest: dict, out_dir, fmt:
             if df is None:
                 continue
             path = tmp_dir / f"{name}.{fmt}"
-            _write_table(_prepare(df, name, fmt), path, fmt)
+            _write_table(_prepare(df, name), path, fmt)
             files[name] = {"sha256": _sha256(path), "rows": int(len(df)), "bytes": path.stat().st_size}
         final = {**manifest, "format": fmt, "files": files}
         final = json.loads(json.dumps(final, default=_json_default))
@@ -211,7 +216,7 @@ def _unreadable(path: Path, rule: str, message: str) -> ContractError:
     return ContractError([Problem(str(path), None, rule, message)])
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path, columns) -> pd.DataFrame:
     with open(path, "rb") as fh:
         head = fh.read(8192)
     if not head:
@@ -222,9 +227,12 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if b"\x00" in head:
         raise _unreadable(path, "not_csv", "the file is not CSV text: it contains binary (NUL) bytes")
     try:
-        # Everything is read as text and typed by the contract, so ids like "00123" keep
-        # their zeros and only truly empty cells count as missing.
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+        # Ids, dates and flags are read as text and typed by the contract, so ids like
+        # "00123" keep their zeros; only truly empty cells count as missing.
+        # Numeric columns are left to the fast C parser; a stray word there turns the
+        # column to text, and coerce_table then names the rows.
+        text_columns = {c.name: str for c in columns if c.kind not in ("int", "float")}
+        df = pd.read_csv(path, dtype=text_columns, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise _unreadable(path, "encoding", _describe_bad_utf8(path)) from None
     except pd.errors.EmptyDataError:
@@ -248,9 +256,9 @@ def _describe_bad_utf8(path: Path) -> str:
     return "the file is not UTF-8 text"
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_table(path: Path, columns) -> pd.DataFrame:
     if path.suffix == ".csv":
-        return _read_csv(path)
+        return _read_csv(path, columns)
     try:
         df = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises many types for a damaged file
@@ -306,7 +314,7 @@ def read_dataset(directory, validate: bool = True) -> Dataset:
         if path is None:
             continue
         try:
-            raw[name] = _read_table(path)
+            raw[name] = _read_table(path, TABLE_COLUMNS[name])
         except ContractError as exc:
             problems += exc.problems
     if manifest and validate:

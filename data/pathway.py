@@ -40,3 +40,18 @@ def _check() -> None:
 
 
 _check()
+
+
+# What each stage is called in each program, for sentences a coordinator reads.
+STAGE_NAMES = {
+    "colorectal": {"screening": "stool test", "diagnosis": "colonoscopy", "treatment": "treatment",
+                   "follow_up": "surveillance follow-up"},
+    "diabetes": {"screening": "A1c screen", "diagnosis": "confirmatory A1c test", "treatment": "treatment start",
+                 "follow_up": "3-month follow-up"},
+    "depression": {"screening": "PHQ screen", "diagnosis": "diagnostic assessment", "treatment": "treatment start",
+                   "follow_up": "follow-up visit"},
+}
+
+
+def stage_name(program: str, stage: str) -> str:
+    return STAGE_NAMES.get(program, {}).get(stage, stage.replace("_", "-"))

@@ -94,6 +94,10 @@ def _rows(n: int) -> str:
     return f"{n} row{'s' if n != 1 else ''}"
 
 
+def _rows_verb(n: int, singular: str, plural: str) -> str:
+    return f"{_rows(n)} {singular if n == 1 else plural}"
+
+
 # --------------------------------------------------------------------------- coercion
 
 
@@ -173,6 +177,13 @@ def coerce_table(df: pd.DataFrame, columns: tuple[Column, ...], source: str) -> 
     """
     problems: list[Problem] = []
     typed = {}
+    if len(df.columns) and not any(col.name in df.columns for col in columns):
+        # One problem, not one per column: most likely the wrong file or not a CSV at all.
+        expected = ", ".join(col.name for col in columns if col.required)
+        found = ", ".join(str(c)[:30] for c in df.columns[:5])
+        problems.append(Problem(source, None, "missing_column",
+                                f"none of the expected columns are present (found: {found}); expected {expected}"))
+        return pd.DataFrame(index=df.index), problems
     for col in columns:
         if col.name not in df.columns:
             if col.required:
@@ -192,7 +203,7 @@ def coerce_table(df: pd.DataFrame, columns: tuple[Column, ...], source: str) -> 
             empty = ~given
             if empty.any():
                 problems.append(Problem(source, col.name, "not_null",
-                                        f"{_rows(int(empty.sum()))} have no value; this column may not be empty",
+                                        f"{_rows_verb(int(empty.sum()), 'has', 'have')} no value; this column may not be empty",
                                         _examples(df, empty, ["patient_id", col.name], raw=df)))
         typed[col.name] = parsed
     out = pd.DataFrame(typed, index=df.index)
@@ -214,7 +225,7 @@ def check_values(df: pd.DataFrame, columns: tuple[Column, ...], source: str) -> 
             if bad.any():
                 problems.append(Problem(
                     source, col.name, "allowed_values",
-                    f"{_rows(int(bad.sum()))} have a value outside the allowed set "
+                    f"{_rows_verb(int(bad.sum()), 'has', 'have')} a value outside the allowed set "
                     f"({', '.join(map(str, col.allowed))})",
                     _examples(df, bad, ["patient_id", col.name])))
         if col.min_value is not None or col.max_value is not None:
@@ -228,7 +239,7 @@ def check_values(df: pd.DataFrame, columns: tuple[Column, ...], source: str) -> 
                 lo = "-inf" if col.min_value is None else f"{col.min_value:g}"
                 hi = "inf" if col.max_value is None else f"{col.max_value:g}"
                 problems.append(Problem(source, col.name, "range",
-                                        f"{_rows(int(bad.sum()))} lie outside [{lo}, {hi}]",
+                                        f"{_rows_verb(int(bad.sum()), 'lies', 'lie')} outside [{lo}, {hi}]",
                                         _examples(df, bad, ["patient_id", col.name])))
     return problems
 
@@ -250,68 +261,100 @@ def _check_after_as_of(df: pd.DataFrame, column: str, as_of, source: str, extra:
     if not bad.any():
         return []
     return [Problem(source, column, "after_as_of",
-                    f"{_rows(int(bad.sum()))} are dated after the as-of date {pd.Timestamp(as_of):%Y-%m-%d}",
+                    f"{_rows_verb(int(bad.sum()), 'is', 'are')} dated after the as-of date {pd.Timestamp(as_of):%Y-%m-%d}",
                     _examples(df, bad, ["patient_id", *extra, column]))]
 
 
 def _check_patients(patients: pd.DataFrame, as_of, source: str) -> list[Problem]:
     problems = check_values(patients, PATIENT_COLUMNS, source)
     problems += _check_after_as_of(patients, "enrollment_date", as_of, source, [])
-    if _has(patients, "patient_id"):
-        ids = patients["patient_id"]
-        dup = ids.notna() & ids.duplicated(keep=False)
-        if dup.any():
-            problems.append(Problem(source, "patient_id", "duplicate_id",
-                                    f"{int(ids[dup].nunique())} patient ids appear more than once "
-                                    f"({_rows(int(dup.sum()))})",
-                                    _examples(patients, dup, ["patient_id"])))
     return problems
 
 
-def _first_per_patient(events: pd.DataFrame, stage: str, column: str) -> pd.Series:
-    rows = events.loc[events["stage"].eq(stage).fillna(False).to_numpy(), ["patient_id", column]]
-    rows = rows[rows["patient_id"].notna()].drop_duplicates("patient_id")
-    return pd.Series(rows[column].to_numpy(), index=rows["patient_id"].to_numpy())
+def _codes(series: pd.Series, categories: tuple) -> np.ndarray:
+    """Position of each value in ``categories``; -1 for missing or unknown values."""
+    return pd.Index(categories).get_indexer(series).astype(np.int64)
 
 
-def _lookup(ids: pd.Series, values: pd.Series) -> pd.Series:
-    """``values`` (indexed by unique patient id) looked up for each id, keeping the dtype."""
-    return pd.Series(values.reindex(ids.to_numpy()).to_numpy(), index=ids.index)
+class _PatientIndex:
+    """Patient ids of both tables as integer codes, so joins are array lookups.
+
+    Arrow-backed string ``isin``/``reindex`` are slow on a million ids; one
+    ``factorize`` and numpy indexing keep the checks at a few seconds.
+    """
+
+    def __init__(self, patient_ids: pd.Series, event_ids: pd.Series):
+        codes, uniques = pd.factorize(pd.concat([patient_ids, event_ids], ignore_index=True))
+        self.size = len(uniques)
+        self.patient_codes = codes[: len(patient_ids)]
+        self.event_codes = codes[len(patient_ids):]
+
+    def first_values(self, codes: np.ndarray, mask: np.ndarray, values: np.ndarray, fill):
+        """Per patient code: the value of the first row selected by ``mask`` (``fill`` if none), and whether one exists."""
+        rows = np.flatnonzero(mask & (codes >= 0))[::-1]  # reversed, so the first row is written last
+        out = np.full(self.size, fill, dtype=values.dtype)
+        out[codes[rows]] = values[rows]
+        found = np.zeros(self.size, dtype=bool)
+        found[codes[rows]] = True
+        return out, found
+
+    def lookup(self, table: np.ndarray, codes: np.ndarray, fill):
+        """``table[code]`` for each row, ``fill`` where the id is missing."""
+        out = table[np.maximum(codes, 0)]
+        return np.where(codes >= 0, out, fill)
 
 
-def _check_events(events: pd.DataFrame, patients: pd.DataFrame, as_of, source: str) -> list[Problem]:
+def _check_events(events: pd.DataFrame, patients: pd.DataFrame, as_of, source: str,
+                  patients_source: str) -> list[Problem]:
     problems = check_values(events, EVENT_COLUMNS, source)
     problems += _check_after_as_of(events, "date", as_of, source, ["stage"])
-
-    if _has(events, "patient_id") and _has(patients, "patient_id"):
-        orphan = events["patient_id"].notna() & ~events["patient_id"].isin(patients["patient_id"])
-        if orphan.any():
-            problems.append(Problem(source, "patient_id", "unknown_patient",
-                                    f"{_rows(int(orphan.sum()))} refer to patients not in the patients table",
-                                    _examples(events, orphan, ["patient_id", "stage"])))
-
-    if not _has(events, "patient_id", "stage"):
+    if not (_has(events, "patient_id") and _has(patients, "patient_id")):
         return problems
-    stage = events["stage"]
-    known = stage.isin(STAGES) & events["patient_id"].notna()
-    dup = known & events.duplicated(["patient_id", "stage"], keep="first")
+
+    index = _PatientIndex(patients["patient_id"], events["patient_id"])
+    pcodes, ecodes = index.patient_codes, index.event_codes
+
+    dup = (pcodes >= 0) & pd.Series(pcodes).duplicated(keep=False).to_numpy()
+    if dup.any():
+        problems.append(Problem(patients_source, "patient_id", "duplicate_id",
+                                f"{len(np.unique(pcodes[dup]))} patient ids appear more than once "
+                                f"({_rows(int(dup.sum()))})",
+                                _examples(patients, dup, ["patient_id"])))
+
+    in_patients = np.zeros(index.size, dtype=bool)
+    in_patients[pcodes[pcodes >= 0]] = True
+    orphan = (ecodes >= 0) & ~index.lookup(in_patients, ecodes, False)
+    if orphan.any():
+        problems.append(Problem(source, "patient_id", "unknown_patient",
+                                f"{_rows_verb(int(orphan.sum()), 'refers', 'refer')} to patients not in the patients table",
+                                _examples(events, orphan, ["patient_id", "stage"])))
+
+    if not _has(events, "stage"):
+        return problems
+    stage_code = _codes(events["stage"], STAGES)
+    known = (stage_code >= 0) & (ecodes >= 0)
+    is_stage = {name: known & (stage_code == i) for i, name in enumerate(STAGES)}
+
+    dup = known & pd.Series(ecodes * len(STAGES) + stage_code).duplicated(keep="first").to_numpy()
     if dup.any():
         problems.append(Problem(source, "stage", "duplicate_stage",
-                                f"{_rows(int(dup.sum()))} repeat a stage the patient already has "
+                                f"{_rows_verb(int(dup.sum()), 'repeats', 'repeat')} a stage the patient already has "
                                 "(at most one event per stage per patient)",
                                 _examples(events, dup, ["patient_id", "stage", "date"])))
 
     if _has(events, "result"):
-        result = events["result"]
-        allowed_anywhere = {r for rs in STAGE_RESULTS.values() if rs for r in rs}
-        judged = known & (result.isna() | result.isin(allowed_anywhere))
-        for name, results in STAGE_RESULTS.items():
-            at_stage = judged & stage.eq(name)
-            if results:
-                bad = at_stage & ~result.isin(results)
-                expected = f"{name} must have a result of {' or '.join(results)}"
+        results = tuple(r for rs in STAGE_RESULTS.values() if rs for r in rs)
+        result_code = _codes(events["result"], results)
+        result_missing = events["result"].isna().to_numpy()
+        judged = known & (result_missing | (result_code >= 0))
+        for name, allowed in STAGE_RESULTS.items():
+            at_stage = judged & is_stage[name]
+            if allowed:
+                ok = np.isin(result_code, [results.index(r) for r in allowed])
+                bad = at_stage & ~ok
+                expected = f"{name} must have a result of {' or '.join(allowed)}"
             else:
-                bad = at_stage & result.notna()
+                bad = at_stage & ~result_missing
                 expected = f"{name} must have no result"
             if bad.any():
                 problems.append(Problem(source, "result", "result_stage_mismatch",
@@ -319,53 +362,52 @@ def _check_events(events: pd.DataFrame, patients: pd.DataFrame, as_of, source: s
                                         _examples(events, bad, ["patient_id", "stage", "result"])))
 
         for later, earlier in _PREREQUISITE.items():
-            needed = INDICATING_RESULT[earlier]
-            at_stage = known & stage.eq(later)
+            at_stage = is_stage[later]
             if not at_stage.any():
                 continue
-            earlier_result = _first_per_patient(events, earlier, "result")
-            ids = events["patient_id"]
+            earlier_result, has_earlier = index.first_values(ecodes, is_stage[earlier], result_code, -1)
+            needed = INDICATING_RESULT[earlier]
             if needed is None:
-                ok = ids.isin(earlier_result.index)
+                ok = index.lookup(has_earlier, ecodes, False)
                 requirement = f"a {later} event requires a {earlier} event"
             else:
-                ok = _lookup(ids, earlier_result).eq(needed).fillna(False)
+                ok = index.lookup(earlier_result, ecodes, -1) == results.index(needed)
                 requirement = f"a {later} event requires a {earlier} with result {needed}"
             bad = at_stage & ~ok
             if bad.any():
                 problems.append(Problem(source, "stage", "missing_prerequisite",
-                                        f"{_rows(int(bad.sum()))} break the pathway: {requirement}",
+                                        f"{_rows_verb(int(bad.sum()), 'breaks', 'break')} the pathway: {requirement}",
                                         _examples(events, bad, ["patient_id", "stage", "date"])))
 
-    if _has(events, "date"):
-        dates = events["date"]
-        ids = events["patient_id"]
-        for later, earlier in _PREREQUISITE.items():
-            at_stage = known & stage.eq(later)
-            if not at_stage.any():
-                continue
-            earlier_date = _lookup(ids, _first_per_patient(events, earlier, "date"))
-            bad = at_stage & dates.lt(earlier_date).fillna(False)
-            if bad.any():
-                problems.append(Problem(source, "date", "stage_order",
-                                        f"{_rows(int(bad.sum()))}: {later} is dated before the patient's {earlier}",
-                                        _examples(events, bad, ["patient_id", "stage", "date"])))
-        if _has(patients, "patient_id", "enrollment_date"):
-            enrolled = patients[patients["patient_id"].notna()].drop_duplicates("patient_id")
-            enrolled = enrolled.set_index("patient_id")["enrollment_date"]
-            at_screen = known & stage.eq("screening")
-            bad = at_screen & dates.lt(_lookup(ids, enrolled)).fillna(False)
-            if bad.any():
-                problems.append(Problem(source, "date", "stage_order",
-                                        f"{_rows(int(bad.sum()))}: screening is dated before the patient's enrollment_date",
-                                        _examples(events, bad, ["patient_id", "stage", "date"])))
-        if _has(events, "next_appointment_date"):
-            nxt = events["next_appointment_date"]
-            bad = nxt.notna() & dates.notna() & nxt.le(dates).fillna(False)
-            if bad.any():
-                problems.append(Problem(source, "next_appointment_date", "next_appointment_order",
-                                        f"{_rows(int(bad.sum()))} book the next appointment on or before the event date",
-                                        _examples(events, bad, ["patient_id", "stage", "date", "next_appointment_date"])))
+    if not _has(events, "date"):
+        return problems
+    nat = np.datetime64("NaT", "ns")
+    dates = events["date"].to_numpy("datetime64[ns]")
+    for later, earlier in _PREREQUISITE.items():
+        at_stage = is_stage[later]
+        if not at_stage.any():
+            continue
+        earlier_date, _ = index.first_values(ecodes, is_stage[earlier], dates, nat)
+        bad = at_stage & (dates < index.lookup(earlier_date, ecodes, nat))
+        if bad.any():
+            problems.append(Problem(source, "date", "stage_order",
+                                    f"{_rows(int(bad.sum()))}: {later} is dated before the patient's {earlier}",
+                                    _examples(events, bad, ["patient_id", "stage", "date"])))
+    if _has(patients, "enrollment_date"):
+        enrolled, _ = index.first_values(pcodes, np.ones(len(pcodes), dtype=bool),
+                                         patients["enrollment_date"].to_numpy("datetime64[ns]"), nat)
+        bad = is_stage["screening"] & (dates < index.lookup(enrolled, ecodes, nat))
+        if bad.any():
+            problems.append(Problem(source, "date", "stage_order",
+                                    f"{_rows(int(bad.sum()))}: screening is dated before the patient's enrollment_date",
+                                    _examples(events, bad, ["patient_id", "stage", "date"])))
+    if _has(events, "next_appointment_date"):
+        nxt = events["next_appointment_date"].to_numpy("datetime64[ns]")
+        bad = ~np.isnat(nxt) & ~np.isnat(dates) & (nxt <= dates)
+        if bad.any():
+            problems.append(Problem(source, "next_appointment_date", "next_appointment_order",
+                                    f"{_rows_verb(int(bad.sum()), 'books', 'book')} the next appointment on or before the event date",
+                                    _examples(events, bad, ["patient_id", "stage", "date", "next_appointment_date"])))
     return problems
 
 
@@ -374,7 +416,7 @@ def check_typed_tables(patients: pd.DataFrame, events: pd.DataFrame, as_of,
     """Every contract rule on already typed tables (see ``coerce_table``); returns the problems."""
     problems = _check_empty(patients, patients_file) + _check_empty(events, events_file)
     problems += _check_patients(patients, as_of, patients_file)
-    problems += _check_events(events, patients, as_of, events_file)
+    problems += _check_events(events, patients, as_of, events_file, patients_file)
     return problems
 
 

@@ -60,7 +60,7 @@ def test_round_trip(tmp_path, fmt):
     assert ds.patients["portal_user"].dtype == bool and ds.patients["age"].dtype == "int64"
     assert ds.events["date"].dtype == "datetime64[ns]"
     if fmt == "csv":
-        assert "2023-01-10,positive" in (out / "events.csv").read_text()
+        assert '"screening",2023-01-10,"positive"' in (out / "events.csv").read_text()
     assert leftovers(tmp_path) == []
 
 
