@@ -1,0 +1,57 @@
+"""The CarePath Dash app: ``create_app()`` builds it, loading the data once at start-up."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import dash
+from flask import jsonify
+
+from callbacks import context, filter_panel, overview
+from components.layout import shell
+from data.settings import Settings, get_settings
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+
+
+def _register_health_route(server) -> None:
+    @server.route("/healthz")
+    def healthz():
+        # Load balancers and the serve script poll this: 200 only once data is in memory.
+        if not context.is_ready():
+            return jsonify(status="loading"), 503
+        app_data = context.current()
+        return jsonify(
+            status="ok",
+            patients=int(len(app_data.cohort_frame)),
+            as_of=str(app_data.dataset.as_of.date()),
+            data_fingerprint=app_data.fingerprint,
+            model_available=app_data.model_available,
+        )
+
+
+def create_app(dataset=None, settings: Settings | None = None,
+               log: Callable[[str], None] = print) -> dash.Dash:
+    """Build the app. With ``dataset=None`` the dataset in ``settings.data_dir`` is loaded,
+    and generated first if absent (tests pass a small one instead)."""
+    settings = settings or get_settings()
+    app = dash.Dash(
+        __name__,
+        use_pages=True,
+        # Absolute paths: Dash resolves relative ones against this package, not the repo root.
+        pages_folder=str(PACKAGE_DIR / "pages"),
+        assets_folder=str(PROJECT_ROOT / "assets"),
+        # Bootstrap is vendored in assets/ so the app renders without internet access.
+        external_stylesheets=[],
+        title="CarePath",
+        update_title=None,
+    )
+    server = app.server
+    _register_health_route(server)
+    context.init_cache(server, settings)
+    app_data = context.load(server, dataset=dataset, settings=settings, log=log)
+    app.layout = shell(app_data.sites, app_data.enrolled_first, app_data.enrolled_last)
+    filter_panel.register_callbacks(app)
+    overview.register_callbacks(app)
+    return app

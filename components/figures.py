@@ -36,8 +36,9 @@ def funnel_figure(funnel: pd.DataFrame) -> go.Figure:
         "" if pd.isna(c) else f"{c:.0%} of previous" for c in funnel["conversion"]
     ]
     fig = go.Figure(go.Funnel(
-        y=funnel["label"],
-        x=funnel["patients"],
+        # Plain lists: a handful of values reads better in the JSON than base64 arrays.
+        y=funnel["label"].tolist(),
+        x=funnel["patients"].tolist(),
         text=[f"{n:,}" + (f" · {c}" if c else "") for n, c in zip(funnel["patients"], conversion)],
         textinfo="text",
         customdata=list(zip(funnel["drop_off"], funnel["drop_off_meaning"])),
@@ -58,6 +59,6 @@ def trend_figure(trend: pd.DataFrame) -> go.Figure:
     fig.add_scatter(x=trend["month"], y=trend["completed"], name="Completed pathway",
                     mode="lines+markers", line=dict(color=COMPLETED_COLOUR, width=3),
                     hovertemplate="%{x|%b %Y}: %{y:,} completed<extra></extra>")
-    fig.update_layout(legend=dict(orientation="h", y=1.08, x=0), hovermode="x unified")
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.1, x=0), hovermode="x unified")
     fig.update_yaxes(title_text="Patients", rangemode="tozero")
     return _base_layout(fig)

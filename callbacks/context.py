@@ -1,0 +1,130 @@
+"""Server-side state shared by every callback: the dataset and the per-patient cohort
+frame, computed once at start-up and kept in process memory.
+
+Callbacks ask this module for data and compute small aggregates; they never read
+files, derive journeys or train. The derived frame is also put in the flask-caching
+store, so workers started without ``--preload`` (or a restarted one) skip the derivation.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import inspect
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+from flask import Flask
+from flask_caching import Cache
+
+import data.journeys
+from callbacks.cohort import CohortFilter, apply_cohort, parse_query
+from data.settings import Settings, get_settings
+
+cache = Cache()
+
+# Patient attributes the cohort filter needs next to the journey columns.
+PATIENT_ATTRIBUTES = ("age", "sex", "race_ethnicity", "payer", "region", "site")
+
+
+@dataclass(frozen=True)
+class AppData:
+    dataset: object  # data.io.Dataset
+    cohort_frame: pd.DataFrame  # one row per patient: journey columns + PATIENT_ATTRIBUTES
+    fingerprint: str
+    sites: tuple[str, ...]
+    enrolled_first: dt.date
+    enrolled_last: dt.date
+    # Dropout-risk scores per active patient. None until the model lands; then they are
+    # read from the model registry here at start-up, never computed in a callback.
+    risk_scores: pd.DataFrame | None = None
+
+    @property
+    def model_available(self) -> bool:
+        return self.risk_scores is not None
+
+
+_current: AppData | None = None
+
+
+def cache_config(settings: Settings) -> dict:
+    """Redis when configured (shared by every worker and host), else files on disk.
+    Never SimpleCache: it is per process, so gunicorn workers would disagree."""
+    if settings.redis_url:
+        return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url,
+                "CACHE_KEY_PREFIX": "carepath:", "CACHE_DEFAULT_TIMEOUT": 0}
+    return {"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": str(settings.cache_dir),
+            "CACHE_THRESHOLD": 100, "CACHE_DEFAULT_TIMEOUT": 0}
+
+
+def init_cache(server: Flask, settings: Settings | None = None) -> None:
+    cache.init_app(server, config=cache_config(settings or get_settings()))
+
+
+def dataset_fingerprint(dataset) -> str:
+    """Changes whenever the data, the as-of date or the journey rules change, so a
+    cached derivation is never served for other inputs."""
+    digest = hashlib.sha256()
+    for table in (dataset.patients, dataset.events):
+        digest.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
+    digest.update(str(pd.Timestamp(dataset.as_of).date()).encode())
+    digest.update(inspect.getsource(data.journeys).encode())
+    return digest.hexdigest()[:16]
+
+
+def build_cohort_frame(dataset) -> pd.DataFrame:
+    journeys = data.journeys.derive_journeys(dataset.patients, dataset.events, dataset.as_of)
+    attributes = dataset.patients[["patient_id", *PATIENT_ATTRIBUTES]]
+    return journeys.merge(attributes, on="patient_id", how="left", validate="one_to_one")
+
+
+def _cached_cohort_frame(dataset, fingerprint: str) -> pd.DataFrame:
+    key = f"cohort-frame:{fingerprint}"
+    frame = cache.get(key)
+    if frame is None:
+        frame = build_cohort_frame(dataset)
+        cache.set(key, frame)
+    return frame
+
+
+def load(server: Flask, dataset=None, settings: Settings | None = None,
+         log: Callable[[str], None] = print) -> AppData:
+    """Load (or generate, on first run) the dataset and derive the cohort frame; call once
+    at start-up, after ``init_cache``."""
+    global _current
+    if dataset is None:
+        from data.store import ensure_dataset  # late import: generating pulls in the simulator
+
+        dataset = ensure_dataset(settings or get_settings(), log=log)
+    fingerprint = dataset_fingerprint(dataset)
+    with server.app_context():
+        frame = _cached_cohort_frame(dataset, fingerprint)
+    enrolled = pd.to_datetime(frame["enrollment_date"])
+    _current = AppData(
+        dataset=dataset,
+        cohort_frame=frame,
+        fingerprint=fingerprint,
+        sites=tuple(sorted(str(s) for s in frame["site"].dropna().unique())),
+        enrolled_first=enrolled.min().date(),
+        enrolled_last=enrolled.max().date(),
+    )
+    return _current
+
+
+def is_ready() -> bool:
+    return _current is not None
+
+
+def current() -> AppData:
+    if _current is None:
+        raise RuntimeError("CarePath data is not loaded yet: create_app() loads it at start-up")
+    return _current
+
+
+def cohort_filter(query: str | None) -> CohortFilter:
+    return parse_query(query, current().sites)
+
+
+def cohort_frame(query: str | None) -> pd.DataFrame:
+    """The patients in the cohort described by a URL query string."""
+    return apply_cohort(current().cohort_frame, cohort_filter(query))

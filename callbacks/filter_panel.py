@@ -1,0 +1,93 @@
+"""Keeps the cohort filter panel, the cohort store and the URL query string in step.
+
+Flow: URL (load, back/forward, a shared link) -> controls -> canonical query in
+``ids.COHORT_QUERY`` -> pages' callbacks. The store's query is written back into the
+address bar by a clientside ``history.replaceState``: writing ``dcc.Location.search``
+instead would make Dash Pages re-render the whole page on every filter change.
+"""
+from __future__ import annotations
+
+from dash import Dash, Input, Output, State, ctx, no_update
+
+from callbacks import context
+from callbacks.cohort import CohortFilter, from_controls, to_controls, to_query
+from components import ids
+from components.layout import NAV_PAGES
+
+# The panel's controls and their properties, in callbacks.cohort.CONTROL_ORDER.
+CONTROLS = (
+    (ids.FILTER_PROGRAM, "value"),
+    (ids.FILTER_AGE, "value"),
+    (ids.FILTER_SEX, "value"),
+    (ids.FILTER_RACE_ETHNICITY, "value"),
+    (ids.FILTER_PAYER, "value"),
+    (ids.FILTER_REGION, "value"),
+    (ids.FILTER_SITE, "value"),
+    (ids.FILTER_ENROLLMENT, "start_date"),
+    (ids.FILTER_ENROLLMENT, "end_date"),
+    (ids.FILTER_RISK_TIER, "value"),
+)
+
+
+def controls_update(search: str | None, reset: bool, current_values) -> tuple:
+    """The control values for the URL's filter (or for everyone, on Reset).
+
+    Returns no_update when the controls already show that filter, so navigating
+    between pages (whose links carry the query) does not recompute anything.
+    """
+    target = CohortFilter() if reset else context.cohort_filter(search)
+    if from_controls(*current_values) == target:
+        return (no_update,) * len(CONTROLS)
+    return to_controls(target)
+
+
+def controls_from_url(search: str | None, reset_clicks, *current_values) -> tuple:
+    return controls_update(search, ctx.triggered_id == ids.FILTER_RESET, current_values)
+
+
+def query_from_controls(*values) -> str:
+    return to_query(from_controls(*values))
+
+
+def nav_links(pathname: str | None, query: str | None) -> tuple:
+    """Each nav link keeps the cohort query, and the current page's link is active."""
+    hrefs = tuple(path + (query or "") for path, _ in NAV_PAGES)
+    active = tuple(pathname == path for path, _ in NAV_PAGES)
+    return hrefs + active
+
+
+# Replace (not push) the history entry: tweaking a filter should not add Back steps.
+WRITE_QUERY_TO_ADDRESS_BAR = """
+function(query) {
+    const search = query || "";
+    if (window.location.search !== search) {
+        const url = window.location.pathname + search + window.location.hash;
+        window.history.replaceState(window.history.state, "", url);
+    }
+    return search;
+}
+"""
+
+
+def register_callbacks(app: Dash) -> None:
+    app.callback(
+        [Output(cid, prop) for cid, prop in CONTROLS],
+        Input(ids.URL, "search"),
+        Input(ids.FILTER_RESET, "n_clicks"),
+        [State(cid, prop) for cid, prop in CONTROLS],
+    )(controls_from_url)
+    app.callback(
+        Output(ids.COHORT_QUERY, "data"),
+        [Input(cid, prop) for cid, prop in CONTROLS],
+    )(query_from_controls)
+    app.callback(
+        [Output(ids.NAV_LINKS[path], "href") for path, _ in NAV_PAGES]
+        + [Output(ids.NAV_LINKS[path], "active") for path, _ in NAV_PAGES],
+        Input(ids.URL, "pathname"),
+        Input(ids.COHORT_QUERY, "data"),
+    )(nav_links)
+    app.clientside_callback(
+        WRITE_QUERY_TO_ADDRESS_BAR,
+        Output(ids.URL_WRITTEN, "data"),
+        Input(ids.COHORT_QUERY, "data"),
+    )

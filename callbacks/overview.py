@@ -1,0 +1,95 @@
+"""Overview page callbacks: KPIs, stage funnel and monthly trend for the chosen cohort."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import Dash, Input, Output, html
+
+from callbacks import context
+from callbacks.overview_metrics import funnel_counts, monthly_trend, overview_kpis
+from components import formatting, ids
+from components.figures import empty_figure, funnel_figure, trend_figure
+from components.tables import funnel_table
+
+EMPTY_COHORT_MESSAGE = "No patients match these filters. Widen the filters or press Reset."
+MODEL_PENDING = "model pending"
+
+
+@dataclass(frozen=True)
+class OverviewView:
+    """Everything the Overview page shows, in the order of the callback's outputs."""
+
+    message: object
+    patients: str
+    completion_rate: str
+    dropout_rate: str
+    median_days_to_treatment: str
+    in_progress: str
+    high_risk: object
+    funnel: go.Figure
+    funnel_table: object
+    trend: go.Figure
+
+    def as_outputs(self) -> tuple:
+        return (self.message, self.patients, self.completion_rate, self.dropout_rate,
+                self.median_days_to_treatment, self.in_progress, self.high_risk,
+                self.funnel, self.funnel_table, self.trend)
+
+
+def high_risk_text(app_data: context.AppData):
+    if not app_data.model_available:
+        return html.Span(MODEL_PENDING, className="kpi-pending")
+    # Replaced by a count of active high-risk patients in the cohort when the model lands.
+    return formatting.MISSING
+
+
+def overview_view(cohort_query: str | None) -> OverviewView:
+    """Compute the Overview for the cohort in ``cohort_query`` (a URL query string)."""
+    app_data = context.current()
+    frame = context.cohort_frame(cohort_query)
+    high_risk = high_risk_text(app_data)
+    if frame.empty:
+        blank = empty_figure("No patients in this cohort")
+        return OverviewView(
+            message=dbc.Alert(EMPTY_COHORT_MESSAGE, color="warning", className="mb-3"),
+            patients=formatting.count(0), completion_rate=formatting.MISSING,
+            dropout_rate=formatting.MISSING, median_days_to_treatment=formatting.MISSING,
+            in_progress=formatting.count(0), high_risk=high_risk,
+            funnel=blank, funnel_table=None, trend=blank,
+        )
+    kpis = overview_kpis(frame)
+    funnel = funnel_counts(frame)
+    return OverviewView(
+        message=None,
+        patients=formatting.count(kpis.patients),
+        completion_rate=formatting.percent(kpis.completion_rate),
+        dropout_rate=formatting.percent(kpis.dropout_rate),
+        median_days_to_treatment=formatting.days(kpis.median_days_positive_screen_to_treatment),
+        in_progress=formatting.count(kpis.in_progress),
+        high_risk=high_risk,
+        funnel=funnel_figure(funnel),
+        funnel_table=funnel_table(funnel),
+        trend=trend_figure(monthly_trend(frame)),
+    )
+
+
+def update_overview(cohort_query: str | None) -> tuple:
+    return overview_view(cohort_query).as_outputs()
+
+
+def register_callbacks(app: Dash) -> None:
+    app.callback(
+        Output(ids.OVERVIEW_MESSAGE, "children"),
+        Output(ids.KPI_PATIENTS, "children"),
+        Output(ids.KPI_COMPLETION_RATE, "children"),
+        Output(ids.KPI_DROPOUT_RATE, "children"),
+        Output(ids.KPI_MEDIAN_DAYS_TO_TREATMENT, "children"),
+        Output(ids.KPI_IN_PROGRESS, "children"),
+        Output(ids.KPI_HIGH_RISK, "children"),
+        Output(ids.FUNNEL_GRAPH, "figure"),
+        Output(ids.FUNNEL_TABLE, "children"),
+        Output(ids.TREND_GRAPH, "figure"),
+        Input(ids.COHORT_QUERY, "data"),
+    )(update_overview)

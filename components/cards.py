@@ -1,0 +1,32 @@
+"""Small layout factories used by several pages: KPI cards, figure cards, placeholders."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+
+
+def kpi_card(title: str, value_id: str, note: str = "") -> dbc.Card:
+    """A headline number; the callback fills ``value_id`` with the formatted value."""
+    return dbc.Card(dbc.CardBody([
+        html.Div(title, className="kpi-title"),
+        html.Div("…", id=value_id, className="kpi-value"),
+        html.Div(note, className="kpi-note") if note else None,
+    ]), className="kpi-card h-100")
+
+
+def figure_card(title: str, graph_id: str, footer=None) -> dbc.Card:
+    return dbc.Card([
+        dbc.CardHeader(title, className="figure-title"),
+        dbc.CardBody(dcc.Graph(id=graph_id, config=GRAPH_CONFIG, className="figure"), className="figure-body"),
+        dbc.CardFooter(footer) if footer is not None else None,
+    ], className="figure-card mb-3")
+
+
+def coming_soon(title: str, description: str) -> html.Div:
+    """Placeholder body for a page whose slice has not been built yet."""
+    return html.Div([
+        html.H1(title, className="page-title"),
+        dbc.Alert([html.Strong("Coming in a later release. "), description], color="info"),
+    ])

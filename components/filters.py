@@ -1,0 +1,61 @@
+"""The cohort filter panel shared by every page (layout only; the URL sync lives in
+``callbacks/filter_panel.py`` and the filter logic in ``callbacks/cohort.py``)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from callbacks.cohort import AGE_BOUNDS, RISK_TIER_LABELS, RISK_TIERS
+from components import ids
+from data.schema import PAYERS, PROGRAM_LABELS, PROGRAMS, RACE_ETHNICITIES, REGIONS, SEXES
+
+SEX_LABELS = {"F": "Female", "M": "Male"}
+
+
+def _options(values, labels=None) -> list[dict]:
+    labels = labels or {}
+    return [{"label": labels.get(v, v), "value": v} for v in values]
+
+
+def _multi_select(component_id: str, label: str, options: list[dict], placeholder: str = "All",
+                  disabled: bool = False) -> html.Div:
+    return html.Div([
+        dbc.Label(label, html_for=component_id, className="filter-label"),
+        dcc.Dropdown(id=component_id, options=options, value=[], multi=True,
+                     placeholder=placeholder, disabled=disabled),
+    ], className="filter-field")
+
+
+def filter_panel(sites: tuple[str, ...], enrolled_first: dt.date, enrolled_last: dt.date) -> html.Div:
+    """Controls start at "everyone"; a callback then sets them from the URL."""
+    low, high = AGE_BOUNDS
+    return html.Div([
+        html.Div([
+            html.H2("Cohort", className="filter-title"),
+            dbc.Button("Reset", id=ids.FILTER_RESET, size="sm", color="link", className="filter-reset"),
+        ], className="filter-header"),
+        _multi_select(ids.FILTER_PROGRAM, "Program", _options(PROGRAMS, PROGRAM_LABELS)),
+        html.Div([
+            dbc.Label("Age", html_for=ids.FILTER_AGE, className="filter-label"),
+            dcc.RangeSlider(id=ids.FILTER_AGE, min=low, max=high, step=1, value=[low, high],
+                            marks={a: str(a) for a in (18, 40, 65, 100)},
+                            tooltip={"placement": "bottom"}, allowCross=False),
+        ], className="filter-field"),
+        _multi_select(ids.FILTER_SEX, "Sex", _options(SEXES, SEX_LABELS)),
+        _multi_select(ids.FILTER_RACE_ETHNICITY, "Race / ethnicity", _options(RACE_ETHNICITIES)),
+        _multi_select(ids.FILTER_PAYER, "Payer", _options(PAYERS)),
+        _multi_select(ids.FILTER_REGION, "Region", _options(REGIONS, {r: r.capitalize() for r in REGIONS})),
+        _multi_select(ids.FILTER_SITE, "Site", _options(sites)),
+        html.Div([
+            dbc.Label("Enrollment period", html_for=ids.FILTER_ENROLLMENT, className="filter-label"),
+            dcc.DatePickerRange(id=ids.FILTER_ENROLLMENT, min_date_allowed=enrolled_first,
+                                max_date_allowed=enrolled_last, initial_visible_month=enrolled_last,
+                                start_date_placeholder_text="From", end_date_placeholder_text="To",
+                                display_format="YYYY-MM-DD", clearable=True),
+        ], className="filter-field"),
+        # Wired into the URL already; disabled until the dropout-risk model provides tiers.
+        _multi_select(ids.FILTER_RISK_TIER, "Risk tier", _options(RISK_TIERS, RISK_TIER_LABELS),
+                      placeholder="Model pending", disabled=True),
+    ], id=ids.FILTER_PANEL, className="filter-panel")

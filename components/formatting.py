@@ -1,0 +1,22 @@
+"""How numbers read on screen; one place so every page formats them the same way."""
+from __future__ import annotations
+
+import math
+
+MISSING = "—"
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def count(value) -> str:
+    return MISSING if _missing(value) else f"{int(value):,}"
+
+
+def percent(fraction) -> str:
+    return MISSING if _missing(fraction) else f"{fraction:.1%}"
+
+
+def days(value) -> str:
+    return MISSING if _missing(value) else f"{value:,.0f} days"

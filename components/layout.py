@@ -1,0 +1,47 @@
+"""The app shell: navbar, cohort filter panel and the page container."""
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from components import ids
+from components.filters import filter_panel
+
+# (path, label) in navbar order; every path is a registered page.
+NAV_PAGES = (
+    ("/", "Overview"),
+    ("/pathways", "Pathways"),
+    ("/model", "Model"),
+    ("/worklist", "Worklist"),
+    ("/patient", "Patient"),
+)
+
+
+def navbar() -> dbc.Navbar:
+    links = [dbc.NavItem(dbc.NavLink(label, href=path, id=ids.NAV_LINKS[path])) for path, label in NAV_PAGES]
+    links.append(dbc.NavItem(dbc.NavLink(
+        ["Scenarios ", dbc.Badge("coming soon", color="secondary", className="ms-1")],
+        id=ids.NAV_SCENARIOS, disabled=True, href="#", className="nav-coming-soon",
+    )))
+    return dbc.Navbar(
+        dbc.Container([
+            dbc.NavbarBrand("CarePath", href="/", className="brand"),
+            dbc.Nav(links, navbar=True, className="me-auto"),
+        ], fluid=True),
+        id=ids.NAVBAR, color="dark", dark=True, className="mb-3",
+    )
+
+
+def shell(sites, enrolled_first, enrolled_last) -> html.Div:
+    return html.Div([
+        # Read-only: the URL is written by a clientside callback (see callbacks/filter_panel.py).
+        dcc.Location(id=ids.URL, refresh=False),
+        dcc.Store(id=ids.COHORT_QUERY),
+        dcc.Store(id=ids.URL_WRITTEN),
+        navbar(),
+        dbc.Container(dbc.Row([
+            dbc.Col(filter_panel(sites, enrolled_first, enrolled_last), md=4, lg=3, xxl=2),
+            dbc.Col(dash.page_container, md=8, lg=9, xxl=10, className="page-body"),
+        ]), fluid=True),
+    ])

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set up this machine (a .venv from requirements.txt) and serve CarePath with gunicorn.
+# The first run generates the synthetic dataset (cached under var/); later runs reuse it.
+# Host and port follow CAREPATH_HOST / CAREPATH_PORT (default 127.0.0.1:8050).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/_venv.sh
+ensure_venv requirements.txt
+
+bind="${CAREPATH_HOST:-127.0.0.1}:${CAREPATH_PORT:-8050}"
+echo "CarePath: http://${bind}/  (health: http://${bind}/healthz)"
+# --preload loads the data once, before the workers fork, so they share it and
+# never generate it twice; --no-control-socket keeps gunicorn 27 out of ~/.gunicorn.
+exec .venv/bin/gunicorn --workers 2 --preload --no-control-socket --bind "$bind" wsgi:server

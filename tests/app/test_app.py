@@ -1,0 +1,94 @@
+"""The app shell: pages, navbar, health check, cache set-up, ids."""
+import dash
+import pytest
+
+from callbacks import context
+from components import ids
+from data.settings import get_settings
+
+
+def test_pages_are_registered(dash_app):
+    paths = {page["path"] for page in dash.page_registry.values()}
+    assert {"/", "/pathways", "/model", "/worklist", "/patient"} <= paths
+
+
+def test_navbar_marks_scenarios_as_coming_soon(dash_app):
+    layout = str(dash_app.layout)
+    for link_id in ids.NAV_LINKS.values():
+        assert link_id in layout
+    scenarios = _find(dash_app.layout, ids.NAV_SCENARIOS)
+    assert scenarios.disabled is True
+    assert "coming soon" in str(scenarios.children)
+
+
+def _find(component, component_id):
+    if getattr(component, "id", None) == component_id:
+        return component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if child is not None and hasattr(child, "children"):
+            found = _find(child, component_id)
+            if found is not None:
+                return found
+    return None
+
+
+def test_healthz_reports_ready(dash_app, app_data):
+    response = dash_app.server.test_client().get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok"
+    assert body["patients"] == len(app_data.cohort_frame)
+
+
+def test_healthz_is_503_until_data_is_loaded(dash_app, monkeypatch):
+    monkeypatch.setattr(context, "_current", None)
+    response = dash_app.server.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["status"] == "loading"
+
+
+def test_pages_render(dash_app):
+    client = dash_app.server.test_client()
+    assert client.get("/").status_code == 200
+    assert client.get("/_dash-layout").status_code == 200
+
+
+def test_cache_is_on_disk_by_default_and_redis_when_configured(monkeypatch):
+    config = context.cache_config(get_settings())
+    assert config["CACHE_TYPE"] == "FileSystemCache"
+    assert config["CACHE_DIR"] == str(get_settings().cache_dir)
+    monkeypatch.setenv("REDIS_URL", "redis://localhost:6379/0")
+    config = context.cache_config(get_settings())
+    assert config["CACHE_TYPE"] == "RedisCache"
+    assert config["CACHE_REDIS_URL"] == "redis://localhost:6379/0"
+
+
+def test_derived_frame_is_cached_for_other_workers(dash_app, app_data):
+    with dash_app.server.app_context():
+        cached = context.cache.get(f"cohort-frame:{app_data.fingerprint}")
+    assert cached is not None
+    assert len(cached) == len(app_data.cohort_frame)
+
+
+def test_fingerprint_changes_with_the_data(small_dataset, app_data):
+    from dataclasses import replace
+
+    changed = replace(small_dataset, patients=small_dataset.patients.iloc[1:])
+    assert context.dataset_fingerprint(changed) != app_data.fingerprint
+    assert context.dataset_fingerprint(small_dataset) == app_data.fingerprint
+
+
+def test_component_ids_are_unique():
+    values = [v for k, v in vars(ids).items() if k.isupper() and isinstance(v, str)]
+    values += list(ids.NAV_LINKS.values())
+    assert len(values) == len(set(values))
+
+
+@pytest.mark.parametrize("module", ["components.figures", "callbacks.cohort", "callbacks.overview_metrics"])
+def test_pure_modules_do_not_import_dash(module):
+    import importlib
+    import inspect
+
+    source = inspect.getsource(importlib.import_module(module))
+    assert "import dash" not in source and "from dash" not in source

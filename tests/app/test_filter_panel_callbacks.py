@@ -1,0 +1,48 @@
+"""The URL <-> filter panel callbacks, called directly."""
+from dash import no_update
+
+from callbacks.cohort import AGE_BOUNDS, CohortFilter, to_controls
+from callbacks.filter_panel import CONTROLS, controls_update, nav_links, query_from_controls
+from components.layout import NAV_PAGES
+
+EVERYONE = to_controls(CohortFilter())
+
+
+def test_url_sets_the_controls(app_data):
+    values = controls_update("?program=diabetes&age=40-65", False, EVERYONE)
+    assert len(values) == len(CONTROLS)
+    assert values[0] == ["diabetes"]
+    assert values[1] == [40, 65]
+
+
+def test_controls_already_matching_the_url_are_left_alone(app_data):
+    current = to_controls(CohortFilter(programs=("diabetes",)))
+    assert controls_update("?program=diabetes", False, current) == (no_update,) * len(CONTROLS)
+
+
+def test_reset_clears_the_controls(app_data):
+    current = to_controls(CohortFilter(programs=("diabetes",)))
+    values = controls_update("?program=diabetes", True, current)
+    assert values == EVERYONE
+    assert values[1] == list(AGE_BOUNDS)
+
+
+def test_unknown_sites_in_the_url_are_dropped(app_data):
+    site = app_data.sites[0]
+    values = controls_update(f"?site={site}&site=No+such+site", False, EVERYONE)
+    assert values[6] == [site]
+
+
+def test_controls_become_a_canonical_query():
+    controls = list(EVERYONE)
+    controls[0] = ["diabetes", "colorectal"]
+    assert query_from_controls(*controls) == "?program=colorectal&program=diabetes"
+    assert query_from_controls(*EVERYONE) == ""
+
+
+def test_nav_links_keep_the_cohort_and_mark_the_current_page():
+    values = nav_links("/pathways", "?program=diabetes")
+    hrefs, active = values[:len(NAV_PAGES)], values[len(NAV_PAGES):]
+    assert hrefs[0] == "/?program=diabetes"
+    assert hrefs[1] == "/pathways?program=diabetes"
+    assert active == tuple(path == "/pathways" for path, _ in NAV_PAGES)

@@ -1,0 +1,49 @@
+"""Overview callbacks called directly (no browser) on the small generated dataset."""
+import dash_bootstrap_components as dbc
+
+from callbacks.cohort import apply_cohort, parse_query
+from callbacks.overview import EMPTY_COHORT_MESSAGE, MODEL_PENDING, overview_view, update_overview
+from callbacks.overview_metrics import overview_kpis
+
+
+def test_whole_population(app_data):
+    view = overview_view("")
+    frame = app_data.cohort_frame
+    kpis = overview_kpis(frame)
+    assert view.message is None
+    assert view.patients == f"{len(frame):,}"
+    assert view.completion_rate == f"{kpis.completion_rate:.1%}"
+    assert view.dropout_rate == f"{kpis.dropout_rate:.1%}"
+    assert view.in_progress == f"{kpis.in_progress:,}"
+    assert view.high_risk.children == MODEL_PENDING
+
+
+def test_kpi_patient_count_equals_first_funnel_bar(app_data):
+    for query in ("", "?program=diabetes", "?sex=F&age=50-80"):
+        view = overview_view(query)
+        assert view.patients == f"{view.funnel.data[0].x[0]:,}"
+
+
+def test_program_filter_changes_the_numbers(app_data):
+    for program in ("colorectal", "diabetes", "depression"):
+        expected = apply_cohort(app_data.cohort_frame, parse_query(f"?program={program}"))
+        view = overview_view(f"?program={program}")
+        assert view.patients == f"{len(expected):,}"
+        assert 0 < len(expected) < len(app_data.cohort_frame)
+        assert sum(view.trend.data[0].y) == len(expected)
+
+
+def test_empty_cohort_gets_a_friendly_message(app_data):
+    view = overview_view("?from=2100-01-01")
+    assert isinstance(view.message, dbc.Alert)
+    assert view.message.children == EMPTY_COHORT_MESSAGE
+    assert view.patients == "0"
+    assert view.completion_rate == "—"
+    # The figures explain themselves instead of showing empty axes.
+    assert view.funnel.layout.annotations[0].text
+    assert view.trend.layout.annotations[0].text
+
+
+def test_update_overview_returns_one_value_per_output(app_data):
+    outputs = update_overview("?program=colorectal")
+    assert len(outputs) == 10

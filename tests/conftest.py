@@ -1,0 +1,54 @@
+"""Shared fixtures: an isolated var dir, a small generated dataset, and the Dash app.
+
+The app is built once per session: Dash Pages registers pages in a process-wide
+registry, and building it once keeps the suite fast.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+SMALL_PATIENTS = 3000
+SMALL_SEED = 11
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_var_dir(tmp_path_factory):
+    """Send everything the code writes at run time (data, cache, models) to a temp dir,
+    never to the developer's var/."""
+    var_dir = tmp_path_factory.mktemp("var")
+    previous = os.environ.get("CAREPATH_VAR_DIR")
+    os.environ["CAREPATH_VAR_DIR"] = str(var_dir)
+    yield var_dir
+    if previous is None:
+        os.environ.pop("CAREPATH_VAR_DIR", None)
+    else:
+        os.environ["CAREPATH_VAR_DIR"] = previous
+
+
+@pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory):
+    """A few thousand synthetic patients, written and read back like the real data."""
+    from data.generator import generate_tables
+    from data.io import read_dataset, write_dataset
+
+    tables, manifest = generate_tables(SMALL_PATIENTS, SMALL_SEED)
+    folder = tmp_path_factory.mktemp("small-dataset") / "data"
+    write_dataset(tables, manifest, folder)
+    return read_dataset(folder)
+
+
+@pytest.fixture(scope="session")
+def dash_app(small_dataset, isolated_var_dir):
+    from app import create_app
+
+    return create_app(small_dataset, log=lambda message: None)
+
+
+@pytest.fixture(scope="session")
+def app_data(dash_app):
+    """The server-side state the app's callbacks read (loaded by create_app)."""
+    from callbacks import context
+
+    return context.current()
