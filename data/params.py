@@ -30,8 +30,8 @@ SITES = {
 
 @dataclass(frozen=True)
 class GeneratorParams:
-    enrollment_months: int = 36
-    program_mix: dict = field(default_factory=lambda: {"colorectal": 0.40, "diabetes": 0.35, "depression": 0.25})
+    enrollment_months: int = 48
+    program_mix: dict = field(default_factory=lambda: {"colorectal": 0.30, "diabetes": 0.45, "depression": 0.25})
 
     # Screening: logit of completing the screen within its window, and test positivity.
     screening_logit: dict = field(default_factory=lambda: {"colorectal": 0.85, "diabetes": 1.65, "depression": 2.45})

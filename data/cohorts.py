@@ -1,0 +1,403 @@
+"""Cohort metrics: KPIs, the stage funnel, pathway flows, stage waits, the bottleneck
+and breakdowns, each defined once here for the app's pages and the scenario engine.
+
+Pure pandas over a per-patient journeys frame (the columns of
+``data.journeys.derive_journeys``, optionally joined with patient attributes such as
+site and payer), so every number is unit-tested on a hand-made frame.
+
+Definitions used everywhere:
+
+- **Screening uptake** = screened ÷ (screened + not screened whose screening window
+  has closed). Patients still inside their screening window are left out.
+- **Completion rate** = completed ÷ (completed + dropped out at diagnosis, treatment
+  or follow-up): of patients with a positive screen whose pathway has resolved, the
+  share who completed it. Appropriate exits (negative screen, ruled out) and patients
+  in progress are excluded, and so are patients never screened (they count against
+  screening uptake instead).
+- **Dropout rate** (loss to follow-up) = dropped out at diagnosis, treatment or
+  follow-up ÷ the same denominator, so completion + dropout = 100%.
+- **Bottleneck** = the booked stage (diagnosis, treatment, follow-up) with the highest
+  dropout share among patients for whom it was indicated and resolved (they got it,
+  or its window closed without it).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from data.journeys import STATUS_COMPLETED, STATUS_DROPPED_OUT, STATUS_EXITED, STATUS_IN_PROGRESS
+
+COMPLETED, EXITED, DROPPED_OUT, IN_PROGRESS = (
+    STATUS_COMPLETED, STATUS_EXITED, STATUS_DROPPED_OUT, STATUS_IN_PROGRESS)
+BOOKED_STAGES = ("diagnosis", "treatment", "follow_up")
+"""Stages reached through an appointment booked at a decision point (after a positive screen)."""
+
+
+# --- KPIs ---------------------------------------------------------------------------
+
+def _outcome_flags(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per patient, the booleans every rate is built from (one definition for all)."""
+    status, stage = frame["status"], frame["status_stage"]
+    return pd.DataFrame({
+        "screened": frame["screening_date"].notna(),
+        "not_screened": (status == DROPPED_OUT) & (stage == "screening"),  # screening window closed
+        "completed": status == COMPLETED,
+        "dropped_out": (status == DROPPED_OUT) & stage.isin(BOOKED_STAGES),
+        "exited": status == EXITED,
+        "in_progress": status == IN_PROGRESS,
+    }, index=frame.index)
+
+
+def _ratio(numerator, denominator):
+    """numerator / denominator, NaN where the denominator is 0 (scalars or Series)."""
+    if np.ndim(denominator) == 0:
+        return numerator / denominator if denominator else math.nan
+    return (numerator / denominator.where(denominator > 0)).astype("float64")
+
+
+def _none_if_nan(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+@dataclass(frozen=True)
+class CohortKpis:
+    patients: int  # everyone in the cohort: the funnel's first bar
+    screened: int
+    not_screened: int  # never screened and the screening window has closed
+    screening_uptake: float | None  # screened / (screened + not_screened)
+    completed: int
+    dropped_out: int  # dropped out at diagnosis, treatment or follow-up
+    exited: int  # appropriately exited (negative screen or ruled out)
+    in_progress: int  # an indicated stage's window is still open (any stage)
+    completion_rate: float | None  # completed / (completed + dropped_out)
+    dropout_rate: float | None  # dropped_out / (completed + dropped_out)
+    median_days_positive_screen_to_treatment: float | None
+
+    @property
+    def resolved_after_positive_screen(self) -> int:
+        """The denominator of the completion and dropout rates."""
+        return self.completed + self.dropped_out
+
+
+def cohort_kpis(frame: pd.DataFrame) -> CohortKpis:
+    """Headline numbers for a cohort, with the definitions in this module's docstring.
+
+    Rates are None when their denominator is empty (e.g. nobody has resolved yet).
+    """
+    flags = _outcome_flags(frame).sum()
+    screened, not_screened = int(flags["screened"]), int(flags["not_screened"])
+    completed, dropped_out = int(flags["completed"]), int(flags["dropped_out"])
+    resolved = completed + dropped_out
+    return CohortKpis(
+        patients=len(frame),
+        screened=screened,
+        not_screened=not_screened,
+        screening_uptake=_none_if_nan(_ratio(screened, screened + not_screened)),
+        completed=completed,
+        dropped_out=dropped_out,
+        exited=int(flags["exited"]),
+        in_progress=int(flags["in_progress"]),
+        completion_rate=_none_if_nan(_ratio(completed, resolved)),
+        dropout_rate=_none_if_nan(_ratio(dropped_out, resolved)),
+        median_days_positive_screen_to_treatment=_none_if_nan(frame["days_positive_screen_to_treatment"].median()),
+    )
+
+
+# --- Stage funnel -------------------------------------------------------------------
+
+# (step, label, what losing patients at this step means)
+FUNNEL_STEPS = (
+    ("enrolled", "Enrolled", ""),
+    ("screened", "Screened", "not screened: dropped out or still in progress"),
+    ("positive_screen", "Positive screen", "negative screen: pathway ends appropriately"),
+    ("diagnosed", "Diagnosed", "no diagnostic work-up: dropped out or still in progress"),
+    ("confirmed", "Diagnosis confirmed", "ruled out: pathway ends appropriately"),
+    ("treated", "Treated", "not treated: dropped out or still in progress"),
+    ("followed_up", "Followed up", "no follow-up: dropped out or still in progress"),
+)
+
+
+def _funnel_masks(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    # Each step also requires the one before, so the funnel can never widen even if
+    # a user's data holds, say, a treatment without a recorded diagnosis.
+    screened = frame["screening_date"].notna()
+    positive = screened & (frame["screening_result"] == "positive")
+    diagnosed = positive & frame["diagnosis_date"].notna()
+    confirmed = diagnosed & (frame["diagnosis_result"] == "confirmed")
+    treated = confirmed & frame["treatment_date"].notna()
+    followed_up = treated & frame["follow_up_date"].notna()
+    return {
+        "enrolled": pd.Series(True, index=frame.index),
+        "screened": screened,
+        "positive_screen": positive,
+        "diagnosed": diagnosed,
+        "confirmed": confirmed,
+        "treated": treated,
+        "followed_up": followed_up,
+    }
+
+
+def funnel_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per funnel step: patients, conversion from the previous step (0-1, NaN for
+    the first), drop-off (patients lost since the previous step), share of enrolled."""
+    masks = _funnel_masks(frame)
+    counts = [int(masks[step].fillna(False).sum()) for step, _, _ in FUNNEL_STEPS]
+    previous = [None, *counts[:-1]]
+    enrolled = counts[0]
+    return pd.DataFrame({
+        "step": [step for step, _, _ in FUNNEL_STEPS],
+        "label": [label for _, label, _ in FUNNEL_STEPS],
+        "patients": counts,
+        "conversion": [math.nan if p is None else (c / p if p else math.nan) for c, p in zip(counts, previous)],
+        "drop_off": [0 if p is None else p - c for c, p in zip(counts, previous)],
+        "drop_off_meaning": [meaning for _, _, meaning in FUNNEL_STEPS],
+        "share_of_enrolled": [c / enrolled if enrolled else math.nan for c in counts],
+    })
+
+
+# --- Monthly trend ------------------------------------------------------------------
+
+def _last_stage_date(frame: pd.DataFrame) -> pd.Series:
+    stage_dates = frame[["screening_date", "diagnosis_date", "treatment_date", "follow_up_date"]]
+    return stage_dates.apply(pd.to_datetime).max(axis=1)
+
+
+def monthly_trend(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per calendar month: patients enrolled, and patients completing the pathway
+    (dated by their last stage). Months without either are filled with zeros."""
+    enrolled_month = pd.to_datetime(frame["enrollment_date"]).dt.to_period("M")
+    completed = frame["status"] == COMPLETED
+    completed_month = _last_stage_date(frame.loc[completed]).dt.to_period("M")
+    enrolled = enrolled_month.value_counts()
+    finished = completed_month.value_counts()
+    months = enrolled.index.union(finished.index)
+    if len(months) == 0:
+        return pd.DataFrame({"month": pd.Series([], dtype="datetime64[ns]"), "enrolled": [], "completed": []})
+    every_month = pd.period_range(months.min(), months.max(), freq="M")
+    return pd.DataFrame({
+        "month": every_month.to_timestamp(),
+        "enrolled": enrolled.reindex(every_month, fill_value=0).to_numpy(dtype="int64"),
+        "completed": finished.reindex(every_month, fill_value=0).to_numpy(dtype="int64"),
+    })
+
+
+# --- Pathway flows (Sankey) ---------------------------------------------------------
+
+ENROLLED = "Enrolled"
+SCREENED = "Screened"
+POSITIVE = "Positive screen"
+NEGATIVE = "Negative screen"
+DIAGNOSED = "Diagnosed"
+CONFIRMED = "Confirmed"
+RULED_OUT = "Ruled out"
+TREATED = "Treated"
+FOLLOWED_UP = "Followed up (completed)"
+
+# Every (status, status_stage) a journey can end in, and its path of nodes from
+# Enrolled to its terminal node. A link's flow is the number of patients whose path
+# uses it, so every inner node's inflow equals its outflow and the terminal totals
+# are the status counts, by construction.
+SANKEY_PATHS = {
+    (DROPPED_OUT, "screening"): (ENROLLED, "Not screened (dropped out)"),
+    (IN_PROGRESS, "screening"): (ENROLLED, "Awaiting screening"),
+    (EXITED, "screening"): (ENROLLED, SCREENED, NEGATIVE, "Exited after negative screen"),
+    (DROPPED_OUT, "diagnosis"): (ENROLLED, SCREENED, POSITIVE, "No diagnosis (dropped out)"),
+    (IN_PROGRESS, "diagnosis"): (ENROLLED, SCREENED, POSITIVE, "Awaiting diagnosis"),
+    (EXITED, "diagnosis"): (ENROLLED, SCREENED, POSITIVE, DIAGNOSED, RULED_OUT, "Exited after ruled out"),
+    (DROPPED_OUT, "treatment"): (ENROLLED, SCREENED, POSITIVE, DIAGNOSED, CONFIRMED, "Not treated (dropped out)"),
+    (IN_PROGRESS, "treatment"): (ENROLLED, SCREENED, POSITIVE, DIAGNOSED, CONFIRMED, "Awaiting treatment"),
+    (DROPPED_OUT, "follow_up"): (ENROLLED, SCREENED, POSITIVE, DIAGNOSED, CONFIRMED, TREATED,
+                                 "No follow-up (dropped out)"),
+    (IN_PROGRESS, "follow_up"): (ENROLLED, SCREENED, POSITIVE, DIAGNOSED, CONFIRMED, TREATED,
+                                 "Awaiting follow-up"),
+    (COMPLETED, "follow_up"): (ENROLLED, SCREENED, POSITIVE, DIAGNOSED, CONFIRMED, TREATED, FOLLOWED_UP),
+}
+SANKEY_TERMINAL_STATUS = {path[-1]: status for (status, _), path in SANKEY_PATHS.items()}
+"""Terminal node -> the journey status it collects."""
+
+
+def _sankey_links() -> tuple[tuple[str, str], ...]:
+    """Every link once, ordered by depth so the figure lays the pathway out left to right."""
+    links: dict[tuple[str, str], int] = {}
+    for path in SANKEY_PATHS.values():
+        for depth, link in enumerate(zip(path[:-1], path[1:])):
+            links.setdefault(link, depth)
+    return tuple(sorted(links, key=links.get))
+
+
+SANKEY_LINKS = _sankey_links()
+
+
+def _terminal_counts(journeys: pd.DataFrame) -> pd.Series:
+    """Patients per (status, status_stage); refuses combinations no journey can end in."""
+    counts = journeys.groupby(["status", "status_stage"]).size()
+    unknown = [key for key in counts.index if key not in SANKEY_PATHS]
+    if unknown:
+        raise ValueError(f"journeys: (status, status_stage) pairs outside the pathway: {unknown[:5]}")
+    return counts
+
+
+def sankey_flows(journeys: pd.DataFrame) -> pd.DataFrame:
+    """One row per pathway link (all links, zero flows included): source, target,
+    patients, and target_status (the journey status a terminal target collects, None
+    for an inner node).
+
+    Screened → Positive → Diagnosed / dropped out / in progress, and so on at every
+    stage; each inner node's inflow equals its outflow, and the terminal totals per
+    status equal the status counts of ``derive_journeys``.
+    """
+    counts = _terminal_counts(journeys)
+    flow = dict.fromkeys(SANKEY_LINKS, 0)
+    for key, patients in counts.items():
+        path = SANKEY_PATHS[key]
+        for link in zip(path[:-1], path[1:]):
+            flow[link] += int(patients)
+    return pd.DataFrame({
+        "source": [s for s, _ in SANKEY_LINKS],
+        "target": [t for _, t in SANKEY_LINKS],
+        "patients": [flow[link] for link in SANKEY_LINKS],
+        "target_status": [SANKEY_TERMINAL_STATUS.get(t) for _, t in SANKEY_LINKS],
+    })
+
+
+# --- Stage losses and the bottleneck ------------------------------------------------
+
+# Per stage: (the node its patients come from, the node they reach when they get it).
+# Its dropout and in-progress terminals hang off the first.
+_STAGE_NODES = {
+    "screening": (ENROLLED, SCREENED),
+    "diagnosis": (POSITIVE, DIAGNOSED),
+    "treatment": (CONFIRMED, TREATED),
+    "follow_up": (TREATED, FOLLOWED_UP),
+}
+STAGE_PHRASES = {
+    "screening": "screening",
+    "diagnosis": "diagnosis after a positive screen",
+    "treatment": "treatment after a confirmed diagnosis",
+    "follow_up": "follow-up after treatment",
+}
+
+
+def stage_losses(flows: pd.DataFrame) -> pd.DataFrame:
+    """Per stage, from ``sankey_flows``: patients for whom it was indicated, who got
+    it, dropped out (window closed without it), are still in progress, the resolved
+    (got it + dropped out) and dropout_share = dropped out / resolved (NaN if none)."""
+    rows = []
+    for stage, (before, after) in _STAGE_NODES.items():
+        out = flows[flows["source"] == before]
+        got = int(out.loc[out["target"] == after, "patients"].sum())
+        dropped = int(out.loc[out["target_status"] == DROPPED_OUT, "patients"].sum())
+        waiting = int(out.loc[out["target_status"] == IN_PROGRESS, "patients"].sum())
+        rows.append({"stage": stage, "booked": stage in BOOKED_STAGES,
+                     "indicated": got + dropped + waiting, "got": got, "dropped_out": dropped,
+                     "in_progress": waiting, "resolved": got + dropped,
+                     "dropout_share": _ratio(dropped, got + dropped)})
+    return pd.DataFrame(rows)
+
+
+def bottleneck(losses: pd.DataFrame) -> pd.Series | None:
+    """The booked stage with the highest dropout share among patients for whom it was
+    indicated and resolved (ties: more patients lost); None if none has resolved."""
+    candidates = losses[losses["booked"] & (losses["resolved"] > 0)]
+    if candidates.empty:
+        return None
+    return candidates.sort_values(["dropout_share", "dropped_out"], ascending=False, kind="stable").iloc[0]
+
+
+BOTTLENECK_DEFINITION = (
+    "Bottleneck: the booked stage (diagnosis, treatment or follow-up) with the highest dropout "
+    "share among patients for whom it was indicated and resolved (they got it, or its window "
+    "closed without it); patients still inside the window are left out. Slowest step: the highest "
+    "median wait between consecutive stages."
+)
+
+
+def _patients(count: int) -> str:
+    return f"{count:,} patient" + ("" if count == 1 else "s")
+
+
+def bottleneck_text(losses: pd.DataFrame, durations: pd.DataFrame) -> str:
+    """The bottleneck and the slowest step in one sentence, e.g. "Biggest loss: diagnosis
+    after a positive screen — 44% of patients who needed it did not get it (1,234
+    patients); slowest step: screen → diagnosis, median 48 days."."""
+    worst = bottleneck(losses)
+    if worst is None:
+        loss = "Biggest loss: not known yet — no booked stage has resolved patients in this cohort"
+    elif worst["dropped_out"] == 0:
+        loss = "No losses: every patient who needed diagnosis, treatment or follow-up and resolved got it"
+    else:
+        loss = (f"Biggest loss: {STAGE_PHRASES[worst['stage']]} — {worst['dropout_share']:.0%} of patients "
+                f"who needed it did not get it ({_patients(int(worst['dropped_out']))})")
+    slowest = slowest_step(durations)
+    if slowest is None:
+        wait = "slowest step: not known yet"
+    else:
+        wait = f"slowest step: {slowest['label'][0].lower()}{slowest['label'][1:]}, median {slowest['median']:,.0f} days"
+    return f"{loss}; {wait}."
+
+
+# --- Time between stages ------------------------------------------------------------
+
+# (journeys column, label, consecutive stages?)
+DURATION_STEPS = (
+    ("days_enrollment_to_screening", "Enrollment → screen", True),
+    ("days_screening_to_diagnosis", "Screen → diagnosis", True),
+    ("days_diagnosis_to_treatment", "Diagnosis → treatment", True),
+    ("days_treatment_to_follow_up", "Treatment → follow-up", True),
+    ("days_positive_screen_to_treatment", "Positive screen → treatment", False),
+)
+DURATION_QUANTILES = {"p05": 0.05, "p25": 0.25, "median": 0.5, "p75": 0.75, "p95": 0.95}
+
+
+def stage_durations(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per step, days between the two stages among patients who had both: n, median,
+    IQR (p25-p75) and p05/p95 (the distribution figure's whiskers)."""
+    rows = []
+    for column, label, consecutive in DURATION_STEPS:
+        days = frame[column].dropna()
+        quantiles = (days.quantile(list(DURATION_QUANTILES.values())).to_numpy()
+                     if len(days) else [math.nan] * len(DURATION_QUANTILES))
+        rows.append({"step": column, "label": label, "consecutive": consecutive, "n": len(days),
+                     **dict(zip(DURATION_QUANTILES, map(float, quantiles)))})
+    return pd.DataFrame(rows)
+
+
+def slowest_step(durations: pd.DataFrame) -> pd.Series | None:
+    """The step between consecutive stages with the highest median wait."""
+    consecutive = durations[durations["consecutive"] & (durations["n"] > 0)]
+    if consecutive.empty:
+        return None
+    return consecutive.sort_values("median", ascending=False, kind="stable").iloc[0]
+
+
+# --- Breakdowns ---------------------------------------------------------------------
+
+BREAKDOWN_COLUMNS = ("group", "patients", "completion_rate", "dropout_rate",
+                     "median_days_positive_screen_to_treatment", "in_progress", "completed", "dropped_out")
+
+
+def breakdown(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Per value of ``by`` (e.g. site, payer): patients, completion and dropout rate (the
+    KPI definitions), median days positive screen → treatment, in progress; sorted by
+    dropout rate, highest first (groups without resolved patients last)."""
+    flags = _outcome_flags(frame)
+    grouped = flags.groupby(frame[by], observed=True)
+    totals = grouped[["completed", "dropped_out", "in_progress"]].sum()
+    resolved = totals["completed"] + totals["dropped_out"]
+    table = pd.DataFrame({
+        "group": totals.index.astype(str),
+        "patients": grouped.size().to_numpy(),
+        "completion_rate": _ratio(totals["completed"], resolved).to_numpy(),
+        "dropout_rate": _ratio(totals["dropped_out"], resolved).to_numpy(),
+        "median_days_positive_screen_to_treatment": frame.groupby(by, observed=True)[
+            "days_positive_screen_to_treatment"].median().reindex(totals.index).to_numpy(dtype="float64"),
+        "in_progress": totals["in_progress"].to_numpy(),
+        "completed": totals["completed"].to_numpy(),
+        "dropped_out": totals["dropped_out"].to_numpy(),
+    }, columns=list(BREAKDOWN_COLUMNS))
+    table = table.sort_values(["dropout_rate", "patients", "group"], ascending=[False, False, True],
+                              na_position="last", kind="stable")
+    return table.reset_index(drop=True)
