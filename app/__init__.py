@@ -7,7 +7,7 @@ from typing import Callable
 import dash
 from flask import jsonify
 
-from callbacks import context, filter_panel, overview
+from callbacks import context, filter_panel, overview, pathways
 from components.layout import shell
 from data.settings import Settings, get_settings
 
@@ -54,4 +54,5 @@ def create_app(dataset=None, settings: Settings | None = None,
     app.layout = shell(app_data.sites, app_data.enrolled_first, app_data.enrolled_last)
     filter_panel.register_callbacks(app)
     overview.register_callbacks(app)
+    pathways.register_callbacks(app)
     return app

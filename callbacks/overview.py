@@ -8,10 +8,10 @@ import plotly.graph_objects as go
 from dash import Dash, Input, Output, html
 
 from callbacks import context
-from callbacks.overview_metrics import funnel_counts, monthly_trend, overview_kpis
 from components import formatting, ids
 from components.figures import empty_figure, funnel_figure, trend_figure
 from components.tables import funnel_table
+from data.cohorts import cohort_kpis, funnel_counts, monthly_trend
 
 EMPTY_COHORT_MESSAGE = "No patients match these filters. Widen the filters or press Reset."
 MODEL_PENDING = "model pending"
@@ -23,6 +23,7 @@ class OverviewView:
 
     message: object
     patients: str
+    screening_uptake: str
     completion_rate: str
     dropout_rate: str
     median_days_to_treatment: str
@@ -33,7 +34,7 @@ class OverviewView:
     trend: go.Figure
 
     def as_outputs(self) -> tuple:
-        return (self.message, self.patients, self.completion_rate, self.dropout_rate,
+        return (self.message, self.patients, self.screening_uptake, self.completion_rate, self.dropout_rate,
                 self.median_days_to_treatment, self.in_progress, self.high_risk,
                 self.funnel, self.funnel_table, self.trend)
 
@@ -54,16 +55,17 @@ def overview_view(cohort_query: str | None) -> OverviewView:
         blank = empty_figure("No patients in this cohort")
         return OverviewView(
             message=dbc.Alert(EMPTY_COHORT_MESSAGE, color="warning", className="mb-3"),
-            patients=formatting.count(0), completion_rate=formatting.MISSING,
+            patients=formatting.count(0), screening_uptake=formatting.MISSING, completion_rate=formatting.MISSING,
             dropout_rate=formatting.MISSING, median_days_to_treatment=formatting.MISSING,
             in_progress=formatting.count(0), high_risk=high_risk,
             funnel=blank, funnel_table=None, trend=blank,
         )
-    kpis = overview_kpis(frame)
+    kpis = cohort_kpis(frame)
     funnel = funnel_counts(frame)
     return OverviewView(
         message=None,
         patients=formatting.count(kpis.patients),
+        screening_uptake=formatting.percent(kpis.screening_uptake),
         completion_rate=formatting.percent(kpis.completion_rate),
         dropout_rate=formatting.percent(kpis.dropout_rate),
         median_days_to_treatment=formatting.days(kpis.median_days_positive_screen_to_treatment),
@@ -83,6 +85,7 @@ def register_callbacks(app: Dash) -> None:
     app.callback(
         Output(ids.OVERVIEW_MESSAGE, "children"),
         Output(ids.KPI_PATIENTS, "children"),
+        Output(ids.KPI_SCREENING_UPTAKE, "children"),
         Output(ids.KPI_COMPLETION_RATE, "children"),
         Output(ids.KPI_DROPOUT_RATE, "children"),
         Output(ids.KPI_MEDIAN_DAYS_TO_TREATMENT, "children"),

@@ -30,3 +30,12 @@ def coming_soon(title: str, description: str) -> html.Div:
         html.H1(title, className="page-title"),
         dbc.Alert([html.Strong("Coming in a later release. "), description], color="info"),
     ])
+
+
+def table_card(title: str, body, subtitle: str = "") -> dbc.Card:
+    """A titled card around a table or grid."""
+    return dbc.Card([
+        dbc.CardHeader([html.Span(title, className="figure-title"),
+                        html.Div(subtitle, className="kpi-note") if subtitle else None]),
+        dbc.CardBody(body),
+    ], className="figure-card mb-3")

@@ -375,13 +375,13 @@ def slowest_step(durations: pd.DataFrame) -> pd.Series | None:
 
 # --- Breakdowns ---------------------------------------------------------------------
 
-BREAKDOWN_COLUMNS = ("group", "patients", "completion_rate", "dropout_rate",
+BREAKDOWN_COLUMNS = ("group", "patients", "resolved", "completion_rate", "dropout_rate",
                      "median_days_positive_screen_to_treatment", "in_progress", "completed", "dropped_out")
 
 
 def breakdown(frame: pd.DataFrame, by: str) -> pd.DataFrame:
-    """Per value of ``by`` (e.g. site, payer): patients, completion and dropout rate (the
-    KPI definitions), median days positive screen → treatment, in progress; sorted by
+    """Per value of ``by`` (e.g. site, payer): patients, resolved (the rates' denominator),
+    completion and dropout rate (the KPI definitions), median days positive screen → treatment, in progress; sorted by
     dropout rate, highest first (groups without resolved patients last)."""
     flags = _outcome_flags(frame)
     grouped = flags.groupby(frame[by], observed=True)
@@ -390,6 +390,7 @@ def breakdown(frame: pd.DataFrame, by: str) -> pd.DataFrame:
     table = pd.DataFrame({
         "group": totals.index.astype(str),
         "patients": grouped.size().to_numpy(),
+        "resolved": resolved.to_numpy(),
         "completion_rate": _ratio(totals["completed"], resolved).to_numpy(),
         "dropout_rate": _ratio(totals["dropped_out"], resolved).to_numpy(),
         "median_days_positive_screen_to_treatment": frame.groupby(by, observed=True)[

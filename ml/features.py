@@ -25,7 +25,7 @@ CATEGORICAL_FEATURES = ("program", "awaiting_stage", "sex", "language", "payer",
 NUMERIC_FEATURES = (
     "age", "adi", "distance_km", "comorbidity_index", "prior_no_shows_12m", "prior_visits_12m",
     "portal_user", "est_out_of_pocket", "prior_allowed_cost_12m",
-    "lead_days", "waited_days", "days_until_appointment", "previous_stage_days",
+    "lead_days", "waited_days", "days_until_appointment", "days_past_booking", "previous_stage_days",
     "missed_previous_appointment", "prior_decisions_missed", "days_since_enrollment",
 )
 FEATURES = CATEGORICAL_FEATURES + NUMERIC_FEATURES
@@ -68,6 +68,7 @@ def _feature_frame(points: pd.DataFrame, waited: np.ndarray, patients: pd.DataFr
         landmark_date=points["decision_date"] + pd.to_timedelta(waited, unit="D"),
     )
     rows["days_until_appointment"] = rows["lead_days"] - rows["waited_days"]
+    rows["days_past_booking"] = (-rows["days_until_appointment"]).clip(lower=0)
     rows["decision_season"] = _season(rows["decision_date"])
     rows["missed_previous_appointment"] = rows["missed_previous_appointment"].astype(float)
     rows["program"] = rows["program"].astype(str)

@@ -9,12 +9,17 @@ from components.cards import figure_card, kpi_card
 
 dash.register_page(__name__, path="/", name="Overview", title="CarePath · Overview", order=0)
 
+# (title, value id, subtitle): each subtitle names the denominator (see data/cohorts.py).
 KPIS = (
-    ("Patients", ids.KPI_PATIENTS, "in the cohort"),
-    ("Completion rate", ids.KPI_COMPLETION_RATE, "completed ÷ (completed + dropped out)"),
-    ("Dropout rate", ids.KPI_DROPOUT_RATE, "dropped out ÷ (completed + dropped out)"),
-    ("Positive screen → treatment", ids.KPI_MEDIAN_DAYS_TO_TREATMENT, "median"),
-    ("In progress", ids.KPI_IN_PROGRESS, "window still open"),
+    ("Patients", ids.KPI_PATIENTS, "everyone enrolled in the cohort"),
+    ("Screening uptake", ids.KPI_SCREENING_UPTAKE,
+     "screened ÷ (screened + not screened, screening window closed)"),
+    ("Completion rate", ids.KPI_COMPLETION_RATE,
+     "positive screens whose pathway resolved: completed ÷ (completed + dropped out)"),
+    ("Dropout rate", ids.KPI_DROPOUT_RATE,
+     "dropped out at diagnosis, treatment or follow-up, same denominator; exits and in progress excluded"),
+    ("Positive screen → treatment", ids.KPI_MEDIAN_DAYS_TO_TREATMENT, "median days, treated patients"),
+    ("In progress", ids.KPI_IN_PROGRESS, "awaiting a stage whose window is still open"),
     ("Active high-risk patients", ids.KPI_HIGH_RISK, "from the dropout-risk model"),
 )
 
@@ -31,8 +36,7 @@ def layout(**_query):  # Dash Pages passes the URL's query parameters; the filte
         html.P(["Where patients are in the pathway and where they are lost. ", _as_of_note()],
                className="page-subtitle"),
         html.Div(id=ids.OVERVIEW_MESSAGE),
-        dbc.Row([dbc.Col(kpi_card(title, value_id, note), xs=6, lg=4, xxl=2)
-                 for title, value_id, note in KPIS], className="g-3 mb-3"),
+        html.Div([kpi_card(title, value_id, note) for title, value_id, note in KPIS], className="kpi-grid mb-3"),
         dbc.Row([
             dbc.Col(figure_card("Stage funnel", ids.FUNNEL_GRAPH,
                                 footer=html.Div(id=ids.FUNNEL_TABLE)), xl=7),

@@ -85,7 +85,13 @@ def test_component_ids_are_unique():
     assert len(values) == len(set(values))
 
 
-@pytest.mark.parametrize("module", ["components.figures", "callbacks.cohort", "callbacks.overview_metrics"])
+def test_overview_metrics_live_in_data_cohorts_only():
+    import importlib.util
+
+    assert importlib.util.find_spec("callbacks.overview_metrics") is None
+
+
+@pytest.mark.parametrize("module", ["components.figures", "callbacks.cohort", "data.cohorts"])
 def test_pure_modules_do_not_import_dash(module):
     import importlib
     import inspect

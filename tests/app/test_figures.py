@@ -2,8 +2,9 @@
 import pandas as pd
 import plotly.graph_objects as go
 
-from callbacks.overview_metrics import funnel_counts
-from components.figures import empty_figure, funnel_figure, trend_figure
+from components.figures import (STATUS_COLOURS, durations_figure, empty_figure, funnel_figure, sankey_figure,
+                                trend_figure)
+from data.cohorts import funnel_counts
 
 
 def _funnel():
@@ -49,3 +50,44 @@ def test_empty_figure_carries_its_message():
     assert fig.data == ()
     assert fig.layout.annotations[0].text == "Nothing here"
     assert fig.layout.xaxis.visible is False
+
+
+def _flows():
+    return pd.DataFrame({
+        "source": ["Enrolled", "Enrolled", "Enrolled", "Screened"],
+        "target": ["Screened", "Not screened (dropped out)", "Awaiting screening", "Negative screen"],
+        "patients": [8, 2, 0, 8],
+        "target_status": [None, "dropped_out", "in_progress", None],
+    })
+
+
+def test_sankey_figure_colours_terminals_by_status_and_skips_empty_links():
+    (trace,) = sankey_figure(_flows()).data
+    assert trace.type == "sankey"
+    nodes = list(trace.node.customdata)
+    assert nodes == ["Enrolled", "Screened", "Not screened (dropped out)", "Negative screen"]
+    assert list(trace.node.label)[:2] == ["Enrolled · 10", "Screened · 8"]
+    assert trace.node.color[nodes.index("Not screened (dropped out)")] == STATUS_COLOURS["dropped_out"]
+    assert trace.node.color[nodes.index("Screened")] not in STATUS_COLOURS.values()
+    assert list(trace.link.value) == [8, 2, 8]
+    assert [nodes[i] for i in trace.link.source] == ["Enrolled", "Enrolled", "Screened"]
+
+
+def test_status_colours_match_the_stylesheet():
+    from pathlib import Path
+
+    css = (Path(__file__).resolve().parents[2] / "assets" / "carepath.css").read_text()
+    for status, colour in STATUS_COLOURS.items():
+        assert f"--status-{status.replace('_', '-')}: {colour};" in css
+
+
+def test_durations_figure_draws_boxes_from_quantiles_and_skips_empty_steps():
+    durations = pd.DataFrame({
+        "step": ["a", "b"], "label": ["A → B", "B → C"], "consecutive": [True, True], "n": [5, 0],
+        "p05": [1.0, None], "p25": [2.0, None], "median": [3.0, None], "p75": [4.0, None], "p95": [9.0, None],
+    })
+    (box,) = durations_figure(durations).data
+    assert box.type == "box" and box.orientation == "h"
+    assert list(box.y) == ["A → B"]
+    assert (list(box.q1), list(box.median), list(box.q3)) == ([2.0], [3.0], [4.0])
+    assert (list(box.lowerfence), list(box.upperfence)) == ([1.0], [9.0])

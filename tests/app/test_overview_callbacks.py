@@ -2,16 +2,18 @@
 import dash_bootstrap_components as dbc
 
 from callbacks.cohort import apply_cohort, parse_query
+from components import ids
 from callbacks.overview import EMPTY_COHORT_MESSAGE, MODEL_PENDING, overview_view, update_overview
-from callbacks.overview_metrics import overview_kpis
+from data.cohorts import cohort_kpis
 
 
 def test_whole_population(app_data):
     view = overview_view("")
     frame = app_data.cohort_frame
-    kpis = overview_kpis(frame)
+    kpis = cohort_kpis(frame)
     assert view.message is None
     assert view.patients == f"{len(frame):,}"
+    assert view.screening_uptake == f"{kpis.screening_uptake:.1%}"
     assert view.completion_rate == f"{kpis.completion_rate:.1%}"
     assert view.dropout_rate == f"{kpis.dropout_rate:.1%}"
     assert view.in_progress == f"{kpis.in_progress:,}"
@@ -39,6 +41,7 @@ def test_empty_cohort_gets_a_friendly_message(app_data):
     assert view.message.children == EMPTY_COHORT_MESSAGE
     assert view.patients == "0"
     assert view.completion_rate == "—"
+    assert view.screening_uptake == "—"
     # The figures explain themselves instead of showing empty axes.
     assert view.funnel.layout.annotations[0].text
     assert view.trend.layout.annotations[0].text
@@ -46,4 +49,13 @@ def test_empty_cohort_gets_a_friendly_message(app_data):
 
 def test_update_overview_returns_one_value_per_output(app_data):
     outputs = update_overview("?program=colorectal")
-    assert len(outputs) == 10
+    assert len(outputs) == 11
+
+
+def test_kpi_cards_explain_their_denominators():
+    from app.pages.overview import KPIS
+
+    notes = {value_id: note for _, value_id, note in KPIS}
+    assert "screening window closed" in notes[ids.KPI_SCREENING_UPTAKE]
+    assert "positive screens" in notes[ids.KPI_COMPLETION_RATE]
+    assert "exits and in progress excluded" in notes[ids.KPI_DROPOUT_RATE]

@@ -5,8 +5,8 @@ from urllib.parse import urlparse
 import pytest
 
 from callbacks.cohort import apply_cohort, parse_query
-from callbacks.overview_metrics import funnel_counts
 from components import ids
+from data.cohorts import funnel_counts
 
 pytestmark = pytest.mark.e2e
 

@@ -1,0 +1,81 @@
+"""Pathways page callbacks: Sankey of stage transitions, time between stages, the
+bottleneck, and breakdowns by site and payer for the chosen cohort."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import Dash, Input, Output, html
+
+from callbacks import context
+from callbacks.overview import EMPTY_COHORT_MESSAGE
+from components import ids
+from components.figures import durations_figure, empty_figure, sankey_figure
+from components.tables import breakdown_rows, durations_table
+from data.cohorts import (BOTTLENECK_DEFINITION, bottleneck_text, breakdown, sankey_flows, stage_durations,
+                          stage_losses)
+
+
+@dataclass(frozen=True)
+class PathwaysView:
+    """Everything the Pathways page shows, in the order of the callback's outputs."""
+
+    message: object
+    bottleneck: object
+    sankey: go.Figure
+    durations: go.Figure
+    durations_table: object
+    site_rows: list
+    payer_rows: list
+
+    def as_outputs(self) -> tuple:
+        return (self.message, self.bottleneck, self.sankey, self.durations, self.durations_table,
+                self.site_rows, self.payer_rows)
+
+
+def bottleneck_callout(headline: str) -> html.Div:
+    return html.Div([
+        html.P(headline, className="bottleneck-headline"),
+        html.P(BOTTLENECK_DEFINITION, className="bottleneck-definition"),
+    ])
+
+
+def pathways_view(cohort_query: str | None) -> PathwaysView:
+    """Compute the Pathways page for the cohort in ``cohort_query`` (a URL query string)."""
+    frame = context.cohort_frame(cohort_query)
+    if frame.empty:
+        blank = empty_figure("No patients in this cohort")
+        return PathwaysView(
+            message=dbc.Alert(EMPTY_COHORT_MESSAGE, color="warning", className="mb-3"),
+            bottleneck=None, sankey=blank, durations=blank, durations_table=None,
+            site_rows=[], payer_rows=[],
+        )
+    flows = sankey_flows(frame)
+    durations = stage_durations(frame)
+    return PathwaysView(
+        message=None,
+        bottleneck=bottleneck_callout(bottleneck_text(stage_losses(flows), durations)),
+        sankey=sankey_figure(flows),
+        durations=durations_figure(durations),
+        durations_table=durations_table(durations),
+        site_rows=breakdown_rows(breakdown(frame, "site")),
+        payer_rows=breakdown_rows(breakdown(frame, "payer")),
+    )
+
+
+def update_pathways(cohort_query: str | None) -> tuple:
+    return pathways_view(cohort_query).as_outputs()
+
+
+def register_callbacks(app: Dash) -> None:
+    app.callback(
+        Output(ids.PATHWAYS_MESSAGE, "children"),
+        Output(ids.BOTTLENECK_TEXT, "children"),
+        Output(ids.SANKEY_GRAPH, "figure"),
+        Output(ids.DURATIONS_GRAPH, "figure"),
+        Output(ids.DURATIONS_TABLE, "children"),
+        Output(ids.BREAKDOWN_SITE_GRID, "rowData"),
+        Output(ids.BREAKDOWN_PAYER_GRID, "rowData"),
+        Input(ids.COHORT_QUERY, "data"),
+    )(update_pathways)

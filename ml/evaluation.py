@@ -1,0 +1,95 @@
+"""Model evaluation: discrimination, calibration, curves and subgroup tables.
+
+Every metric here is computed on held-out predictions; confidence intervals come
+from a bootstrap over *patients* (all rows of one patient resampled together), so
+repeated landmark rows do not make the interval look narrower than it is.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.special import logit
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score, roc_curve
+
+CALIBRATION_BINS = 10
+SUBGROUP_COLUMNS = ("sex", "race_ethnicity", "payer", "age_band", "program")
+MIN_SUBGROUP_ROWS = 50
+
+
+def expected_calibration_error(outcome: np.ndarray, risk: np.ndarray, bins: int = CALIBRATION_BINS) -> float:
+    """Row-weighted mean |observed − predicted| over equal-count bins of predicted risk."""
+    table = calibration_table(outcome, risk, bins)
+    return float((table["rows"] * (table["observed"] - table["predicted"]).abs()).sum() / table["rows"].sum())
+
+
+def calibration_table(outcome: np.ndarray, risk: np.ndarray, bins: int = CALIBRATION_BINS) -> pd.DataFrame:
+    frame = pd.DataFrame({"y": np.asarray(outcome, float), "p": np.asarray(risk, float)})
+    frame["bin"] = pd.qcut(frame["p"].rank(method="first"), bins, labels=False)
+    return (frame.groupby("bin").agg(predicted=("p", "mean"), observed=("y", "mean"), rows=("y", "size"))
+            .reset_index(drop=True))
+
+
+def calibration_slope_intercept(outcome: np.ndarray, risk: np.ndarray) -> tuple[float, float]:
+    """Slope and intercept of the logistic recalibration of outcome on logit(risk); ideal (1, 0)."""
+    x = logit(np.clip(risk, 1e-6, 1 - 1e-6)).reshape(-1, 1)
+    fit = LogisticRegression(C=1e6, max_iter=1000).fit(x, outcome)
+    return float(fit.coef_[0, 0]), float(fit.intercept_[0])
+
+
+def bootstrap_auc_ci(outcome: np.ndarray, risk: np.ndarray, groups: np.ndarray, resamples: int,
+                     seed: int = 0) -> tuple[float, float]:
+    """95% percentile interval of ROC-AUC, resampling whole patients."""
+    codes, uniques = pd.factorize(groups)
+    rows_of = pd.Series(np.arange(len(codes))).groupby(codes).apply(np.asarray).to_list()
+    rng = np.random.default_rng(seed)
+    aucs = []
+    for _ in range(resamples):
+        picked = rng.integers(0, len(uniques), len(uniques))
+        idx = np.concatenate([rows_of[i] for i in picked])
+        y = outcome[idx]
+        if y.min() != y.max():
+            aucs.append(roc_auc_score(y, risk[idx]))
+    low, high = np.percentile(aucs, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def summary_metrics(outcome: np.ndarray, risk: np.ndarray, groups: np.ndarray, resamples: int) -> dict:
+    slope, intercept = calibration_slope_intercept(outcome, risk)
+    return {
+        "roc_auc": float(roc_auc_score(outcome, risk)),
+        "roc_auc_ci": list(bootstrap_auc_ci(outcome, risk, groups, resamples)),
+        "pr_auc": float(average_precision_score(outcome, risk)),
+        "brier": float(brier_score_loss(outcome, risk)),
+        "ece": expected_calibration_error(outcome, risk),
+        "calibration_slope": slope,
+        "calibration_intercept": intercept,
+        "mean_predicted": float(np.mean(risk)),
+        "observed_rate": float(np.mean(outcome)),
+        "rows": int(len(outcome)),
+    }
+
+
+def roc_points(outcome: np.ndarray, risk: np.ndarray, max_points: int = 200) -> dict:
+    fpr, tpr, _ = roc_curve(outcome, risk)
+    keep = np.unique(np.linspace(0, len(fpr) - 1, min(max_points, len(fpr))).astype(int))
+    return {"fpr": fpr[keep].round(4).tolist(), "tpr": tpr[keep].round(4).tolist()}
+
+
+def subgroup_table(rows: pd.DataFrame, outcome: np.ndarray, risk: np.ndarray) -> list[dict]:
+    """ROC-AUC and calibration-in-the-large per subgroup (groups under 50 rows are skipped)."""
+    records = []
+    for column in SUBGROUP_COLUMNS:
+        values = rows[column].astype(str).to_numpy()
+        for value in sorted(set(values)):
+            mask = values == value
+            y, p = outcome[mask], risk[mask]
+            if mask.sum() < MIN_SUBGROUP_ROWS or y.min() == y.max():
+                continue
+            records.append({
+                "attribute": column, "group": value, "rows": int(mask.sum()),
+                "roc_auc": float(roc_auc_score(y, p)), "observed_rate": float(y.mean()),
+                "mean_predicted": float(p.mean()), "calibration_gap": float(p.mean() - y.mean()),
+                "ece": expected_calibration_error(y, p, bins=5),
+            })
+    return records

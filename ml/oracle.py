@@ -1,0 +1,25 @@
+"""The generator's true dropout probability for model rows: a yardstick, never a feature."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from data.ground_truth import attrs_from_patients, dropout_probability
+from data.io import Dataset
+from data.params import GeneratorParams
+
+
+def has_ground_truth(dataset: Dataset) -> bool:
+    return dataset.manifest.get("generator") == "carepath.synthetic" and "params" in dataset.manifest
+
+
+def oracle_risk(rows: pd.DataFrame, dataset: Dataset) -> np.ndarray | None:
+    """True P(dropout | what is observable at each row's landmark); None for non-synthetic data."""
+    if not has_ground_truth(dataset):
+        return None
+    params = GeneratorParams(**dataset.manifest["params"])
+    patients = dataset.patients.set_index("patient_id").loc[rows["patient_id"]].reset_index()
+    return dropout_probability(
+        params, attrs_from_patients(patients), rows["awaiting_stage"].to_numpy(),
+        rows["lead_days"].to_numpy(float), rows["missed_previous_appointment"].to_numpy(float),
+        rows["previous_stage_days"].to_numpy(float), rows["waited_days"].to_numpy(float))

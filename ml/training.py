@@ -1,0 +1,200 @@
+"""Train, evaluate and explain both dropout-risk models; score the in-progress patients.
+
+Evaluation is honest by construction: grouped K-fold (all rows of a patient in one
+fold, stratified by outcome), calibration cross-fitted on the other folds, and a
+temporal hold-out trained only on labels that were already final at the cut-off.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedGroupKFold
+
+from data.io import Dataset
+from data.pathway import outcome_horizon_days, stage_name
+from ml import evaluation as ev
+from ml.calibration import PlattCalibrator, cross_fitted_calibration
+from ml.drivers import driver_table, risk_tier
+from ml.explain import grouped_permutation_importance, logistic_coefficients, reference_row, shapley_contributions
+from ml.features import LABEL, model_inputs, scoring_rows, training_rows
+from ml.models import MODEL_NAMES, TrainingConfig, build
+from ml.oracle import oracle_risk
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class ModelBundle:
+    """Everything the app and the CLIs need; saved and loaded by ml.registry."""
+    key: str
+    config: TrainingConfig
+    pipelines: dict
+    calibrators: dict
+    primary: str
+    reference: pd.DataFrame
+    report: dict
+    scores: pd.DataFrame
+    contributions: pd.DataFrame
+
+    def risk(self, rows: pd.DataFrame, model: str | None = None) -> np.ndarray:
+        """Calibrated probability of dropping out before completing the pathway."""
+        name = model or self.primary
+        raw = self.pipelines[name].predict_proba(model_inputs(rows))[:, 1]
+        return self.calibrators[name].transform(raw)
+
+
+def _fit_fold(pipeline, X, y, train, test):
+    model = clone(pipeline).fit(X.iloc[train], y[train])
+    return model, model.predict_proba(X.iloc[test])[:, 1]
+
+
+def _cross_validate(name, config, X, y, splits, log):
+    started = time.perf_counter()
+    results = Parallel(n_jobs=config.n_jobs)(
+        delayed(_fit_fold)(build(name, config), X, y, train, test) for train, test in splits)
+    raw = np.empty(len(y))
+    for (train, test), (_, predictions) in zip(splits, results):
+        raw[test] = predictions
+    seconds = time.perf_counter() - started
+    log(f"  {name}: {len(splits)}-fold grouped CV in {seconds:.1f} s")
+    return raw, [model for model, _ in results], seconds
+
+
+def _importance(fold_models, X, y, splits, seed) -> list[dict]:
+    """Permutation importance on the held-out fold of each of the first two folds."""
+    per_fold = []
+    for model, (_, test) in list(zip(fold_models, splits))[:2]:
+        per_fold.append(grouped_permutation_importance(
+            lambda frame, m=model: m.predict_proba(frame)[:, 1], X.iloc[test], y[test], n_repeats=2, seed=seed))
+    mean = pd.concat(per_fold, axis=1).mean(axis=1).sort_values(ascending=False)
+    return [{"feature": f, "auc_drop": round(float(v), 5)} for f, v in mean.items()]
+
+
+def _temporal_holdout(name, config, rows, X, y, as_of) -> dict:
+    """Train on decision points whose outcome was final by the cut-off; test on later ones."""
+    cutoff = rows["decision_date"].quantile(1 - config.temporal_holdout_share)
+    horizon = pd.to_timedelta([outcome_horizon_days(p, s) for p, s in zip(rows["program"], rows["awaiting_stage"])],
+                              unit="D")
+    train = (rows["decision_date"] + horizon < cutoff).to_numpy()
+    test = (rows["decision_date"] >= cutoff).to_numpy()
+    pipeline = build(name, config)
+    inner = list(StratifiedGroupKFold(3, shuffle=True, random_state=config.random_state).split(
+        X[train], y[train], rows.loc[train, "patient_id"]))
+    inner_raw = np.empty(int(train.sum()))
+    for tr, te in inner:
+        inner_raw[te] = clone(pipeline).fit(X[train].iloc[tr], y[train][tr]).predict_proba(X[train].iloc[te])[:, 1]
+    calibrator = PlattCalibrator.fit(inner_raw, y[train])
+    model = clone(pipeline).fit(X[train], y[train])
+    risk = calibrator.transform(model.predict_proba(X[test])[:, 1])
+    return {"cutoff": str(pd.Timestamp(cutoff).date()), "train_rows": int(train.sum()), "test_rows": int(test.sum()),
+            "roc_auc": float(roc_auc_score(y[test], risk)), "ece": ev.expected_calibration_error(y[test], risk),
+            "brier": float(np.mean((risk - y[test]) ** 2))}
+
+
+def _model_report(name, raw, calibrated, y, rows, oracle, fold_models, X, splits, seconds, config, as_of):
+    metrics = ev.summary_metrics(y, calibrated, rows["patient_id"].to_numpy(), config.bootstrap_resamples)
+    at_decision = (rows["waited_days"] == 0).to_numpy()
+    metrics.update({
+        "raw_ece": ev.expected_calibration_error(y, raw),
+        "roc_auc_at_decision": float(roc_auc_score(y[at_decision], calibrated[at_decision])),
+        "fit_seconds": round(seconds, 2),
+        "roc_curve": ev.roc_points(y, calibrated),
+        "calibration_curve": ev.calibration_table(y, calibrated).to_dict("list"),
+        "subgroups": ev.subgroup_table(rows, y, calibrated),
+        "permutation_importance": _importance(fold_models, X, y, splits, config.random_state),
+        "temporal_holdout": _temporal_holdout(name, config, rows, X, y, as_of),
+    })
+    if oracle is not None:
+        metrics["oracle_gap"] = float(roc_auc_score(y, oracle) - metrics["roc_auc"])
+    return metrics
+
+
+def _score_in_progress(bundle_parts, dataset, config, log) -> tuple[pd.DataFrame, pd.DataFrame]:
+    pipelines, calibrators, primary, reference = bundle_parts
+    rows = scoring_rows(dataset.patients, dataset.events, dataset.as_of)
+    if rows.empty:
+        return rows, pd.DataFrame()
+    X = model_inputs(rows)
+
+    def risk_of(name):
+        return lambda frame: calibrators[name].transform(pipelines[name].predict_proba(frame)[:, 1])
+
+    started = time.perf_counter()
+    contributions = shapley_contributions(risk_of(primary), X, reference, config.explanation_permutations,
+                                          config.random_state)
+    log(f"  explained {len(rows):,} in-progress patients in {time.perf_counter() - started:.1f} s")
+    scores = rows[["patient_id", "program", "awaiting_stage", "decision_date", "decision_site", "booked_date",
+                   "window_closes", "waited_days", "days_until_appointment", "lead_days"]].copy()
+    scores["stage_name"] = [stage_name(p, s) for p, s in zip(scores["program"], scores["awaiting_stage"])]
+    for name in MODEL_NAMES:
+        scores[f"risk_{name}"] = risk_of(name)(X)
+    scores["risk"] = scores[f"risk_{primary}"]
+    scores["risk_tier"] = risk_tier(scores["risk"].to_numpy())
+    scores["reference_risk"] = float(risk_of(primary)(reference)[0])
+    drivers = driver_table(rows, contributions)
+    scores["drivers"] = drivers
+    scores["top_drivers"] = ["; ".join(d["text"] for d in ds) for ds in drivers]
+    order = np.argsort(-scores["risk"].to_numpy(), kind="stable")
+    scores = scores.iloc[order].reset_index(drop=True)
+    contributions = contributions.iloc[order].reset_index(drop=True)
+    contributions.insert(0, "patient_id", scores["patient_id"].to_numpy())
+    scores.insert(0, "rank", np.arange(1, len(scores) + 1))
+    return scores, contributions
+
+
+def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: str = "",
+                 log: Log = print) -> ModelBundle:
+    config = config or TrainingConfig()
+    started = time.perf_counter()
+    log("building decision-point rows ...")
+    rows = training_rows(dataset.patients, dataset.events, dataset.as_of)
+    X, y = model_inputs(rows), rows[LABEL].to_numpy()
+    groups = rows["patient_id"].to_numpy()
+    n_points = int(rows.groupby(["patient_id", "decision_date"]).ngroups)
+    log(f"  {n_points:,} labelled decision points, {len(rows):,} landmark rows, {len(set(groups)):,} patients")
+    splits = list(StratifiedGroupKFold(config.n_folds, shuffle=True, random_state=config.random_state)
+                  .split(X, y, groups))
+    fold = np.empty(len(y), dtype=int)
+    for k, (_, test) in enumerate(splits):
+        fold[test] = k
+    oracle = oracle_risk(rows, dataset)
+
+    pipelines, calibrators, models, fit_seconds = {}, {}, {}, 0.0
+    for name in MODEL_NAMES:
+        raw, fold_models, seconds = _cross_validate(name, config, X, y, splits, log)
+        fit_seconds += seconds
+        calibrated = cross_fitted_calibration(raw, y, fold)
+        models[name] = _model_report(name, raw, calibrated, y, rows, oracle, fold_models, X, splits, seconds,
+                                     config, dataset.as_of)
+        calibrators[name] = PlattCalibrator.fit(raw, y)
+        pipelines[name] = build(name, config).fit(X, y)
+        log(f"  {name}: ROC-AUC {models[name]['roc_auc']:.3f}, ECE {models[name]['ece']:.3f}")
+    primary = max(MODEL_NAMES, key=lambda n: models[n]["roc_auc"])
+    models["logistic_regression"]["coefficients"] = (
+        logistic_coefficients(pipelines["logistic_regression"]).round(4).to_dict("records"))
+    reference = reference_row(X)
+    scores, contributions = _score_in_progress((pipelines, calibrators, primary, reference), dataset, config, log)
+    report = {
+        "as_of": str(dataset.as_of.date()),
+        "n_decision_points": n_points,
+        "n_rows": int(len(rows)),
+        "n_patients": int(len(set(groups))),
+        "observed_dropout_rate": float(y.mean()),
+        "oracle_roc_auc": None if oracle is None else float(roc_auc_score(y, oracle)),
+        "oracle_roc_auc_at_decision": None if oracle is None else float(
+            roc_auc_score(y[rows["waited_days"] == 0], oracle[(rows["waited_days"] == 0).to_numpy()])),
+        "fit_seconds": round(fit_seconds, 2),
+        "total_seconds": round(time.perf_counter() - started, 2),
+        "primary_model": primary,
+        "n_scored": int(len(scores)),
+        "config": config.to_dict(),
+        "models": models,
+    }
+    return ModelBundle(key, config, pipelines, calibrators, primary, reference, report, scores, contributions)
