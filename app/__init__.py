@@ -32,7 +32,7 @@ def _register_health_route(server) -> None:
 
 
 def create_app(dataset=None, settings: Settings | None = None,
-               log: Callable[[str], None] = print) -> dash.Dash:
+               log: Callable[[str], None] = print, training_config=None) -> dash.Dash:
     """Build the app. With ``dataset=None`` the dataset in ``settings.data_dir`` is loaded,
     and generated first if absent (tests pass a small one instead)."""
     settings = settings or get_settings()
@@ -50,7 +50,7 @@ def create_app(dataset=None, settings: Settings | None = None,
     server = app.server
     _register_health_route(server)
     context.init_cache(server, settings)
-    app_data = context.load(server, dataset=dataset, settings=settings, log=log)
+    app_data = context.load(server, dataset=dataset, settings=settings, log=log, training_config=training_config)
     app.layout = shell(app_data.sites, app_data.enrolled_first, app_data.enrolled_last)
     filter_panel.register_callbacks(app)
     overview.register_callbacks(app)

@@ -35,13 +35,17 @@ class AppData:
     sites: tuple[str, ...]
     enrolled_first: dt.date
     enrolled_last: dt.date
-    # Dropout-risk scores per active patient. None until the model lands; then they are
-    # read from the model registry here at start-up, never computed in a callback.
-    risk_scores: pd.DataFrame | None = None
+    # Trained models, their report and the ranked scores of in-progress patients, loaded
+    # from the model registry at start-up (trained there once on first run), never in a callback.
+    models: object = None  # ml.training.ModelBundle
 
     @property
     def model_available(self) -> bool:
-        return self.risk_scores is not None
+        return self.models is not None
+
+    @property
+    def risk_scores(self) -> pd.DataFrame | None:
+        return None if self.models is None else self.models.scores
 
 
 _current: AppData | None = None
@@ -78,6 +82,15 @@ def build_cohort_frame(dataset) -> pd.DataFrame:
     return journeys.merge(attributes, on="patient_id", how="left", validate="one_to_one")
 
 
+def with_risk(frame: pd.DataFrame, scores: pd.DataFrame | None) -> pd.DataFrame:
+    """Add the shown risk and its tier (NaN/None for patients not awaiting a booked stage)."""
+    frame = frame.drop(columns=["risk", "risk_tier"], errors="ignore")
+    if scores is None:
+        return frame.assign(risk=float("nan"), risk_tier=None)
+    return frame.merge(scores[["patient_id", "risk", "risk_tier"]], on="patient_id", how="left",
+                       validate="one_to_one")
+
+
 def _cached_cohort_frame(dataset, fingerprint: str) -> pd.DataFrame:
     key = f"cohort-frame:{fingerprint}"
     frame = cache.get(key)
@@ -88,17 +101,21 @@ def _cached_cohort_frame(dataset, fingerprint: str) -> pd.DataFrame:
 
 
 def load(server: Flask, dataset=None, settings: Settings | None = None,
-         log: Callable[[str], None] = print) -> AppData:
-    """Load (or generate, on first run) the dataset and derive the cohort frame; call once
-    at start-up, after ``init_cache``."""
+         log: Callable[[str], None] = print, training_config=None) -> AppData:
+    """Load (or generate, on first run) the dataset, derive the cohort frame and load (or
+    train once) the models; call once at start-up, after ``init_cache``."""
     global _current
+    settings = settings or get_settings()
     if dataset is None:
         from data.store import ensure_dataset  # late import: generating pulls in the simulator
 
-        dataset = ensure_dataset(settings or get_settings(), log=log)
+        dataset = ensure_dataset(settings, log=log)
+    from ml.registry import get_models  # late import: keeps Dash-free unit tests light
+
+    models = get_models(dataset, settings, training_config, log=log)
     fingerprint = dataset_fingerprint(dataset)
     with server.app_context():
-        frame = _cached_cohort_frame(dataset, fingerprint)
+        frame = with_risk(_cached_cohort_frame(dataset, fingerprint), models.scores)
     enrolled = pd.to_datetime(frame["enrollment_date"])
     _current = AppData(
         dataset=dataset,
@@ -107,6 +124,7 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
         sites=tuple(sorted(str(s) for s in frame["site"].dropna().unique())),
         enrolled_first=enrolled.min().date(),
         enrolled_last=enrolled.max().date(),
+        models=models,
     )
     return _current
 

@@ -39,18 +39,18 @@ class OverviewView:
                 self.funnel, self.funnel_table, self.trend)
 
 
-def high_risk_text(app_data: context.AppData):
+def high_risk_text(app_data: context.AppData, frame):
+    """Patients in the cohort still in progress whose calibrated risk tier is High."""
     if not app_data.model_available:
         return html.Span(MODEL_PENDING, className="kpi-pending")
-    # Replaced by a count of active high-risk patients in the cohort when the model lands.
-    return formatting.MISSING
+    return formatting.count(int((frame["risk_tier"] == "High").sum()))
 
 
 def overview_view(cohort_query: str | None) -> OverviewView:
     """Compute the Overview for the cohort in ``cohort_query`` (a URL query string)."""
     app_data = context.current()
     frame = context.cohort_frame(cohort_query)
-    high_risk = high_risk_text(app_data)
+    high_risk = high_risk_text(app_data, frame)
     if frame.empty:
         blank = empty_figure("No patients in this cohort")
         return OverviewView(

@@ -39,11 +39,26 @@ def small_dataset(tmp_path_factory):
     return read_dataset(folder)
 
 
+def fast_training_config():
+    """Fewer trees, resamples and permutations: same code paths, seconds not minutes."""
+    from ml.models import TrainingConfig
+
+    return TrainingConfig(gb_max_iter=120, gb_learning_rate=0.08, gb_min_samples_leaf=40, bootstrap_resamples=20,
+                          explanation_permutations=4)
+
+
 @pytest.fixture(scope="session")
-def dash_app(small_dataset, isolated_var_dir):
+def small_models(small_dataset, isolated_var_dir):
+    from ml.registry import get_models
+
+    return get_models(small_dataset, config=fast_training_config(), log=lambda message: None)
+
+
+@pytest.fixture(scope="session")
+def dash_app(small_dataset, small_models, isolated_var_dir):
     from app import create_app
 
-    return create_app(small_dataset, log=lambda message: None)
+    return create_app(small_dataset, log=lambda message: None, training_config=fast_training_config())
 
 
 @pytest.fixture(scope="session")

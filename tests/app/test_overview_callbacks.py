@@ -3,7 +3,7 @@ import dash_bootstrap_components as dbc
 
 from callbacks.cohort import apply_cohort, parse_query
 from components import ids
-from callbacks.overview import EMPTY_COHORT_MESSAGE, MODEL_PENDING, overview_view, update_overview
+from callbacks.overview import EMPTY_COHORT_MESSAGE, overview_view, update_overview
 from data.cohorts import cohort_kpis
 
 
@@ -17,7 +17,9 @@ def test_whole_population(app_data):
     assert view.completion_rate == f"{kpis.completion_rate:.1%}"
     assert view.dropout_rate == f"{kpis.dropout_rate:.1%}"
     assert view.in_progress == f"{kpis.in_progress:,}"
-    assert view.high_risk.children == MODEL_PENDING
+    high = app_data.models.scores["risk_tier"] == "High"
+    assert view.high_risk == f"{int(high.sum()):,}"
+    assert int(high.sum()) > 0
 
 
 def test_kpi_patient_count_equals_first_funnel_bar(app_data):

@@ -42,7 +42,8 @@ def test_overview_loads_without_errors(dash_duo, dash_app, app_data):
     _wait_for_first_funnel_bar(dash_duo, len(app_data.cohort_frame))
     dash_duo.wait_for_element(f"#{ids.FUNNEL_TABLE} tbody tr")
     assert _funnel_table_counts(dash_duo) == list(everyone["patients"])
-    assert dash_duo.find_element(f"#{ids.KPI_HIGH_RISK}").text == "model pending"
+    high = int((app_data.cohort_frame["risk_tier"] == "High").sum())
+    assert dash_duo.find_element(f"#{ids.KPI_HIGH_RISK}").text == f"{high:,}"
     assert "coming soon" in dash_duo.find_element(f"#{ids.NAV_SCENARIOS}").text
     dash_duo.wait_for_element(f"#{ids.TREND_GRAPH} .js-plotly-plot")
     assert dash_duo.get_logs() == []

@@ -1,0 +1,123 @@
+"""Saved models: one folder per key (data fingerprint + training config + library versions).
+
+Artifacts are written into a temporary folder and renamed into place, and training
+happens under a file lock, so gunicorn workers starting together train once and
+never read a half-written model.  An artifact made with other library versions has
+another key and is simply retrained; a sidecar whose versions disagree is ignored.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import joblib
+import numpy as np
+import pandas as pd
+import scipy
+import sklearn
+from filelock import FileLock
+
+from data.io import Dataset
+from data.settings import Settings, get_settings
+from ml.models import TrainingConfig
+from ml.report import report_markdown
+from ml.training import ModelBundle, train_models
+
+REGISTRY_FORMAT = 1
+BUNDLE_FILE = "bundle.joblib"
+SIDECAR_FILE = "meta.json"
+
+_loaded: dict[str, ModelBundle] = {}
+
+
+def library_versions() -> dict:
+    return {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "numpy": np.__version__,
+            "pandas": pd.__version__, "scipy": scipy.__version__, "joblib": joblib.__version__,
+            "registry_format": REGISTRY_FORMAT}
+
+
+def data_fingerprint(dataset: Dataset) -> str:
+    files = dataset.manifest.get("files", {})
+    if all(name in files for name in ("patients", "events")):
+        basis = {name: files[name]["sha256"] for name in ("patients", "events")}
+    else:  # no checksums recorded: hash the frames themselves
+        basis = {name: hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
+                 for name, frame in (("patients", dataset.patients), ("events", dataset.events))}
+    basis["as_of"] = str(dataset.as_of.date())
+    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
+
+
+def model_key(dataset: Dataset, config: TrainingConfig) -> str:
+    basis = {"data": data_fingerprint(dataset), "config": config.to_dict(), "versions": library_versions()}
+    return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def load(model_dir: Path, key: str) -> ModelBundle | None:
+    folder = Path(model_dir) / key
+    try:
+        meta = json.loads((folder / SIDECAR_FILE).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    if meta.get("versions") != library_versions() or meta.get("key") != key:
+        return None
+    return joblib.load(folder / BUNDLE_FILE)
+
+
+def save(bundle: ModelBundle, model_dir: Path, dataset: Dataset) -> Path:
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    final = model_dir / bundle.key
+    tmp = Path(tempfile.mkdtemp(prefix=f".{bundle.key}.", dir=model_dir))
+    try:
+        joblib.dump(bundle, tmp / BUNDLE_FILE)
+        (tmp / "report.json").write_text(json.dumps(bundle.report, indent=2, default=str))
+        (tmp / "report.md").write_text(report_markdown(bundle.report))
+        meta = {"key": bundle.key, "versions": library_versions(), "data_fingerprint": data_fingerprint(dataset),
+                "config": bundle.config.to_dict(), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "trained_by_pid": os.getpid(),
+                "metrics": {name: {k: m[k] for k in ("roc_auc", "ece", "brier")}
+                            for name, m in bundle.report["models"].items()}}
+        # The sidecar is written last: its presence means the folder is complete.
+        (tmp / SIDECAR_FILE).write_text(json.dumps(meta, indent=2))
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def get_models(dataset: Dataset, settings: Settings | None = None, config: TrainingConfig | None = None,
+               log: Callable[[str], None] = print) -> ModelBundle:
+    """Load the models for this dataset and config, training them once if needed."""
+    settings = settings or get_settings()
+    config = config or TrainingConfig()
+    key = model_key(dataset, config)
+    if key in _loaded:
+        return _loaded[key]
+    bundle = load(settings.model_dir, key)
+    if bundle is None:
+        settings.model_dir.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(settings.model_dir / f"{key}.lock")):
+            bundle = load(settings.model_dir, key)  # another worker may have trained meanwhile
+            if bundle is None:
+                log(f"training models (key {key}) ...")
+                bundle = train_models(dataset, config, key=key, log=log)
+                path = save(bundle, settings.model_dir, dataset)
+                log(f"saved models to {path}")
+    else:
+        log(f"loaded models {key} from {settings.model_dir}")
+    _loaded[key] = bundle
+    return bundle
+
+
+def artifact_dir(settings: Settings, bundle: ModelBundle) -> Path:
+    return settings.model_dir / bundle.key

@@ -1,0 +1,47 @@
+"""Human-readable model report (Markdown and terminal table) from report.json content."""
+from __future__ import annotations
+
+from ml.models import MODEL_LABELS, MODEL_NAMES
+
+
+def _fmt(value, digits=3):
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def metrics_table(report: dict) -> str:
+    header = "| model | ROC-AUC (95% CI) | PR-AUC | Brier | ECE | cal. slope | temporal AUC | gap to oracle |"
+    lines = [header, "|" + "---|" * 8]
+    for name in MODEL_NAMES:
+        m = report["models"][name]
+        low, high = m["roc_auc_ci"]
+        lines.append(f"| {MODEL_LABELS[name]} | {m['roc_auc']:.3f} ({low:.3f}–{high:.3f}) | {m['pr_auc']:.3f} | "
+                     f"{m['brier']:.3f} | {m['ece']:.3f} | {m['calibration_slope']:.2f} | "
+                     f"{m['temporal_holdout']['roc_auc']:.3f} | {_fmt(m.get('oracle_gap'))} |")
+    lines.append(f"| Oracle (true probability) | {_fmt(report['oracle_roc_auc'])} | | | | | | |")
+    return "\n".join(lines)
+
+
+def report_markdown(report: dict) -> str:
+    primary = MODEL_LABELS[report["primary_model"]]
+    parts = [
+        "# CarePath dropout-risk models", "",
+        f"Data as of {report['as_of']}: {report['n_decision_points']:,} labelled decision points "
+        f"({report['n_rows']:,} landmark rows, {report['n_patients']:,} patients), observed dropout "
+        f"{report['observed_dropout_rate']:.1%}. Metrics are from {report['config']['n_folds']}-fold "
+        "cross-validation grouped by patient, calibrated risks (Platt, cross-fitted).", "",
+        metrics_table(report), "",
+        f"Shown risk: {primary}. Fitting both models with CV took {report['fit_seconds']:.1f} s "
+        f"({report['total_seconds']:.0f} s with evaluation and explanations). "
+        f"{report['n_scored']:,} in-progress patients scored.", "",
+        "## Most important features (permutation, drop in held-out ROC-AUC)", "",
+    ]
+    for name in MODEL_NAMES:
+        top = ", ".join(f"{r['feature']} ({r['auc_drop']:.3f})"
+                        for r in report["models"][name]["permutation_importance"][:8])
+        parts.append(f"- {MODEL_LABELS[name]}: {top}")
+    parts += ["", "## Subgroups (shown model)", "", "| attribute | group | rows | ROC-AUC | observed | predicted |",
+              "|---|---|---|---|---|---|"]
+    for r in report["models"][report["primary_model"]]["subgroups"]:
+        parts.append(f"| {r['attribute']} | {r['group']} | {r['rows']:,} | {r['roc_auc']:.3f} | "
+                     f"{r['observed_rate']:.1%} | {r['mean_predicted']:.1%} |")
+    return "\n".join(parts) + "\n"
