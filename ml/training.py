@@ -50,6 +50,16 @@ class ModelBundle:
         return self.calibrators[name].transform(raw)
 
 
+def grouped_folds(y: np.ndarray, groups: np.ndarray, config: TrainingConfig) -> tuple[list, np.ndarray]:
+    """Stratified K folds that keep every row of a patient in one fold; also the fold of each row."""
+    splits = list(StratifiedGroupKFold(config.n_folds, shuffle=True, random_state=config.random_state)
+                  .split(np.zeros(len(y)), y, groups))
+    fold = np.empty(len(y), dtype=int)
+    for k, (_, test) in enumerate(splits):
+        fold[test] = k
+    return splits, fold
+
+
 def _fit_fold(pipeline, X, y, train, test):
     model = clone(pipeline).fit(X.iloc[train], y[train])
     return model, model.predict_proba(X.iloc[test])[:, 1]
@@ -159,11 +169,7 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
     groups = rows["patient_id"].to_numpy()
     n_points = int(rows.groupby(["patient_id", "decision_date"]).ngroups)
     log(f"  {n_points:,} labelled decision points, {len(rows):,} landmark rows, {len(set(groups)):,} patients")
-    splits = list(StratifiedGroupKFold(config.n_folds, shuffle=True, random_state=config.random_state)
-                  .split(X, y, groups))
-    fold = np.empty(len(y), dtype=int)
-    for k, (_, test) in enumerate(splits):
-        fold[test] = k
+    splits, fold = grouped_folds(y, groups, config)
     oracle = oracle_risk(rows, dataset)
 
     pipelines, calibrators, models, fit_seconds = {}, {}, {}, 0.0

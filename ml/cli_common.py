@@ -1,0 +1,38 @@
+"""Shared command-line plumbing for the ml entry points: load the data, get the models."""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from data.io import read_dataset
+from data.settings import get_settings
+from data.validation import ContractError
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, help="dataset folder (default: the app's data folder, "
+                                                  "generated on first use)")
+    parser.add_argument("--models", type=Path, help="model folder (default: the app's model folder)")
+
+
+def load_dataset_and_models(args, log=print):
+    """(dataset, bundle, settings) for the parsed arguments; exits with a clear message on bad data."""
+    from ml.registry import get_models
+
+    settings = get_settings()
+    if getattr(args, "models", None):
+        settings = replace(settings, model_dir=args.models.resolve())
+    try:
+        if args.data:
+            dataset = read_dataset(args.data)
+        else:
+            from data.store import ensure_dataset
+
+            dataset = ensure_dataset(settings, log=log)
+    except FileNotFoundError as error:
+        sys.exit(f"error: {error}")
+    except ContractError as error:
+        sys.exit(f"error: the dataset does not meet the contract:\n{error}")
+    return dataset, get_models(dataset, settings, log=log), settings

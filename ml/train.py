@@ -1,0 +1,36 @@
+"""Command line: train (or load cached) dropout-risk models and print their report.
+
+    python -m ml.train [--data DIR] [--out DIR]
+
+Writes bundle.joblib, meta.json, report.json and report.md into OUT/<model key>/.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ml.cli_common import add_data_arguments, load_dataset_and_models
+from ml.registry import artifact_dir
+from ml.report import metrics_table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ml.train", description=__doc__.splitlines()[0])
+    add_data_arguments(parser)
+    parser.add_argument("--out", dest="models", type=Path,
+                        help="model folder (alias of --models)")
+    args = parser.parse_args(argv)
+    _, bundle, settings = load_dataset_and_models(args)
+    report = bundle.report
+    print()
+    print(f"{report['n_decision_points']:,} labelled decision points, {report['n_patients']:,} patients, "
+          f"as of {report['as_of']}; fitting both models with CV took {report['fit_seconds']:.1f} s")
+    print(metrics_table(report))
+    folder = artifact_dir(settings, bundle)
+    print(f"\nreport: {folder / 'report.json'} and {folder / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Leakage: features at a landmark use only what was known on that day."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml.features import FEATURES, LEAKY_COLUMNS, model_inputs, scoring_rows, training_rows
+from ml.training import grouped_folds
+from ml.models import TrainingConfig
+
+
+@pytest.fixture(scope="module")
+def rows(small_dataset):
+    return training_rows(small_dataset.patients, small_dataset.events, small_dataset.as_of)
+
+
+def test_no_outcome_cost_or_ground_truth_column_is_a_feature():
+    assert not set(FEATURES) & set(LEAKY_COLUMNS)
+    assert "race_ethnicity" not in FEATURES  # audited for fairness, never an input
+
+
+def test_features_from_the_log_truncated_at_the_landmark_equal_the_full_log(small_dataset, rows):
+    """Recompute each sampled row as if the data ended on its landmark day."""
+    patients, events = small_dataset.patients, small_dataset.events
+    sample = rows.sample(40, random_state=3)
+    for _, row in sample.iterrows():
+        day = row["landmark_date"]
+        truncated = events[events["date"] <= day]
+        current = scoring_rows(patients, truncated, day)
+        match = current[(current["patient_id"] == row["patient_id"]) & (current["decision_date"] == row["decision_date"])]
+        assert len(match) == 1, row["patient_id"]
+        expected = model_inputs(row.to_frame().T).reset_index(drop=True).astype(object)
+        got = model_inputs(match).reset_index(drop=True).astype(object)
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+
+
+def test_labels_are_only_from_decision_points_whose_outcome_is_final(small_dataset, rows):
+    horizon_passed = rows["decision_date"] + pd.to_timedelta(
+        [__import__("data.pathway", fromlist=["x"]).outcome_horizon_days(p, s)
+         for p, s in zip(rows["program"], rows["awaiting_stage"])], unit="D") < small_dataset.as_of
+    assert horizon_passed.all()
+    # a landmark row exists only while the patient is still waiting
+    assert (rows["waited_days"] < (rows["window_closes"] - rows["decision_date"]).dt.days).all()
+
+
+def test_grouped_folds_keep_each_patient_in_one_fold(rows):
+    splits, fold = grouped_folds(rows["dropped_out"].to_numpy(), rows["patient_id"].to_numpy(), TrainingConfig())
+    assert len(splits) == 5
+    per_patient = pd.Series(fold).groupby(rows["patient_id"].to_numpy()).nunique()
+    assert (per_patient == 1).all()
+    for train, test in splits:
+        assert not set(rows["patient_id"].iloc[train]) & set(rows["patient_id"].iloc[test])
+    rates = [rows["dropped_out"].iloc[test].mean() for _, test in splits]
+    assert max(rates) - min(rates) < 0.06  # stratified

@@ -1,0 +1,87 @@
+"""Registry: cache hit, version mismatch retrains, concurrent start trains once."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import ml.registry as registry
+from data.settings import get_settings
+from tests.conftest import fast_training_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture()
+def settings(tmp_path):
+    return replace(get_settings(), model_dir=tmp_path / "models")
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_memo(monkeypatch):
+    monkeypatch.setattr(registry, "_loaded", {})
+
+
+def test_second_call_loads_instead_of_training(small_dataset, settings, monkeypatch):
+    config = fast_training_config()
+    first = registry.get_models(small_dataset, settings, config, log=lambda m: None)
+    assert (settings.model_dir / first.key / "meta.json").exists()
+    assert json.loads((settings.model_dir / first.key / "report.json").read_text())["n_decision_points"] > 0
+    monkeypatch.setattr(registry, "_loaded", {})
+    monkeypatch.setattr(registry, "train_models", lambda *a, **k: pytest.fail("trained again"))
+    second = registry.get_models(small_dataset, settings, config, log=lambda m: None)
+    assert second.key == first.key
+    assert second.report == first.report
+
+
+def test_artifacts_from_other_library_versions_are_retrained(small_dataset, settings, monkeypatch):
+    config = fast_training_config()
+    first = registry.get_models(small_dataset, settings, config, log=lambda m: None)
+    meta_path = settings.model_dir / first.key / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["versions"]["scikit-learn"] = "0.0.1"
+    meta_path.write_text(json.dumps(meta))
+    assert registry.load(settings.model_dir, first.key) is None
+    monkeypatch.setattr(registry, "_loaded", {})
+    messages = []
+    registry.get_models(small_dataset, settings, config, log=messages.append)
+    assert any(m.startswith("training models") for m in messages)
+    # and a different library version gives a different key altogether
+    monkeypatch.setattr(registry, "library_versions", lambda: {"scikit-learn": "9.9"})
+    assert registry.model_key(small_dataset, config) != first.key
+
+
+def test_config_change_changes_the_key(small_dataset):
+    config = fast_training_config()
+    assert registry.model_key(small_dataset, config) != registry.model_key(small_dataset, replace(config, lr_C=0.5))
+
+
+def test_two_processes_starting_together_train_once(small_dataset, settings):
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from dataclasses import replace
+        from data.io import read_dataset
+        from data.settings import get_settings
+        from ml.registry import get_models
+        from tests.conftest import fast_training_config
+        settings = replace(get_settings(), model_dir=__import__("pathlib").Path({str(settings.model_dir)!r}))
+        dataset = read_dataset({str(small_dataset.source_dir)!r})
+        bundle = get_models(dataset, settings, fast_training_config(), log=lambda m: print(m, flush=True))
+        print("KEY", bundle.key, len(bundle.scores), flush=True)
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, cwd=ROOT) for _ in range(2)]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outputs]
+    logs = [o[0] for o in outputs]
+    assert sum(log.count("training models") for log in logs) == 1
+    keys = {line for log in logs for line in log.splitlines() if line.startswith("KEY")}
+    assert len(keys) == 1  # both ended with the same, complete model
+    leftovers = [p.name for p in settings.model_dir.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
