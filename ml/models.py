@@ -36,14 +36,15 @@ class TrainingConfig:
     n_folds: int = 5
     random_state: int = 0
     lr_C: float = 1.0
-    gb_learning_rate: float = 0.02
-    gb_max_iter: int = 900
+    gb_learning_rate: float = 0.05
+    gb_max_iter: int = 360
     gb_max_leaf_nodes: int = 5
     gb_min_samples_leaf: int = 300
     gb_l2_regularization: float = 5.0
     temporal_holdout_share: float = 0.2
     bootstrap_resamples: int = 200
     explanation_permutations: int = 12
+    importance_rows: int = 3000
     n_jobs: int = 2
     monotone: dict = field(default_factory=lambda: dict(MONOTONE_RISK))
 

@@ -53,3 +53,14 @@ def test_grouped_folds_keep_each_patient_in_one_fold(rows):
         assert not set(rows["patient_id"].iloc[train]) & set(rows["patient_id"].iloc[test])
     rates = [rows["dropped_out"].iloc[test].mean() for _, test in splits]
     assert max(rates) - min(rates) < 0.06  # stratified
+
+
+def test_fast_auc_matches_sklearn():
+    from sklearn.metrics import roc_auc_score
+
+    from ml.evaluation import fast_auc
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 500)
+    p = np.round(rng.random(500), 2)  # with ties
+    assert abs(fast_auc(y, p) - roc_auc_score(y, p)) < 1e-12
