@@ -7,7 +7,7 @@ from typing import Callable
 import dash
 from flask import jsonify
 
-from callbacks import context, filter_panel, overview, pathways
+from callbacks import context, filter_panel, model, overview, pathways, patient, worklist
 from components.layout import shell
 from data.settings import Settings, get_settings
 
@@ -55,4 +55,7 @@ def create_app(dataset=None, settings: Settings | None = None,
     filter_panel.register_callbacks(app)
     overview.register_callbacks(app)
     pathways.register_callbacks(app)
+    model.register_callbacks(app)
+    worklist.register_callbacks(app)
+    patient.register_callbacks(app)
     return app

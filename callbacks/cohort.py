@@ -45,6 +45,7 @@ class ChoiceField:
     query_key: str  # key in the URL query string
     column: str | None  # cohort-frame column it restricts (None: not applied yet)
     allowed: tuple[str, ...] | None  # None: values come from the data (sites)
+    frame_values: dict | None = None  # URL value -> value in the frame column, where they differ
 
 
 CHOICE_FIELDS = (
@@ -54,9 +55,9 @@ CHOICE_FIELDS = (
     ChoiceField("payers", "payer", "payer", PAYERS),
     ChoiceField("regions", "region", "region", REGIONS),
     ChoiceField("sites", "site", "site", None),
-    # Risk tiers come from the dropout-risk model, which has not landed yet: the
-    # choice is kept in the URL so links stay stable, but it filters nothing.
-    ChoiceField("risk_tiers", "risk", None, RISK_TIERS),
+    # Risk tiers come from the dropout-risk model: only patients awaiting a booked stage
+    # have one, so choosing any tier keeps scored patients only.
+    ChoiceField("risk_tiers", "risk", "risk_tier", RISK_TIERS, RISK_TIER_LABELS),
 )
 AGE_KEY = "age"
 ENROLLED_FROM_KEY = "from"
@@ -185,8 +186,10 @@ def apply_cohort(frame: pd.DataFrame, cohort: CohortFilter) -> pd.DataFrame:
     keep = pd.Series(True, index=frame.index)
     for f in CHOICE_FIELDS:
         chosen = getattr(cohort, f.attribute)
-        if chosen and f.column is not None:
-            keep &= frame[f.column].isin(chosen)
+        # A frame without the column carries no model output (e.g. journeys alone): no restriction.
+        if chosen and f.column is not None and f.column in frame.columns:
+            values = [f.frame_values.get(v, v) for v in chosen] if f.frame_values else list(chosen)
+            keep &= frame[f.column].isin(values)
     if cohort.age_min is not None:
         keep &= frame["age"] >= cohort.age_min
     if cohort.age_max is not None:

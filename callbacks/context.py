@@ -38,6 +38,8 @@ class AppData:
     # Trained models, their report and the ranked scores of in-progress patients, loaded
     # from the model registry at start-up (trained there once on first run), never in a callback.
     models: object = None  # ml.training.ModelBundle
+    # Per-patient look-ups for the Patient page, built once at start-up.
+    lookup: "PatientLookup | None" = None
 
     @property
     def model_available(self) -> bool:
@@ -46,6 +48,61 @@ class AppData:
     @property
     def risk_scores(self) -> pd.DataFrame | None:
         return None if self.models is None else self.models.scores
+
+
+@dataclass(frozen=True)
+class PatientLookup:
+    """One patient's rows without scanning the big tables in a callback."""
+
+    patient_rows: dict  # patient_id -> row position in dataset.patients (and the cohort frame)
+    event_rows: dict  # patient_id -> row positions in dataset.events
+    scoring_features: pd.DataFrame  # model feature rows of the scored patients, indexed by patient_id
+
+    @classmethod
+    def build(cls, dataset, models) -> "PatientLookup":
+        from ml.features import scoring_rows  # late import, as for the registry below
+
+        patient_ids = dataset.patients["patient_id"].astype(str).to_numpy()
+        features = (scoring_rows(dataset.patients, dataset.events, dataset.as_of).set_index("patient_id")
+                    if models is not None else pd.DataFrame())
+        return cls(
+            patient_rows={pid: i for i, pid in enumerate(patient_ids)},
+            event_rows=dataset.events.groupby("patient_id", sort=False).indices,
+            scoring_features=features,
+        )
+
+
+def patient_record(patient_id: str) -> pd.Series | None:
+    """The patient's row of dataset.patients, or None for an unknown id."""
+    app_data = current()
+    position = app_data.lookup.patient_rows.get(patient_id)
+    return None if position is None else app_data.dataset.patients.iloc[position]
+
+
+def patient_journey(patient_id: str) -> pd.Series | None:
+    """The patient's row of the (unfiltered) cohort frame: journey status, dates, risk."""
+    app_data = current()
+    frame = app_data.cohort_frame
+    matches = frame.index[frame["patient_id"].to_numpy() == patient_id]
+    return None if len(matches) == 0 else frame.loc[matches[0]]
+
+
+def patient_events(patient_id: str) -> pd.DataFrame:
+    """The patient's events in date order (empty for no events or an unknown id)."""
+    app_data = current()
+    events = app_data.dataset.events
+    positions = app_data.lookup.event_rows.get(patient_id)
+    if positions is None:
+        return events.iloc[0:0]
+    return events.iloc[positions].sort_values("date", kind="stable")
+
+
+def patient_features(patient_id: str) -> pd.Series | None:
+    """The model feature row a scored patient was scored on, or None if not scored."""
+    features = current().lookup.scoring_features
+    if features.empty or patient_id not in features.index:
+        return None
+    return features.loc[patient_id]
 
 
 _current: AppData | None = None
@@ -125,6 +182,7 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
         enrolled_first=enrolled.min().date(),
         enrolled_last=enrolled.max().date(),
         models=models,
+        lookup=PatientLookup.build(dataset, models),
     )
     return _current
 

@@ -126,3 +126,174 @@ def durations_figure(durations: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(title_text="Days (box: IQR, line: median, whiskers: 5th–95th percentile)",
                      rangemode="tozero")
     return _base_layout(fig)
+
+
+# Model page: ROC, calibration and permutation importance ------------------------------------------
+
+# One colour per model, by drawing order (callers draw the shown model first, so it takes the brand colour).
+MODEL_PALETTE = (BRAND, "#e76f51", "#6a4c93")
+REFERENCE_LINE = dict(color="#adb5bd", dash="dash", width=1.5)
+# Room on the right for the "100%" tick label, which plotly hides when it would overflow.
+UNIT_MARGINS = dict(MARGINS, r=30)
+
+
+def model_colour(position: int) -> str:
+    return MODEL_PALETTE[position % len(MODEL_PALETTE)]
+
+
+def _unit_axes(fig: go.Figure, x_title: str, y_title: str) -> None:
+    # A little padding so the curves' end points at 0 and 1 are not clipped by the frame.
+    fig.update_xaxes(title_text=x_title, range=[-0.02, 1.02], dtick=0.2, tickformat=".0%", zeroline=False)
+    fig.update_yaxes(title_text=y_title, range=[-0.02, 1.02], dtick=0.2, tickformat=".0%", zeroline=False)
+
+
+def roc_figure(curves: dict) -> go.Figure:
+    """ROC curves from ``{legend name: {"fpr": [...], "tpr": [...]}}`` (one trace per entry,
+    in order), plus the diagonal a random score would trace."""
+    fig = go.Figure()
+    for position, (name, curve) in enumerate(curves.items()):
+        fig.add_scatter(x=list(curve["fpr"]), y=list(curve["tpr"]), mode="lines", name=name,
+                        line=dict(color=model_colour(position), width=2.5),
+                        hovertemplate=("<b>%{fullData.name}</b><br>False-positive rate %{x:.1%}"
+                                       "<br>True-positive rate %{y:.1%}<extra></extra>"))
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="Chance (AUC 0.5)", line=REFERENCE_LINE,
+                    hoverinfo="skip")
+    _unit_axes(fig, "False-positive rate (1 − specificity)", "True-positive rate (sensitivity)")
+    fig = _base_layout(fig)
+    fig.update_layout(margin=UNIT_MARGINS, legend=dict(x=0.98, y=0.02, xanchor="right", yanchor="bottom",
+                                                       bgcolor="rgba(255, 255, 255, 0.85)"))
+    return fig
+
+
+def calibration_figure(curves: dict) -> go.Figure:
+    """Observed dropout rate against mean predicted risk per bin, from
+    ``{legend name: {"predicted": [...], "observed": [...], "rows": [...]}}``, plus the
+    ideal line where predicted equals observed."""
+    fig = go.Figure()
+    for position, (name, curve) in enumerate(curves.items()):
+        fig.add_scatter(x=list(curve["predicted"]), y=list(curve["observed"]), mode="lines+markers", name=name,
+                        line=dict(color=model_colour(position), width=2), marker=dict(size=8),
+                        customdata=list(curve.get("rows", [])) or None,
+                        hovertemplate=("<b>%{fullData.name}</b><br>Mean predicted %{x:.1%}"
+                                       "<br>Observed %{y:.1%}"
+                                       + ("<br>%{customdata:,} rows" if curve.get("rows") else "")
+                                       + "<extra></extra>"))
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="Perfect calibration", line=REFERENCE_LINE,
+                    hoverinfo="skip")
+    _unit_axes(fig, "Mean predicted risk (bin of equal size)", "Observed dropout rate")
+    fig = _base_layout(fig)
+    fig.update_layout(margin=UNIT_MARGINS, legend=dict(x=0.02, y=0.98, xanchor="left", yanchor="top",
+                                                       bgcolor="rgba(255, 255, 255, 0.85)"))
+    return fig
+
+
+def importance_figure(importance: list[dict], labels: dict | None = None, top: int = 12,
+                      colour: str = BRAND) -> go.Figure:
+    """Permutation importance (``[{"feature", "auc_drop"}]``) as horizontal bars: the
+    ``top`` largest drops in held-out ROC-AUC, the largest on top, with readable labels."""
+    labels = labels or {}
+    ranked = sorted(importance, key=lambda row: row["auc_drop"], reverse=True)[:top][::-1]
+    fig = go.Figure(go.Bar(
+        x=[row["auc_drop"] for row in ranked],
+        y=[labels.get(row["feature"], row["feature"]) for row in ranked],
+        orientation="h", marker_color=colour,
+        text=[f"{row['auc_drop']:.3f}" for row in ranked], textposition="outside", cliponaxis=False,
+        hovertemplate="<b>%{y}</b><br>ROC-AUC drops by %{x:.3f} when shuffled<extra></extra>",
+    ))
+    drops = [row["auc_drop"] for row in ranked] or [0.0]
+    # Head-room on the right for the value printed beyond the longest bar.
+    fig.update_xaxes(title_text="Drop in held-out ROC-AUC",
+                     range=[min(0.0, min(drops)) * 1.25, max(max(drops), 1e-3) * 1.2])
+    fig.update_yaxes(automargin=True)
+    return _base_layout(fig)
+
+
+# --- Worklist / Patient ----------------------------------------------------------
+
+RISK_UP_COLOUR = DROPPED_OUT_COLOUR
+TIMELINE_HEIGHT = 330  # px; the page gives its graph the same height
+RISK_DOWN_COLOUR = COMPLETED_COLOUR
+AS_OF_COLOUR = "#495057"
+
+
+def _points_text(delta: float) -> str:
+    return f"{delta * 100:+.1f} pts".replace("-", "−")
+
+
+def risk_drivers_figure(drivers: pd.DataFrame, reference_risk: float, risk: float) -> go.Figure:
+    """Waterfall from a typical patient's risk to this patient's: one bar per driver
+    (``drivers``: label, contribution in probability units; the last row may be the
+    remaining features lumped together), red pushing risk up, green pulling it down."""
+    labels = ["Typical patient", *drivers["label"], "This patient"]
+    values = [reference_risk, *drivers["contribution"], risk]
+    measures = ["absolute", *(["relative"] * len(drivers)), "total"]
+    text = [f"{reference_risk:.0%}", *(_points_text(v) for v in drivers["contribution"]), f"{risk:.0%}"]
+    fig = go.Figure(go.Waterfall(
+        orientation="h", y=labels, x=values, measure=measures, text=text, textposition="outside",
+        increasing=dict(marker=dict(color=RISK_UP_COLOUR)),
+        decreasing=dict(marker=dict(color=RISK_DOWN_COLOUR)),
+        totals=dict(marker=dict(color=BRAND)),
+        connector=dict(line=dict(color="#ced4da", width=1)),
+        hovertemplate="%{y}: %{text}<extra></extra>", cliponaxis=False,
+    ))
+    # Room on the right for the "+12.7 pts" labels; ticks stop at 100% anyway.
+    top = max(reference_risk, risk, reference_risk + drivers["contribution"].clip(lower=0).sum())
+    fig.update_xaxes(title_text="Risk of dropping out", tickformat=".0%", range=[0, min(1.0, top) + 0.12],
+                     tickvals=[0, 0.25, 0.5, 0.75, 1.0])
+    # First bar on top: the chart reads from the typical patient down to this one.
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_layout(showlegend=False, height=max(300, 34 * len(labels) + 80))
+    return _base_layout(fig)
+
+
+def _iso(value) -> str:
+    return pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def _date_marker_line(fig: go.Figure, date, label: str, colour: str, dash: str, side: str,
+                      label_row: int = 0) -> None:
+    """A vertical line across the plot at ``date``, labelled inside the plot on one ``side``
+    of it; labels of nearby lines go on different rows (shapes, not add_vline, whose
+    annotations fail on date axes in some plotly versions)."""
+    fig.add_shape(type="line", xref="x", yref="paper", x0=_iso(date), x1=_iso(date), y0=0, y1=1,
+                  line=dict(color=colour, width=1.5, dash=dash))
+    fig.add_annotation(x=_iso(date), y=1, xref="x", yref="paper", text=label, showarrow=False,
+                       xanchor="left" if side == "right" else "right", yanchor="top",
+                       xshift=4 if side == "right" else -4, yshift=-18 * label_row,
+                       bgcolor="rgba(255, 255, 255, 0.85)", font=dict(size=11, color=colour))
+
+
+def journey_timeline_figure(stage_rows: list[str], events: pd.DataFrame, as_of,
+                            booked: dict | None = None, window_closes: dict | None = None) -> go.Figure:
+    """One patient's journey: a row per pathway step (``stage_rows``, top to bottom) with
+    a dot per event (``events``: row, date, detail), the booked next appointment (``booked``:
+    row, date, detail), the date the awaited step's window closes and the as-of date."""
+    fig = go.Figure()
+    fig.add_scatter(
+        x=[_iso(d) for d in events["date"]], y=events["row"].tolist(), mode="lines+markers",
+        name="Happened", marker=dict(size=13, color=BRAND), line=dict(color=_translucent(BRAND, 0.5), width=2),
+        customdata=events["detail"].tolist(), hovertemplate="%{customdata}<extra></extra>",
+    )
+    if booked is not None:
+        colour = DROPPED_OUT_COLOUR if booked.get("passed") else IN_PROGRESS_COLOUR
+        fig.add_scatter(
+            x=[_iso(booked["date"])], y=[booked["row"]], mode="markers", name=booked.get("name", "Booked"),
+            marker=dict(size=15, color="white", line=dict(color=colour, width=3)),
+            customdata=[booked["detail"]], hovertemplate="%{customdata}<extra></extra>",
+        )
+    if window_closes is not None:
+        # An open window closes after the as-of date (label to its right), a missed one before
+        # (label to its left, a row lower if it is close enough to run into the as-of label).
+        closes, as_of_day = pd.Timestamp(window_closes["date"]), pd.Timestamp(as_of)
+        window_side = "right" if closes >= as_of_day else "left"
+        near = window_side == "left" and (as_of_day - closes).days < 90
+        _date_marker_line(fig, closes, window_closes["label"], DROPPED_OUT_COLOUR, "dot", window_side,
+                          label_row=1 if near else 0)
+    # The as-of date is the latest date shown: its label goes to its left.
+    _date_marker_line(fig, as_of, f"Data as of {pd.Timestamp(as_of):%d %b %Y}", AS_OF_COLOUR, "dash", "left")
+    fig.update_yaxes(categoryorder="array", categoryarray=stage_rows, range=[len(stage_rows) - 0.5, -0.5],
+                     automargin=True)
+    fig.update_xaxes(type="date")
+    fig.update_layout(height=TIMELINE_HEIGHT, legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
+    # A top margin for the mode bar, clear of the date lines' labels.
+    return _base_layout(fig).update_layout(margin=dict(l=10, r=20, t=36, b=10))

@@ -12,6 +12,11 @@ from components import ids
 from data.schema import PAYERS, PROGRAM_LABELS, PROGRAMS, RACE_ETHNICITIES, REGIONS, SEXES
 
 SEX_LABELS = {"F": "Female", "M": "Male"}
+# Thresholds as in ml.drivers.risk_tier (calibrated risk of dropping out).
+RISK_TIER_OPTION_LABELS = {"high": f"{RISK_TIER_LABELS['high']} (70% or more)",
+                           "medium": f"{RISK_TIER_LABELS['medium']} (40–70%)",
+                           "low": f"{RISK_TIER_LABELS['low']} (under 40%)"}
+RISK_TIER_HINT = "Only patients awaiting a booked stage have a risk score; choosing a tier keeps only them."
 
 
 def _options(values, labels=None) -> list[dict]:
@@ -55,7 +60,6 @@ def filter_panel(sites: tuple[str, ...], enrolled_first: dt.date, enrolled_last:
                                 start_date_placeholder_text="From", end_date_placeholder_text="To",
                                 display_format="YYYY-MM-DD", clearable=True),
         ], className="filter-field"),
-        # Wired into the URL already; disabled until the dropout-risk model provides tiers.
-        _multi_select(ids.FILTER_RISK_TIER, "Risk tier", _options(RISK_TIERS, RISK_TIER_LABELS),
-                      placeholder="Model pending", disabled=True),
+        _multi_select(ids.FILTER_RISK_TIER, "Risk tier", _options(RISK_TIERS, RISK_TIER_OPTION_LABELS)),
+        html.Div(RISK_TIER_HINT, className="filter-hint"),
     ], id=ids.FILTER_PANEL, className="filter-panel")

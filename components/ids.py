@@ -53,3 +53,38 @@ DURATIONS_GRAPH = "durations-graph"
 DURATIONS_TABLE = "durations-table"
 BREAKDOWN_SITE_GRID = "breakdown-site-grid"
 BREAKDOWN_PAYER_GRID = "breakdown-payer-grid"
+
+# Model page
+MODEL_MESSAGE = "model-message"
+MODEL_HEADER = "model-header"
+MODEL_COMPARISON = "model-comparison"
+MODEL_ROC_GRAPH = "model-roc-graph"
+MODEL_CALIBRATION_GRAPH = "model-calibration-graph"
+# Permutation-importance bars, one graph per model, keyed by model name (ml.models.MODEL_NAMES).
+MODEL_IMPORTANCE_GRAPHS = {
+    "gradient_boosting": "model-importance-gradient-boosting",
+    "logistic_regression": "model-importance-logistic-regression",
+}
+MODEL_COEFFICIENTS = "model-coefficients"
+MODEL_SUBGROUP_MODEL = "model-subgroup-model"  # radio: whose subgroup metrics the grid shows
+MODEL_SUBGROUP_GRID = "model-subgroup-grid"
+
+# Worklist / Patient
+WORKLIST_MESSAGE = "worklist-message"
+WORKLIST_CAPACITY = "worklist-capacity"  # dropdown: how many patients the coordinator can call
+WORKLIST_SUMMARY = "worklist-summary"
+WORKLIST_GRID = "worklist-grid"
+WORKLIST_EXPORT_BUTTON = "worklist-export-button"
+WORKLIST_DOWNLOAD = "worklist-download"  # dcc.Download of the rows the grid shows
+PATIENT_SEARCH = "patient-search"  # patient id input (filled from the URL's ?id=)
+PATIENT_OPEN = "patient-open"
+PATIENT_MESSAGE = "patient-message"
+PATIENT_HEADER = "patient-header"
+PATIENT_RISK = "patient-risk"
+PATIENT_DRIVERS_GRAPH = "patient-drivers-graph"
+PATIENT_DRIVERS_LIST = "patient-drivers-list"
+PATIENT_TIMELINE_GRAPH = "patient-timeline-graph"
+PATIENT_ATTRIBUTES = "patient-attributes"
+PATIENT_DETAILS = "patient-details"  # wrapper hidden until a patient is open
+PATIENT_URL_WRITTEN = "patient-url-written"  # dcc.Store: dummy output of the ?id= URL keeper
+WORKLIST_BODY = "worklist-body"  # wrapper of the capacity, summary and grid; hidden when nobody is listed

@@ -173,7 +173,12 @@ def simulate(population: Population, draws: dict, params: GeneratorParams | None
         "day": screen_day, "result_flag": positive, "missed": np.zeros(n, bool),
         "lead": np.full(n, np.nan), "days": screen_days,
     }}
-    outreach = _outreach_mask(population, levers)
+    # Navigation outreach: one draw per patient decides whether the navigator succeeds;
+    # a navigated patient does not drop out at any stage still open at the as-of date.
+    # So the lever cuts a contacted patient's dropout probability by exactly
+    # `effectiveness` (relative).  (The treatment/follow-up outreach streams stay unused,
+    # so the other streams keep their seeds.)
+    outreach = _outreach_mask(population, levers) & (draws["diagnosis_outreach"] < levers.outreach_effectiveness)
     previous = stages["screening"]
     indicated = screened & positive
     for stage in TRANSITIONS:
@@ -220,11 +225,10 @@ def _simulate_booked_stage(params, levers, attrs, effect, draws, stage, indicate
                 & (lead + delay <= window))
     day = decision_day + np.where(first, lead, lead + delay)
     attended = first | rebooked
-    # Navigation outreach: a would-be dropout at a stage still open at the as-of date
-    # is prevented with probability `effectiveness`; the patient attends late.
+    # A navigated patient (see `simulate`) who would drop out at a stage still open at
+    # the as-of date attends it late instead.
     still_open = decision_day + window >= as_of_day
-    rescued = (outreach & indicated & ~attended & still_open
-               & (draws[f"{stage}_outreach"] < levers.outreach_effectiveness))
+    rescued = outreach & indicated & ~attended & still_open
     rescue_day = np.minimum(decision_day + window, np.maximum(decision_day + lead, as_of_day + 14))
     day = np.where(rescued, rescue_day, day).astype(np.int64)
     attended = attended | rescued

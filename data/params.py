@@ -109,7 +109,7 @@ class Levers:
     lead_time_scale: dict = field(default_factory=dict)         # stage -> multiplier (0.7 = 30% shorter)
     lead_time_cut_days: dict = field(default_factory=dict)      # stage -> days removed
     outreach_patient_ids: frozenset = frozenset()
-    outreach_effectiveness: float = 0.0  # chance a would-be dropout at a remaining stage is prevented
+    outreach_effectiveness: float = 0.0  # relative cut in a contacted patient's dropout probability
 
     def is_baseline(self) -> bool:
         return self == Levers()

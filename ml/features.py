@@ -112,3 +112,9 @@ def scoring_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of) -> pd.Data
 def model_inputs(rows: pd.DataFrame) -> pd.DataFrame:
     """Exactly the feature columns, in order: the only thing a model ever sees."""
     return rows.loc[:, list(FEATURES)]
+
+
+def decision_day_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of) -> pd.DataFrame:
+    """Every observed decision point as a row on its decision day (waited 0), labelled or not."""
+    points = derive_decision_points(patients, events, as_of)
+    return _feature_frame(points, np.zeros(len(points)), patients)

@@ -1,14 +1,61 @@
-"""Model page (placeholder until its slice lands)."""
+"""Model page: is the dropout-risk score accurate, calibrated and fair, and free of leakage?
+Both models side by side on held-out data; the callbacks fill it from the start-up report."""
 import dash
+import dash_bootstrap_components as dbc
+from dash import html
 
-from components.cards import coming_soon
+from callbacks import context
+from components import ids
+from components.cards import figure_card, table_card
+from components.model_tables import GAP_FLAG, subgroup_grid
+from ml.models import MODEL_LABELS
 
 dash.register_page(__name__, path="/model", name="Model", title="CarePath · Model", order=2)
 
+SCOPE_NOTE = ("Metrics cover all labelled decision points in the data, held out by cross-validation. The cohort "
+              "filters do not apply here: they do not retrain or re-evaluate the models.")
+COEFFICIENT_NOTE = ("log-odds on the standardised scale: per standard deviation for numeric features, per level for "
+                    "categories (one-hot, every level kept, so compare levels within a feature); top 15 by size")
+IMPORTANCE_NOTE = "drop in held-out ROC-AUC when the feature is shuffled (permutation importance); top 12"
+SUBGROUP_NOTE = (f"held-out rows of each group; calibration gap = mean predicted − observed, highlighted beyond "
+                 f"±{GAP_FLAG * 100:.0f} points. Race/ethnicity is audited here but is not a model input.")
+
+
+def _primary_model() -> str:
+    if context.is_ready() and context.current().models is not None:
+        return context.current().models.report["primary_model"]
+    return next(iter(ids.MODEL_IMPORTANCE_GRAPHS))
+
+
+def _subgroup_selector() -> html.Div:
+    return html.Div([
+        html.Span("Model:", className="filter-label me-2"),
+        dbc.RadioItems(id=ids.MODEL_SUBGROUP_MODEL, value=_primary_model(), inline=True,
+                       options=[{"label": MODEL_LABELS[name], "value": name} for name in ids.MODEL_IMPORTANCE_GRAPHS]),
+    ], className="subgroup-selector mb-2")
+
 
 def layout(**_query):  # Dash Pages passes the URL's query parameters; the filter panel reads them
-    return coming_soon(
-        "Model",
-        "Both dropout-risk models side by side: discrimination, calibration, feature "
-        "importance and fairness by subgroup.",
-    )
+    return html.Div([
+        html.H1("Model", className="page-title"),
+        html.P("Is the dropout-risk score accurate, calibrated and fair, and free of leakage?",
+               className="page-subtitle"),
+        html.Div(id=ids.MODEL_MESSAGE),
+        html.Div(SCOPE_NOTE, className="scope-note mb-3"),
+        html.Div(id=ids.MODEL_HEADER),
+        table_card("Both models side by side", html.Div(id=ids.MODEL_COMPARISON),
+                   "cross-validated on held-out rows; hover a column header for its definition"),
+        dbc.Row([
+            dbc.Col(figure_card("ROC curves", ids.MODEL_ROC_GRAPH), xl=6),
+            dbc.Col(figure_card("Calibration: predicted vs observed, 10 equal-size bins",
+                                ids.MODEL_CALIBRATION_GRAPH), xl=6),
+        ]),
+        dbc.Row([
+            dbc.Col(figure_card(f"Feature importance: {MODEL_LABELS[name]}", graph_id,
+                                footer=html.Div(IMPORTANCE_NOTE, className="kpi-note")), xl=6)
+            for name, graph_id in ids.MODEL_IMPORTANCE_GRAPHS.items()
+        ]),
+        table_card("Logistic-regression coefficients", html.Div(id=ids.MODEL_COEFFICIENTS), COEFFICIENT_NOTE),
+        table_card("Performance and calibration by subgroup",
+                   [_subgroup_selector(), subgroup_grid(ids.MODEL_SUBGROUP_GRID)], SUBGROUP_NOTE),
+    ])

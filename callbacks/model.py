@@ -1,0 +1,142 @@
+"""Model page callbacks: both models' held-out metrics, ROC and calibration curves, feature
+importance and subgroup performance, all read from the report computed at start-up."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import Dash, Input, Output, html
+
+from callbacks import context
+from components import formatting, ids
+from components.figures import calibration_figure, empty_figure, importance_figure, model_colour, roc_figure
+from components.model_tables import coefficients_table, comparison_table, model_order, subgroup_rows
+from ml.drivers import FEATURE_LABELS
+from ml.models import MODEL_LABELS
+
+NO_MODEL_MESSAGE = ("The dropout-risk models are not available yet. They are trained once when the app "
+                    "starts; reload this page in a minute, or check the server log.")
+PREDICTED = ("The probability that a patient at a decision point (a positive screen awaiting diagnosis, a "
+             "diagnosis awaiting treatment, a treatment awaiting follow-up) drops out before completing the "
+             "pathway. Features use only what was known at that moment.")
+
+
+@dataclass(frozen=True)
+class ModelView:
+    """Everything the Model page shows except the subgroup grid, in the callback's output order."""
+
+    message: object
+    header: object
+    comparison: object
+    roc: go.Figure
+    calibration: go.Figure
+    importance: dict  # model name -> figure, in the order of ids.MODEL_IMPORTANCE_GRAPHS
+    coefficients: object
+
+    def as_outputs(self) -> tuple:
+        return (self.message, self.header, self.comparison, self.roc, self.calibration,
+                *(self.importance[name] for name in ids.MODEL_IMPORTANCE_GRAPHS), self.coefficients)
+
+
+def _report() -> dict | None:
+    models = context.current().models
+    return None if models is None else models.report
+
+
+def evaluation_text(report: dict) -> str:
+    cutoff = report["models"][report["primary_model"]]["temporal_holdout"]["cutoff"]
+    return (f"{report['config']['n_folds']}-fold cross-validation grouped by patient (all of a patient's rows in "
+            "one fold), risks calibrated with cross-fitted Platt scaling. A temporal hold-out trains only on "
+            f"outcomes already final before {cutoff} and tests on later decisions. Each decision point gives "
+            "landmark rows on the decision day and while the patient is still waiting. Race/ethnicity is not a "
+            "model input: it is used only for the fairness audit below.")
+
+
+def _fact(label: str, value: str) -> html.Div:
+    return html.Div([html.Span(value, className="model-fact-value"), html.Span(label, className="model-fact-label")],
+                    className="model-fact")
+
+
+def header_strip(report: dict) -> dbc.Card:
+    """What is predicted, how it is evaluated, on how much data, and which model drives the shown risk."""
+    primary = MODEL_LABELS.get(report["primary_model"], report["primary_model"])
+    return dbc.Card(dbc.CardBody(dbc.Row([
+        dbc.Col([html.Div("What is predicted", className="kpi-title"), html.P(PREDICTED, className="mb-0")], lg=4),
+        dbc.Col([html.Div("How it is evaluated", className="kpi-title"),
+                 html.P(evaluation_text(report), className="mb-0")], lg=5),
+        dbc.Col([
+            html.Div("Data and shown risk", className="kpi-title"),
+            _fact("labelled decision points", formatting.count(report["n_decision_points"])),
+            _fact("landmark rows", formatting.count(report["n_rows"])),
+            _fact("patients", formatting.count(report["n_patients"])),
+            _fact("observed dropout", formatting.percent(report["observed_dropout_rate"])),
+            html.Div([html.Span("Shown risk: "), html.Strong(primary),
+                      html.Span(" (higher cross-validated ROC-AUC)", className="text-muted")],
+                     className="model-primary"),
+        ], lg=3),
+    ])), className="model-header mb-3")
+
+
+def _legend_name(name: str, metric: float) -> str:
+    return f"{MODEL_LABELS.get(name, name)} (AUC {metric:.3f})"
+
+
+def model_view() -> ModelView:
+    """The Model page for the trained models (cohort filters do not apply: no retraining)."""
+    report = _report()
+    if report is None:
+        blank = empty_figure("No trained model")
+        return ModelView(message=dbc.Alert(NO_MODEL_MESSAGE, color="warning", className="mb-3"), header=None,
+                         comparison=None, roc=blank, calibration=blank,
+                         importance={name: blank for name in ids.MODEL_IMPORTANCE_GRAPHS}, coefficients=None)
+    order = model_order(report)
+    models = report["models"]
+    importance = {
+        name: importance_figure(models[name]["permutation_importance"], FEATURE_LABELS,
+                                colour=model_colour(order.index(name)))
+        if name in models else empty_figure("Model not trained")
+        for name in ids.MODEL_IMPORTANCE_GRAPHS
+    }
+    coefficients = models.get("logistic_regression", {}).get("coefficients")
+    return ModelView(
+        message=None,
+        header=header_strip(report),
+        comparison=comparison_table(report),
+        roc=roc_figure({_legend_name(name, models[name]["roc_auc"]): models[name]["roc_curve"] for name in order}),
+        calibration=calibration_figure({f"{MODEL_LABELS.get(name, name)} (ECE {models[name]['ece']:.3f})":
+                                        models[name]["calibration_curve"] for name in order}),
+        importance=importance,
+        coefficients=coefficients_table(coefficients) if coefficients else None,
+    )
+
+
+def update_model(_pathname: str | None) -> tuple:
+    return model_view().as_outputs()
+
+
+def subgroup_view(model_name: str | None) -> list[dict]:
+    """Grid rows for one model's subgroups (the shown model when none is chosen)."""
+    report = _report()
+    if report is None:
+        return []
+    model = report["models"].get(model_name or report["primary_model"]) or report["models"][report["primary_model"]]
+    return subgroup_rows(model["subgroups"])
+
+
+def register_callbacks(app: Dash) -> None:
+    # The report does not depend on the cohort, so the page is filled once when it opens.
+    app.callback(
+        Output(ids.MODEL_MESSAGE, "children"),
+        Output(ids.MODEL_HEADER, "children"),
+        Output(ids.MODEL_COMPARISON, "children"),
+        Output(ids.MODEL_ROC_GRAPH, "figure"),
+        Output(ids.MODEL_CALIBRATION_GRAPH, "figure"),
+        *(Output(graph_id, "figure") for graph_id in ids.MODEL_IMPORTANCE_GRAPHS.values()),
+        Output(ids.MODEL_COEFFICIENTS, "children"),
+        Input(ids.URL, "pathname"),
+    )(update_model)
+    app.callback(
+        Output(ids.MODEL_SUBGROUP_GRID, "rowData"),
+        Input(ids.MODEL_SUBGROUP_MODEL, "value"),
+    )(subgroup_view)

@@ -1,0 +1,134 @@
+"""Worklist page callbacks: the cohort's active patients ranked by calibrated risk, cut
+to the coordinator's calling capacity, and the CSV of exactly the rows the grid shows."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Dash, Input, Output, State, dcc, html, no_update
+
+from callbacks import context
+from callbacks.overview import EMPTY_COHORT_MESSAGE
+from components import formatting, ids
+from components.worklist_table import export_frame, expected_dropouts, worklist_rows
+
+ALL = "all"
+CAPACITY_CHOICES = (10, 25, 50, 100, ALL)
+DEFAULT_CAPACITY = 25
+
+MODEL_PENDING_MESSAGE = "The dropout-risk model is not available yet, so there is no worklist to show."
+NO_ACTIVE_MESSAGE = ("Nobody in this cohort is waiting for a booked appointment, so there is no one to call. "
+                     "Widen the filters or press Reset.")
+
+
+@dataclass(frozen=True)
+class WorklistView:
+    """Everything the Worklist page shows, in the order of the callback's outputs."""
+
+    message: object
+    summary: object
+    rows: list
+
+    @property
+    def body_hidden(self) -> bool:
+        """Nobody to list: the message says why, and an empty grid would only add noise."""
+        return not self.rows
+
+    def as_outputs(self) -> tuple:
+        return self.message, self.body_hidden, self.summary, self.rows
+
+
+def active_patients(cohort_query: str | None) -> pd.DataFrame | None:
+    """Scored (in-progress, awaiting a booked stage) patients of the cohort, highest risk
+    first; None when no model is loaded."""
+    scores = context.current().risk_scores
+    if scores is None:
+        return None
+    cohort_ids = context.cohort_frame(cohort_query)["patient_id"]
+    active = scores[scores["patient_id"].isin(cohort_ids)]
+    return active.sort_values("risk", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def capacity_count(capacity) -> int | None:
+    """The number of patients to show (None: all). Unknown values fall back to the default."""
+    if capacity == ALL:
+        return None
+    try:
+        count = int(capacity)
+    except (TypeError, ValueError):
+        return DEFAULT_CAPACITY
+    return count if count > 0 else DEFAULT_CAPACITY
+
+
+def top_by_risk(active: pd.DataFrame, capacity) -> pd.DataFrame:
+    count = capacity_count(capacity)
+    return active if count is None else active.head(count)
+
+
+def summary_text(shown: pd.DataFrame, active: pd.DataFrame) -> str:
+    lead = (f"All {formatting.count(len(active))} active patients" if len(shown) == len(active)
+            else f"Top {formatting.count(len(shown))} of {formatting.count(len(active))} active patients")
+    return (f"{lead}; expected dropouts among them: {expected_dropouts(shown['risk']):,.1f} "
+            "(sum of their risks, if nobody intervenes).")
+
+
+def _summary(shown: pd.DataFrame, active: pd.DataFrame) -> html.Div:
+    tiers = shown["risk_tier"].value_counts()
+    tier_counts = ", ".join(f"{tiers.get(tier, 0)} {tier.lower()}" for tier in ("High", "Medium", "Low"))
+    return html.Div([
+        html.Span(summary_text(shown, active), className="worklist-summary-main"),
+        html.Span(f" Risk tiers shown: {tier_counts}.", className="worklist-summary-tiers"),
+    ])
+
+
+def worklist_view(cohort_query: str | None, capacity=DEFAULT_CAPACITY) -> WorklistView:
+    """Compute the Worklist for the cohort in ``cohort_query`` and the calling capacity."""
+    active = active_patients(cohort_query)
+    if active is None:
+        return WorklistView(dbc.Alert(MODEL_PENDING_MESSAGE, color="info", className="mb-3"), None, [])
+    if active.empty:
+        text = EMPTY_COHORT_MESSAGE if context.cohort_frame(cohort_query).empty else NO_ACTIVE_MESSAGE
+        return WorklistView(dbc.Alert(text, color="warning", className="mb-3"), None, [])
+    shown = top_by_risk(active, capacity)
+    return WorklistView(None, _summary(shown, active), worklist_rows(shown, cohort_query))
+
+
+def update_worklist(cohort_query: str | None, capacity) -> tuple:
+    return worklist_view(cohort_query, capacity).as_outputs()
+
+
+def export_filename() -> str:
+    return f"carepath-worklist-{context.current().dataset.as_of:%Y-%m-%d}.csv"
+
+
+def shown_rows(virtual_rows: list | None, rows: list | None) -> list:
+    """The rows the grid shows, after its column filters and sort (``virtualRowData``);
+    before the grid has reported them, the rows it was given."""
+    return (rows or []) if virtual_rows is None else virtual_rows
+
+
+def export_csv(n_clicks, virtual_rows: list | None, rows: list | None):
+    """The CSV download of exactly the rows shown, in the order shown."""
+    shown = shown_rows(virtual_rows, rows)
+    if not n_clicks or not shown:
+        return no_update
+    return dcc.send_data_frame(export_frame(shown).to_csv, export_filename(), index=False)
+
+
+def register_callbacks(app: Dash) -> None:
+    app.callback(
+        Output(ids.WORKLIST_MESSAGE, "children"),
+        Output(ids.WORKLIST_BODY, "hidden"),
+        Output(ids.WORKLIST_SUMMARY, "children"),
+        Output(ids.WORKLIST_GRID, "rowData"),
+        Input(ids.COHORT_QUERY, "data"),
+        Input(ids.WORKLIST_CAPACITY, "value"),
+    )(update_worklist)
+    app.callback(
+        Output(ids.WORKLIST_DOWNLOAD, "data"),
+        Input(ids.WORKLIST_EXPORT_BUTTON, "n_clicks"),
+        State(ids.WORKLIST_GRID, "virtualRowData"),
+        State(ids.WORKLIST_GRID, "rowData"),
+        prevent_initial_call=True,
+    )(export_csv)

@@ -1,0 +1,311 @@
+"""What-if scenarios: project pathway completion under levers, two ways, beside the truth.
+
+Population: patients of the cohort with a positive screen by the as-of date (they
+needed follow-up care).  Completion (adherence) = share of them who do not drop out:
+they complete the pathway or exit appropriately (ruled out).  Resolved patients count
+with their observed outcome, in-progress ones with 1 − their calibrated risk.
+
+Methods
+- Stage-conversion arithmetic: observed conversion at each booked stage, chained;
+  waits act through a per-stage logistic fit of attendance on booked lead time;
+  outreach cuts the chained stage dropout of contacted patients.
+- Model-based counterfactual: re-score every decision point with the lead time a
+  wait cut gives (the model's learned wait effect), and cut contacted patients'
+  calibrated risk by the effectiveness.
+Screening-uptake and attendance levers are not features of the risk model; both
+methods use the arithmetic for them (flagged in the result).
+- Ground truth (synthetic data only): re-simulate the same patients with the same
+  draws under the levers; the navigation draw is averaged out exactly (expected
+  over it), everything else is the realised re-simulation.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+from sklearn.linear_model import LogisticRegression
+
+from data.io import Dataset
+from data.journeys import derive_journeys
+from data.params import TRANSITIONS, Levers
+from data.resimulate import Resimulator
+from ml.features import decision_day_rows
+from ml.oracle import has_ground_truth
+from ml.training import ModelBundle
+
+BOOTSTRAP_RESAMPLES = 200
+
+
+@dataclass(frozen=True)
+class ScenarioLevers:
+    screening_uptake_pp: float = 0.0                  # +probability among invited (0.05 = +5 pp)
+    attendance_pp: dict = field(default_factory=dict)  # booked stage -> +probability of attending
+    wait_cut_pct: dict = field(default_factory=dict)   # booked stage -> fraction of the wait removed
+    outreach_top_pct: float = 0.0                      # share of in-progress patients contacted, by risk
+    outreach_top_n: int | None = None                  # or a fixed number (coordinator capacity)
+    outreach_effectiveness: float = 0.0                # relative cut in a contacted patient's dropout
+    cost_per_contact: float = 0.0
+
+    def __post_init__(self):
+        problems = []
+        if not -1 <= self.screening_uptake_pp <= 1:
+            problems.append("screening_uptake_pp must be within [-1, 1]")
+        for name, values in (("attendance_pp", self.attendance_pp), ("wait_cut_pct", self.wait_cut_pct)):
+            for stage, value in values.items():
+                if stage not in TRANSITIONS:
+                    problems.append(f"{name}: unknown stage {stage!r} (use {', '.join(TRANSITIONS)})")
+                elif not (0 <= value < 1 if name == "wait_cut_pct" else -1 <= value <= 1):
+                    problems.append(f"{name}[{stage}] = {value} is out of range")
+        if not 0 <= self.outreach_top_pct <= 1 or not 0 <= self.outreach_effectiveness <= 1:
+            problems.append("outreach_top_pct and outreach_effectiveness must be within [0, 1]")
+        if self.cost_per_contact < 0 or (self.outreach_top_n is not None and self.outreach_top_n < 0):
+            problems.append("cost_per_contact and outreach_top_n must not be negative")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+ALL_STAGES_30 = {stage: 0.3 for stage in TRANSITIONS}
+PRESETS = {
+    "pathway_optimisation": ScenarioLevers(wait_cut_pct=ALL_STAGES_30, outreach_top_pct=0.2,
+                                           outreach_effectiveness=0.3, cost_per_contact=45.0),
+    "shorter_waits": ScenarioLevers(wait_cut_pct=ALL_STAGES_30),
+    "navigator_outreach": ScenarioLevers(outreach_top_pct=0.2, outreach_effectiveness=0.3, cost_per_contact=45.0),
+    "screening_drive": ScenarioLevers(screening_uptake_pp=0.10),
+}
+PRESET_LABELS = {
+    "pathway_optimisation": "Pathway optimisation: waits −30 %, outreach to top 20 % (30 % effective)",
+    "shorter_waits": "Shorter waits: −30 % at every booked stage",
+    "navigator_outreach": "Navigator outreach: top 20 % by risk, 30 % effective",
+    "screening_drive": "Screening drive: +10 pp uptake",
+}
+
+
+def _interval(samples: np.ndarray) -> list[float]:
+    low, high = np.nanpercentile(samples, [2.5, 97.5])
+    return [float(low), float(high)]
+
+
+class ScenarioEngine:
+    """Heavy work once (decision rows, baseline risks, stage fits); projections are cheap."""
+
+    def __init__(self, dataset: Dataset, bundle: ModelBundle):
+        self.dataset, self.bundle = dataset, bundle
+        self.rows = decision_day_rows(dataset.patients, dataset.events, dataset.as_of)
+        self.rows["base_risk"] = bundle.risk(self.rows)
+        journeys = derive_journeys(dataset.patients, dataset.events, dataset.as_of)
+        self.journeys = journeys.set_index("patient_id")
+        self.stage_fits = self._fit_wait_elasticity()
+        self._rescore = lru_cache(maxsize=64)(self._rescore_uncached)
+        self.resimulator = Resimulator.from_manifest(dataset.manifest) if has_ground_truth(dataset) else None
+        self._truth_cache: dict = {}
+
+    # ------------------------------------------------------------------ building blocks
+    def _fit_wait_elasticity(self) -> dict:
+        """Per stage: logistic fit of 'the stage happened' on booked lead time (resolved rows)."""
+        fits = {}
+        resolved = self.rows[self.rows["next_stage_date"].notna() | (self.rows["window_closes"] < self.dataset.as_of)]
+        for stage in TRANSITIONS:
+            sub = resolved[resolved["awaiting_stage"] == stage]
+            attended = sub["next_stage_date"].notna().to_numpy()
+            model = LogisticRegression().fit(sub[["lead_days"]].to_numpy(float), attended)
+            fits[stage] = (float(model.intercept_[0]), float(model.coef_[0, 0]))
+        return fits
+
+    def _rescore_uncached(self, cuts: tuple) -> np.ndarray:
+        """Risk of every decision row with the waits cut by `cuts` (stage, fraction) pairs."""
+        cut = dict(cuts)
+        factor = self.rows["awaiting_stage"].map(lambda s: 1 - cut.get(s, 0.0)).to_numpy()
+        if np.all(factor == 1):
+            return self.rows["base_risk"].to_numpy()
+        lead = np.maximum(3, np.rint(self.rows["lead_days"].to_numpy() * factor))
+        changed = self.rows.assign(lead_days=lead, days_until_appointment=lead, days_past_booking=0.0)
+        return self.bundle.risk(changed)
+
+    def population(self, cohort_ids=None) -> pd.DataFrame:
+        """Patients with a positive screen by the as-of date, with baseline non-dropout."""
+        first = self.rows[self.rows["awaiting_stage"] == "diagnosis"][["patient_id"]].drop_duplicates()
+        if cohort_ids is not None:
+            first = first[first["patient_id"].isin(set(cohort_ids))]
+        status = self.journeys.loc[first["patient_id"], "status"].to_numpy()
+        scores = self.bundle.scores.set_index("patient_id")["risk"]
+        risk_now = first["patient_id"].map(scores).to_numpy()
+        in_progress = status == "in_progress"
+        # Patients in progress but not at a booked stage cannot exist here (they had a positive screen).
+        non_dropout = np.where(in_progress, 1 - np.nan_to_num(risk_now, nan=0.0), (status != "dropped_out").astype(float))
+        return first.assign(status=status, in_progress=in_progress, risk_now=risk_now, non_dropout=non_dropout)
+
+    def contacted(self, levers: ScenarioLevers, cohort_ids=None) -> pd.DataFrame:
+        scores = self.bundle.scores
+        if cohort_ids is not None:
+            scores = scores[scores["patient_id"].isin(set(cohort_ids))]
+        n = levers.outreach_top_n if levers.outreach_top_n is not None else int(
+            round(levers.outreach_top_pct * len(scores)))
+        if levers.outreach_effectiveness <= 0:
+            n = 0
+        return scores.nlargest(min(n, len(scores)), "risk")  # scores are ranked already; nlargest is explicit
+
+    # ------------------------------------------------------------------ projections
+    def _arithmetic(self, levers, pop, rows, contacted) -> dict:
+        resolved = rows[rows["next_stage_date"].notna() | (rows["window_closes"] < self.dataset.as_of)]
+        conversion, projected = {}, {}
+        for stage in TRANSITIONS:
+            sub = resolved[resolved["awaiting_stage"] == stage]
+            base = float(sub["next_stage_date"].notna().mean()) if len(sub) else 0.0
+            a, b = self.stage_fits[stage]
+            cut = levers.wait_cut_pct.get(stage, 0.0)
+            lead = sub["lead_days"].to_numpy(float)
+            wait_gain = float(np.mean(expit(a + b * np.maximum(3, np.rint(lead * (1 - cut)))) - expit(a + b * lead))) \
+                if len(sub) and cut else 0.0
+            conversion[stage] = base
+            projected[stage] = float(np.clip(base + wait_gain + levers.attendance_pp.get(stage, 0.0), 0, 1))
+        diagnosed = resolved[resolved["awaiting_stage"] == "treatment"]
+        confirmed_share = self._confirmed_share()
+
+        def chain_dropout(c, start):
+            stages = TRANSITIONS[TRANSITIONS.index(start):]
+            reach, drop = 1.0, 0.0
+            for stage in stages:
+                drop += reach * (1 - c[stage])
+                reach *= c[stage] * (confirmed_share if stage == "diagnosis" else 1.0)
+            return drop
+
+        base_adherence = 1 - chain_dropout(conversion, "diagnosis")
+        scen_adherence = 1 - chain_dropout(projected, "diagnosis")
+        outreach = levers.outreach_effectiveness * sum(chain_dropout(projected, s) for s in contacted["awaiting_stage"])
+        n = len(pop)
+        extra = n * (scen_adherence - base_adherence) + outreach
+        return {"conversion": conversion, "projected_conversion": projected, "chain_adherence": base_adherence,
+                "extra_non_dropouts": float(extra), "completion_rate_change": float(extra / n) if n else 0.0,
+                "diagnosed_rows": int(len(diagnosed))}
+
+    def _confirmed_share(self) -> float:
+        journeys = self.journeys
+        diagnosed = journeys["diagnosis_date"].notna()
+        return float((journeys.loc[diagnosed, "diagnosis_result"].astype(str) == "confirmed").mean())
+
+    def _screening_extra(self, levers, cohort_ids) -> float:
+        """Extra positive screens from higher uptake, each with the cohort's adherence."""
+        if not levers.screening_uptake_pp:
+            return 0.0
+        journeys = self.journeys if cohort_ids is None else self.journeys.loc[list(cohort_ids)]
+        screened = journeys["screening_date"].notna()
+        positive_share = float((journeys.loc[screened, "screening_result"].astype(str) == "positive").mean())
+        adherence = float(self.population(cohort_ids)["non_dropout"].mean())
+        return len(journeys) * levers.screening_uptake_pp * positive_share * adherence
+
+    def project(self, levers: ScenarioLevers, cohort_ids=None, with_truth: bool = True,
+                resamples: int = BOOTSTRAP_RESAMPLES) -> dict:
+        pop = self.population(cohort_ids)
+        n = len(pop)
+        if n == 0:
+            return {"patients": 0, "message": "No patient in this cohort has had a positive screen yet."}
+        rows = self.rows[self.rows["patient_id"].isin(set(pop["patient_id"]))]
+        contacted = self.contacted(levers, cohort_ids)
+        cuts = tuple(sorted((s, float(v)) for s, v in levers.wait_cut_pct.items() if v))
+        risk_after = self._rescore(cuts)[rows.index.to_numpy()]
+        wait_delta = pd.Series(rows["base_risk"].to_numpy() - risk_after).groupby(rows["patient_id"].to_numpy()).sum()
+        delta = pop["patient_id"].map(wait_delta).fillna(0.0).to_numpy()
+        contacted_risk = pop["patient_id"].map(contacted.set_index("patient_id")["risk"]).fillna(0.0).to_numpy()
+        delta = delta + levers.outreach_effectiveness * contacted_risk
+        arithmetic = self._arithmetic(levers, pop, rows, contacted)
+        screening_extra = self._screening_extra(levers, cohort_ids)
+        base = pop["non_dropout"].to_numpy()
+        result = {
+            "patients": int(n), "in_progress": int(pop["in_progress"].sum()), "contacted": int(len(contacted)),
+            "levers": levers.to_dict(),
+            "baseline_completion_rate": float(base.mean()),
+            "methods": {
+                "model": self._summarise(base, delta, screening_extra, levers, len(contacted), resamples),
+                "arithmetic": self._summarise(base, np.full(n, arithmetic["completion_rate_change"]),
+                                              screening_extra, levers, len(contacted), 0),
+            },
+            "arithmetic_detail": arithmetic,
+            "arithmetic_only_levers": [name for name, on in (
+                ("screening uptake", bool(levers.screening_uptake_pp)),
+                ("stage attendance", any(levers.attendance_pp.values()))) if on],
+        }
+        result.update({k: result["methods"]["model"][k] for k in (
+            "projected_completion_rate", "relative_improvement", "extra_completions", "programme_cost",
+            "cost_per_extra_completion", "projected_completion_rate_ci", "relative_improvement_ci",
+            "extra_completions_ci", "cost_per_extra_completion_ci")})
+        if with_truth and self.resimulator is not None:
+            result.update(self.truth(levers, pop, contacted, cohort_ids))
+        return result
+
+    def _summarise(self, base, delta, screening_extra, levers, n_contacted, resamples) -> dict:
+        n = len(base)
+        cost = n_contacted * levers.cost_per_contact
+
+        def headline(base_sum, delta_sum):
+            rate = base_sum / n
+            extra = delta_sum + screening_extra
+            return rate, (base_sum + delta_sum) / n, extra
+
+        rate, projected, extra = headline(base.sum(), delta.sum())
+        out = {"projected_completion_rate": float(projected),
+               "relative_improvement": float((projected - rate) / rate) if rate else None,
+               "extra_completions": float(extra), "programme_cost": float(cost),
+               "cost_per_extra_completion": float(cost / extra) if cost and extra > 0 else None}
+        if resamples:
+            weights = np.random.default_rng(0).poisson(1.0, (resamples, n))
+            base_s, delta_s = weights @ base, weights @ delta
+            totals = weights.sum(axis=1)
+            rate_s, proj_s = base_s / totals, (base_s + delta_s) / totals
+            extra_s = delta_s * n / totals + screening_extra
+            out.update({"projected_completion_rate_ci": _interval(proj_s),
+                        "relative_improvement_ci": _interval((proj_s - rate_s) / rate_s),
+                        "extra_completions_ci": _interval(extra_s),
+                        "cost_per_extra_completion_ci": _interval(np.where(extra_s > 0, cost / extra_s, np.nan))
+                        if cost else None})
+        else:
+            out.update({k: None for k in ("projected_completion_rate_ci", "relative_improvement_ci",
+                                          "extra_completions_ci", "cost_per_extra_completion_ci")})
+        return out
+
+    # ------------------------------------------------------------------ ground truth
+    def truth(self, levers: ScenarioLevers, pop: pd.DataFrame, contacted: pd.DataFrame, cohort_ids=None) -> dict:
+        """True completion under the levers by re-simulating the same patients and draws."""
+        resim = self.resimulator
+        ids = resim.population.patients["patient_id"].to_numpy()
+        in_pop = np.isin(ids, pop["patient_id"].to_numpy())
+        in_cohort = np.ones(len(ids), bool) if cohort_ids is None else np.isin(ids, list(cohort_ids))
+        contacted_mask = np.isin(ids, contacted["patient_id"].to_numpy())
+        base_levers = Levers(screening_uptake_shift=levers.screening_uptake_pp,
+                             attendance_shift=dict(levers.attendance_pp),
+                             lead_time_scale={s: 1 - v for s, v in levers.wait_cut_pct.items() if v})
+        without_outreach = self._simulate(base_levers)
+        with_full_outreach = self._simulate(Levers(**{**base_levers.__dict__,
+                                                      "outreach_patient_ids": frozenset(contacted["patient_id"]),
+                                                      "outreach_effectiveness": 1.0})) if len(contacted) else without_outreach
+        baseline = self._simulate(Levers())
+        e = levers.outreach_effectiveness
+        # Expected over the navigation draw: a contacted patient is navigated with probability e.
+        scenario_ok = np.where(contacted_mask, (1 - e) * without_outreach[0] + e * with_full_outreach[0],
+                               without_outreach[0])
+        base_rate = float(baseline[0][in_pop].mean())
+        true_rate = float(scenario_ok[in_pop].mean())
+        newly_positive = without_outreach[1] & ~baseline[1] & in_cohort
+        counted = in_pop | newly_positive
+        extra_true = float(scenario_ok[counted].sum() - (baseline[0] & baseline[1])[counted].sum())
+        return {"true_baseline_completion_rate": base_rate, "true_completion_rate": true_rate,
+                "true_relative_improvement": (true_rate - base_rate) / base_rate if base_rate else None,
+                "true_extra_completions": extra_true}
+
+    def _simulate(self, levers: Levers) -> tuple[np.ndarray, np.ndarray]:
+        """(positive screen and no dropout, positive screen) per patient, full future; cached."""
+        key = repr(levers)
+        if key not in self._truth_cache:
+            from data.generator import outcome_by_patient
+
+            sim = self.resimulator.run(levers)
+            positive = sim.stages["diagnosis"]["indicated"]
+            if len(self._truth_cache) >= 8:
+                self._truth_cache.pop(next(iter(self._truth_cache)))  # oldest first
+            self._truth_cache[key] = (positive & (outcome_by_patient(sim) != "dropped_out"), positive)
+        return self._truth_cache[key]

@@ -1,0 +1,117 @@
+"""Worklist page in a real browser: rows ranked by risk load cleanly, a patient link
+opens that patient's page, and the CSV holds exactly the rows the grid shows."""
+import csv
+import time
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from callbacks import context
+from callbacks.worklist import DEFAULT_CAPACITY
+from components import ids
+
+pytestmark = pytest.mark.e2e
+
+GRID = f"#{ids.WORKLIST_GRID}"
+
+
+def _expected_ids(app_data, query=""):
+    cohort = set(context.cohort_frame(query)["patient_id"])
+    scores = app_data.risk_scores
+    return list(scores[scores["patient_id"].isin(cohort)].sort_values("risk", ascending=False,
+                                                                       kind="stable")["patient_id"])
+
+
+def _open_worklist(dash_duo, dash_app, query=""):
+    dash_duo.start_server(dash_app)
+    # A desktop window: at the default small size the sticky filter panel covers the grid.
+    dash_duo.driver.set_window_size(1400, 1000)
+    dash_duo.wait_for_element(f"#{ids.NAV_LINKS['/worklist']}")
+    dash_duo.driver.get(dash_duo.server_url + "/worklist" + query)
+
+
+def _cell(row_index: int, column: str) -> str:
+    return f"{GRID} .ag-center-cols-container .ag-row[row-index='{row_index}'] .ag-cell[col-id='{column}']"
+
+
+# The rows the grid displays, after its filters and sort, from the grid itself (the DOM
+# holds only the rows scrolled into view).
+SHOWN_ROWS = f"""
+const ids = [];
+dash_ag_grid.getApi('{ids.WORKLIST_GRID}').forEachNodeAfterFilterAndSort(node => ids.push(node.data.patient_id));
+return ids;
+"""
+
+
+def _shown_patient_ids(dash_duo) -> list[str]:
+    return dash_duo.driver.execute_script(SHOWN_ROWS)
+
+
+def test_worklist_loads_ranked_rows(dash_duo, dash_app, app_data):
+    expected = _expected_ids(app_data)
+    shown = min(DEFAULT_CAPACITY, len(expected))
+    _open_worklist(dash_duo, dash_app)
+    dash_duo.wait_for_text_to_equal(_cell(0, "patient_link"), expected[0], timeout=20)
+    dash_duo.wait_for_text_to_equal(_cell(0, "rank"), "1")
+    summary = dash_duo.find_element(f"#{ids.WORKLIST_SUMMARY}").text
+    assert (f"Top {shown} of {len(expected)} active patients" in summary if shown < len(expected)
+            else f"All {len(expected)} active patients" in summary)
+    assert "expected dropouts" in summary
+    assert dash_duo.find_element(_cell(0, "risk_tier")).text in ("High", "Medium", "Low")
+    assert dash_duo.find_element(_cell(0, "risk")).text.endswith("%")
+    assert dash_duo.get_logs() == []
+
+
+def test_patient_link_opens_that_patients_page(dash_duo, dash_app, app_data):
+    expected = _expected_ids(app_data, "?program=diabetes")
+    _open_worklist(dash_duo, dash_app, "?program=diabetes")
+    dash_duo.wait_for_text_to_equal(_cell(0, "patient_link"), expected[0], timeout=20)
+    dash_duo.find_element(_cell(0, "patient_link") + " a").click()
+    dash_duo.wait_for_contains_text(f"#{ids.PATIENT_HEADER}", expected[0], timeout=20)
+    assert dash_duo.find_element(f"#{ids.PATIENT_SEARCH}").get_attribute("value") == expected[0]
+    dash_duo.wait_for_element(f"#{ids.PATIENT_DRIVERS_GRAPH} .js-plotly-plot")
+    url = urlparse(dash_duo.driver.current_url)
+    assert url.path == "/patient"
+    # The cohort filter came along, and the id stays in the address once the filter panel rewrites it.
+    from dash.testing.wait import until
+
+    until(lambda: parse_qs(urlparse(dash_duo.driver.current_url).query).get("program") == ["diabetes"], timeout=10)
+    assert parse_qs(urlparse(dash_duo.driver.current_url).query)["id"] == [expected[0]]
+    assert dash_duo.get_logs() == []
+
+
+def _wait_for_download(folder, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        done = [p for p in folder.iterdir() if p.suffix == ".csv"]
+        if done and not any(p.suffix == ".crdownload" for p in folder.iterdir()):
+            return done[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no CSV downloaded to {folder}")
+
+
+def test_export_returns_the_rows_shown(dash_duo, dash_app, app_data, tmp_path):
+    expected = _expected_ids(app_data)
+    _open_worklist(dash_duo, dash_app)
+    dash_duo.driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    dash_duo.wait_for_text_to_equal(_cell(0, "patient_link"), expected[0], timeout=20)
+    dash_duo.select_dcc_dropdown(f"#{ids.WORKLIST_CAPACITY}", "10")
+    dash_duo.wait_for_contains_text(f"#{ids.WORKLIST_SUMMARY}", f"Top {min(10, len(expected))} ", timeout=15)
+    # Re-sort in the grid (fewest days waiting first): the CSV must follow what is shown.
+    dash_duo.find_element(f"{GRID} .ag-header-cell[col-id='waited_days'] .ag-header-cell-label").click()
+    dash_duo.wait_for_text_to_equal(_cell(0, "rank"), str(_rank_of_shortest_wait(app_data, expected[:10])),
+                                    timeout=10)
+    shown = _shown_patient_ids(dash_duo)
+    assert sorted(shown) == sorted(expected[:10]) and shown != expected[:10]
+
+    dash_duo.find_element(f"#{ids.WORKLIST_EXPORT_BUTTON}").click()
+    with _wait_for_download(tmp_path).open(newline="") as handle:
+        exported = list(csv.DictReader(handle))
+    assert [row["Patient"] for row in exported] == shown
+    assert exported[0]["#"] == dash_duo.find_element(_cell(0, "rank")).text
+    assert dash_duo.get_logs() == []
+
+
+def _rank_of_shortest_wait(app_data, top_ids):
+    waited = app_data.risk_scores.set_index("patient_id").loc[top_ids, "waited_days"].to_numpy()
+    return int(waited.argmin()) + 1  # AG Grid's sort is stable: the first of equal waits stays first
