@@ -40,6 +40,9 @@ class AppData:
     models: object = None  # ml.training.ModelBundle
     # Per-patient look-ups for the Patient page, built once at start-up.
     lookup: "PatientLookup | None" = None
+    # What-if projections for the Scenarios page (ml.scenarios.ScenarioEngine): its re-scored risks
+    # for the slider grid are computed here once, so a slider move is a look-up.
+    scenarios: object = None
 
     @property
     def model_available(self) -> bool:
@@ -157,6 +160,14 @@ def _cached_cohort_frame(dataset, fingerprint: str) -> pd.DataFrame:
     return frame
 
 
+def _scenario_engine(dataset, models):
+    if models is None:
+        return None
+    from ml.scenarios import ScenarioEngine  # late import, as for the registry below
+
+    return ScenarioEngine(dataset, models)
+
+
 def load(server: Flask, dataset=None, settings: Settings | None = None,
          log: Callable[[str], None] = print, training_config=None) -> AppData:
     """Load (or generate, on first run) the dataset, derive the cohort frame and load (or
@@ -183,6 +194,7 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
         enrolled_last=enrolled.max().date(),
         models=models,
         lookup=PatientLookup.build(dataset, models),
+        scenarios=_scenario_engine(dataset, models),
     )
     return _current
 

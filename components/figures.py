@@ -297,3 +297,24 @@ def journey_timeline_figure(stage_rows: list[str], events: pd.DataFrame, as_of,
     fig.update_layout(height=TIMELINE_HEIGHT, legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
     # A top margin for the mode bar, clear of the date lines' labels.
     return _base_layout(fig).update_layout(margin=dict(l=10, r=20, t=36, b=10))
+
+
+BASELINE_COLOUR = "#adb5bd"
+
+
+def scenario_funnel_figure(funnel: pd.DataFrame) -> go.Figure:
+    """Baseline vs scenario funnel from ``ml.scenarios`` (``arithmetic_detail.funnel``): expected
+    patients at each step, grouped bars, the scenario's change from baseline on hover."""
+    change = (funnel["scenario"] - funnel["baseline"]).tolist()
+    fig = go.Figure()
+    fig.add_bar(x=funnel["step"].tolist(), y=funnel["baseline"].tolist(), name="Baseline",
+                marker_color=BASELINE_COLOUR, text=[f"{v:,.0f}" for v in funnel["baseline"]], textposition="outside",
+                hovertemplate="<b>%{x}</b><br>Baseline: %{y:,.0f} patients<extra></extra>")
+    fig.add_bar(x=funnel["step"].tolist(), y=funnel["scenario"].tolist(), name="Scenario",
+                marker_color=BRAND, text=[f"{v:,.0f}" for v in funnel["scenario"]], textposition="outside",
+                customdata=change,
+                hovertemplate="<b>%{x}</b><br>Scenario: %{y:,.0f} patients (%{customdata:+,.0f})<extra></extra>")
+    fig.update_layout(barmode="group", bargap=0.25, legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    fig.update_yaxes(title_text="Expected patients", rangemode="tozero")
+    fig.update_traces(cliponaxis=False)
+    return _base_layout(fig)

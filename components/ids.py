@@ -88,3 +88,36 @@ PATIENT_ATTRIBUTES = "patient-attributes"
 PATIENT_DETAILS = "patient-details"  # wrapper hidden until a patient is open
 PATIENT_URL_WRITTEN = "patient-url-written"  # dcc.Store: dummy output of the ?id= URL keeper
 WORKLIST_BODY = "worklist-body"  # wrapper of the capacity, summary and grid; hidden when nobody is listed
+
+# Scenarios page
+SCENARIO_MESSAGE = "scenario-message"
+SCENARIO_BODY = "scenario-body"  # wrapper of the results; hidden when there is nothing to project
+SCENARIO_PRESET = "scenario-preset"  # pattern-matching type of the preset buttons: {"type": ..., "preset": name}
+SCENARIO_SCREENING = "scenario-screening"  # slider: + percentage points of screening uptake
+# Per booked stage (data.schema.TRANSITIONS) sliders, keyed by stage.
+SCENARIO_ATTENDANCE = {
+    "diagnosis": "scenario-attendance-diagnosis",
+    "treatment": "scenario-attendance-treatment",
+    "follow_up": "scenario-attendance-follow-up",
+}
+SCENARIO_WAIT_CUT = {
+    "diagnosis": "scenario-wait-cut-diagnosis",
+    "treatment": "scenario-wait-cut-treatment",
+    "follow_up": "scenario-wait-cut-follow-up",
+}
+SCENARIO_OUTREACH_TOP = "scenario-outreach-top"  # slider: % of in-progress patients contacted, highest risk first
+SCENARIO_OUTREACH_EFFECT = "scenario-outreach-effect"  # slider: % of a contacted patient's dropout risk removed
+SCENARIO_COST_PER_CONTACT = "scenario-cost-per-contact"  # number input, USD
+SCENARIO_STATE = "scenario-state"  # dcc.Store: the levers and cohort of the projection shown (for the truth check)
+SCENARIO_SUMMARY = "scenario-summary"
+SCENARIO_KPI_BASELINE = "scenario-kpi-baseline"
+SCENARIO_KPI_PROJECTED = "scenario-kpi-projected"
+SCENARIO_KPI_RELATIVE = "scenario-kpi-relative"
+SCENARIO_KPI_EXTRA = "scenario-kpi-extra"
+SCENARIO_KPI_COST = "scenario-kpi-cost"
+SCENARIO_KPI_COST_PER_EXTRA = "scenario-kpi-cost-per-extra"
+SCENARIO_FLAGS = "scenario-flags"  # levers the risk model cannot project
+SCENARIO_METHODS = "scenario-methods"  # model-based vs arithmetic table
+SCENARIO_FUNNEL_GRAPH = "scenario-funnel-graph"
+SCENARIO_TRUTH_BUTTON = "scenario-truth-button"
+SCENARIO_TRUTH = "scenario-truth"

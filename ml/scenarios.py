@@ -37,6 +37,9 @@ from ml.oracle import has_ground_truth
 from ml.training import ModelBundle
 
 BOOTSTRAP_RESAMPLES = 200
+# Wait cuts the Scenarios page offers; their re-scored risks are computed at start-up so a
+# slider move is a lookup.  Other values (CLI) are computed on demand and cached.
+WAIT_CUT_GRID = tuple(round(x, 2) for x in np.arange(0.0, 0.65, 0.05))
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,21 @@ PRESET_LABELS = {
 }
 
 
+FUNNEL_STEPS = ("Positive screen", "Diagnosed", "Confirmed", "Treated", "Followed up")
+
+
+def _expected_funnel(n_base, conversion, confirmed_share, n_scenario, projected) -> list[dict]:
+    """Expected patients at each step per the stage-conversion arithmetic, baseline and scenario."""
+    def steps(n, c):
+        diagnosed = n * c["diagnosis"]
+        confirmed = diagnosed * confirmed_share
+        treated = confirmed * c["treatment"]
+        return [n, diagnosed, confirmed, treated, treated * c["follow_up"]]
+
+    return [{"step": step, "baseline": float(b), "scenario": float(sc)}
+            for step, b, sc in zip(FUNNEL_STEPS, steps(n_base, conversion), steps(n_scenario, projected))]
+
+
 def _interval(samples: np.ndarray) -> list[float]:
     low, high = np.nanpercentile(samples, [2.5, 97.5])
     return [float(low), float(high)]
@@ -101,7 +119,10 @@ class ScenarioEngine:
         journeys = derive_journeys(dataset.patients, dataset.events, dataset.as_of)
         self.journeys = journeys.set_index("patient_id")
         self.stage_fits = self._fit_wait_elasticity()
-        self._rescore = lru_cache(maxsize=64)(self._rescore_uncached)
+        self._stage_risk = lru_cache(maxsize=256)(self._stage_risk_uncached)
+        for stage in TRANSITIONS:
+            for cut in WAIT_CUT_GRID:
+                self._stage_risk(stage, cut)
         self.resimulator = Resimulator.from_manifest(dataset.manifest) if has_ground_truth(dataset) else None
         self._truth_cache: dict = {}
 
@@ -117,15 +138,21 @@ class ScenarioEngine:
             fits[stage] = (float(model.intercept_[0]), float(model.coef_[0, 0]))
         return fits
 
-    def _rescore_uncached(self, cuts: tuple) -> np.ndarray:
-        """Risk of every decision row with the waits cut by `cuts` (stage, fraction) pairs."""
-        cut = dict(cuts)
-        factor = self.rows["awaiting_stage"].map(lambda s: 1 - cut.get(s, 0.0)).to_numpy()
-        if np.all(factor == 1):
-            return self.rows["base_risk"].to_numpy()
-        lead = np.maximum(3, np.rint(self.rows["lead_days"].to_numpy() * factor))
-        changed = self.rows.assign(lead_days=lead, days_until_appointment=lead, days_past_booking=0.0)
-        return self.bundle.risk(changed)
+    def _stage_risk_uncached(self, stage: str, cut: float) -> np.ndarray:
+        """Risk of the decision rows awaiting `stage` when that stage's waits are cut by `cut`."""
+        rows = self.rows[self.rows["awaiting_stage"] == stage]
+        if cut == 0:
+            return rows["base_risk"].to_numpy()
+        lead = np.maximum(3, np.rint(rows["lead_days"].to_numpy() * (1 - cut)))
+        return self.bundle.risk(rows.assign(lead_days=lead, days_until_appointment=lead, days_past_booking=0.0))
+
+    def risk_after_wait_cuts(self, wait_cut_pct: dict) -> np.ndarray:
+        """Risk of every decision row (in self.rows order) under per-stage wait cuts."""
+        risk = np.empty(len(self.rows))
+        for stage in TRANSITIONS:
+            mask = (self.rows["awaiting_stage"] == stage).to_numpy()
+            risk[mask] = self._stage_risk(stage, round(float(wait_cut_pct.get(stage, 0.0)), 4))
+        return risk
 
     def population(self, cohort_ids=None) -> pd.DataFrame:
         """Patients with a positive screen by the as-of date, with baseline non-dropout."""
@@ -180,7 +207,9 @@ class ScenarioEngine:
         outreach = levers.outreach_effectiveness * sum(chain_dropout(projected, s) for s in contacted["awaiting_stage"])
         n = len(pop)
         extra = n * (scen_adherence - base_adherence) + outreach
+        funnel = _expected_funnel(n, conversion, confirmed_share, n + self._extra_positives(levers, pop), projected)
         return {"conversion": conversion, "projected_conversion": projected, "chain_adherence": base_adherence,
+                "funnel": funnel,
                 "extra_non_dropouts": float(extra), "completion_rate_change": float(extra / n) if n else 0.0,
                 "diagnosed_rows": int(len(diagnosed))}
 
@@ -189,15 +218,18 @@ class ScenarioEngine:
         diagnosed = journeys["diagnosis_date"].notna()
         return float((journeys.loc[diagnosed, "diagnosis_result"].astype(str) == "confirmed").mean())
 
-    def _screening_extra(self, levers, cohort_ids) -> float:
-        """Extra positive screens from higher uptake, each with the cohort's adherence."""
+    def _extra_positives(self, levers, pop) -> float:
+        """Extra positive screens from higher uptake among the invited patients of the cohort."""
         if not levers.screening_uptake_pp:
             return 0.0
-        journeys = self.journeys if cohort_ids is None else self.journeys.loc[list(cohort_ids)]
+        journeys = self.journeys.loc[self._cohort_index]
         screened = journeys["screening_date"].notna()
         positive_share = float((journeys.loc[screened, "screening_result"].astype(str) == "positive").mean())
-        adherence = float(self.population(cohort_ids)["non_dropout"].mean())
-        return len(journeys) * levers.screening_uptake_pp * positive_share * adherence
+        return len(journeys) * levers.screening_uptake_pp * positive_share
+
+    def _screening_extra(self, levers, pop) -> float:
+        """Extra patients completing thanks to extra positive screens, at the cohort's adherence."""
+        return self._extra_positives(levers, pop) * float(pop["non_dropout"].mean())
 
     def project(self, levers: ScenarioLevers, cohort_ids=None, with_truth: bool = True,
                 resamples: int = BOOTSTRAP_RESAMPLES) -> dict:
@@ -207,14 +239,14 @@ class ScenarioEngine:
             return {"patients": 0, "message": "No patient in this cohort has had a positive screen yet."}
         rows = self.rows[self.rows["patient_id"].isin(set(pop["patient_id"]))]
         contacted = self.contacted(levers, cohort_ids)
-        cuts = tuple(sorted((s, float(v)) for s, v in levers.wait_cut_pct.items() if v))
-        risk_after = self._rescore(cuts)[rows.index.to_numpy()]
+        risk_after = self.risk_after_wait_cuts(levers.wait_cut_pct)[self.rows.index.get_indexer(rows.index)]
         wait_delta = pd.Series(rows["base_risk"].to_numpy() - risk_after).groupby(rows["patient_id"].to_numpy()).sum()
         delta = pop["patient_id"].map(wait_delta).fillna(0.0).to_numpy()
         contacted_risk = pop["patient_id"].map(contacted.set_index("patient_id")["risk"]).fillna(0.0).to_numpy()
         delta = delta + levers.outreach_effectiveness * contacted_risk
+        self._cohort_index = self.journeys.index if cohort_ids is None else pd.Index(list(cohort_ids))
         arithmetic = self._arithmetic(levers, pop, rows, contacted)
-        screening_extra = self._screening_extra(levers, cohort_ids)
+        screening_extra = self._screening_extra(levers, pop)
         base = pop["non_dropout"].to_numpy()
         result = {
             "patients": int(n), "in_progress": int(pop["in_progress"].sum()), "contacted": int(len(contacted)),
@@ -272,10 +304,10 @@ class ScenarioEngine:
     def truth(self, levers: ScenarioLevers, pop: pd.DataFrame, contacted: pd.DataFrame, cohort_ids=None) -> dict:
         """True completion under the levers by re-simulating the same patients and draws."""
         resim = self.resimulator
-        ids = resim.population.patients["patient_id"].to_numpy()
-        in_pop = np.isin(ids, pop["patient_id"].to_numpy())
-        in_cohort = np.ones(len(ids), bool) if cohort_ids is None else np.isin(ids, list(cohort_ids))
-        contacted_mask = np.isin(ids, contacted["patient_id"].to_numpy())
+        ids = resim.population.patients["patient_id"]
+        in_pop = ids.isin(pop["patient_id"]).to_numpy()
+        in_cohort = np.ones(len(ids), bool) if cohort_ids is None else ids.isin(list(cohort_ids)).to_numpy()
+        contacted_mask = ids.isin(contacted["patient_id"]).to_numpy()
         base_levers = Levers(screening_uptake_shift=levers.screening_uptake_pp,
                              attendance_shift=dict(levers.attendance_pp),
                              lead_time_scale={s: 1 - v for s, v in levers.wait_cut_pct.items() if v})

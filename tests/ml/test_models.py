@@ -6,22 +6,8 @@ import pandas as pd
 import pytest
 from scipy.special import logit
 
-from data.generator import DEFAULT_AS_OF, generate_tables
-from data.io import read_dataset, write_dataset
 from ml.explain import shapley_contributions
 from ml.features import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, model_inputs, scoring_rows
-from ml.models import TrainingConfig
-from ml.training import train_models
-
-
-@pytest.fixture(scope="module")
-def default_bundle(tmp_path_factory):
-    """The default synthetic data (50k patients, seed 7) and the default training config."""
-    tables, manifest = generate_tables(50_000, 7, DEFAULT_AS_OF)
-    folder = tmp_path_factory.mktemp("default") / "data"
-    write_dataset(tables, manifest, folder)
-    dataset = read_dataset(folder)
-    return dataset, train_models(dataset, TrainingConfig(), log=lambda message: None)
 
 
 def test_gradient_boosting_is_within_0_01_of_the_oracle(default_bundle):

@@ -1,0 +1,87 @@
+"""Scenario engine: projections against the ground-truth re-simulation on the default 50k data."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ml.scenario import summary_text
+from ml.scenarios import PRESETS, ScenarioEngine, ScenarioLevers
+
+ALL_STAGES = ("diagnosis", "treatment", "follow_up")
+
+
+@pytest.fixture(scope="module")
+def engine(default_bundle):
+    return ScenarioEngine(*default_bundle)
+
+
+def _true_change(result):
+    return result["true_completion_rate"] - result["true_baseline_completion_rate"]
+
+
+def _model_change(result):
+    return result["methods"]["model"]["projected_completion_rate"] - result["baseline_completion_rate"]
+
+
+def test_outreach_projection_is_within_15_percent_of_the_truth(engine):
+    result = engine.project(ScenarioLevers(outreach_top_pct=0.2, outreach_effectiveness=0.3, cost_per_contact=45))
+    assert result["contacted"] > 50
+    assert _true_change(result) > 0
+    assert abs(_model_change(result) / _true_change(result) - 1) <= 0.15
+    assert result["programme_cost"] == pytest.approx(result["contacted"] * 45)
+
+
+@pytest.mark.xfail(strict=True, reason="known gap, docs/scenarios.md: the gradient-boosting model's wait effect is "
+                                       "attenuated and the projection is first-order (about -39% at 50k)")
+def test_wait_cut_projection_is_within_15_percent_of_the_truth(engine):
+    result = engine.project(ScenarioLevers(wait_cut_pct={s: 0.3 for s in ALL_STAGES}))
+    assert abs(_model_change(result) / _true_change(result) - 1) <= 0.15
+
+
+def test_wait_cut_projection_has_the_right_sign_and_order_of_magnitude(engine):
+    result = engine.project(ScenarioLevers(wait_cut_pct={s: 0.3 for s in ALL_STAGES}))
+    assert 0.3 * _true_change(result) < _model_change(result) < _true_change(result)
+
+
+def test_no_lever_changes_nothing_and_truth_baseline_matches_the_observed_baseline(engine):
+    result = engine.project(ScenarioLevers())
+    assert result["methods"]["model"]["extra_completions"] == 0
+    assert result["true_completion_rate"] == result["true_baseline_completion_rate"]
+    assert abs(result["baseline_completion_rate"] - result["true_baseline_completion_rate"]) < 0.01
+
+
+def test_preset_reports_projection_truth_and_intervals(engine):
+    result = engine.project(PRESETS["pathway_optimisation"])
+    low, high = result["projected_completion_rate_ci"]
+    assert low <= result["projected_completion_rate"] <= high
+    assert result["relative_improvement"] > 0 and result["true_relative_improvement"] > 0
+    assert result["cost_per_extra_completion"] > 0
+    funnel = result["arithmetic_detail"]["funnel"]
+    assert [f["step"] for f in funnel][0] == "Positive screen"
+    assert funnel[-1]["scenario"] > funnel[-1]["baseline"]
+    assert "truth" in summary_text(result)
+
+
+def test_cohort_projection_uses_only_cohort_patients(engine, default_bundle):
+    dataset = default_bundle[0]
+    diabetes = dataset.patients.loc[dataset.patients["program"].astype(str) == "diabetes", "patient_id"]
+    whole = engine.project(PRESETS["navigator_outreach"], with_truth=False)
+    part = engine.project(PRESETS["navigator_outreach"], cohort_ids=diabetes, with_truth=False)
+    assert 0 < part["patients"] < whole["patients"]
+    assert part["contacted"] < whole["contacted"]
+
+
+def test_screening_drive_is_flagged_as_arithmetic_only(engine):
+    result = engine.project(PRESETS["screening_drive"])
+    assert result["arithmetic_only_levers"] == ["screening uptake"]
+    assert result["extra_completions"] > 0 and result["true_extra_completions"] > 0
+
+
+def test_bad_levers_raise_a_clear_error():
+    with pytest.raises(ValueError, match="wait_cut_pct.*out of range"):
+        ScenarioLevers(wait_cut_pct={"diagnosis": 1.5})
+    with pytest.raises(ValueError, match="unknown stage 'screening'"):
+        ScenarioLevers(attendance_pp={"screening": 0.1})
