@@ -7,7 +7,7 @@ from typing import Callable
 import dash
 from flask import jsonify
 
-from callbacks import context, filter_panel, model, overview, pathways, patient, worklist
+from callbacks import context, filter_panel, model, overview, pathways, patient, scenarios, worklist
 from components.layout import shell
 from data.settings import Settings, get_settings
 
@@ -58,4 +58,5 @@ def create_app(dataset=None, settings: Settings | None = None,
     model.register_callbacks(app)
     worklist.register_callbacks(app)
     patient.register_callbacks(app)
+    scenarios.register_callbacks(app)
     return app

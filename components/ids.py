@@ -16,8 +16,8 @@ NAV_LINKS = {
     "/model": "nav-model",
     "/worklist": "nav-worklist",
     "/patient": "nav-patient",
+    "/scenarios": "nav-scenarios",
 }
-NAV_SCENARIOS = "nav-scenarios"
 
 # Cohort filter panel
 FILTER_PANEL = "filter-panel"

@@ -15,15 +15,12 @@ NAV_PAGES = (
     ("/model", "Model"),
     ("/worklist", "Worklist"),
     ("/patient", "Patient"),
+    ("/scenarios", "Scenarios"),
 )
 
 
 def navbar() -> dbc.Navbar:
     links = [dbc.NavItem(dbc.NavLink(label, href=path, id=ids.NAV_LINKS[path])) for path, label in NAV_PAGES]
-    links.append(dbc.NavItem(dbc.NavLink(
-        ["Scenarios ", dbc.Badge("coming soon", color="secondary", className="ms-1")],
-        id=ids.NAV_SCENARIOS, disabled=True, href="#", className="nav-coming-soon",
-    )))
     return dbc.Navbar(
         dbc.Container([
             dbc.NavbarBrand("CarePath", href="/", className="brand"),

@@ -178,7 +178,7 @@ class ScenarioEngine:
         return scores.nlargest(min(n, len(scores)), "risk")  # scores are ranked already; nlargest is explicit
 
     # ------------------------------------------------------------------ projections
-    def _arithmetic(self, levers, pop, rows, contacted) -> dict:
+    def _arithmetic(self, levers, pop, rows, contacted, cohort_index) -> dict:
         resolved = rows[rows["next_stage_date"].notna() | (rows["window_closes"] < self.dataset.as_of)]
         conversion, projected = {}, {}
         for stage in TRANSITIONS:
@@ -207,7 +207,8 @@ class ScenarioEngine:
         outreach = levers.outreach_effectiveness * sum(chain_dropout(projected, s) for s in contacted["awaiting_stage"])
         n = len(pop)
         extra = n * (scen_adherence - base_adherence) + outreach
-        funnel = _expected_funnel(n, conversion, confirmed_share, n + self._extra_positives(levers, pop), projected)
+        funnel = _expected_funnel(n, conversion, confirmed_share, n + self._extra_positives(levers, cohort_index),
+                                  projected)
         return {"conversion": conversion, "projected_conversion": projected, "chain_adherence": base_adherence,
                 "funnel": funnel,
                 "extra_non_dropouts": float(extra), "completion_rate_change": float(extra / n) if n else 0.0,
@@ -218,18 +219,18 @@ class ScenarioEngine:
         diagnosed = journeys["diagnosis_date"].notna()
         return float((journeys.loc[diagnosed, "diagnosis_result"].astype(str) == "confirmed").mean())
 
-    def _extra_positives(self, levers, pop) -> float:
+    def _extra_positives(self, levers, cohort_index) -> float:
         """Extra positive screens from higher uptake among the invited patients of the cohort."""
         if not levers.screening_uptake_pp:
             return 0.0
-        journeys = self.journeys.loc[self._cohort_index]
+        journeys = self.journeys.loc[cohort_index]
         screened = journeys["screening_date"].notna()
         positive_share = float((journeys.loc[screened, "screening_result"].astype(str) == "positive").mean())
         return len(journeys) * levers.screening_uptake_pp * positive_share
 
-    def _screening_extra(self, levers, pop) -> float:
+    def _screening_extra(self, levers, pop, cohort_index) -> float:
         """Extra patients completing thanks to extra positive screens, at the cohort's adherence."""
-        return self._extra_positives(levers, pop) * float(pop["non_dropout"].mean())
+        return self._extra_positives(levers, cohort_index) * float(pop["non_dropout"].mean())
 
     def project(self, levers: ScenarioLevers, cohort_ids=None, with_truth: bool = True,
                 resamples: int = BOOTSTRAP_RESAMPLES) -> dict:
@@ -244,9 +245,9 @@ class ScenarioEngine:
         delta = pop["patient_id"].map(wait_delta).fillna(0.0).to_numpy()
         contacted_risk = pop["patient_id"].map(contacted.set_index("patient_id")["risk"]).fillna(0.0).to_numpy()
         delta = delta + levers.outreach_effectiveness * contacted_risk
-        self._cohort_index = self.journeys.index if cohort_ids is None else pd.Index(list(cohort_ids))
-        arithmetic = self._arithmetic(levers, pop, rows, contacted)
-        screening_extra = self._screening_extra(levers, pop)
+        cohort_index = self.journeys.index if cohort_ids is None else pd.Index(list(cohort_ids))
+        arithmetic = self._arithmetic(levers, pop, rows, contacted, cohort_index)
+        screening_extra = self._screening_extra(levers, pop, cohort_index)
         base = pop["non_dropout"].to_numpy()
         result = {
             "patients": int(n), "in_progress": int(pop["in_progress"].sum()), "contacted": int(len(contacted)),
@@ -293,7 +294,8 @@ class ScenarioEngine:
             out.update({"projected_completion_rate_ci": _interval(proj_s),
                         "relative_improvement_ci": _interval((proj_s - rate_s) / rate_s),
                         "extra_completions_ci": _interval(extra_s),
-                        "cost_per_extra_completion_ci": _interval(np.where(extra_s > 0, cost / extra_s, np.nan))
+                        "cost_per_extra_completion_ci": _interval(
+                            np.divide(cost, extra_s, out=np.full(len(extra_s), np.nan), where=extra_s > 0))
                         if cost else None})
         else:
             out.update({k: None for k in ("projected_completion_rate_ci", "relative_improvement_ci",

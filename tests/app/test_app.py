@@ -9,16 +9,17 @@ from data.settings import get_settings
 
 def test_pages_are_registered(dash_app):
     paths = {page["path"] for page in dash.page_registry.values()}
-    assert {"/", "/pathways", "/model", "/worklist", "/patient"} <= paths
+    assert {"/", "/pathways", "/model", "/worklist", "/patient", "/scenarios"} <= paths
 
 
-def test_navbar_marks_scenarios_as_coming_soon(dash_app):
+def test_navbar_links_every_page_including_scenarios(dash_app):
     layout = str(dash_app.layout)
     for link_id in ids.NAV_LINKS.values():
         assert link_id in layout
-    scenarios = _find(dash_app.layout, ids.NAV_SCENARIOS)
-    assert scenarios.disabled is True
-    assert "coming soon" in str(scenarios.children)
+    scenarios = _find(dash_app.layout, ids.NAV_LINKS["/scenarios"])
+    assert getattr(scenarios, "disabled", None) is not True
+    assert scenarios.href == "/scenarios"
+    assert "coming soon" not in layout
 
 
 def _find(component, component_id):

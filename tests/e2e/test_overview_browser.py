@@ -44,7 +44,7 @@ def test_overview_loads_without_errors(dash_duo, dash_app, app_data):
     assert _funnel_table_counts(dash_duo) == list(everyone["patients"])
     high = int((app_data.cohort_frame["risk_tier"] == "High").sum())
     assert dash_duo.find_element(f"#{ids.KPI_HIGH_RISK}").text == f"{high:,}"
-    assert "coming soon" in dash_duo.find_element(f"#{ids.NAV_SCENARIOS}").text
+    assert dash_duo.find_element(f"#{ids.NAV_LINKS['/scenarios']}").text == "Scenarios"
     dash_duo.wait_for_element(f"#{ids.TREND_GRAPH} .js-plotly-plot")
     assert dash_duo.get_logs() == []
 

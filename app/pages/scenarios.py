@@ -1,0 +1,99 @@
+"""Scenarios: if we cut wait times or fund outreach, how many more patients finish treatment,
+at what cost? Levers on the left, the projection for the filtered cohort on the right."""
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from callbacks import context
+from components import ids
+from components.cards import GRAPH_CONFIG, kpi_card
+from components.scenario_view import lever_controls
+from ml.scenarios import PRESET_LABELS
+
+dash.register_page(__name__, path="/scenarios", name="Scenarios", title="CarePath · Scenarios", order=5)
+
+DEFINITION = ("Completion (adherence) = share of patients with a positive screen who do not drop out: they complete "
+              "the pathway or exit appropriately (for example, the diagnosis rules the condition out). Patients still "
+              "in progress count with their calibrated chance of not dropping out.")
+
+KPIS = (
+    ("Baseline completion", ids.SCENARIO_KPI_BASELINE, "today, no levers"),
+    ("Projected completion", ids.SCENARIO_KPI_PROJECTED, "model-based, with these levers"),
+    ("Relative improvement", ids.SCENARIO_KPI_RELATIVE, "projected ÷ baseline − 1"),
+    ("Extra patients completing", ids.SCENARIO_KPI_EXTRA, "in this cohort"),
+    ("Programme cost", ids.SCENARIO_KPI_COST, "outreach only; wait cuts and uptake drives are not costed"),
+    ("Cost per extra completion", ids.SCENARIO_KPI_COST_PER_EXTRA, "programme cost ÷ extra patients completing"),
+)
+
+HOW_TO_READ = [
+    html.Li([html.Strong("Model-based counterfactual (headline). "),
+             "Wait cuts: each decision point is re-scored by the dropout-risk model with the shorter wait. This is "
+             "first-order: it ignores patients rescued at one stage who then also benefit from a shorter wait at the "
+             "next, and the gradient-boosting model flattens the true wait effect (regularised trees smooth the "
+             "slope). Both make it ", html.Em("under-state"), " the gain from cutting waits."]),
+    html.Li([html.Strong("Outreach, model-based: "), "effectiveness × the contacted patients' calibrated risk of "
+             "dropping out. Unbiased as long as the risks are calibrated (see the Model page)."]),
+    html.Li([html.Strong("Stage-conversion arithmetic. "),
+             "Chains the observed conversion at each stage; waits act through a per-stage fit of attendance on wait "
+             "length. It averages over patients and ignores who is contacted, so it ", html.Em("under-states"),
+             " outreach aimed at the highest-risk patients."]),
+    html.Li([html.Strong("Screening uptake and attendance "),
+             "are not risk-model inputs: both methods use the arithmetic for them (flagged above when used)."]),
+    html.Li([html.Strong("Intervals "), "are 95% bootstrap intervals over patients. The projected-completion "
+             "interval also carries the uncertainty of the baseline itself; the change (relative improvement, extra "
+             "patients) is estimated on the same patients, so its interval is narrower."]),
+]
+
+
+def _as_of_note() -> str:
+    if not context.is_ready():
+        return ""
+    return f" Data as of {context.current().dataset.as_of:%d %b %Y}."
+
+
+def _results() -> html.Div:
+    return html.Div([
+        html.P(id=ids.SCENARIO_SUMMARY, className="scenario-summary"),
+        html.Div([kpi_card(title, value_id, note) for title, value_id, note in KPIS], className="kpi-grid scenario-kpis mb-3"),
+        html.Div(id=ids.SCENARIO_FLAGS),
+        dbc.Card([
+            dbc.CardHeader("Two ways to project", className="figure-title"),
+            dbc.CardBody(html.Div(id=ids.SCENARIO_METHODS)),
+        ], className="figure-card mb-3"),
+        dbc.Card([
+            dbc.CardHeader("Baseline vs scenario funnel", className="figure-title"),
+            dbc.CardBody(dcc.Graph(id=ids.SCENARIO_FUNNEL_GRAPH, config=GRAPH_CONFIG, className="figure"),
+                         className="figure-body"),
+            dbc.CardFooter("Expected patients reaching each step per the stage-conversion arithmetic. Outreach is "
+                           "not drawn here: it acts on individual contacted patients, not on average conversion.",
+                           className="kpi-note"),
+        ], className="figure-card mb-3"),
+        dbc.Card([
+            dbc.CardHeader("Check against ground-truth re-simulation", className="figure-title"),
+            dbc.CardBody([
+                dbc.Button("Check against ground truth", id=ids.SCENARIO_TRUTH_BUTTON, color="primary", size="sm",
+                           className="mb-2"),
+                dcc.Loading(html.Div(id=ids.SCENARIO_TRUTH), type="circle"),
+            ]),
+        ], className="figure-card mb-3"),
+        dbc.Card([
+            dbc.CardHeader("How to read this", className="figure-title"),
+            dbc.CardBody(html.Ul(HOW_TO_READ, className="scenario-how-to-read mb-0")),
+        ], className="figure-card mb-3"),
+    ], id=ids.SCENARIO_BODY)
+
+
+def layout(**_query):  # Dash Pages passes the URL's query parameters; the filter panel reads them
+    return html.Div([
+        html.H1("Scenarios", className="page-title"),
+        html.P(["If we cut wait times or fund outreach, how many more patients finish treatment, and at what cost? "
+                "The cohort filters choose the patients; the levers below choose the changes.", _as_of_note()],
+               className="page-subtitle"),
+        html.P(DEFINITION, className="scenario-definition"),
+        dcc.Store(id=ids.SCENARIO_STATE),
+        html.Div(id=ids.SCENARIO_MESSAGE),
+        dbc.Row([
+            dbc.Col(lever_controls(PRESET_LABELS), xl=4),
+            dbc.Col(_results(), xl=8),
+        ]),
+    ])
