@@ -45,8 +45,11 @@ def active_patients(cohort_query: str | None) -> pd.DataFrame | None:
     scores = context.current().risk_scores
     if scores is None:
         return None
-    cohort_ids = context.cohort_frame(cohort_query)["patient_id"]
-    active = scores[scores["patient_id"].isin(cohort_ids)]
+    cohort = context.cohort_frame(cohort_query)
+    # Only scored patients carry a risk; matching a few hundred ids is far cheaper than
+    # testing every score against the whole cohort's ids.
+    scored_ids = cohort.loc[cohort["risk"].notna(), "patient_id"].to_numpy(dtype=object)
+    active = scores[scores["patient_id"].isin(scored_ids)]
     return active.sort_values("risk", ascending=False, kind="stable").reset_index(drop=True)
 
 

@@ -116,6 +116,11 @@ class ScenarioEngine:
         self.dataset, self.bundle = dataset, bundle
         self.rows = decision_day_rows(dataset.patients, dataset.events, dataset.as_of)
         self.rows["base_risk"] = bundle.risk(self.rows)
+        # Integer patient positions: cohort membership becomes an array lookup instead of
+        # string matching (which is slow for Arrow-backed strings) on every slider move.
+        self._patients = pd.Index(dataset.patients["patient_id"].to_numpy(dtype=object))
+        self._row_patient = self._position(self.rows["patient_id"])
+        self._score_patient = self._position(bundle.scores["patient_id"])
         journeys = derive_journeys(dataset.patients, dataset.events, dataset.as_of)
         self.journeys = journeys.set_index("patient_id")
         self.stage_fits = self._fit_wait_elasticity()
@@ -124,9 +129,23 @@ class ScenarioEngine:
             for cut in WAIT_CUT_GRID:
                 self._stage_risk(stage, cut)
         self.resimulator = Resimulator.from_manifest(dataset.manifest) if has_ground_truth(dataset) else None
+        if self.resimulator is not None:
+            self._resim_patient = self._position(self.resimulator.population.patients["patient_id"])
         self._truth_cache: dict = {}
 
     # ------------------------------------------------------------------ building blocks
+    def _position(self, ids) -> np.ndarray:
+        return self._patients.get_indexer(pd.Index(np.asarray(ids, dtype=object)))
+
+    def _membership(self, cohort_ids) -> np.ndarray:
+        """Boolean mask over all patients: True for the cohort (everyone when None)."""
+        if cohort_ids is None:
+            return np.ones(len(self._patients), bool)
+        mask = np.zeros(len(self._patients), bool)
+        positions = self._position(cohort_ids)
+        mask[positions[positions >= 0]] = True
+        return mask
+
     def _fit_wait_elasticity(self) -> dict:
         """Per stage: logistic fit of 'the stage happened' on booked lead time (resolved rows)."""
         fits = {}
@@ -154,11 +173,11 @@ class ScenarioEngine:
             risk[mask] = self._stage_risk(stage, round(float(wait_cut_pct.get(stage, 0.0)), 4))
         return risk
 
-    def population(self, cohort_ids=None) -> pd.DataFrame:
+    def population(self, cohort_ids=None, member: np.ndarray | None = None) -> pd.DataFrame:
         """Patients with a positive screen by the as-of date, with baseline non-dropout."""
-        first = self.rows[self.rows["awaiting_stage"] == "diagnosis"][["patient_id"]].drop_duplicates()
-        if cohort_ids is not None:
-            first = first[first["patient_id"].isin(set(cohort_ids))]
+        member = self._membership(cohort_ids) if member is None else member
+        first_rows = (self.rows["awaiting_stage"] == "diagnosis").to_numpy() & member[self._row_patient]
+        first = self.rows.loc[first_rows, ["patient_id"]].drop_duplicates()
         status = self.journeys.loc[first["patient_id"], "status"].to_numpy()
         scores = self.bundle.scores.set_index("patient_id")["risk"]
         risk_now = first["patient_id"].map(scores).to_numpy()
@@ -167,10 +186,9 @@ class ScenarioEngine:
         non_dropout = np.where(in_progress, 1 - np.nan_to_num(risk_now, nan=0.0), (status != "dropped_out").astype(float))
         return first.assign(status=status, in_progress=in_progress, risk_now=risk_now, non_dropout=non_dropout)
 
-    def contacted(self, levers: ScenarioLevers, cohort_ids=None) -> pd.DataFrame:
-        scores = self.bundle.scores
-        if cohort_ids is not None:
-            scores = scores[scores["patient_id"].isin(set(cohort_ids))]
+    def contacted(self, levers: ScenarioLevers, cohort_ids=None, member: np.ndarray | None = None) -> pd.DataFrame:
+        member = self._membership(cohort_ids) if member is None else member
+        scores = self.bundle.scores[member[self._score_patient]]
         n = levers.outreach_top_n if levers.outreach_top_n is not None else int(
             round(levers.outreach_top_pct * len(scores)))
         if levers.outreach_effectiveness <= 0:
@@ -234,18 +252,21 @@ class ScenarioEngine:
 
     def project(self, levers: ScenarioLevers, cohort_ids=None, with_truth: bool = True,
                 resamples: int = BOOTSTRAP_RESAMPLES) -> dict:
-        pop = self.population(cohort_ids)
+        member = self._membership(cohort_ids)
+        pop = self.population(member=member)
         n = len(pop)
         if n == 0:
             return {"patients": 0, "message": "No patient in this cohort has had a positive screen yet."}
-        rows = self.rows[self.rows["patient_id"].isin(set(pop["patient_id"]))]
-        contacted = self.contacted(levers, cohort_ids)
-        risk_after = self.risk_after_wait_cuts(levers.wait_cut_pct)[self.rows.index.get_indexer(rows.index)]
+        in_pop = np.zeros(len(self._patients), bool)
+        in_pop[self._position(pop["patient_id"])] = True
+        rows = self.rows[in_pop[self._row_patient]]
+        contacted = self.contacted(levers, member=member)
+        risk_after = self.risk_after_wait_cuts(levers.wait_cut_pct)[in_pop[self._row_patient]]
         wait_delta = pd.Series(rows["base_risk"].to_numpy() - risk_after).groupby(rows["patient_id"].to_numpy()).sum()
         delta = pop["patient_id"].map(wait_delta).fillna(0.0).to_numpy()
         contacted_risk = pop["patient_id"].map(contacted.set_index("patient_id")["risk"]).fillna(0.0).to_numpy()
         delta = delta + levers.outreach_effectiveness * contacted_risk
-        cohort_index = self.journeys.index if cohort_ids is None else pd.Index(list(cohort_ids))
+        cohort_index = self._patients[member]
         arithmetic = self._arithmetic(levers, pop, rows, contacted, cohort_index)
         screening_extra = self._screening_extra(levers, pop, cohort_index)
         base = pop["non_dropout"].to_numpy()
@@ -268,7 +289,7 @@ class ScenarioEngine:
             "cost_per_extra_completion", "projected_completion_rate_ci", "relative_improvement_ci",
             "extra_completions_ci", "cost_per_extra_completion_ci")})
         if with_truth and self.resimulator is not None:
-            result.update(self.truth(levers, pop, contacted, cohort_ids))
+            result.update(self.truth(levers, member, in_pop, contacted))
         return result
 
     def _summarise(self, base, delta, screening_extra, levers, n_contacted, resamples) -> dict:
@@ -303,13 +324,16 @@ class ScenarioEngine:
         return out
 
     # ------------------------------------------------------------------ ground truth
-    def truth(self, levers: ScenarioLevers, pop: pd.DataFrame, contacted: pd.DataFrame, cohort_ids=None) -> dict:
-        """True completion under the levers by re-simulating the same patients and draws."""
+    def truth(self, levers: ScenarioLevers, member: np.ndarray, in_pop: np.ndarray, contacted: pd.DataFrame) -> dict:
+        """True completion under the levers by re-simulating the same patients and draws.
+
+        `member` / `in_pop` are masks over the dataset's patients (cohort, population)."""
         resim = self.resimulator
-        ids = resim.population.patients["patient_id"]
-        in_pop = ids.isin(pop["patient_id"]).to_numpy()
-        in_cohort = np.ones(len(ids), bool) if cohort_ids is None else ids.isin(list(cohort_ids)).to_numpy()
-        contacted_mask = ids.isin(contacted["patient_id"]).to_numpy()
+        position = self._resim_patient
+        contacted_member = np.zeros(len(self._patients), bool)
+        contacted_member[self._position(contacted["patient_id"])] = True
+        in_cohort, contacted_mask = member[position], contacted_member[position]
+        in_pop = in_pop[position]
         base_levers = Levers(screening_uptake_shift=levers.screening_uptake_pp,
                              attendance_shift=dict(levers.attendance_pp),
                              lead_time_scale={s: 1 - v for s, v in levers.wait_cut_pct.items() if v})
