@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from scripts.local_server import free_port, headless_chromium, wait_healthy  # noqa: E402
 
 QUERIES = ("", "?program=diabetes", "?program=colorectal&payer=Medicaid", "?sex=F&age=50-80", "?risk=high",
            "?site=Harbor", "?from=2024-01-01&to=2025-06-30", "?region=rural&payer=Uninsured&payer=Medicaid",
@@ -79,12 +80,6 @@ def callback_latency(rounds: int) -> dict:
     return results
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get(url: str) -> float:
     started = time.perf_counter()
     with urllib.request.urlopen(url, timeout=30) as response:
@@ -93,21 +88,14 @@ def _get(url: str) -> float:
 
 
 def gunicorn_first_load(env: dict, browser: bool) -> dict:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     started = time.perf_counter()
     server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "--workers", "2", "--preload",
                                "--no-control-socket", "--bind", f"127.0.0.1:{port}", "wsgi:server"],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 600
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.2)
+        wait_healthy(base, timeout=600)
         ready_s = time.perf_counter() - started
         requests_ms = {path: _get(base + path) for path in ("/", "/_dash-layout", "/_dash-dependencies")}
         out = {"startup_to_healthz_s": round(ready_s, 2),
@@ -123,16 +111,10 @@ def gunicorn_first_load(env: dict, browser: bool) -> dict:
 
 def _browser_first_load(base: str) -> float | None:
     """Headless Chromium: seconds from navigation until the Overview funnel is drawn."""
-    from selenium import webdriver
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options)
+    driver = headless_chromium()
     try:
         started = time.perf_counter()
         driver.get(base + "/")

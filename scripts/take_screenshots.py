@@ -7,48 +7,18 @@ Uses the app's own data and models (CAREPATH_VAR_DIR, generated/trained on first
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(base: str, timeout: float = 900) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit("the app did not become healthy")
-
-
-def _driver() -> webdriver.Chrome:
-    options = webdriver.ChromeOptions()
-    options.binary_location = os.environ.get("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1440,2000",
-                 "--hide-scrollbars"):
-        options.add_argument(flag)
-    return webdriver.Chrome(options=options)
+from scripts.local_server import free_port, headless_chromium, wait_healthy  # noqa: E402
 
 
 def _shoot(driver, url: str, path: Path, ready_css: str, clicks: tuple = ()) -> None:
@@ -71,19 +41,19 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "1", "--preload", "--no-control-socket",
                                "--bind", f"127.0.0.1:{port}", "wsgi:server"], cwd=ROOT)
     try:
-        _wait_healthy(base)
+        wait_healthy(base)
         from data.io import read_dataset
         from data.settings import get_settings
         from ml.registry import get_models
 
         settings = get_settings()
         top_patient = get_models(read_dataset(settings.data_dir), settings, log=lambda m: None).scores.iloc[0]
-        driver = _driver()
+        driver = headless_chromium("--window-size=1440,2000", "--hide-scrollbars")
         try:
             pages = [
                 ("overview.png", "/", ".js-plotly-plot .trace", ()),
