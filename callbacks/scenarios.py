@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import dash_bootstrap_components as dbc
 import pandas as pd
 import plotly.graph_objects as go
-from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
+from dash import ALL, Dash, Input, Output, ctx, html, no_update
 
 from callbacks import context
 from callbacks.overview import EMPTY_COHORT_MESSAGE

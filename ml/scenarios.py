@@ -328,7 +328,6 @@ class ScenarioEngine:
         """True completion under the levers by re-simulating the same patients and draws.
 
         `member` / `in_pop` are masks over the dataset's patients (cohort, population)."""
-        resim = self.resimulator
         position = self._resim_patient
         contacted_member = np.zeros(len(self._patients), bool)
         contacted_member[self._position(contacted["patient_id"])] = True

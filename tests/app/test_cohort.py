@@ -84,8 +84,12 @@ def test_apply_cohort_selects_rows():
     assert _ids(apply_cohort(frame, parse_query("?program=colorectal&age=60-100"))) == []
 
 
-def test_risk_tier_is_kept_in_the_url_but_filters_nothing_until_the_model_lands():
+def test_risk_tier_round_trips_the_url_and_keeps_only_scored_patients_of_that_tier():
     cohort = parse_query("?risk=high")
     assert cohort.risk_tiers == ("high",)
     assert to_query(cohort) == "?risk=high"
+    frame = _frame().assign(risk=[0.9, None, 0.5, 0.8], risk_tier=["High", None, "Medium", "High"])
+    assert _ids(apply_cohort(frame, cohort)) == ["a", "d"]
+    assert _ids(apply_cohort(frame, parse_query("?risk=high&risk=medium"))) == ["a", "c", "d"]
+    # a frame without scores (no model) is left unfiltered rather than emptied
     assert len(apply_cohort(_frame(), cohort)) == 4

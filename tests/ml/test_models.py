@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
-import pytest
-from scipy.special import logit
 
 from ml.explain import shapley_contributions
-from ml.features import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, model_inputs, scoring_rows
+from ml.features import FEATURES, NUMERIC_FEATURES, model_inputs, scoring_rows
 
 
 def test_gradient_boosting_is_within_0_01_of_the_oracle(default_bundle):

@@ -1,9 +1,6 @@
 """Scenario engine: projections against the ground-truth re-simulation on the default 50k data."""
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 
 import pytest
 
