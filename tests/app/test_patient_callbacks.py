@@ -6,17 +6,9 @@ from callbacks import context
 from callbacks.patient import (NOT_FOUND, OTHER_FACTORS, PROMPT, driver_contributions, patient_view,
                                typical_wait, update_patient)
 from data.journeys import STATUS_LABELS
+from tests.app.component_text import component_text
 
 
-def _text(component) -> str:
-    """All the text of a component tree."""
-    if component is None:
-        return ""
-    if isinstance(component, (str, int, float)):
-        return str(component)
-    if isinstance(component, (list, tuple)):
-        return " ".join(_text(c) for c in component)
-    return _text(getattr(component, "children", None))
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +19,12 @@ def top_patient(app_data):
 def test_scored_patient_shows_risk_and_drivers(app_data, top_patient):
     view = patient_view(top_patient["patient_id"], "")
     assert view.message is None and view.details_hidden is False
-    risk_text = _text(view.risk)
+    risk_text = component_text(view.risk)
     assert f"{top_patient['risk']:.1%}" in risk_text
     assert f"{top_patient['risk_tier']} risk" in risk_text
     assert f"{top_patient['reference_risk']:.1%}" in risk_text
     assert [li.children for li in view.drivers.children[1].children] == [d["text"] for d in top_patient["drivers"]]
-    header = _text(view.header)
+    header = component_text(view.header)
     assert top_patient["patient_id"] in header and STATUS_LABELS["in_progress"] in header
     assert f"Waiting {int(top_patient['waited_days'])} days for the {top_patient['stage_name']}" in header
     assert "Typical (median) time from" in header
@@ -83,22 +75,22 @@ def test_unscored_patients_say_why_there_is_no_score(app_data, status):
     frame = app_data.cohort_frame
     patient_id = frame.loc[frame["status"] == status, "patient_id"].iloc[0]
     view = patient_view(patient_id, "")
-    assert "No risk score." in _text(view.risk)
+    assert "No risk score." in component_text(view.risk)
     assert view.drivers_graph_style == {"display": "none"}
-    assert STATUS_LABELS[status] in _text(view.header)
+    assert STATUS_LABELS[status] in component_text(view.header)
 
 
 def test_patient_awaiting_screening_is_not_scored_and_says_so(app_data):
     frame = app_data.cohort_frame
     waiting = frame[(frame["status"] == "in_progress") & (frame["status_stage"] == "screening")]
     view = patient_view(waiting["patient_id"].iloc[0], "")
-    assert "not booked" in _text(view.risk)
+    assert "not booked" in component_text(view.risk)
 
 
 def test_outside_the_cohort_is_shown_with_a_note(top_patient):
     other = next(p for p in ("colorectal", "diabetes", "depression") if p != top_patient["program"])
     view = patient_view(top_patient["patient_id"], f"?program={other}")
-    assert view.details_hidden is False and "outside the current cohort" in _text(view.message)
+    assert view.details_hidden is False and "outside the current cohort" in component_text(view.message)
 
 
 def test_typical_wait_is_the_cohort_median_of_the_step(app_data, top_patient):
@@ -126,7 +118,7 @@ def test_timeline_has_events_booking_window_and_as_of(app_data, top_patient):
 
 
 def test_attributes_card(top_patient):
-    text = _text(patient_view(top_patient["patient_id"], "").attributes)
+    text = component_text(patient_view(top_patient["patient_id"], "").attributes)
     for label in ("Age", "Payer", "Area deprivation index", "Distance to clinic", "Patient-portal user",
                   "Estimated out-of-pocket cost"):
         assert label in text
@@ -140,5 +132,5 @@ def test_dropout_header_names_the_missed_booking(app_data):
     frame = app_data.cohort_frame
     missed = frame[(frame["status"] == "dropped_out") & (frame["status_stage"] != "screening")]
     patient_id = missed["patient_id"].iloc[0]
-    header = _text(patient_view(patient_id, "").header)
+    header = component_text(patient_view(patient_id, "").header)
     assert "Dropped out: the" in header and "no visit was recorded" in header

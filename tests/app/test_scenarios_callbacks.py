@@ -11,6 +11,7 @@ from callbacks.scenarios import (CONTROL_IDS, NO_TRUTH_MESSAGE, PRESET_CHOICES, 
 from components import ids
 from components.scenario_view import NO_CHANGE
 from ml.scenarios import PRESETS, ScenarioLevers
+from tests.app.component_text import component_text
 
 NO_LEVERS = [0, 0, 0, 0, 0, 0, 0, 0, 0, 45]  # CONTROL_IDS order; cost per contact last
 
@@ -21,15 +22,6 @@ def _controls(**overrides):
     return [values[control_id] for control_id in CONTROL_IDS]
 
 
-def _text(component) -> str:
-    """All the text under a Dash component (or a list of them)."""
-    if component is None:
-        return ""
-    if isinstance(component, (str, int, float)):
-        return str(component)
-    if isinstance(component, (list, tuple)):
-        return " ".join(_text(child) for child in component)
-    return _text(getattr(component, "children", None))
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
@@ -84,8 +76,8 @@ def test_outreach_raises_extra_completions_and_costs_money(app_data):
     assert expected["contacted"] > 0
     assert after.cost[0] == f"${expected['programme_cost']:,.0f}"
     assert after.cost_per_extra[0] == f"${expected['cost_per_extra_completion']:,.0f}"
-    assert "95% interval" in _text(after.extra)
-    assert "Model-based" in _text(after.methods) and "arithmetic" in _text(after.methods)
+    assert "95% interval" in component_text(after.extra)
+    assert "Model-based" in component_text(after.methods) and "arithmetic" in component_text(after.methods)
     assert after.state["levers"]["outreach_top_pct"] == 0.5
 
 
@@ -100,14 +92,14 @@ def test_wait_cut_uses_the_grid_and_moves_the_funnel(app_data):
 def test_arithmetic_only_levers_are_flagged(app_data):
     view = scenario_view("", *_controls(**{ids.SCENARIO_SCREENING: 10}))
     assert isinstance(view.flags, dbc.Alert)
-    assert "screening uptake" in _text(view.flags)
+    assert "screening uptake" in component_text(view.flags)
 
 
 def test_program_filter_restricts_the_population(app_data):
     everyone = scenario_view("", *NO_LEVERS)
     diabetes = scenario_view("?program=diabetes", *NO_LEVERS)
     assert diabetes.state["cohort_query"] == "?program=diabetes"
-    count = lambda view: int(_text(view.baseline[1]).split()[1].replace(",", ""))  # "of N positive screens"
+    count = lambda view: int(component_text(view.baseline[1]).split()[1].replace(",", ""))  # "of N positive screens"
     assert 0 < count(diabetes) < count(everyone)
 
 
@@ -145,7 +137,7 @@ def test_truth_returns_the_true_values_on_synthetic_data(app_data):
     state = scenario_view("", *controls_from_levers(levers)).state
     panel = truth_view(state)
     expected = app_data.scenarios.project(levers, cohort_ids=app_data.cohort_frame["patient_id"], with_truth=True)
-    text = _text(panel)
+    text = component_text(panel)
     assert "Ground truth" in text
     assert f"{expected['true_completion_rate']:.1%}" in text
     assert f"{expected['true_baseline_completion_rate']:.1%}" in text
