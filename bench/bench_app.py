@@ -38,6 +38,9 @@ QUERIES = ("", "?program=diabetes", "?program=colorectal&payer=Medicaid", "?sex=
            "?race=Black&program=depression", "?program=diabetes&risk=high&risk=medium")
 
 
+WAIT_CUT_STEPS = np.arange(0, 0.65, 0.05)  # the Scenarios page's wait-cut slider positions
+
+
 def _percentiles(samples_ms: list[float]) -> dict:
     return {"n": len(samples_ms), "p50_ms": round(float(np.percentile(samples_ms, 50)), 1),
             "p95_ms": round(float(np.percentile(samples_ms, 95)), 1), "max_ms": round(float(max(samples_ms)), 1)}
@@ -63,14 +66,14 @@ def callback_latency(rounds: int) -> dict:
     results["all_pages"] = _percentiles(all_samples)
     engine = getattr(context.current(), "scenarios", None)
     if engine is not None:
-        from ml.scenarios import PRESETS, ScenarioLevers, WAIT_CUT_GRID
+        from ml.scenarios import PRESETS, ScenarioLevers
 
         rng = np.random.default_rng(0)
         ids = context.cohort_frame("?program=diabetes")["patient_id"]
         slider = []
         for i in range(rounds * 4):
             levers = ScenarioLevers(
-                wait_cut_pct={s: float(rng.choice(WAIT_CUT_GRID)) for s in ("diagnosis", "treatment", "follow_up")},
+                wait_cut_pct={s: float(rng.choice(WAIT_CUT_STEPS)) for s in ("diagnosis", "treatment", "follow_up")},
                 outreach_top_pct=float(rng.choice([0, 0.1, 0.2, 0.5])), outreach_effectiveness=0.3,
                 cost_per_contact=45.0, screening_uptake_pp=float(rng.choice([0, 0.05])))
             slider.append(_timed(engine.project, levers, ids if i % 2 else None, False))

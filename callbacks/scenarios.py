@@ -49,8 +49,7 @@ def levers_from_controls(values) -> ScenarioLevers:
     return ScenarioLevers(
         screening_uptake_pp=_fraction(screening),
         attendance_pp={s: _fraction(v) for s, v in zip(TRANSITIONS, attendance) if v},
-        # Two decimals: the wait-cut grid's precomputed risks are keyed that way.
-        wait_cut_pct={s: round(_fraction(v), 2) for s, v in zip(TRANSITIONS, waits) if v},
+        wait_cut_pct={s: _fraction(v) for s, v in zip(TRANSITIONS, waits) if v},
         outreach_top_pct=_fraction(top),
         outreach_effectiveness=_fraction(effect),
         cost_per_contact=float(cost or 0),
@@ -136,8 +135,9 @@ def _flags(result: dict):
     if not levers:
         return None
     return dbc.Alert([html.Strong("Arithmetic only: "),
-                      f"the risk model cannot project {' and '.join(levers)} (they are not model inputs), so both "
-                      "methods use the stage-conversion arithmetic for them."], color="info", className="mb-3")
+                      f"{' and '.join(levers)} brings new patients into the pathway, whom no model has seen, so "
+                      "both methods count them at the cohort's average completion (likely optimistic: patients "
+                      "who screen only after a drive tend to engage less)."], color="info", className="mb-3")
 
 
 def _cost_note(result: dict) -> list:

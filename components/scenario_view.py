@@ -17,7 +17,7 @@ NO_CHANGE = "no_change"  # the preset button that clears every lever
 SCREENING_MAX_PP = 20
 ATTENDANCE_MAX_PP = 20
 WAIT_CUT_MAX_PCT = 60
-WAIT_CUT_STEP_PCT = 5  # matches ml.scenarios.WAIT_CUT_GRID, whose risks are precomputed
+WAIT_CUT_STEP_PCT = 5
 DEFAULT_COST_PER_CONTACT = 45.0
 
 
@@ -83,7 +83,9 @@ def lever_controls(preset_labels: dict) -> dbc.Card:
         _group("Screening uptake", "More invited patients screened: more positive screens enter the pathway.", [
             _lever("Extra uptake", _slider(ids.SCENARIO_SCREENING, SCREENING_MAX_PP, 1, " pp", 5)),
         ]),
-        _group("Attendance at booked appointments", "Percentage points more patients attend the booked stage.", [
+        _group("Attendance at the first booked appointment",
+               "Percentage points more patients keep their first booking (fewer no-shows). Patients who would have "
+               "rebooked in time anyway gain nothing.", [
             _lever(STAGE_LABELS[stage], _slider(ids.SCENARIO_ATTENDANCE[stage], ATTENDANCE_MAX_PP, 1, " pp", 5))
             for stage in stages
         ]),

@@ -53,6 +53,23 @@ def _stage_success_parts(params, attrs, effect, stage, lead, missed_previous, sc
     return p_first, p_late
 
 
+def stage_attendance_probability(params: GeneratorParams, attrs: dict, stage: np.ndarray, lead_days: np.ndarray,
+                                 missed_previous: np.ndarray, screen_days: np.ndarray) -> np.ndarray:
+    """True P(the awaited stage happens within its window: first time or after a rebooking)."""
+    effect = tm.patient_effect(params, attrs)
+    stage = np.asarray(stage)
+    result = np.full(stage.shape, np.nan)
+    for name in ("diagnosis", "treatment", "follow_up"):
+        rows = stage == name
+        if rows.any():
+            first, late = _stage_success_parts(
+                params, {k: v[rows] for k, v in attrs.items()}, effect[rows], name,
+                np.asarray(lead_days, dtype=np.float64)[rows], np.asarray(missed_previous, dtype=np.float64)[rows],
+                np.asarray(screen_days, dtype=np.float64)[rows])
+            result[rows] = first + late
+    return result
+
+
 def _expected_over_lead(params, attrs, stage, fn):
     total = 0.0
     for g in range(QUADRATURE_NODES):

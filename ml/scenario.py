@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     add_data_arguments(parser)
     parser.add_argument("--preset", choices=sorted(PRESETS))
     parser.add_argument("--screening-uptake", type=float, help="+probability among invited, e.g. 0.05")
-    parser.add_argument("--attendance", action="append", metavar="STAGE=PP", help="e.g. diagnosis=0.05")
+    parser.add_argument("--attendance", action="append", metavar="STAGE=PP", help="+probability of attending the first booked appointment, e.g. diagnosis=0.05")
     parser.add_argument("--wait-cut", action="append", metavar="STAGE=FRACTION", help="e.g. diagnosis=0.3")
     parser.add_argument("--outreach-top-pct", type=float)
     parser.add_argument("--outreach-top-n", type=int)

@@ -9,11 +9,17 @@ Methods
 - Stage-conversion arithmetic: observed conversion at each booked stage, chained;
   waits act through a per-stage logistic fit of attendance on booked lead time;
   outreach cuts the chained stage dropout of contacted patients.
-- Model-based counterfactual: re-score every decision point with the lead time a
-  wait cut gives (the model's learned wait effect), and cut contacted patients'
-  calibrated risk by the effectiveness.
-Screening-uptake and attendance levers are not features of the risk model; both
-methods use the arithmetic for them (flagged in the result).
+- Model-based counterfactual: wait cuts and first-visit attendance act through the
+  fitted stage-attendance model and the pathway chain (`ml.transitions`): each
+  patient's chance of attending the awaited stage and every later one under the
+  levers.  Patients whose outcome is known are asked the counterfactual question
+  about themselves: one who completed still completes (the levers only help); one who
+  dropped out at a stage would have attended with probability (a' - a) / (1 - a), the
+  same patient with the same luck, then finished with the chain's probability.
+  Patients in progress get the expected change.  Outreach cuts contacted patients'
+  calibrated risk (what is left of it after the other levers) by the effectiveness.
+  Screening uptake brings in patients no model has seen: both methods count them at
+  the cohort's completion rate (flagged in the result).
 - Ground truth (synthetic data only): re-simulate the same patients with the same
   draws under the levers; the navigation draw is averaged out exactly (expected
   over it), everything else is the realised re-simulation.
@@ -21,7 +27,6 @@ methods use the arithmetic for them (flagged in the result).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -35,17 +40,15 @@ from data.resimulate import Resimulator
 from ml.features import decision_day_rows
 from ml.oracle import has_ground_truth
 from ml.training import ModelBundle
+from ml.transitions import AttendanceModel, PathwayChain, made_up_share, resolved_decision_rows, shortened_lead
 
 BOOTSTRAP_RESAMPLES = 200
-# Wait cuts the Scenarios page offers; their re-scored risks are computed at start-up so a
-# slider move is a lookup.  Other values (CLI) are computed on demand and cached.
-WAIT_CUT_GRID = tuple(round(x, 2) for x in np.arange(0.0, 0.65, 0.05))
 
 
 @dataclass(frozen=True)
 class ScenarioLevers:
     screening_uptake_pp: float = 0.0                  # +probability among invited (0.05 = +5 pp)
-    attendance_pp: dict = field(default_factory=dict)  # booked stage -> +probability of attending
+    attendance_pp: dict = field(default_factory=dict)  # booked stage -> +probability of attending the first booking
     wait_cut_pct: dict = field(default_factory=dict)   # booked stage -> fraction of the wait removed
     outreach_top_pct: float = 0.0                      # share of in-progress patients contacted, by risk
     outreach_top_n: int | None = None                  # or a fixed number (coordinator capacity)
@@ -60,8 +63,10 @@ class ScenarioLevers:
             for stage, value in values.items():
                 if stage not in TRANSITIONS:
                     problems.append(f"{name}: unknown stage {stage!r} (use {', '.join(TRANSITIONS)})")
-                elif not (0 <= value < 1 if name == "wait_cut_pct" else -1 <= value <= 1):
-                    problems.append(f"{name}[{stage}] = {value} is out of range")
+                elif not (0 <= value < 1 if name == "wait_cut_pct" else 0 <= value <= 1):
+                    allowed = "[0, 1)" if name == "wait_cut_pct" else "[0, 1]"
+                    problems.append(f"{name}[{stage}] = {value} is out of range (levers improve the pathway: "
+                                    f"use a fraction in {allowed})")
         if not 0 <= self.outreach_top_pct <= 1 or not 0 <= self.outreach_effectiveness <= 1:
             problems.append("outreach_top_pct and outreach_effectiveness must be within [0, 1]")
         if self.cost_per_contact < 0 or (self.outreach_top_n is not None and self.outreach_top_n < 0):
@@ -115,7 +120,6 @@ class ScenarioEngine:
     def __init__(self, dataset: Dataset, bundle: ModelBundle):
         self.dataset, self.bundle = dataset, bundle
         self.rows = decision_day_rows(dataset.patients, dataset.events, dataset.as_of)
-        self.rows["base_risk"] = bundle.risk(self.rows)
         # Integer patient positions: cohort membership becomes an array lookup instead of
         # string matching (which is slow for Arrow-backed strings) on every slider move.
         self._patients = pd.Index(dataset.patients["patient_id"].to_numpy(dtype=object))
@@ -123,11 +127,11 @@ class ScenarioEngine:
         self._score_patient = self._position(bundle.scores["patient_id"])
         journeys = derive_journeys(dataset.patients, dataset.events, dataset.as_of)
         self.journeys = journeys.set_index("patient_id")
+        self._resolved = resolved_decision_rows(self.rows, dataset.as_of)
+        self.lead_floor = float(np.nanmin(self.rows["lead_days"])) if self.rows["lead_days"].notna().any() else 0.0
         self.stage_fits = self._fit_wait_elasticity()
-        self._stage_risk = lru_cache(maxsize=256)(self._stage_risk_uncached)
-        for stage in TRANSITIONS:
-            for cut in WAIT_CUT_GRID:
-                self._stage_risk(stage, cut)
+        self.chain, self._chain_position = self._build_chain()
+        self._chain_baseline = (self.chain.attend_now({}, {}), self.chain.continuation({}, {}))
         self.resimulator = Resimulator.from_manifest(dataset.manifest) if has_ground_truth(dataset) else None
         if self.resimulator is not None:
             self._resim_patient = self._position(self.resimulator.population.patients["patient_id"])
@@ -149,7 +153,7 @@ class ScenarioEngine:
     def _fit_wait_elasticity(self) -> dict:
         """Per stage: logistic fit of 'the stage happened' on booked lead time (resolved rows)."""
         fits = {}
-        resolved = self.rows[self.rows["next_stage_date"].notna() | (self.rows["window_closes"] < self.dataset.as_of)]
+        resolved = self.rows[self._resolved & self.rows["lead_days"].notna().to_numpy()]
         for stage in TRANSITIONS:
             sub = resolved[resolved["awaiting_stage"] == stage]
             attended = sub["next_stage_date"].notna().to_numpy()
@@ -157,21 +161,31 @@ class ScenarioEngine:
             fits[stage] = (float(model.intercept_[0]), float(model.coef_[0, 0]))
         return fits
 
-    def _stage_risk_uncached(self, stage: str, cut: float) -> np.ndarray:
-        """Risk of the decision rows awaiting `stage` when that stage's waits are cut by `cut`."""
-        rows = self.rows[self.rows["awaiting_stage"] == stage]
-        if cut == 0:
-            return rows["base_risk"].to_numpy()
-        lead = np.maximum(3, np.rint(rows["lead_days"].to_numpy() * (1 - cut)))
-        return self.bundle.risk(rows.assign(lead_days=lead, days_until_appointment=lead, days_past_booking=0.0))
+    def _build_chain(self) -> tuple[PathwayChain, np.ndarray]:
+        """The stage-attendance model and every patient's chain from their latest decision point;
+        also, per dataset patient, the position of their chain row (-1 without a decision point)."""
+        resolved = self.rows[self._resolved]
+        model = AttendanceModel.fit(resolved, resolved["next_stage_date"].notna().to_numpy())
+        latest = self.rows.groupby("patient_id", sort=False).tail(1)
+        chain = PathwayChain(model, latest, self.rows, self._resolved, self._confirmed_share_by_program(),
+                             self.lead_floor)
+        position = np.full(len(self._patients), -1, dtype=np.int64)
+        position[self._position(latest["patient_id"])] = np.arange(len(latest))
+        return chain, position
 
-    def risk_after_wait_cuts(self, wait_cut_pct: dict) -> np.ndarray:
-        """Risk of every decision row (in self.rows order) under per-stage wait cuts."""
-        risk = np.empty(len(self.rows))
-        for stage in TRANSITIONS:
-            mask = (self.rows["awaiting_stage"] == stage).to_numpy()
-            risk[mask] = self._stage_risk(stage, round(float(wait_cut_pct.get(stage, 0.0)), 4))
-        return risk
+    def pathway_gain(self, levers: ScenarioLevers, patient_ids, status: np.ndarray) -> np.ndarray:
+        """Model-based change in each patient's chance of not dropping out under the wait-cut and
+        attendance levers.  Resolved outcomes are kept or rescued as the same patient would be
+        (see the module docstring); in-progress patients get the expected change."""
+        if not any(levers.wait_cut_pct.values()) and not any(levers.attendance_pp.values()):
+            return np.zeros(len(status))
+        at = self._chain_position[self._position(patient_ids)]
+        attend0, after0 = (values[at] for values in self._chain_baseline)
+        attend1 = self.chain.attend_now(levers.wait_cut_pct, levers.attendance_pp)[at]
+        after1 = self.chain.continuation(levers.wait_cut_pct, levers.attendance_pp)[at]
+        rescued = np.clip((attend1 - attend0) / np.maximum(1e-9, 1 - attend0), 0, 1) * after1
+        return np.select([status == "dropped_out", status == "in_progress"],
+                         [rescued, attend1 * after1 - attend0 * after0], 0.0)
 
     def population(self, cohort_ids=None, member: np.ndarray | None = None) -> pd.DataFrame:
         """Patients with a positive screen by the as-of date, with baseline non-dropout."""
@@ -197,7 +211,8 @@ class ScenarioEngine:
 
     # ------------------------------------------------------------------ projections
     def _arithmetic(self, levers, pop, rows, contacted, cohort_index) -> dict:
-        resolved = rows[rows["next_stage_date"].notna() | (rows["window_closes"] < self.dataset.as_of)]
+        resolved = rows[resolved_decision_rows(rows, self.dataset.as_of)]
+        made_up = made_up_share(resolved, ["awaiting_stage"]).to_dict() if len(resolved) else {}
         conversion, projected = {}, {}
         for stage in TRANSITIONS:
             sub = resolved[resolved["awaiting_stage"] == stage]
@@ -205,10 +220,11 @@ class ScenarioEngine:
             a, b = self.stage_fits[stage]
             cut = levers.wait_cut_pct.get(stage, 0.0)
             lead = sub["lead_days"].to_numpy(float)
-            wait_gain = float(np.mean(expit(a + b * np.maximum(3, np.rint(lead * (1 - cut)))) - expit(a + b * lead))) \
+            wait_gain = float(np.mean(expit(a + b * shortened_lead(lead, cut, self.lead_floor)) - expit(a + b * lead))) \
                 if len(sub) and cut else 0.0
             conversion[stage] = base
-            projected[stage] = float(np.clip(base + wait_gain + levers.attendance_pp.get(stage, 0.0), 0, 1))
+            first_visit_gain = levers.attendance_pp.get(stage, 0.0) * (1 - made_up.get(stage, 0.0))
+            projected[stage] = float(np.clip(base + wait_gain + first_visit_gain, 0, 1))
         diagnosed = resolved[resolved["awaiting_stage"] == "treatment"]
         confirmed_share = self._confirmed_share()
 
@@ -237,6 +253,11 @@ class ScenarioEngine:
         diagnosed = journeys["diagnosis_date"].notna()
         return float((journeys.loc[diagnosed, "diagnosis_result"].astype(str) == "confirmed").mean())
 
+    def _confirmed_share_by_program(self) -> dict:
+        diagnosed = self.journeys[self.journeys["diagnosis_date"].notna()]
+        confirmed = diagnosed["diagnosis_result"].astype(str) == "confirmed"
+        return confirmed.groupby(diagnosed["program"].astype(str)).mean().to_dict()
+
     def _extra_positives(self, levers, cohort_index) -> float:
         """Extra positive screens from higher uptake among the invited patients of the cohort."""
         if not levers.screening_uptake_pp:
@@ -261,11 +282,10 @@ class ScenarioEngine:
         in_pop[self._position(pop["patient_id"])] = True
         rows = self.rows[in_pop[self._row_patient]]
         contacted = self.contacted(levers, member=member)
-        risk_after = self.risk_after_wait_cuts(levers.wait_cut_pct)[in_pop[self._row_patient]]
-        wait_delta = pd.Series(rows["base_risk"].to_numpy() - risk_after).groupby(rows["patient_id"].to_numpy()).sum()
-        delta = pop["patient_id"].map(wait_delta).fillna(0.0).to_numpy()
+        pathway_gain = self.pathway_gain(levers, pop["patient_id"], pop["status"].to_numpy())
         contacted_risk = pop["patient_id"].map(contacted.set_index("patient_id")["risk"]).fillna(0.0).to_numpy()
-        delta = delta + levers.outreach_effectiveness * contacted_risk
+        # Outreach acts on the risk that remains once the pathway levers act: nobody is rescued twice.
+        delta = pathway_gain + levers.outreach_effectiveness * np.maximum(0.0, contacted_risk - pathway_gain)
         cohort_index = self._patients[member]
         arithmetic = self._arithmetic(levers, pop, rows, contacted, cohort_index)
         screening_extra = self._screening_extra(levers, pop, cohort_index)
@@ -280,9 +300,7 @@ class ScenarioEngine:
                                               screening_extra, levers, len(contacted), 0),
             },
             "arithmetic_detail": arithmetic,
-            "arithmetic_only_levers": [name for name, on in (
-                ("screening uptake", bool(levers.screening_uptake_pp)),
-                ("stage attendance", any(levers.attendance_pp.values()))) if on],
+            "arithmetic_only_levers": ["screening uptake"] if levers.screening_uptake_pp else [],
         }
         result.update({k: result["methods"]["model"][k] for k in (
             "projected_completion_rate", "relative_improvement", "extra_completions", "programme_cost",

@@ -27,21 +27,26 @@ KPIS = (
 
 HOW_TO_READ = [
     html.Li([html.Strong("Model-based counterfactual (headline). "),
-             "Wait cuts: each decision point is re-scored by the dropout-risk model with the shorter wait. This is "
-             "first-order: it ignores patients rescued at one stage who then also benefit from a shorter wait at the "
-             "next, and the gradient-boosting model flattens the true wait effect (regularised trees smooth the "
-             "slope). Both make it ", html.Em("under-state"), " the gain from cutting waits."]),
+             "Wait cuts and first-visit attendance act through a model of attending each booked stage (its wait "
+             "term is a curve per stage and payer that never rewards a longer wait), chained over every stage still "
+             "ahead of the patient. A patient who already completed keeps that outcome; one who dropped out is "
+             "rescued with the chance the same patient would have attended with the lever; patients in progress "
+             "get the expected change. Checked against the ground truth: within about 10% for cuts up to 30%; it "
+             "over-states cuts of 50% or more by about 15% (the curve at the shortest waits rests on few bookings)."]),
     html.Li([html.Strong("Outreach, model-based: "), "effectiveness × the contacted patients' calibrated risk of "
-             "dropping out. Unbiased as long as the risks are calibrated (see the Model page)."]),
+             "dropping out (what is left of it after the other levers). Unbiased as long as the risks are "
+             "calibrated (see the Model page)."]),
     html.Li([html.Strong("Stage-conversion arithmetic. "),
              "Chains the observed conversion at each stage; waits act through a per-stage fit of attendance on wait "
-             "length. It averages over patients and ignores who is contacted, so it ", html.Em("under-states"),
-             " outreach aimed at the highest-risk patients."]),
-    html.Li([html.Strong("Screening uptake and attendance "),
-             "are not risk-model inputs: both methods use the arithmetic for them (flagged above when used)."]),
-    html.Li([html.Strong("Intervals "), "are 95% bootstrap intervals over patients. The projected-completion "
-             "interval also carries the uncertainty of the baseline itself; the change (relative improvement, extra "
-             "patients) is estimated on the same patients, so its interval is narrower."]),
+             "length. It averages over patients: it ", html.Em("under-states"), " outreach aimed at the "
+             "highest-risk patients and the gain of waits cut at several stages at once."]),
+    html.Li([html.Strong("Screening uptake "),
+             "adds patients no model has seen: both methods count them at the cohort's completion rate, which is "
+             "optimistic because late screeners engage less (flagged above when used)."]),
+    html.Li([html.Strong("Intervals "), "are 95% bootstrap intervals over patients, with the fitted models held "
+             "fixed. The projected-completion interval also carries the uncertainty of the baseline itself; the "
+             "change (relative improvement, extra patients) is estimated on the same patients, so its interval is "
+             "narrower."]),
 ]
 
 

@@ -81,11 +81,18 @@ def test_outreach_raises_extra_completions_and_costs_money(app_data):
     assert after.state["levers"]["outreach_top_pct"] == 0.5
 
 
-def test_wait_cut_uses_the_grid_and_moves_the_funnel(app_data):
-    view = scenario_view("", *_controls(**{ids.SCENARIO_WAIT_CUT["diagnosis"]: 30}))
-    assert view.state["levers"]["wait_cut_pct"] == {"diagnosis": 0.3}
+def test_wait_cut_moves_the_projection_and_the_funnel(app_data):
+    view = scenario_view("", *_controls(**{ids.SCENARIO_WAIT_CUT["diagnosis"]: 35}))
+    assert view.state["levers"]["wait_cut_pct"] == {"diagnosis": 0.35}
+    assert float(view.extra[0]) > 0
     baseline, scenario = view.funnel.data
     assert scenario.y[1] > baseline.y[1]  # more patients diagnosed
+    assert view.flags is None
+
+
+def test_attendance_moves_the_model_based_headline_without_a_flag(app_data):
+    view = scenario_view("", *_controls(**{ids.SCENARIO_ATTENDANCE["treatment"]: 10}))
+    assert float(view.extra[0]) > 0
     assert view.flags is None
 
 

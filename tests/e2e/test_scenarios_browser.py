@@ -2,6 +2,7 @@
 and the projection, and the ground-truth check fills in on demand."""
 import pytest
 from dash.testing.wait import until
+from selenium.webdriver.common.keys import Keys
 
 from components import ids
 from ml.scenarios import PRESET_LABELS
@@ -42,4 +43,18 @@ def test_scenarios_page_projects_presets_and_checks_truth(dash_duo, dash_app, ap
 
     dash_duo.driver.execute_script("arguments[0].click();", dash_duo.find_element(f"#{ids.SCENARIO_TRUTH_BUTTON}"))
     dash_duo.wait_for_contains_text(f"#{ids.SCENARIO_TRUTH}", "Ground truth", timeout=30)
+    assert dash_duo.get_logs() == []
+
+
+def test_moving_a_wait_cut_slider_updates_the_projection(dash_duo, dash_app, app_data):
+    _open_scenarios(dash_duo, dash_app)
+    summary = f"#{ids.SCENARIO_SUMMARY}"
+    dash_duo.wait_for_contains_text(summary, "+0.0 patients completing", timeout=20)
+    handle = dash_duo.find_element(f"#{ids.SCENARIO_WAIT_CUT['diagnosis']} [role='slider']")
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus();", handle)
+    for _ in range(6):  # six 5 % steps: cut the diagnosis wait by 30 %
+        handle.send_keys(Keys.ARROW_RIGHT)
+    until(lambda: handle.get_attribute("aria-valuenow") == "30", timeout=10)
+    until(lambda: "+0.0 patients" not in dash_duo.find_element(summary).text, timeout=15)
+    assert "patients completing" in dash_duo.find_element(summary).text
     assert dash_duo.get_logs() == []
