@@ -10,7 +10,8 @@ Methods
   waits act through a per-stage logistic fit of attendance on booked lead time;
   outreach cuts the chained stage dropout of contacted patients.
 - Model-based counterfactual: wait cuts and first-visit attendance act through the
-  fitted stage-attendance model and the pathway chain (`ml.transitions`): each
+  fitted stage-attendance model and the pathway chain (`ml.attendance`,
+  `ml.pathway_chain`): each
   patient's chance of attending the awaited stage and every later one under the
   levers.  Patients whose outcome is known are asked the counterfactual question
   about themselves: one who completed still completes (the levers only help); one who
@@ -40,9 +41,13 @@ from data.resimulate import Resimulator
 from ml.features import decision_day_rows
 from ml.oracle import has_ground_truth
 from ml.training import ModelBundle
-from ml.transitions import AttendanceModel, PathwayChain, made_up_share, resolved_decision_rows, shortened_lead
+from ml.attendance import AttendanceModel, resolved_decision_rows
+from ml.pathway_chain import PathwayChain, made_up_share, shortened_lead
 
 BOOTSTRAP_RESAMPLES = 200
+# Coefficient draws of the stage-attendance model: each bootstrap resample of patients
+# also takes one, so the intervals carry the model's own uncertainty, not only the patients'.
+MODEL_DRAWS = 30
 
 
 @dataclass(frozen=True)
@@ -131,7 +136,9 @@ class ScenarioEngine:
         self.lead_floor = float(np.nanmin(self.rows["lead_days"])) if self.rows["lead_days"].notna().any() else 0.0
         self.stage_fits = self._fit_wait_elasticity()
         self.chain, self._chain_position = self._build_chain()
-        self._chain_baseline = (self.chain.attend_now({}, {}), self.chain.continuation({}, {}))
+        everyone, all_sets = np.arange(len(self.chain.stage)), np.arange(self.chain.n_sets)
+        self._chain_baseline = (self.chain.attend_now({}, {}, everyone, all_sets).astype(np.float32),
+                                self.chain.continuation({}, {}, everyone, all_sets).astype(np.float32))
         self.resimulator = Resimulator.from_manifest(dataset.manifest) if has_ground_truth(dataset) else None
         if self.resimulator is not None:
             self._resim_patient = self._position(self.resimulator.population.patients["patient_id"])
@@ -168,24 +175,30 @@ class ScenarioEngine:
         model = AttendanceModel.fit(resolved, resolved["next_stage_date"].notna().to_numpy())
         latest = self.rows.groupby("patient_id", sort=False).tail(1)
         chain = PathwayChain(model, latest, self.rows, self._resolved, self._confirmed_share_by_program(),
-                             self.lead_floor)
+                             self.lead_floor, draws=MODEL_DRAWS)
         position = np.full(len(self._patients), -1, dtype=np.int64)
         position[self._position(latest["patient_id"])] = np.arange(len(latest))
         return chain, position
 
-    def pathway_gain(self, levers: ScenarioLevers, patient_ids, status: np.ndarray) -> np.ndarray:
+    def pathway_gain(self, levers: ScenarioLevers, patient_ids, status: np.ndarray,
+                     with_draws: bool = False) -> np.ndarray:
         """Model-based change in each patient's chance of not dropping out under the wait-cut and
-        attendance levers.  Resolved outcomes are kept or rescued as the same patient would be
+        attendance levers: (coefficient sets, patients), the fitted model first, then its draws
+        when `with_draws`.  Resolved outcomes are kept or rescued as the same patient would be
         (see the module docstring); in-progress patients get the expected change."""
+        sets = np.arange(self.chain.n_sets if with_draws else 1)
         if not any(levers.wait_cut_pct.values()) and not any(levers.attendance_pp.values()):
-            return np.zeros(len(status))
-        at = self._chain_position[self._position(patient_ids)]
-        attend0, after0 = (values[at] for values in self._chain_baseline)
-        attend1 = self.chain.attend_now(levers.wait_cut_pct, levers.attendance_pp)[at]
-        after1 = self.chain.continuation(levers.wait_cut_pct, levers.attendance_pp)[at]
-        rescued = np.clip((attend1 - attend0) / np.maximum(1e-9, 1 - attend0), 0, 1) * after1
-        return np.select([status == "dropped_out", status == "in_progress"],
-                         [rescued, attend1 * after1 - attend0 * after0], 0.0)
+            return np.zeros((len(sets), len(status)))
+        gain = np.zeros((len(sets), len(status)))
+        open_to_change = (status == "dropped_out") | (status == "in_progress")  # the levers only help
+        at = self._chain_position[self._position(np.asarray(patient_ids, dtype=object)[open_to_change])]
+        attend0, after0 = (values[sets][:, at].astype(float) for values in self._chain_baseline)
+        attend1 = self.chain.attend_now(levers.wait_cut_pct, levers.attendance_pp, at, sets)
+        after1 = self.chain.continuation(levers.wait_cut_pct, levers.attendance_pp, at, sets)
+        rescued = np.clip((attend1 - attend0) / np.maximum(1e-6, 1 - attend0), 0, 1) * after1
+        gain[:, open_to_change] = np.where(status[open_to_change] == "dropped_out", rescued,
+                                           attend1 * after1 - attend0 * after0)
+        return gain
 
     def population(self, cohort_ids=None, member: np.ndarray | None = None) -> pd.DataFrame:
         """Patients with a positive screen by the as-of date, with baseline non-dropout."""
@@ -282,10 +295,12 @@ class ScenarioEngine:
         in_pop[self._position(pop["patient_id"])] = True
         rows = self.rows[in_pop[self._row_patient]]
         contacted = self.contacted(levers, member=member)
-        pathway_gain = self.pathway_gain(levers, pop["patient_id"], pop["status"].to_numpy())
+        pathway_gain = self.pathway_gain(levers, pop["patient_id"], pop["status"].to_numpy(),
+                                         with_draws=bool(resamples))
         contacted_risk = pop["patient_id"].map(contacted.set_index("patient_id")["risk"]).fillna(0.0).to_numpy()
         # Outreach acts on the risk that remains once the pathway levers act: nobody is rescued twice.
-        delta = pathway_gain + levers.outreach_effectiveness * np.maximum(0.0, contacted_risk - pathway_gain)
+        deltas = pathway_gain + levers.outreach_effectiveness * np.maximum(0.0, contacted_risk - pathway_gain)
+        delta = deltas[0]
         cohort_index = self._patients[member]
         arithmetic = self._arithmetic(levers, pop, rows, contacted, cohort_index)
         screening_extra = self._screening_extra(levers, pop, cohort_index)
@@ -295,7 +310,8 @@ class ScenarioEngine:
             "levers": levers.to_dict(),
             "baseline_completion_rate": float(base.mean()),
             "methods": {
-                "model": self._summarise(base, delta, screening_extra, levers, len(contacted), resamples),
+                "model": self._summarise(base, delta, screening_extra, levers, len(contacted), resamples,
+                                         delta_draws=deltas[1:]),
                 "arithmetic": self._summarise(base, np.full(n, arithmetic["completion_rate_change"]),
                                               screening_extra, levers, len(contacted), 0),
             },
@@ -310,7 +326,11 @@ class ScenarioEngine:
             result.update(self.truth(levers, member, in_pop, contacted))
         return result
 
-    def _summarise(self, base, delta, screening_extra, levers, n_contacted, resamples) -> dict:
+    def _summarise(self, base, delta, screening_extra, levers, n_contacted, resamples,
+                   delta_draws: np.ndarray | None = None) -> dict:
+        """Headline numbers and, with `resamples`, 95 % intervals: patients resampled (Poisson
+        bootstrap) and, where `delta_draws` (model draws, patients) are given, each resample
+        paired with one draw of the model's coefficients."""
         n = len(base)
         cost = n_contacted * levers.cost_per_contact
 
@@ -327,6 +347,9 @@ class ScenarioEngine:
         if resamples:
             weights = np.random.default_rng(0).poisson(1.0, (resamples, n))
             base_s, delta_s = weights @ base, weights @ delta
+            if delta_draws is not None and len(delta_draws):
+                draw = np.arange(resamples) % len(delta_draws)
+                delta_s = np.einsum("rn,rn->r", weights, delta_draws[draw])
             totals = weights.sum(axis=1)
             rate_s, proj_s = base_s / totals, (base_s + delta_s) / totals
             extra_s = delta_s * n / totals + screening_extra

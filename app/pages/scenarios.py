@@ -43,10 +43,11 @@ HOW_TO_READ = [
     html.Li([html.Strong("Screening uptake "),
              "adds patients no model has seen: both methods count them at the cohort's completion rate, which is "
              "optimistic because late screeners engage less (flagged above when used)."]),
-    html.Li([html.Strong("Intervals "), "are 95% bootstrap intervals over patients, with the fitted models held "
-             "fixed. The projected-completion interval also carries the uncertainty of the baseline itself; the "
-             "change (relative improvement, extra patients) is estimated on the same patients, so its interval is "
-             "narrower."]),
+    html.Li([html.Strong("Intervals "), "are 95% intervals: patients resampled (bootstrap), each resample paired "
+             "with a draw of the attendance model's coefficients, so they carry the uncertainty of the estimated "
+             "wait effect too (the risk model behind outreach is held fixed). The projected-completion interval also "
+             "carries the uncertainty of the baseline itself; the change (relative improvement, extra patients) is "
+             "estimated on the same patients, so its interval is narrower."]),
 ]
 
 

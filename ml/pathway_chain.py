@@ -1,0 +1,152 @@
+"""The pathway chain: each patient's chance of finishing the pathway, stage by stage, under levers.
+
+From each patient's latest decision point: P(attend the awaited stage) × P(finish after
+attending it) — the diagnosis confirms with the program's observed rate, and later
+stages are met with the stage-attendance model (`ml.attendance`) averaged over the lead
+times actually booked for the patient's program and site.  Everything is computed for
+the fitted coefficients and for draws from their covariance (set 0 is the fit).
+No ground truth is used here.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from data.params import TRANSITIONS
+from ml.attendance import LONGEST_LEAD, WAIT, AttendanceModel
+
+LEAD_QUANTILES = 7  # later stages' booked waits are averaged over this many quantiles
+AHEAD = TRANSITIONS[1:]  # stages that can still lie ahead of a decision point
+
+
+def shortened_lead(lead: np.ndarray, cut, floor: float) -> np.ndarray:
+    """Booked lead time after removing `cut` (a fraction, scalar or per row) of it, in whole
+    days and never below `floor`; unchanged where the cut is 0."""
+    lead = np.asarray(lead, dtype=float)
+    return np.where(np.asarray(cut) > 0, np.maximum(floor, np.rint(lead * (1 - np.asarray(cut)))), lead)
+
+
+def made_up_share(resolved: pd.DataFrame, by: list) -> pd.Series:
+    """Share of missed first appointments made up within the window, per group of `by` columns.
+
+    From decision points whose window has closed: attended after the booked date (made
+    up) vs never attended.  It turns 'more attend their first appointment' into more
+    attending at all: a patient who would have made it up gains nothing."""
+    attended = resolved["next_stage_date"].notna()
+    late = attended & (resolved["next_stage_date"] > resolved["booked_date"])
+    missed_first = (late | ~attended).to_numpy()
+    keys = [resolved.loc[missed_first, column].astype(str) for column in by]
+    return late[missed_first].astype(float).groupby(keys).mean()
+
+
+def booked_lead_quantiles(patients: pd.DataFrame, at_stage: pd.DataFrame, probs: np.ndarray) -> np.ndarray:
+    """(patients, len(probs)) quantiles of the leads booked at a stage for each patient's program
+    and site; the program's where the site has none, all bookings' where the program has none."""
+    program, site = at_stage["program"].astype(str), at_stage["site"].astype(str)
+    by_site = {key: np.quantile(g.dropna(), probs) for key, g in at_stage[WAIT].groupby([program, site])
+               if g.notna().any()}
+    by_program = {key: np.quantile(g.dropna(), probs) for key, g in at_stage[WAIT].groupby(program)
+                  if g.notna().any()}
+    overall = (np.nanquantile(at_stage[WAIT], probs) if at_stage[WAIT].notna().any()
+               else np.full(len(probs), np.nan))
+    out = np.empty((len(patients), len(probs)))
+    keys = pd.MultiIndex.from_arrays([patients["program"].astype(str), patients["site"].astype(str)])
+    codes, uniques = pd.factorize(keys)
+    for code, (prog, site_name) in enumerate(uniques):
+        out[codes == code] = by_site.get((prog, site_name), by_program.get(prog, overall))
+    return out
+
+
+def _days(lead: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(lead), 0, LONGEST_LEAD).astype(np.int64)
+
+
+class PathwayChain:
+    """P(attend the awaited stage) and P(finish after it) per patient, under the levers.
+
+    `latest` holds each patient's latest decision-day row (the stage they await or last
+    awaited); `all_rows` every decision-day row (booked leads per program, site and stage;
+    the share of decisions that followed a missed booking), `resolved` marks those whose
+    window has closed (how often a missed first appointment is made up in time).
+
+    Levers: `cuts` (stage -> fraction of the booked wait removed) and `first_visit_pp`
+    (stage -> extra share of patients attending their first booked appointment; of those
+    who would have missed it, the ones who would have rebooked in time gain nothing).
+    Results are (coefficient sets, patients): set 0 is the fitted model, then `draws`."""
+
+    def __init__(self, model: AttendanceModel, latest: pd.DataFrame, all_rows: pd.DataFrame, resolved: np.ndarray,
+                 confirmed_share: dict, lead_floor: float, draws: int = 0, seed: int = 0):
+        self.lead_floor = lead_floor
+        coefficient_sets = model.coefficient_sets(draws, seed)
+        self.tables = model.wait_tables(coefficient_sets).astype(np.float32)
+        latest = latest.assign(**{WAIT: self._leads_or_typical(latest, all_rows)})
+        self.stage = latest["awaiting_stage"].astype(str).to_numpy()
+        self.lead = latest[WAIT].to_numpy(float)
+        self.level = model.level_index(latest)
+        self.logit_now = model.patient_logits(model.design(latest), coefficient_sets).astype(np.float32)
+        program = latest["program"].astype(str)
+        self.confirmed = program.map(confirmed_share).fillna(0.0).to_numpy(float)
+        made_up = made_up_share(all_rows[resolved], ["awaiting_stage", "program"])
+        self.not_made_up = {stage: 1 - np.asarray([made_up.get((stage, p), 0.0) for p in program], dtype=float)
+                            for stage in TRANSITIONS}
+        self.ahead = {stage: self._stage_ahead(model, coefficient_sets, latest, all_rows, stage) for stage in AHEAD}
+
+    @property
+    def n_sets(self) -> int:
+        return self.tables.shape[0]
+
+    @staticmethod
+    def _leads_or_typical(latest: pd.DataFrame, all_rows: pd.DataFrame) -> np.ndarray:
+        """Booked leads, with the typical one (median for program and site) where no date was booked."""
+        lead = latest[WAIT].to_numpy(float).copy()
+        for stage in TRANSITIONS:
+            missing = np.isnan(lead) & (latest["awaiting_stage"].astype(str) == stage).to_numpy()
+            if missing.any():
+                at_stage = all_rows[all_rows["awaiting_stage"].astype(str) == stage]
+                lead[missing] = booked_lead_quantiles(latest[missing], at_stage, np.array([0.5]))[:, 0]
+        return lead
+
+    @staticmethod
+    def _stage_ahead(model, coefficient_sets, latest: pd.DataFrame, all_rows: pd.DataFrame, stage: str) -> dict:
+        """A later stage as the patient would meet it: logit part and booked-lead quantiles."""
+        at_stage = all_rows[all_rows["awaiting_stage"].astype(str) == stage]
+        missed_share = at_stage.groupby(at_stage["program"].astype(str))["missed_previous_appointment"].mean()
+        template = latest.assign(
+            awaiting_stage=stage,
+            missed_previous_appointment=latest["program"].astype(str).map(missed_share).fillna(0.0).to_numpy(float),
+            previous_stage_days=latest[WAIT].to_numpy(float),
+            days_since_enrollment=latest["days_since_enrollment"].to_numpy(float) + latest[WAIT].to_numpy(float),
+        )
+        probs = (np.arange(LEAD_QUANTILES) + 0.5) / LEAD_QUANTILES
+        return {"logit": model.patient_logits(model.design(template), coefficient_sets).astype(np.float32),
+                "level": model.level_index(template), "leads": booked_lead_quantiles(latest, at_stage, probs)}
+
+    def attend_now(self, cuts: dict, first_visit_pp: dict, at: np.ndarray, sets: np.ndarray) -> np.ndarray:
+        """(sets, patients at `at`): P(the awaited stage happens), with that stage's levers."""
+        stage = self.stage[at]
+        cut, extra = np.zeros(len(at)), np.zeros(len(at))
+        for name in TRANSITIONS:
+            here = stage == name
+            cut[here] = cuts.get(name, 0.0)
+            extra[here] = first_visit_pp.get(name, 0.0) * self.not_made_up[name][at][here]
+        days = _days(shortened_lead(self.lead[at], cut, self.lead_floor))
+        logits = self.logit_now[sets][:, at] + self.tables[sets[:, None], self.level[at][None, :], days[None, :]]
+        return np.clip(expit(logits) + extra, 0.0, 1.0)
+
+    def _attend_ahead(self, stage: str, cut: float, first_visit_pp: float, at: np.ndarray,
+                      sets: np.ndarray) -> np.ndarray:
+        ahead = self.ahead[stage]
+        days = _days(shortened_lead(ahead["leads"][at], cut, self.lead_floor))
+        wait = self.tables[sets[:, None, None], ahead["level"][at][None, :, None], days[None, :, :]]
+        attend = expit(ahead["logit"][sets][:, at][:, :, None] + wait)
+        extra = first_visit_pp * self.not_made_up[stage][at]
+        return np.clip(attend + extra[None, :, None], 0.0, 1.0).mean(axis=2)
+
+    def continuation(self, cuts: dict, first_visit_pp: dict, at: np.ndarray, sets: np.ndarray) -> np.ndarray:
+        """(sets, patients at `at`): P(no dropout after attending the awaited stage)."""
+        follow_up, treatment = (self._attend_ahead(stage, cuts.get(stage, 0.0), first_visit_pp.get(stage, 0.0),
+                                                   at, sets) for stage in ("follow_up", "treatment"))
+        confirmed, stage = self.confirmed[at], self.stage[at]
+        after_diagnosis = (1 - confirmed) + confirmed * treatment * follow_up
+        return np.where(stage == "diagnosis", after_diagnosis, np.where(stage == "treatment", follow_up, 1.0))
