@@ -66,7 +66,7 @@ def callback_latency(rounds: int) -> dict:
     results["all_pages"] = _percentiles(all_samples)
     engine = getattr(context.current(), "scenarios", None)
     if engine is not None:
-        from ml.scenarios import PRESETS, ScenarioLevers
+        from ml.scenario_levers import PRESETS, ScenarioLevers
 
         rng = np.random.default_rng(0)
         ids = context.cohort_frame("?program=diabetes")["patient_id"]

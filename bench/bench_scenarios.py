@@ -4,7 +4,8 @@
 
 For each seed: generate the data, train the models, build the engine (timed), then
 1. project a fixed set of lever scenarios with both methods and re-simulate each one
-   (the ground truth); record the change in completion and model ÷ truth;
+   (the ground truth); record the extra completions, model ÷ truth, and whether the
+   model's 95 % interval holds the truth;
 2. (first seed only) time slider changes: random levers on any slider position, half
    on a filtered cohort, without the truth check, as the Scenarios page calls it.
 Writes bench/results/scenarios-<patients>.json.
@@ -31,7 +32,7 @@ SLIDER_STEPS = np.arange(0, 0.65, 0.05)  # the page's wait-cut slider: 0-60 % in
 
 
 def scenarios():
-    from ml.scenarios import PRESETS, ScenarioLevers
+    from ml.scenario_levers import PRESETS, ScenarioLevers
 
     every = {s: 0.3 for s in STAGES}
     return {
@@ -50,8 +51,11 @@ def scenarios():
 def accuracy(engine) -> dict:
     out = {}
     for name, levers in scenarios().items():
-        result = engine.project(levers, resamples=0)
+        result = engine.project(levers)
         row = {"truth_extra": round(result["true_extra_completions"], 1)}
+        low, high = result["extra_completions_ci"]
+        row["model_extra_ci"] = [round(low, 1), round(high, 1)]
+        row["truth_in_model_interval"] = bool(low <= result["true_extra_completions"] <= high)
         truth = result["true_extra_completions"]
         for method in ("model", "arithmetic"):
             m = result["methods"][method]
@@ -62,12 +66,13 @@ def accuracy(engine) -> dict:
         row["patients"] = result["patients"]
         out[name] = row
         print(f"  {name}: model {row['model_extra']:+.0f} / arithmetic {row['arithmetic_extra']:+.0f} / "
-              f"truth {row['truth_extra']:+.0f}  (model ÷ truth {row['model_vs_truth']})", flush=True)
+              f"truth {row['truth_extra']:+.0f}  (model ÷ truth {row['model_vs_truth']}; model 95% "
+              f"{low:.0f}-{high:.0f})", flush=True)
     return out
 
 
 def slider_latency(engine, dataset, rounds: int) -> dict:
-    from ml.scenarios import ScenarioLevers
+    from ml.scenario_levers import ScenarioLevers
 
     rng = np.random.default_rng(0)
     diabetes = dataset.patients.loc[dataset.patients["program"].astype(str) == "diabetes", "patient_id"]

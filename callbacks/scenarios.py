@@ -17,7 +17,7 @@ from components.figures import empty_figure, scenario_funnel_figure
 from components.scenario_view import (NO_CHANGE, interval, methods_table, money, share_of_true_gain,
                                       signed_patients, signed_percent, truth_table)
 from data.params import TRANSITIONS
-from ml.scenarios import PRESETS, ScenarioLevers
+from ml.scenario_levers import PRESETS, ScenarioLevers
 
 PRESET_CHOICES = {NO_CHANGE: ScenarioLevers(), **PRESETS}
 
@@ -185,7 +185,7 @@ def scenario_view(cohort_query: str | None, *control_values) -> ScenarioView:
         cost_per_extra=_cost_per_extra(result),
         flags=_flags(result),
         methods=methods_table(result),
-        funnel=scenario_funnel_figure(pd.DataFrame(result["arithmetic_detail"]["funnel"])),
+        funnel=scenario_funnel_figure(pd.DataFrame(result["funnel"])),
         state={"levers": levers.to_dict(), "cohort_query": cohort_query or ""},
     )
 

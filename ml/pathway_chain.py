@@ -9,6 +9,8 @@ No ground truth is used here.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy.special import expit
@@ -122,8 +124,13 @@ class PathwayChain:
         return {"logit": model.patient_logits(model.design(template), coefficient_sets).astype(np.float32),
                 "level": model.level_index(template), "leads": booked_lead_quantiles(latest, at_stage, probs)}
 
-    def attend_now(self, cuts: dict, first_visit_pp: dict, at: np.ndarray, sets: np.ndarray) -> np.ndarray:
-        """(sets, patients at `at`): P(the awaited stage happens), with that stage's levers."""
+    def odds(self, cuts: dict, first_visit_pp: dict, at: np.ndarray, sets: np.ndarray) -> "StageOdds":
+        """Attendance at the awaited stage and at the stages ahead for the patients at `at`."""
+        treatment, follow_up = (self._attend_ahead(stage, cuts.get(stage, 0.0), first_visit_pp.get(stage, 0.0),
+                                                   at, sets) for stage in AHEAD)
+        return StageOdds(self._attend_now(cuts, first_visit_pp, at, sets), treatment, follow_up)
+
+    def _attend_now(self, cuts: dict, first_visit_pp: dict, at: np.ndarray, sets: np.ndarray) -> np.ndarray:
         stage = self.stage[at]
         cut, extra = np.zeros(len(at)), np.zeros(len(at))
         for name in TRANSITIONS:
@@ -143,10 +150,36 @@ class PathwayChain:
         extra = first_visit_pp * self.not_made_up[stage][at]
         return np.clip(attend + extra[None, :, None], 0.0, 1.0).mean(axis=2)
 
-    def continuation(self, cuts: dict, first_visit_pp: dict, at: np.ndarray, sets: np.ndarray) -> np.ndarray:
-        """(sets, patients at `at`): P(no dropout after attending the awaited stage)."""
-        follow_up, treatment = (self._attend_ahead(stage, cuts.get(stage, 0.0), first_visit_pp.get(stage, 0.0),
-                                                   at, sets) for stage in ("follow_up", "treatment"))
+    def reached(self, weight: np.ndarray, odds: "StageOdds", at: np.ndarray) -> np.ndarray:
+        """(4, sets, patients): P(diagnosed, confirmed, treated, followed up) for patients who attend
+        their awaited stage with probability `weight` and meet the stages ahead with `odds`."""
+        stage, confirmed = self.stage[at], self.confirmed[at]
+        ones = np.ones_like(weight)
+        from_diagnosis = (weight, weight * confirmed, weight * confirmed * odds.treatment,
+                          weight * confirmed * odds.treatment * odds.follow_up)
+        from_treatment = (ones, ones, weight, weight * odds.follow_up)
+        from_follow_up = (ones, ones, ones, weight)
+        return np.stack([np.where(stage == "diagnosis", d, np.where(stage == "treatment", t, f))
+                         for d, t, f in zip(from_diagnosis, from_treatment, from_follow_up)])
+
+    def continuation(self, odds: "StageOdds", at: np.ndarray) -> np.ndarray:
+        """(sets, patients): P(no dropout after attending the awaited stage)."""
         confirmed, stage = self.confirmed[at], self.stage[at]
-        after_diagnosis = (1 - confirmed) + confirmed * treatment * follow_up
-        return np.where(stage == "diagnosis", after_diagnosis, np.where(stage == "treatment", follow_up, 1.0))
+        after_diagnosis = (1 - confirmed) + confirmed * odds.treatment * odds.follow_up
+        return np.where(stage == "diagnosis", after_diagnosis, np.where(stage == "treatment", odds.follow_up, 1.0))
+
+
+@dataclass
+class StageOdds:
+    """(coefficient sets, patients) probabilities: attending the awaited stage, and attending
+    treatment and follow-up should they lie ahead."""
+    attend: np.ndarray
+    treatment: np.ndarray
+    follow_up: np.ndarray
+
+    def take(self, sets: np.ndarray, at: np.ndarray) -> "StageOdds":
+        return StageOdds(*(values[sets][:, at].astype(float) for values in (self.attend, self.treatment,
+                                                                             self.follow_up)))
+
+    def compact(self) -> "StageOdds":
+        return StageOdds(*(values.astype(np.float32) for values in (self.attend, self.treatment, self.follow_up)))

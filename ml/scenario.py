@@ -12,7 +12,8 @@ from pathlib import Path
 
 from data.io import atomic_write_text
 from ml.cli_common import add_data_arguments, load_dataset_and_models
-from ml.scenarios import PRESETS, ScenarioEngine, ScenarioLevers
+from ml.scenario_levers import PRESETS, ScenarioLevers
+from ml.scenarios import ScenarioEngine
 
 STAGE_OPTIONS = ("diagnosis", "treatment", "follow_up")
 

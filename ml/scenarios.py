@@ -27,91 +27,25 @@ Methods
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-
 import numpy as np
 import pandas as pd
-from scipy.special import expit
-from sklearn.linear_model import LogisticRegression
 
 from data.io import Dataset
 from data.journeys import derive_journeys
-from data.params import TRANSITIONS, Levers
+from data.params import Levers
 from data.resimulate import Resimulator
 from ml.features import decision_day_rows
 from ml.oracle import has_ground_truth
 from ml.training import ModelBundle
 from ml.attendance import AttendanceModel, resolved_decision_rows
-from ml.pathway_chain import PathwayChain, made_up_share, shortened_lead
+from ml.pathway_chain import PathwayChain
+from ml.scenario_arithmetic import FUNNEL_STEPS, stage_conversion_arithmetic, wait_elasticity
+from ml.scenario_levers import ScenarioLevers
 
 BOOTSTRAP_RESAMPLES = 200
 # Coefficient draws of the stage-attendance model: each bootstrap resample of patients
 # also takes one, so the intervals carry the model's own uncertainty, not only the patients'.
 MODEL_DRAWS = 30
-
-
-@dataclass(frozen=True)
-class ScenarioLevers:
-    screening_uptake_pp: float = 0.0                  # +probability among invited (0.05 = +5 pp)
-    attendance_pp: dict = field(default_factory=dict)  # booked stage -> +probability of attending the first booking
-    wait_cut_pct: dict = field(default_factory=dict)   # booked stage -> fraction of the wait removed
-    outreach_top_pct: float = 0.0                      # share of in-progress patients contacted, by risk
-    outreach_top_n: int | None = None                  # or a fixed number (coordinator capacity)
-    outreach_effectiveness: float = 0.0                # relative cut in a contacted patient's dropout
-    cost_per_contact: float = 0.0
-
-    def __post_init__(self):
-        problems = []
-        if not -1 <= self.screening_uptake_pp <= 1:
-            problems.append("screening_uptake_pp must be within [-1, 1]")
-        for name, values in (("attendance_pp", self.attendance_pp), ("wait_cut_pct", self.wait_cut_pct)):
-            for stage, value in values.items():
-                if stage not in TRANSITIONS:
-                    problems.append(f"{name}: unknown stage {stage!r} (use {', '.join(TRANSITIONS)})")
-                elif not (0 <= value < 1 if name == "wait_cut_pct" else 0 <= value <= 1):
-                    allowed = "[0, 1)" if name == "wait_cut_pct" else "[0, 1]"
-                    problems.append(f"{name}[{stage}] = {value} is out of range (levers improve the pathway: "
-                                    f"use a fraction in {allowed})")
-        if not 0 <= self.outreach_top_pct <= 1 or not 0 <= self.outreach_effectiveness <= 1:
-            problems.append("outreach_top_pct and outreach_effectiveness must be within [0, 1]")
-        if self.cost_per_contact < 0 or (self.outreach_top_n is not None and self.outreach_top_n < 0):
-            problems.append("cost_per_contact and outreach_top_n must not be negative")
-        if problems:
-            raise ValueError("; ".join(problems))
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-ALL_STAGES_30 = {stage: 0.3 for stage in TRANSITIONS}
-PRESETS = {
-    "pathway_optimisation": ScenarioLevers(wait_cut_pct=ALL_STAGES_30, outreach_top_pct=0.2,
-                                           outreach_effectiveness=0.3, cost_per_contact=45.0),
-    "shorter_waits": ScenarioLevers(wait_cut_pct=ALL_STAGES_30),
-    "navigator_outreach": ScenarioLevers(outreach_top_pct=0.2, outreach_effectiveness=0.3, cost_per_contact=45.0),
-    "screening_drive": ScenarioLevers(screening_uptake_pp=0.10),
-}
-PRESET_LABELS = {
-    "pathway_optimisation": "Pathway optimisation: waits −30 %, outreach to top 20 % (30 % effective)",
-    "shorter_waits": "Shorter waits: −30 % at every booked stage",
-    "navigator_outreach": "Navigator outreach: top 20 % by risk, 30 % effective",
-    "screening_drive": "Screening drive: +10 pp uptake",
-}
-
-
-FUNNEL_STEPS = ("Positive screen", "Diagnosed", "Confirmed", "Treated", "Followed up")
-
-
-def _expected_funnel(n_base, conversion, confirmed_share, n_scenario, projected) -> list[dict]:
-    """Expected patients at each step per the stage-conversion arithmetic, baseline and scenario."""
-    def steps(n, c):
-        diagnosed = n * c["diagnosis"]
-        confirmed = diagnosed * confirmed_share
-        treated = confirmed * c["treatment"]
-        return [n, diagnosed, confirmed, treated, treated * c["follow_up"]]
-
-    return [{"step": step, "baseline": float(b), "scenario": float(sc)}
-            for step, b, sc in zip(FUNNEL_STEPS, steps(n_base, conversion), steps(n_scenario, projected))]
 
 
 def _interval(samples: np.ndarray) -> list[float]:
@@ -134,11 +68,10 @@ class ScenarioEngine:
         self.journeys = journeys.set_index("patient_id")
         self._resolved = resolved_decision_rows(self.rows, dataset.as_of)
         self.lead_floor = float(np.nanmin(self.rows["lead_days"])) if self.rows["lead_days"].notna().any() else 0.0
-        self.stage_fits = self._fit_wait_elasticity()
+        self.stage_fits = wait_elasticity(self.rows[self._resolved])
         self.chain, self._chain_position = self._build_chain()
         everyone, all_sets = np.arange(len(self.chain.stage)), np.arange(self.chain.n_sets)
-        self._chain_baseline = (self.chain.attend_now({}, {}, everyone, all_sets).astype(np.float32),
-                                self.chain.continuation({}, {}, everyone, all_sets).astype(np.float32))
+        self._chain_baseline = self.chain.odds({}, {}, everyone, all_sets).compact()
         self.resimulator = Resimulator.from_manifest(dataset.manifest) if has_ground_truth(dataset) else None
         if self.resimulator is not None:
             self._resim_patient = self._position(self.resimulator.population.patients["patient_id"])
@@ -157,17 +90,6 @@ class ScenarioEngine:
         mask[positions[positions >= 0]] = True
         return mask
 
-    def _fit_wait_elasticity(self) -> dict:
-        """Per stage: logistic fit of 'the stage happened' on booked lead time (resolved rows)."""
-        fits = {}
-        resolved = self.rows[self._resolved & self.rows["lead_days"].notna().to_numpy()]
-        for stage in TRANSITIONS:
-            sub = resolved[resolved["awaiting_stage"] == stage]
-            attended = sub["next_stage_date"].notna().to_numpy()
-            model = LogisticRegression().fit(sub[["lead_days"]].to_numpy(float), attended)
-            fits[stage] = (float(model.intercept_[0]), float(model.coef_[0, 0]))
-        return fits
-
     def _build_chain(self) -> tuple[PathwayChain, np.ndarray]:
         """The stage-attendance model and every patient's chain from their latest decision point;
         also, per dataset patient, the position of their chain row (-1 without a decision point)."""
@@ -180,6 +102,17 @@ class ScenarioEngine:
         position[self._position(latest["patient_id"])] = np.arange(len(latest))
         return chain, position
 
+    def _chain_odds(self, levers: ScenarioLevers, patient_ids, sets: np.ndarray):
+        """(chain positions, odds without the levers, odds with them) for these patients."""
+        at = self._chain_position[self._position(np.asarray(patient_ids, dtype=object))]
+        return at, self._chain_baseline.take(sets, at), self.chain.odds(levers.wait_cut_pct, levers.attendance_pp,
+                                                                         at, sets)
+
+    @staticmethod
+    def _rescued(before, after) -> np.ndarray:
+        """P(attending under the levers | did not attend without them), the same patient, the same luck."""
+        return np.clip((after.attend - before.attend) / np.maximum(1e-6, 1 - before.attend), 0.0, 1.0)
+
     def pathway_gain(self, levers: ScenarioLevers, patient_ids, status: np.ndarray,
                      with_draws: bool = False) -> np.ndarray:
         """Model-based change in each patient's chance of not dropping out under the wait-cut and
@@ -187,18 +120,42 @@ class ScenarioEngine:
         when `with_draws`.  Resolved outcomes are kept or rescued as the same patient would be
         (see the module docstring); in-progress patients get the expected change."""
         sets = np.arange(self.chain.n_sets if with_draws else 1)
-        if not any(levers.wait_cut_pct.values()) and not any(levers.attendance_pp.values()):
-            return np.zeros((len(sets), len(status)))
         gain = np.zeros((len(sets), len(status)))
+        if not any(levers.wait_cut_pct.values()) and not any(levers.attendance_pp.values()):
+            return gain
         open_to_change = (status == "dropped_out") | (status == "in_progress")  # the levers only help
-        at = self._chain_position[self._position(np.asarray(patient_ids, dtype=object)[open_to_change])]
-        attend0, after0 = (values[sets][:, at].astype(float) for values in self._chain_baseline)
-        attend1 = self.chain.attend_now(levers.wait_cut_pct, levers.attendance_pp, at, sets)
-        after1 = self.chain.continuation(levers.wait_cut_pct, levers.attendance_pp, at, sets)
-        rescued = np.clip((attend1 - attend0) / np.maximum(1e-6, 1 - attend0), 0, 1) * after1
-        gain[:, open_to_change] = np.where(status[open_to_change] == "dropped_out", rescued,
-                                           attend1 * after1 - attend0 * after0)
+        at, before, after = self._chain_odds(levers, np.asarray(patient_ids, dtype=object)[open_to_change], sets)
+        finish_after = self.chain.continuation(after, at)
+        expected_change = after.attend * finish_after - before.attend * self.chain.continuation(before, at)
+        gain[:, open_to_change] = np.where(status[open_to_change] == "dropped_out",
+                                           self._rescued(before, after) * finish_after, expected_change)
         return gain
+
+    def pathway_funnel(self, levers: ScenarioLevers, pop: pd.DataFrame, extra_positives: float) -> list[dict]:
+        """Expected patients at each step, baseline and with the levers, from the same model-based
+        projection as the headline: resolved patients as observed (dropouts rescued with their
+        chance), in-progress ones with their chance of getting there.  Extra positive screens
+        from an uptake drive follow the baseline's step shares."""
+        journeys = self.journeys.loc[pop["patient_id"]]
+        observed = np.stack([journeys["diagnosis_date"].notna(),
+                             journeys["diagnosis_result"].astype(str) == "confirmed",
+                             journeys["treatment_date"].notna(), journeys["follow_up_date"].notna()]).astype(float)
+        baseline, scenario = observed.copy(), observed.copy()
+        status = pop["status"].to_numpy()
+        open_to_change = (status == "dropped_out") | (status == "in_progress")
+        if open_to_change.any():
+            at, before, after = self._chain_odds(levers, pop["patient_id"].to_numpy(dtype=object)[open_to_change],
+                                                 np.array([0]))
+            waiting = status[open_to_change] == "in_progress"
+            baseline[:, open_to_change] = np.where(waiting, self.chain.reached(before.attend, before, at)[:, 0],
+                                                   observed[:, open_to_change])
+            weight = np.where(waiting, after.attend, self._rescued(before, after))
+            scenario[:, open_to_change] = self.chain.reached(weight, after, at)[:, 0]
+        n = len(pop)
+        base_counts = np.concatenate([[n], baseline.sum(axis=1)])
+        scenario_counts = np.concatenate([[n], scenario.sum(axis=1)]) + extra_positives * base_counts / n
+        return [{"step": step, "baseline": float(b), "scenario": float(sc)}
+                for step, b, sc in zip(FUNNEL_STEPS, base_counts, scenario_counts)]
 
     def population(self, cohort_ids=None, member: np.ndarray | None = None) -> pd.DataFrame:
         """Patients with a positive screen by the as-of date, with baseline non-dropout."""
@@ -223,44 +180,6 @@ class ScenarioEngine:
         return scores.nlargest(min(n, len(scores)), "risk")  # scores are ranked already; nlargest is explicit
 
     # ------------------------------------------------------------------ projections
-    def _arithmetic(self, levers, pop, rows, contacted, cohort_index) -> dict:
-        resolved = rows[resolved_decision_rows(rows, self.dataset.as_of)]
-        made_up = made_up_share(resolved, ["awaiting_stage"]).to_dict() if len(resolved) else {}
-        conversion, projected = {}, {}
-        for stage in TRANSITIONS:
-            sub = resolved[resolved["awaiting_stage"] == stage]
-            base = float(sub["next_stage_date"].notna().mean()) if len(sub) else 0.0
-            a, b = self.stage_fits[stage]
-            cut = levers.wait_cut_pct.get(stage, 0.0)
-            lead = sub["lead_days"].to_numpy(float)
-            wait_gain = float(np.mean(expit(a + b * shortened_lead(lead, cut, self.lead_floor)) - expit(a + b * lead))) \
-                if len(sub) and cut else 0.0
-            conversion[stage] = base
-            first_visit_gain = levers.attendance_pp.get(stage, 0.0) * (1 - made_up.get(stage, 0.0))
-            projected[stage] = float(np.clip(base + wait_gain + first_visit_gain, 0, 1))
-        diagnosed = resolved[resolved["awaiting_stage"] == "treatment"]
-        confirmed_share = self._confirmed_share()
-
-        def chain_dropout(c, start):
-            stages = TRANSITIONS[TRANSITIONS.index(start):]
-            reach, drop = 1.0, 0.0
-            for stage in stages:
-                drop += reach * (1 - c[stage])
-                reach *= c[stage] * (confirmed_share if stage == "diagnosis" else 1.0)
-            return drop
-
-        base_adherence = 1 - chain_dropout(conversion, "diagnosis")
-        scen_adherence = 1 - chain_dropout(projected, "diagnosis")
-        outreach = levers.outreach_effectiveness * sum(chain_dropout(projected, s) for s in contacted["awaiting_stage"])
-        n = len(pop)
-        extra = n * (scen_adherence - base_adherence) + outreach
-        funnel = _expected_funnel(n, conversion, confirmed_share, n + self._extra_positives(levers, cohort_index),
-                                  projected)
-        return {"conversion": conversion, "projected_conversion": projected, "chain_adherence": base_adherence,
-                "funnel": funnel,
-                "extra_non_dropouts": float(extra), "completion_rate_change": float(extra / n) if n else 0.0,
-                "diagnosed_rows": int(len(diagnosed))}
-
     def _confirmed_share(self) -> float:
         journeys = self.journeys
         diagnosed = journeys["diagnosis_date"].notna()
@@ -280,10 +199,6 @@ class ScenarioEngine:
         positive_share = float((journeys.loc[screened, "screening_result"].astype(str) == "positive").mean())
         return len(journeys) * levers.screening_uptake_pp * positive_share
 
-    def _screening_extra(self, levers, pop, cohort_index) -> float:
-        """Extra patients completing thanks to extra positive screens, at the cohort's adherence."""
-        return self._extra_positives(levers, cohort_index) * float(pop["non_dropout"].mean())
-
     def project(self, levers: ScenarioLevers, cohort_ids=None, with_truth: bool = True,
                 resamples: int = BOOTSTRAP_RESAMPLES) -> dict:
         member = self._membership(cohort_ids)
@@ -302,19 +217,22 @@ class ScenarioEngine:
         deltas = pathway_gain + levers.outreach_effectiveness * np.maximum(0.0, contacted_risk - pathway_gain)
         delta = deltas[0]
         cohort_index = self._patients[member]
-        arithmetic = self._arithmetic(levers, pop, rows, contacted, cohort_index)
-        screening_extra = self._screening_extra(levers, pop, cohort_index)
+        extra_positives = self._extra_positives(levers, cohort_index)
+        arithmetic = stage_conversion_arithmetic(
+            levers, rows[resolved_decision_rows(rows, self.dataset.as_of)], n, contacted["awaiting_stage"],
+            extra_positives, self.stage_fits, self._confirmed_share(), self.lead_floor)
         base = pop["non_dropout"].to_numpy()
         result = {
             "patients": int(n), "in_progress": int(pop["in_progress"].sum()), "contacted": int(len(contacted)),
             "levers": levers.to_dict(),
             "baseline_completion_rate": float(base.mean()),
             "methods": {
-                "model": self._summarise(base, delta, screening_extra, levers, len(contacted), resamples,
+                "model": self._summarise(base, delta, extra_positives, levers, len(contacted), resamples,
                                          delta_draws=deltas[1:]),
                 "arithmetic": self._summarise(base, np.full(n, arithmetic["completion_rate_change"]),
-                                              screening_extra, levers, len(contacted), 0),
+                                              extra_positives, levers, len(contacted), 0),
             },
+            "funnel": self.pathway_funnel(levers, pop, extra_positives),
             "arithmetic_detail": arithmetic,
             "arithmetic_only_levers": ["screening uptake"] if levers.screening_uptake_pp else [],
         }
@@ -326,20 +244,16 @@ class ScenarioEngine:
             result.update(self.truth(levers, member, in_pop, contacted))
         return result
 
-    def _summarise(self, base, delta, screening_extra, levers, n_contacted, resamples,
+    def _summarise(self, base, delta, extra_positives, levers, n_contacted, resamples,
                    delta_draws: np.ndarray | None = None) -> dict:
         """Headline numbers and, with `resamples`, 95 % intervals: patients resampled (Poisson
         bootstrap) and, where `delta_draws` (model draws, patients) are given, each resample
-        paired with one draw of the model's coefficients."""
+        paired with one draw of the model's coefficients.  Extra positive screens complete at
+        the (resampled) baseline rate."""
         n = len(base)
         cost = n_contacted * levers.cost_per_contact
-
-        def headline(base_sum, delta_sum):
-            rate = base_sum / n
-            extra = delta_sum + screening_extra
-            return rate, (base_sum + delta_sum) / n, extra
-
-        rate, projected, extra = headline(base.sum(), delta.sum())
+        rate, projected = base.mean(), (base.sum() + delta.sum()) / n
+        extra = delta.sum() + extra_positives * rate
         out = {"projected_completion_rate": float(projected),
                "relative_improvement": float((projected - rate) / rate) if rate else None,
                "extra_completions": float(extra), "programme_cost": float(cost),
@@ -352,7 +266,7 @@ class ScenarioEngine:
                 delta_s = np.einsum("rn,rn->r", weights, delta_draws[draw])
             totals = weights.sum(axis=1)
             rate_s, proj_s = base_s / totals, (base_s + delta_s) / totals
-            extra_s = delta_s * n / totals + screening_extra
+            extra_s = delta_s * n / totals + extra_positives * rate_s
             out.update({"projected_completion_rate_ci": _interval(proj_s),
                         "relative_improvement_ci": _interval((proj_s - rate_s) / rate_s),
                         "extra_completions_ci": _interval(extra_s),

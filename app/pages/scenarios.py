@@ -8,7 +8,7 @@ from callbacks import context
 from components import ids
 from components.cards import GRAPH_CONFIG, kpi_card
 from components.scenario_view import lever_controls
-from ml.scenarios import PRESET_LABELS
+from ml.scenario_levers import PRESET_LABELS
 
 dash.register_page(__name__, path="/scenarios", name="Scenarios", title="CarePath · Scenarios", order=5)
 
@@ -70,9 +70,10 @@ def _results() -> html.Div:
             dbc.CardHeader("Baseline vs scenario funnel", className="figure-title"),
             dbc.CardBody(dcc.Graph(id=ids.SCENARIO_FUNNEL_GRAPH, config=GRAPH_CONFIG, className="figure"),
                          className="figure-body"),
-            dbc.CardFooter("Expected patients reaching each step per the stage-conversion arithmetic. Outreach is "
-                           "not drawn here: it acts on individual contacted patients, not on average conversion.",
-                           className="kpi-note"),
+            dbc.CardFooter("Expected patients reaching each step under the model-based projection: resolved "
+                           "patients as observed (dropouts rescued with their chance), patients in progress with their "
+                           "chance of getting there. Outreach is not drawn here: it keeps contacted patients from "
+                           "dropping out at whichever stage is open, not at one step.", className="kpi-note"),
         ], className="figure-card mb-3"),
         dbc.Card([
             dbc.CardHeader("Check against ground-truth re-simulation", className="figure-title"),

@@ -27,9 +27,10 @@ def test_scenario_funnel_is_grouped_baseline_and_scenario_bars():
 
 
 def test_scenario_funnel_accepts_the_engine_output(app_data):
-    from ml.scenarios import FUNNEL_STEPS, PRESETS
+    from ml.scenario_arithmetic import FUNNEL_STEPS
+    from ml.scenario_levers import PRESETS
 
     result = app_data.scenarios.project(PRESETS["shorter_waits"], with_truth=False)
-    fig = scenario_funnel_figure(pd.DataFrame(result["arithmetic_detail"]["funnel"]))
+    fig = scenario_funnel_figure(pd.DataFrame(result["funnel"]))
     assert list(fig.data[0].x) == list(FUNNEL_STEPS)
     assert fig.data[1].y[-1] > fig.data[0].y[-1]  # shorter waits: more patients followed up

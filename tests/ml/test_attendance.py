@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 from scipy.special import expit
 
 from data.ground_truth import attrs_from_patients, stage_attendance_probability

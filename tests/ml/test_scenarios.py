@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from ml.scenario import summary_text
-from ml.scenarios import MODEL_DRAWS, PRESETS, ScenarioEngine, ScenarioLevers
+from ml.scenario_levers import PRESETS, ScenarioLevers
+from ml.scenarios import MODEL_DRAWS, ScenarioEngine
 
 ALL_STAGES = ("diagnosis", "treatment", "follow_up")
 
@@ -54,6 +55,26 @@ def test_preset_relative_improvement_is_within_15_percent_of_the_truth(engine):
     assert abs(result["relative_improvement"] / result["true_relative_improvement"] - 1) <= 0.15
 
 
+def test_funnel_agrees_with_the_observed_journeys_and_the_headline(engine):
+    """Baseline funnel = observed steps (in-progress patients at their expected chance); the
+    extra patients it shows completing treatment plus extra appropriate exits (ruled out) are
+    the model-based headline's extra completions when no outreach is involved."""
+    result = engine.project(ScenarioLevers(wait_cut_pct={s: 0.3 for s in ALL_STAGES}), resamples=0)
+    funnel = {f["step"]: f for f in result["funnel"]}
+    pop = engine.population()
+    journeys = engine.journeys.loc[pop["patient_id"]]
+    resolved = (pop["status"] != "in_progress").to_numpy()
+    observed_followed_up = journeys["follow_up_date"].notna().to_numpy()
+    assert funnel["Positive screen"]["baseline"] == len(pop)
+    assert observed_followed_up[resolved].sum() <= funnel["Followed up"]["baseline"] <= observed_followed_up.sum() + (~resolved).sum()
+    steps = [f["scenario"] for f in result["funnel"]]
+    assert steps == sorted(steps, reverse=True)  # nobody skips a step
+    extra_followed = funnel["Followed up"]["scenario"] - funnel["Followed up"]["baseline"]
+    extra_ruled_out = ((funnel["Diagnosed"]["scenario"] - funnel["Confirmed"]["scenario"])
+                       - (funnel["Diagnosed"]["baseline"] - funnel["Confirmed"]["baseline"]))
+    assert extra_followed + extra_ruled_out == pytest.approx(result["extra_completions"], rel=1e-6)
+
+
 def test_resolved_patients_are_asked_about_themselves(engine):
     """Completers and appropriate exits keep their outcome under better levers; only dropouts
     can be rescued, never with more than certainty; in-progress patients only gain."""
@@ -91,9 +112,10 @@ def test_preset_reports_projection_truth_and_intervals(engine):
     assert low <= result["projected_completion_rate"] <= high
     assert result["relative_improvement"] > 0 and result["true_relative_improvement"] > 0
     assert result["cost_per_extra_completion"] > 0
-    funnel = result["arithmetic_detail"]["funnel"]
+    funnel = result["funnel"]
     assert [f["step"] for f in funnel][0] == "Positive screen"
     assert funnel[-1]["scenario"] > funnel[-1]["baseline"]
+    assert result["arithmetic_detail"]["funnel"][-1]["scenario"] > result["arithmetic_detail"]["funnel"][-1]["baseline"]
     assert "truth" in summary_text(result)
 
 
