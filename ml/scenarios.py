@@ -11,9 +11,8 @@ Methods
   outreach cuts the chained stage dropout of contacted patients.
 - Model-based counterfactual: wait cuts and first-visit attendance act through the
   fitted stage-attendance model and the pathway chain (`ml.attendance`,
-  `ml.pathway_chain`): each
-  patient's chance of attending the awaited stage and every later one under the
-  levers.  Patients whose outcome is known are asked the counterfactual question
+  `ml.pathway_chain`): each patient's chance of attending the awaited stage and every
+  later one under the levers.  Patients whose outcome is known are asked the counterfactual question
   about themselves: one who completed still completes (the levers only help); one who
   dropped out at a stage would have attended with probability (a' - a) / (1 - a), the
   same patient with the same luck, then finished with the chain's probability.
@@ -36,11 +35,11 @@ from data.params import Levers
 from data.resimulate import Resimulator
 from ml.features import decision_day_rows
 from ml.oracle import has_ground_truth
-from ml.training import ModelBundle
 from ml.attendance import AttendanceModel, resolved_decision_rows
 from ml.pathway_chain import PathwayChain
 from ml.scenario_arithmetic import FUNNEL_STEPS, stage_conversion_arithmetic, wait_elasticity
 from ml.scenario_levers import ScenarioLevers
+from ml.training import ModelBundle
 
 BOOTSTRAP_RESAMPLES = 200
 # Coefficient draws of the stage-attendance model: each bootstrap resample of patients
@@ -54,7 +53,7 @@ def _interval(samples: np.ndarray) -> list[float]:
 
 
 class ScenarioEngine:
-    """Heavy work once (decision rows, baseline risks, stage fits); projections are cheap."""
+    """Heavy work once (decision rows, attendance model and chain, stage fits); projections are cheap."""
 
     def __init__(self, dataset: Dataset, bundle: ModelBundle):
         self.dataset, self.bundle = dataset, bundle

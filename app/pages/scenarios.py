@@ -31,8 +31,9 @@ HOW_TO_READ = [
              "term is a curve per stage and payer that never rewards a longer wait), chained over every stage still "
              "ahead of the patient. A patient who already completed keeps that outcome; one who dropped out is "
              "rescued with the chance the same patient would have attended with the lever; patients in progress "
-             "get the expected change. Checked against the ground truth: within about 10% for cuts up to 30%; it "
-             "over-states cuts of 50% or more by about 15% (the curve at the shortest waits rests on few bookings)."]),
+             "get the expected change. Checked against the ground truth on three simulated datasets: within 10% "
+             "for a 30% cut of every wait; it under-states small cuts (10%) by 10–25% and can over-state cuts of 50% "
+             "or more by up to 20% (the fitted wait curve is smooth where the simulated one has a sharp threshold)."]),
     html.Li([html.Strong("Outreach, model-based: "), "effectiveness × the contacted patients' calibrated risk of "
              "dropping out (what is left of it after the other levers). Unbiased as long as the risks are "
              "calibrated (see the Model page)."]),
