@@ -40,9 +40,10 @@ class AppData:
     models: object = None  # ml.training.ModelBundle
     # Per-patient look-ups for the Patient page, built once at start-up.
     lookup: "PatientLookup | None" = None
-    # What-if projections for the Scenarios page (ml.scenarios.ScenarioEngine): its re-scored risks
-    # for the slider grid are computed here once, so a slider move is a look-up.
+    # What-if projections for the Scenarios page (ml.scenarios.ScenarioEngine): its attendance
+    # model and pathway chain are fitted here once, so a slider move is array arithmetic.
     scenarios: object = None
+    scenarios_unavailable: str | None = None  # why there is no engine, when the data cannot support one
 
     @property
     def model_available(self) -> bool:
@@ -160,12 +161,17 @@ def _cached_cohort_frame(dataset, fingerprint: str) -> pd.DataFrame:
     return frame
 
 
-def _scenario_engine(dataset, models):
+def _scenario_engine(dataset, models, log: Callable[[str], None]) -> tuple[object, str | None]:
+    """(engine, None), or (None, the reason) when this data cannot support projections."""
     if models is None:
-        return None
+        return None, None
     from ml.scenarios import ScenarioEngine  # late import, as for the registry below
 
-    return ScenarioEngine(dataset, models)
+    try:
+        return ScenarioEngine(dataset, models), None
+    except ValueError as error:
+        log(f"scenarios unavailable: {error}")
+        return None, str(error)
 
 
 def load(server: Flask, dataset=None, settings: Settings | None = None,
@@ -185,6 +191,7 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
     with server.app_context():
         frame = with_risk(_cached_cohort_frame(dataset, fingerprint), models.scores)
     enrolled = pd.to_datetime(frame["enrollment_date"])
+    scenarios, scenarios_unavailable = _scenario_engine(dataset, models, log)
     _current = AppData(
         dataset=dataset,
         cohort_frame=frame,
@@ -194,7 +201,8 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
         enrolled_last=enrolled.max().date(),
         models=models,
         lookup=PatientLookup.build(dataset, models),
-        scenarios=_scenario_engine(dataset, models),
+        scenarios=scenarios,
+        scenarios_unavailable=scenarios_unavailable,
     )
     return _current
 

@@ -156,8 +156,12 @@ def _cost_per_extra(result: dict) -> list:
 
 def scenario_view(cohort_query: str | None, *control_values) -> ScenarioView:
     """Project the levers in ``control_values`` (CONTROL_IDS order) onto the cohort in ``cohort_query``."""
-    engine = context.current().scenarios
+    data = context.current()
+    engine = data.scenarios
     if engine is None:
+        if data.scenarios_unavailable:
+            return ScenarioView(message=_alert(f"Scenarios are not available for this data: "
+                                               f"{data.scenarios_unavailable}."))
         return ScenarioView(message=_alert(NO_MODEL_MESSAGE, "info"))
     try:
         levers = levers_from_controls(control_values)

@@ -96,6 +96,10 @@ class AttendanceModel:
         Rows without a booked date say nothing about the wait and are left out."""
         booked = rows[WAIT].notna().to_numpy()
         rows, attended = rows[booked], np.asarray(attended, dtype=int)[booked]
+        if len(np.unique(attended)) < 2:
+            raise ValueError(
+                f"cannot fit the stage-attendance model: {len(rows)} booked decision points have a closed window, "
+                "and they need to include both attended and missed stages (the data may be too recent or too small)")
         if len(rows) > MAX_FIT_ROWS:
             keep = np.sort(np.random.default_rng(seed).choice(len(rows), MAX_FIT_ROWS, replace=False))
             rows, attended = rows.iloc[keep], attended[keep]

@@ -61,7 +61,8 @@ def booked_lead_quantiles(patients: pd.DataFrame, at_stage: pd.DataFrame, probs:
 
 
 def _days(lead: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(lead), 0, LONGEST_LEAD).astype(np.int64)
+    """Whole days for the wait tables; a lead nobody ever booked (NaN) reads day 0."""
+    return np.clip(np.rint(np.nan_to_num(lead, nan=0.0)), 0, LONGEST_LEAD).astype(np.int64)
 
 
 class PathwayChain:

@@ -23,12 +23,17 @@ FUNNEL_STEPS = ("Positive screen", "Diagnosed", "Confirmed", "Treated", "Followe
 
 def wait_elasticity(resolved: pd.DataFrame) -> dict:
     """Per stage: (intercept, slope) of a logistic fit of 'the stage happened' on the booked lead
-    time, over decision points whose window has closed."""
+    time, over decision points whose window has closed; no slope (waits change nothing) for a
+    stage without both outcomes."""
     fits = {}
     booked = resolved[resolved["lead_days"].notna()]
     for stage in TRANSITIONS:
         sub = booked[booked["awaiting_stage"] == stage]
-        model = LogisticRegression().fit(sub[["lead_days"]].to_numpy(float), sub["next_stage_date"].notna().to_numpy())
+        attended = sub["next_stage_date"].notna().to_numpy()
+        if len(np.unique(attended)) < 2:
+            fits[stage] = (0.0, 0.0)
+            continue
+        model = LogisticRegression().fit(sub[["lead_days"]].to_numpy(float), attended)
         fits[stage] = (float(model.intercept_[0]), float(model.coef_[0, 0]))
     return fits
 

@@ -26,27 +26,29 @@ def group_keys(frame: pd.DataFrame, groups) -> np.ndarray:
 class GroupedWaitSplines(BaseEstimator, TransformerMixin):
     """Columns: for each group level, a spline basis of `value` (zero outside the level).
 
-    Input: a frame with `value` and the `groups` columns.  A level never seen in fit gets
-    all-zero columns (no wait effect beyond the model's other terms)."""
+    Input: a frame with `value` and the `groups` columns.  A level never seen in fit, or
+    seen with fewer than `min_rows` rows or a single value (`left_out_`), gets all-zero
+    columns: no wait curve of its own, rather than one drawn through a handful of points."""
 
     def __init__(self, value: str = "lead_days", groups: tuple = ("awaiting_stage",), n_knots: int = 5,
-                 degree: int = 2, knots: tuple | None = None):
+                 degree: int = 2, knots: tuple | None = None, min_rows: int = 20):
         self.value, self.groups, self.n_knots, self.degree, self.knots = value, groups, n_knots, degree, knots
+        self.min_rows = min_rows
 
     def fit(self, X: pd.DataFrame, y=None):
         keys = group_keys(X, list(self.groups))
         values = X[self.value].to_numpy(float)
-        self.levels_ = tuple(sorted(set(keys)))
-        self.splines_ = {}
-        for level in self.levels_:
+        self.splines_, self.left_out_ = {}, []
+        for level in sorted(set(keys)):
             own = values[keys == level]
-            if len(np.unique(own)) < 2:
-                raise ValueError(f"{self.value}: group {level!r} has fewer than two distinct values; "
-                                 "cannot fit a wait curve for it")
+            if len(own) < self.min_rows or len(np.unique(own)) < 2:
+                self.left_out_.append(level)
+                continue
             knots = "quantile" if self.knots is None else np.asarray(self.knots, dtype=float).reshape(-1, 1)
             self.splines_[level] = SplineTransformer(
                 n_knots=min(self.n_knots, len(np.unique(own))), degree=self.degree, knots=knots,
                 extrapolation="linear").fit(own.reshape(-1, 1))
+        self.levels_ = tuple(self.splines_)
         self.n_features_out_ = sum(s.n_features_out_ for s in self.splines_.values())
         return self
 

@@ -1,4 +1,6 @@
 """Scenarios callbacks called directly (no browser) on the small generated dataset."""
+import dataclasses
+
 import dash_bootstrap_components as dbc
 import pytest
 from dash import html, no_update
@@ -163,3 +165,12 @@ def test_truth_says_so_when_the_data_is_not_simulated(app_data, monkeypatch):
 def test_truth_without_a_projection_shows_nothing(app_data):
     assert truth_view(None) is None
     assert isinstance(truth_view(scenario_view("", *NO_LEVERS).state), html.Div)
+
+
+def test_data_that_cannot_support_projections_says_why(app_data, monkeypatch):
+    reason = "cannot fit the stage-attendance model: 0 booked decision points have a closed window"
+    monkeypatch.setattr(context, "_current", dataclasses.replace(app_data, scenarios=None,
+                                                                  scenarios_unavailable=reason))
+    view = scenario_view("", *NO_LEVERS)
+    assert isinstance(view.message, dbc.Alert) and reason in view.message.children
+    assert view.body_hidden

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy.special import expit
 
 from data.ground_truth import attrs_from_patients, stage_attendance_probability
 from data.params import TRANSITIONS, GeneratorParams
-from ml.attendance import resolved_decision_rows, wait_term
+from ml.attendance import AttendanceModel, resolved_decision_rows, wait_term
 from ml.pathway_chain import shortened_lead
 
 
@@ -90,3 +91,9 @@ def test_only_closed_windows_count_as_resolved():
     })
     # attended while the window is still open: not yet comparable with those still waiting
     assert resolved_decision_rows(rows, as_of).tolist() == [False, False, True, True]
+
+
+def test_fitting_without_both_outcomes_says_why(default_rows):
+    rows = default_rows[1].head(500)
+    with pytest.raises(ValueError, match="both attended and missed stages"):
+        AttendanceModel.fit(rows, np.ones(len(rows), dtype=bool))
