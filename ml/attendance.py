@@ -82,13 +82,14 @@ def _with_intercept(design) -> sparse.csr_matrix:
 
 @dataclass
 class AttendanceModel:
-    """Wait tables are indexed (level, whole days 0..LONGEST_LEAD); their last level is a
-    group never seen in fit, whose spline columns are all zero."""
+    """Wait tables are indexed (level, whole days 0..LONGEST_LEAD); their last level stands for
+    any group without a curve of its own (never seen in fit, or too thin), whose spline
+    columns are all zero."""
     pipeline: Pipeline
     levels: dict                   # 'stage|payer' -> row of the wait tables
     wait_basis: np.ndarray         # (levels + 1, days, wait columns): the scaled spline columns
     wait_weight: np.ndarray        # (levels + 1, days): training bookings with each wait
-    covariance_factor: np.ndarray  # Cholesky factor of the coefficients' covariance, intercept first
+    covariance_factor: np.ndarray  # F with F @ F.T = the coefficients' covariance, intercept first
 
     @classmethod
     def fit(cls, rows: pd.DataFrame, attended: np.ndarray, seed: int = 0) -> "AttendanceModel":
@@ -127,7 +128,8 @@ class AttendanceModel:
     @staticmethod
     def _covariance_factor(design: sparse.csr_matrix, probability: np.ndarray) -> np.ndarray:
         """Sandwich covariance of the penalised fit, H⁻¹ J H⁻¹ with J = C²XᵀWX, H = C·XᵀWX + I
-        (the intercept unpenalised); returned as its Cholesky factor."""
+        (the intercept unpenalised); returned as a factor F with F @ F.T = covariance (from its
+        eigen-decomposition, which tolerates the near-singular directions one-hot columns leave)."""
         information = (design.T @ design.multiply((probability * (1 - probability))[:, None])).toarray()
         penalty = np.eye(design.shape[1]) / PENALTY_C
         penalty[0, 0] = 0.0
