@@ -12,10 +12,11 @@ Methods
 - Model-based counterfactual: wait cuts and first-visit attendance act through the
   fitted stage-attendance model and the pathway chain (`ml.attendance`,
   `ml.pathway_chain`): each patient's chance of attending the awaited stage and every
-  later one under the levers.  Patients whose outcome is known are asked the counterfactual question
-  about themselves: one who completed still completes (the levers only help); one who
-  dropped out at a stage would have attended with probability (a' - a) / (1 - a), the
-  same patient with the same luck, then finished with the chain's probability.
+  later one under the levers.  Patients whose outcome is known are asked the
+  counterfactual question about themselves: one who completed still completes (the
+  levers only help); one who dropped out at a stage would have attended with
+  probability (a' - a) / (1 - a), the same patient with the same luck, then finished
+  with the chain's probability.
   Patients in progress get the expected change.  Outreach cuts contacted patients'
   calibrated risk (what is left of it after the other levers) by the effectiveness.
   Screening uptake brings in patients no model has seen: both methods count them at
@@ -68,6 +69,7 @@ class ScenarioEngine:
         self._resolved = resolved_decision_rows(self.rows, dataset.as_of)
         self.lead_floor = float(np.nanmin(self.rows["lead_days"])) if self.rows["lead_days"].notna().any() else 0.0
         self.stage_fits = wait_elasticity(self.rows[self._resolved])
+        self.confirmed_share, self._confirmed_by_program = self._confirmed_shares()
         self.chain, self._chain_position = self._build_chain()
         everyone, all_sets = np.arange(len(self.chain.stage)), np.arange(self.chain.n_sets)
         self._chain_baseline = self.chain.odds({}, {}, everyone, all_sets).compact()
@@ -95,7 +97,7 @@ class ScenarioEngine:
         resolved = self.rows[self._resolved]
         model = AttendanceModel.fit(resolved, resolved["next_stage_date"].notna().to_numpy())
         latest = self.rows.groupby("patient_id", sort=False).tail(1)
-        chain = PathwayChain(model, latest, self.rows, self._resolved, self._confirmed_share_by_program(),
+        chain = PathwayChain(model, latest, self.rows, self._resolved, self._confirmed_by_program,
                              self.lead_floor, draws=MODEL_DRAWS)
         position = np.full(len(self._patients), -1, dtype=np.int64)
         position[self._position(latest["patient_id"])] = np.arange(len(latest))
@@ -179,15 +181,11 @@ class ScenarioEngine:
         return scores.nlargest(min(n, len(scores)), "risk")  # scores are ranked already; nlargest is explicit
 
     # ------------------------------------------------------------------ projections
-    def _confirmed_share(self) -> float:
-        journeys = self.journeys
-        diagnosed = journeys["diagnosis_date"].notna()
-        return float((journeys.loc[diagnosed, "diagnosis_result"].astype(str) == "confirmed").mean())
-
-    def _confirmed_share_by_program(self) -> dict:
+    def _confirmed_shares(self) -> tuple[float, dict]:
+        """Share of diagnoses that confirm the condition: overall, and per program."""
         diagnosed = self.journeys[self.journeys["diagnosis_date"].notna()]
         confirmed = diagnosed["diagnosis_result"].astype(str) == "confirmed"
-        return confirmed.groupby(diagnosed["program"].astype(str)).mean().to_dict()
+        return float(confirmed.mean()), confirmed.groupby(diagnosed["program"].astype(str)).mean().to_dict()
 
     def _extra_positives(self, levers, cohort_index) -> float:
         """Extra positive screens from higher uptake among the invited patients of the cohort."""
@@ -207,7 +205,6 @@ class ScenarioEngine:
             return {"patients": 0, "message": "No patient in this cohort has had a positive screen yet."}
         in_pop = np.zeros(len(self._patients), bool)
         in_pop[self._position(pop["patient_id"])] = True
-        rows = self.rows[in_pop[self._row_patient]]
         contacted = self.contacted(levers, member=member)
         pathway_gain = self.pathway_gain(levers, pop["patient_id"], pop["status"].to_numpy(),
                                          with_draws=bool(resamples))
@@ -218,8 +215,8 @@ class ScenarioEngine:
         cohort_index = self._patients[member]
         extra_positives = self._extra_positives(levers, cohort_index)
         arithmetic = stage_conversion_arithmetic(
-            levers, rows[resolved_decision_rows(rows, self.dataset.as_of)], n, contacted["awaiting_stage"],
-            extra_positives, self.stage_fits, self._confirmed_share(), self.lead_floor)
+            levers, self.rows[in_pop[self._row_patient] & self._resolved], n, contacted["awaiting_stage"],
+            extra_positives, self.stage_fits, self.confirmed_share, self.lead_floor)
         base = pop["non_dropout"].to_numpy()
         result = {
             "patients": int(n), "in_progress": int(pop["in_progress"].sum()), "contacted": int(len(contacted)),
