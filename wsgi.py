@@ -1,11 +1,20 @@
 """Entry point for gunicorn: ``gunicorn wsgi:server``.
 
 Importing this module builds the app, which loads the dataset (generating it on the
-first run). With ``--preload`` that happens once, before the workers fork.
+first run). With ``--preload`` that happens once, before the workers fork. Data the app
+cannot serve stops it with a message for a person, not a traceback.
 """
-from app import create_app
+import sys
 
-app = create_app()
+from app import create_app
+from data.store import DataFolderError
+from data.validation import ContractError
+
+try:
+    app = create_app()
+except (DataFolderError, ContractError, FileNotFoundError) as error:
+    print(f"CarePath cannot start:\n{error}", file=sys.stderr, flush=True)
+    sys.exit(3)
 server = app.server
 
 if __name__ == "__main__":  # development server: python wsgi.py

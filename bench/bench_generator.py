@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = """
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
-from data.generator import generate_tables
+from data.synthetic.dataset import generate_tables
 from data.io import write_dataset
 n = int(sys.argv[1])
 t0 = time.perf_counter()

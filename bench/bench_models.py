@@ -24,7 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--patients", type=int, default=50_000)
     args = parser.parse_args()
-    from data.generator import generate_tables
+    from data.synthetic.dataset import generate_tables
     from data.io import read_dataset, write_dataset
     from ml.training import train_models
 

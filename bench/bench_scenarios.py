@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[7])
     parser.add_argument("--rounds", type=int, default=40)
     args = parser.parse_args()
-    from data.generator import generate_tables
+    from data.synthetic.dataset import generate_tables
     from data.io import read_dataset, write_dataset
     from ml.scenarios import ScenarioEngine
     from ml.training import train_models

@@ -18,7 +18,7 @@ from flask import Flask
 from flask_caching import Cache
 
 import data.journeys
-from callbacks.cohort import CohortFilter, apply_cohort, parse_query
+from data.cohort_filter import CohortFilter, apply_cohort, parse_query
 from data.settings import Settings, get_settings
 
 cache = Cache()

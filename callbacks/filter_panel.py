@@ -10,11 +10,11 @@ from __future__ import annotations
 from dash import Dash, Input, Output, State, ctx, no_update
 
 from callbacks import context
-from callbacks.cohort import CohortFilter, from_controls, to_controls, to_query
+from data.cohort_filter import CohortFilter, from_controls, to_controls, to_query
 from components import ids
 from components.layout import NAV_PAGES
 
-# The panel's controls and their properties, in callbacks.cohort.CONTROL_ORDER.
+# The panel's controls and their properties, in data.cohort_filter.CONTROL_ORDER.
 CONTROLS = (
     (ids.FILTER_PROGRAM, "value"),
     (ids.FILTER_AGE, "value"),

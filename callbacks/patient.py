@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from dash import Dash, Input, Output
 
 from callbacks import context
-from callbacks.cohort import apply_cohort
+from data.cohort_filter import apply_cohort
 from components import formatting, ids
 from components.figures import empty_figure, journey_timeline_figure, risk_drivers_figure
 from components.patient_view import attributes_list, drivers_list, header_block, no_risk_block, risk_block

@@ -16,15 +16,15 @@ from components import formatting, ids
 from components.figures import empty_figure, scenario_funnel_figure
 from components.scenario_view import (NO_CHANGE, interval, methods_table, money, share_of_true_gain,
                                       signed_patients, signed_percent, truth_table)
-from data.params import TRANSITIONS
+from data.pathway import DECISION_STAGES
 from ml.scenario_levers import PRESETS, ScenarioLevers
 
 PRESET_CHOICES = {NO_CHANGE: ScenarioLevers(), **PRESETS}
 
 # The lever controls, in the order the callbacks take (and the preset callback sets) their values.
 CONTROL_IDS = (ids.SCENARIO_SCREENING,
-               *(ids.SCENARIO_ATTENDANCE[stage] for stage in TRANSITIONS),
-               *(ids.SCENARIO_WAIT_CUT[stage] for stage in TRANSITIONS),
+               *(ids.SCENARIO_ATTENDANCE[stage] for stage in DECISION_STAGES),
+               *(ids.SCENARIO_WAIT_CUT[stage] for stage in DECISION_STAGES),
                ids.SCENARIO_OUTREACH_TOP, ids.SCENARIO_OUTREACH_EFFECT, ids.SCENARIO_COST_PER_CONTACT)
 
 NO_MODEL_MESSAGE = ("Scenarios need the dropout-risk model, which is not available yet. It is trained once when the "
@@ -44,12 +44,12 @@ def levers_from_controls(values) -> ScenarioLevers:
     """Slider values (percent / percentage points) and cost -> ScenarioLevers (fractions).
     Raises ValueError with a readable message for values out of range."""
     screening, *rest = values
-    attendance, waits = rest[:len(TRANSITIONS)], rest[len(TRANSITIONS):2 * len(TRANSITIONS)]
-    top, effect, cost = rest[2 * len(TRANSITIONS):]
+    attendance, waits = rest[:len(DECISION_STAGES)], rest[len(DECISION_STAGES):2 * len(DECISION_STAGES)]
+    top, effect, cost = rest[2 * len(DECISION_STAGES):]
     return ScenarioLevers(
         screening_uptake_pp=_fraction(screening),
-        attendance_pp={s: _fraction(v) for s, v in zip(TRANSITIONS, attendance) if v},
-        wait_cut_pct={s: _fraction(v) for s, v in zip(TRANSITIONS, waits) if v},
+        attendance_pp={s: _fraction(v) for s, v in zip(DECISION_STAGES, attendance) if v},
+        wait_cut_pct={s: _fraction(v) for s, v in zip(DECISION_STAGES, waits) if v},
         outreach_top_pct=_fraction(top),
         outreach_effectiveness=_fraction(effect),
         cost_per_contact=float(cost or 0),
@@ -62,8 +62,8 @@ def controls_from_levers(levers: ScenarioLevers) -> list:
         return round(fraction * 100, 2)
 
     return [percent(levers.screening_uptake_pp),
-            *(percent(levers.attendance_pp.get(s, 0.0)) for s in TRANSITIONS),
-            *(percent(levers.wait_cut_pct.get(s, 0.0)) for s in TRANSITIONS),
+            *(percent(levers.attendance_pp.get(s, 0.0)) for s in DECISION_STAGES),
+            *(percent(levers.wait_cut_pct.get(s, 0.0)) for s in DECISION_STAGES),
             percent(levers.outreach_top_pct), percent(levers.outreach_effectiveness), levers.cost_per_contact]
 
 

@@ -1,5 +1,5 @@
 """The cohort filter panel shared by every page (layout only; the URL sync lives in
-``callbacks/filter_panel.py`` and the filter logic in ``callbacks/cohort.py``)."""
+``callbacks/filter_panel.py`` and the filter logic in ``data/cohort_filter.py``)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,7 +7,7 @@ import datetime as dt
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from callbacks.cohort import AGE_BOUNDS, RISK_TIER_LABELS, RISK_TIERS
+from data.cohort_filter import AGE_BOUNDS, RISK_TIER_LABELS, RISK_TIERS
 from components import ids
 from data.schema import PAYERS, PROGRAM_LABELS, PROGRAMS, RACE_ETHNICITIES, REGIONS, SEXES
 

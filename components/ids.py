@@ -94,7 +94,7 @@ SCENARIO_MESSAGE = "scenario-message"
 SCENARIO_BODY = "scenario-body"  # wrapper of the results; hidden when there is nothing to project
 SCENARIO_PRESET = "scenario-preset"  # pattern-matching type of the preset buttons: {"type": ..., "preset": name}
 SCENARIO_SCREENING = "scenario-screening"  # slider: + percentage points of screening uptake
-# Per booked stage (data.schema.TRANSITIONS) sliders, keyed by stage.
+# Per booked stage (data.pathway.DECISION_STAGES) sliders, keyed by stage.
 SCENARIO_ATTENDANCE = {
     "diagnosis": "scenario-attendance-diagnosis",
     "treatment": "scenario-attendance-treatment",

@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components import formatting, ids
-from data.params import TRANSITIONS
+from data.pathway import DECISION_STAGES
 from data.schema import STAGE_LABELS
 
 NO_CHANGE = "no_change"  # the preset button that clears every lever
@@ -76,7 +76,7 @@ def preset_buttons(labels: dict) -> html.Div:
 
 
 def lever_controls(preset_labels: dict) -> dbc.Card:
-    stages = TRANSITIONS
+    stages = DECISION_STAGES
     return dbc.Card(dbc.CardBody([
         html.Div("Start from a preset", className="lever-group-title"),
         preset_buttons(preset_labels),

@@ -10,7 +10,7 @@ import time
 
 import pandas as pd
 
-from data.generator import DEFAULT_AS_OF, generate_tables
+from data.synthetic.dataset import DEFAULT_AS_OF, generate_tables
 from data.io import write_dataset
 from data.summary import dataset_summary, format_summary
 

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+import tomllib
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,6 +28,7 @@ TABLE_COLUMNS = {**TABLES, "ground_truth": GROUND_TRUTH_COLUMNS}
 REQUIRED_TABLES = ("patients", "events")
 FORMATS = ("parquet", "csv")
 MANIFEST = "manifest.json"
+METADATA = "dataset.toml"  # optional, written by the user: e.g. as_of = 2026-09-30
 _BINARY_MAGIC = {
     b"\x89PNG": "a PNG image",
     b"PK\x03\x04": "a zip archive (an Excel .xlsx file?)",
@@ -45,6 +47,7 @@ class Dataset:
     manifest: dict
     as_of: pd.Timestamp
     source_dir: Path
+    as_of_source: str = "manifest.json"  # where the as-of date came from (see read_dataset)
 
 
 # --------------------------------------------------------------------------- atomic files
@@ -281,6 +284,47 @@ def _read_manifest(directory: Path) -> dict | None:
     return manifest
 
 
+AS_OF_FROM_SETTING = "the CAREPATH_AS_OF setting"
+AS_OF_FROM_MANIFEST = "manifest.json"
+METADATA = "dataset.toml"  # optional, written by the user: e.g. as_of = 2026-09-30
+AS_OF_FROM_METADATA = METADATA
+AS_OF_FROM_EVENTS = "the latest event date (inferred)"
+
+
+def _read_metadata(directory: Path, problems: list[Problem]) -> dict:
+    """The folder's optional ``dataset.toml`` (e.g. ``as_of = 2026-09-30``); {} if absent."""
+    path = directory / METADATA
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        problems.append(Problem(str(path), None, "metadata", f"{METADATA} is not valid TOML: {exc}"))
+        return {}
+
+
+def _parse_as_of(value, where: str, problems: list[Problem]):
+    as_of = pd.to_datetime(str(value), errors="coerce", format="ISO8601")
+    if pd.isna(as_of):
+        problems.append(Problem(where, "as_of", "as_of", f"{value!r} is not a date (YYYY-MM-DD)"))
+        return pd.NaT
+    return pd.Timestamp(as_of).normalize()
+
+
+def _as_of(explicit, manifest: dict, directory: Path, events: pd.DataFrame | None,
+           problems: list[Problem]) -> tuple[pd.Timestamp, str]:
+    """(as-of date, where it came from), in the order documented in ``read_dataset``."""
+    if explicit is not None:
+        return _parse_as_of(explicit, "CAREPATH_AS_OF", problems), AS_OF_FROM_SETTING
+    if manifest.get("as_of") and not manifest.get("as_of_inferred"):
+        return _parse_as_of(manifest["as_of"], str(directory / MANIFEST), problems), AS_OF_FROM_MANIFEST
+    metadata = _read_metadata(directory, problems)
+    if "as_of" in metadata:
+        return _parse_as_of(metadata["as_of"], str(directory / METADATA), problems), AS_OF_FROM_METADATA
+    latest = events["date"].max() if events is not None and "date" in events.columns else pd.NaT
+    return (pd.NaT if pd.isna(latest) else pd.Timestamp(latest).normalize()), AS_OF_FROM_EVENTS
+
+
 def _with_all_columns(df: pd.DataFrame, columns) -> pd.DataFrame:
     """The contract's exact column set, filling columns that could not be read with missing values."""
     for col in columns:
@@ -289,8 +333,13 @@ def _with_all_columns(df: pd.DataFrame, columns) -> pd.DataFrame:
     return df.loc[:, [c.name for c in columns]]
 
 
-def read_dataset(directory, validate: bool = True) -> Dataset:
+def read_dataset(directory, validate: bool = True, as_of=None) -> Dataset:
     """Read a dataset directory (parquet or csv), type it by the contract and validate it.
+
+    Only reads: nothing in ``directory`` is written, moved or deleted. The as-of date is
+    ``as_of`` when given (the CAREPATH_AS_OF setting), else the manifest's, else
+    ``as_of`` in the folder's ``dataset.toml``, else the latest event date (then the
+    manifest returned says ``as_of_inferred``); ``Dataset.as_of_source`` records which.
 
     Raises ``FileNotFoundError`` when the directory or the patients/events files are
     missing and ``ContractError`` when a file cannot be read or (``validate``) the
@@ -333,14 +382,11 @@ def read_dataset(directory, validate: bool = True) -> Dataset:
         problems += found
 
     manifest = dict(manifest or {})
-    as_of = pd.to_datetime(manifest.get("as_of"), errors="coerce") if manifest.get("as_of") else pd.NaT
-    if pd.isna(as_of):
-        if "date" in typed["events"].columns:
-            as_of = typed["events"]["date"].max()
+    as_of, source = _as_of(as_of, manifest, directory, typed.get("events"), problems)
+    if source == AS_OF_FROM_EVENTS:
         manifest["as_of_inferred"] = True
-        if not pd.isna(as_of):
-            manifest["as_of"] = f"{as_of:%Y-%m-%d}"
-    as_of = pd.Timestamp(as_of).normalize() if not pd.isna(as_of) else pd.NaT
+    if not pd.isna(as_of):
+        manifest["as_of"] = f"{as_of:%Y-%m-%d}"
 
     if validate:
         problems += check_typed_tables(typed["patients"], typed["events"], as_of,
@@ -360,4 +406,5 @@ def read_dataset(directory, validate: bool = True) -> Dataset:
         manifest=manifest,
         as_of=as_of,
         source_dir=directory.resolve(),
+        as_of_source=source,
     )

@@ -16,6 +16,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class Settings:
     var_dir: Path
     data_dir: Path
+    # True when CAREPATH_DATA_DIR names the folder: then it is the user's data, only ever
+    # read. Otherwise data_dir is the app's own runtime folder, where the synthetic
+    # dataset is generated on first run.
+    data_dir_configured: bool
     model_dir: Path
     cache_dir: Path
     redis_url: str | None
@@ -23,14 +27,17 @@ class Settings:
     port: int
     n_patients: int
     seed: int
+    as_of: str | None = None  # CAREPATH_AS_OF: the data's as-of date when the folder does not state one
 
 
 def get_settings() -> Settings:
     """Read the settings afresh from the environment (cheap; tests change the env)."""
     var_dir = Path(os.environ.get("CAREPATH_VAR_DIR", PROJECT_ROOT / "var")).resolve()
+    configured_data_dir = os.environ.get("CAREPATH_DATA_DIR") or None
     return Settings(
         var_dir=var_dir,
-        data_dir=Path(os.environ.get("CAREPATH_DATA_DIR", var_dir / "data")).resolve(),
+        data_dir=Path(configured_data_dir or var_dir / "data").resolve(),
+        data_dir_configured=configured_data_dir is not None,
         model_dir=Path(os.environ.get("CAREPATH_MODEL_DIR", var_dir / "models")).resolve(),
         cache_dir=Path(os.environ.get("CAREPATH_CACHE_DIR", var_dir / "cache")).resolve(),
         redis_url=os.environ.get("REDIS_URL") or None,
@@ -38,4 +45,5 @@ def get_settings() -> Settings:
         port=int(os.environ.get("CAREPATH_PORT", "8050")),
         n_patients=int(os.environ.get("CAREPATH_PATIENTS", "50000")),
         seed=int(os.environ.get("CAREPATH_SEED", "7")),
+        as_of=os.environ.get("CAREPATH_AS_OF") or None,
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from data.io import read_dataset
 from data.settings import get_settings
+from data.store import DataFolderError
 from data.validation import ContractError
 
 
@@ -31,7 +32,7 @@ def load_dataset_and_models(args, log=print):
             from data.store import ensure_dataset
 
             dataset = ensure_dataset(settings, log=log)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, DataFolderError) as error:
         sys.exit(f"error: {error}")
     except ContractError as error:
         sys.exit(f"error: the dataset does not meet the contract:\n{error}")

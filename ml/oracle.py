@@ -4,9 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from data.ground_truth import attrs_from_patients, dropout_probability
 from data.io import Dataset
-from data.params import GeneratorParams
 
 
 def has_ground_truth(dataset: Dataset) -> bool:
@@ -17,6 +15,10 @@ def oracle_risk(rows: pd.DataFrame, dataset: Dataset) -> np.ndarray | None:
     """True P(dropout | what is observable at each row's landmark); None for non-synthetic data."""
     if not has_ground_truth(dataset):
         return None
+    # The synthetic world is a leaf: loaded only for a dataset that carries its ground truth.
+    from data.synthetic.ground_truth import attrs_from_patients, dropout_probability
+    from data.synthetic.params import GeneratorParams
+
     params = GeneratorParams(**dataset.manifest["params"])
     patients = dataset.patients.set_index("patient_id").loc[rows["patient_id"]].reset_index()
     return dropout_probability(

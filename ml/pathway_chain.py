@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from data.params import TRANSITIONS
+from data.pathway import DECISION_STAGES
 from ml.attendance import LONGEST_LEAD, WAIT, AttendanceModel
 
 LEAD_QUANTILES = 7  # later stages' booked waits are averaged over this many quantiles
-AHEAD = TRANSITIONS[1:]  # stages that can still lie ahead of a decision point
+AHEAD = DECISION_STAGES[1:]  # stages that can still lie ahead of a decision point
 
 
 def shortened_lead(lead: np.ndarray, cut, floor: float) -> np.ndarray:
@@ -92,7 +92,7 @@ class PathwayChain:
         self.confirmed = program.map(confirmed_share).fillna(0.0).to_numpy(float)
         made_up = made_up_share(all_rows[resolved], ["awaiting_stage", "program"])
         self.not_made_up = {stage: 1 - np.asarray([made_up.get((stage, p), 0.0) for p in program], dtype=float)
-                            for stage in TRANSITIONS}
+                            for stage in DECISION_STAGES}
         self.ahead = {stage: self._stage_ahead(model, coefficient_sets, latest, all_rows, stage) for stage in AHEAD}
 
     @property
@@ -103,7 +103,7 @@ class PathwayChain:
     def _leads_or_typical(latest: pd.DataFrame, all_rows: pd.DataFrame) -> np.ndarray:
         """Booked leads, with the typical one (median for program and site) where no date was booked."""
         lead = latest[WAIT].to_numpy(float).copy()
-        for stage in TRANSITIONS:
+        for stage in DECISION_STAGES:
             missing = np.isnan(lead) & (latest["awaiting_stage"].astype(str) == stage).to_numpy()
             if missing.any():
                 at_stage = all_rows[all_rows["awaiting_stage"].astype(str) == stage]
@@ -134,7 +134,7 @@ class PathwayChain:
     def _attend_now(self, cuts: dict, first_visit_pp: dict, at: np.ndarray, sets: np.ndarray) -> np.ndarray:
         stage = self.stage[at]
         cut, extra = np.zeros(len(at)), np.zeros(len(at))
-        for name in TRANSITIONS:
+        for name in DECISION_STAGES:
             here = stage == name
             cut[here] = cuts.get(name, 0.0)
             extra[here] = first_visit_pp.get(name, 0.0) * self.not_made_up[name][at][here]

@@ -14,7 +14,7 @@ import pandas as pd
 from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
-from data.params import TRANSITIONS
+from data.pathway import DECISION_STAGES
 from ml.pathway_chain import made_up_share, shortened_lead
 from ml.scenario_levers import ScenarioLevers
 
@@ -27,7 +27,7 @@ def wait_elasticity(resolved: pd.DataFrame) -> dict:
     stage without both outcomes."""
     fits = {}
     booked = resolved[resolved["lead_days"].notna()]
-    for stage in TRANSITIONS:
+    for stage in DECISION_STAGES:
         sub = booked[booked["awaiting_stage"] == stage]
         attended = sub["next_stage_date"].notna().to_numpy()
         if len(np.unique(attended)) < 2:
@@ -41,7 +41,7 @@ def wait_elasticity(resolved: pd.DataFrame) -> dict:
 def _chained_dropout(conversion: dict, confirmed_share: float, start: str) -> float:
     """P(dropping out somewhere from `start` on) when each stage converts as given."""
     reach, drop = 1.0, 0.0
-    for stage in TRANSITIONS[TRANSITIONS.index(start):]:
+    for stage in DECISION_STAGES[DECISION_STAGES.index(start):]:
         drop += reach * (1 - conversion[stage])
         reach *= conversion[stage] * (confirmed_share if stage == "diagnosis" else 1.0)
     return drop
@@ -67,7 +67,7 @@ def stage_conversion_arithmetic(levers: ScenarioLevers, resolved: pd.DataFrame, 
     patient awaits."""
     made_up = made_up_share(resolved, ["awaiting_stage"]).to_dict() if len(resolved) else {}
     conversion, projected = {}, {}
-    for stage in TRANSITIONS:
+    for stage in DECISION_STAGES:
         sub = resolved[resolved["awaiting_stage"] == stage]
         base = float(sub["next_stage_date"].notna().mean()) if len(sub) else 0.0
         a, b = fits[stage]

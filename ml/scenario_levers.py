@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from data.params import TRANSITIONS
+from data.pathway import DECISION_STAGES
 
 
 @dataclass(frozen=True)
@@ -22,8 +22,8 @@ class ScenarioLevers:
             problems.append("screening_uptake_pp must be within [-1, 1]")
         for name, values in (("attendance_pp", self.attendance_pp), ("wait_cut_pct", self.wait_cut_pct)):
             for stage, value in values.items():
-                if stage not in TRANSITIONS:
-                    problems.append(f"{name}: unknown stage {stage!r} (use {', '.join(TRANSITIONS)})")
+                if stage not in DECISION_STAGES:
+                    problems.append(f"{name}: unknown stage {stage!r} (use {', '.join(DECISION_STAGES)})")
                 elif not (0 <= value < 1 if name == "wait_cut_pct" else 0 <= value <= 1):
                     allowed = "[0, 1)" if name == "wait_cut_pct" else "[0, 1]"
                     problems.append(f"{name}[{stage}] = {value} is out of range (levers improve the pathway: "
@@ -39,7 +39,7 @@ class ScenarioLevers:
         return asdict(self)
 
 
-ALL_STAGES_30 = {stage: 0.3 for stage in TRANSITIONS}
+ALL_STAGES_30 = {stage: 0.3 for stage in DECISION_STAGES}
 PRESETS = {
     "pathway_optimisation": ScenarioLevers(wait_cut_pct=ALL_STAGES_30, outreach_top_pct=0.2,
                                            outreach_effectiveness=0.3, cost_per_contact=45.0),

@@ -32,8 +32,6 @@ import pandas as pd
 
 from data.io import Dataset
 from data.journeys import derive_journeys
-from data.params import Levers
-from data.resimulate import Resimulator
 from ml.features import decision_day_rows
 from ml.oracle import has_ground_truth
 from ml.attendance import AttendanceModel, resolved_decision_rows
@@ -73,7 +71,12 @@ class ScenarioEngine:
         self.chain, self._chain_position = self._build_chain()
         everyone, all_sets = np.arange(len(self.chain.stage)), np.arange(self.chain.n_sets)
         self._chain_baseline = self.chain.odds({}, {}, everyone, all_sets).compact()
-        self.resimulator = Resimulator.from_manifest(dataset.manifest) if has_ground_truth(dataset) else None
+        self.resimulator = None
+        if has_ground_truth(dataset):
+            # The synthetic world is a leaf: loaded only for a dataset that carries its ground truth.
+            from data.synthetic.resimulate import Resimulator
+
+            self.resimulator = Resimulator.from_manifest(dataset.manifest)
         if self.resimulator is not None:
             self._resim_patient = self._position(self.resimulator.population.patients["patient_id"])
         self._truth_cache: dict = {}
@@ -279,6 +282,8 @@ class ScenarioEngine:
         """True completion under the levers by re-simulating the same patients and draws.
 
         `member` / `in_pop` are masks over the dataset's patients (cohort, population)."""
+        from data.synthetic.params import Levers
+
         position = self._resim_patient
         contacted_member = np.zeros(len(self._patients), bool)
         contacted_member[self._position(contacted["patient_id"])] = True
@@ -305,11 +310,11 @@ class ScenarioEngine:
                 "true_relative_improvement": (true_rate - base_rate) / base_rate if base_rate else None,
                 "true_extra_completions": extra_true}
 
-    def _simulate(self, levers: Levers) -> tuple[np.ndarray, np.ndarray]:
+    def _simulate(self, levers) -> tuple[np.ndarray, np.ndarray]:
         """(positive screen and no dropout, positive screen) per patient, full future; cached."""
         key = repr(levers)
         if key not in self._truth_cache:
-            from data.generator import outcome_by_patient
+            from data.synthetic.generator import outcome_by_patient
 
             sim = self.resimulator.run(levers)
             positive = sim.stages["diagnosis"]["indicated"]

@@ -30,7 +30,7 @@ def isolated_var_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def small_dataset(tmp_path_factory):
     """A few thousand synthetic patients, written and read back like the real data."""
-    from data.generator import generate_tables
+    from data.synthetic.dataset import generate_tables
     from data.io import read_dataset, write_dataset
 
     tables, manifest = generate_tables(SMALL_PATIENTS, SMALL_SEED)

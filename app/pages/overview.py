@@ -27,7 +27,12 @@ KPIS = (
 def _as_of_note() -> str:
     if not context.is_ready():
         return ""
-    return f"Data as of {context.current().dataset.as_of:%d %b %Y}."
+    dataset = context.current().dataset
+    note = f"Data as of {dataset.as_of:%d %b %Y}"
+    if dataset.manifest.get("as_of_inferred"):
+        return note + (" (inferred from the latest event date: state it as as_of in the data folder's "
+                       "dataset.toml or with CAREPATH_AS_OF).")
+    return note + "."
 
 
 def layout(**_query):  # Dash Pages passes the URL's query parameters; the filter panel reads them

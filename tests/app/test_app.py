@@ -92,7 +92,7 @@ def test_overview_metrics_live_in_data_cohorts_only():
     assert importlib.util.find_spec("callbacks.overview_metrics") is None
 
 
-@pytest.mark.parametrize("module", ["components.figures", "callbacks.cohort", "data.cohorts"])
+@pytest.mark.parametrize("module", ["components.figures", "data.cohort_filter", "data.cohorts"])
 def test_pure_modules_do_not_import_dash(module):
     import importlib
     import inspect

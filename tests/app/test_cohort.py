@@ -3,7 +3,7 @@ import datetime as dt
 
 import pandas as pd
 
-from callbacks.cohort import (AGE_BOUNDS, CohortFilter, apply_cohort, from_controls, parse_query,
+from data.cohort_filter import (AGE_BOUNDS, CohortFilter, apply_cohort, from_controls, parse_query,
                               to_controls, to_query)
 
 

@@ -1,7 +1,7 @@
 """The URL <-> filter panel callbacks, called directly."""
 from dash import no_update
 
-from callbacks.cohort import AGE_BOUNDS, CohortFilter, to_controls
+from data.cohort_filter import AGE_BOUNDS, CohortFilter, to_controls
 from callbacks.filter_panel import CONTROLS, controls_update, nav_links, query_from_controls
 from components.layout import NAV_PAGES
 

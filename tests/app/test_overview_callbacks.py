@@ -1,7 +1,7 @@
 """Overview callbacks called directly (no browser) on the small generated dataset."""
 import dash_bootstrap_components as dbc
 
-from callbacks.cohort import apply_cohort, parse_query
+from data.cohort_filter import apply_cohort, parse_query
 from components import ids
 from callbacks.overview import EMPTY_COHORT_MESSAGE, overview_view, update_overview
 from data.cohorts import cohort_kpis

@@ -1,7 +1,7 @@
 """Pathways callbacks called directly (no browser) on the small generated dataset."""
 import dash_bootstrap_components as dbc
 
-from callbacks.cohort import apply_cohort, parse_query
+from data.cohort_filter import apply_cohort, parse_query
 from callbacks.overview import EMPTY_COHORT_MESSAGE
 from callbacks.pathways import pathways_view, update_pathways
 from data.cohorts import (BOTTLENECK_DEFINITION, bottleneck_text, breakdown, sankey_flows, stage_durations,

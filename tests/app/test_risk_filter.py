@@ -2,7 +2,7 @@
 import pandas as pd
 
 from callbacks import context
-from callbacks.cohort import CohortFilter, apply_cohort, parse_query, to_query
+from data.cohort_filter import CohortFilter, apply_cohort, parse_query, to_query
 
 
 def _frame():

@@ -5,11 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.generator import DEFAULT_AS_OF, draw_population, generate_tables, outcome_by_patient, simulate
-from data.ground_truth import attrs_from_patients, dropout_probability
+from data.synthetic.dataset import generate_tables
+from data.synthetic.generator import DEFAULT_AS_OF, draw_population, outcome_by_patient, simulate
+from data.synthetic.ground_truth import attrs_from_patients, dropout_probability
 from data.journeys import derive_decision_points, derive_journeys
-from data.params import Levers
-from data.resimulate import Resimulator
+from data.synthetic.params import Levers
+from data.synthetic.resimulate import Resimulator
 from data.validation import validate_tables
 
 AS_OF = pd.Timestamp(DEFAULT_AS_OF)

@@ -4,7 +4,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from callbacks.cohort import apply_cohort, parse_query
+from data.cohort_filter import apply_cohort, parse_query
 from components import ids
 from data.cohorts import funnel_counts
 

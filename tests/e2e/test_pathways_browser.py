@@ -2,7 +2,7 @@
 breakdown grids load cleanly and follow the program filter."""
 import pytest
 
-from callbacks.cohort import apply_cohort, parse_query
+from data.cohort_filter import apply_cohort, parse_query
 from components import ids
 from data.cohorts import bottleneck_text, breakdown, sankey_flows, stage_durations, stage_losses
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from data.generator import DEFAULT_AS_OF, generate_tables
+from data.synthetic.dataset import DEFAULT_AS_OF, generate_tables
 from data.io import read_dataset, write_dataset
 from ml.attendance import AttendanceModel, resolved_decision_rows
 from ml.features import decision_day_rows

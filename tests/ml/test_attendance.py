@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from data.ground_truth import attrs_from_patients, stage_attendance_probability
-from data.params import TRANSITIONS, GeneratorParams
+from data.synthetic.ground_truth import attrs_from_patients, stage_attendance_probability
+from data.pathway import DECISION_STAGES
+from data.synthetic.params import GeneratorParams
 from ml.attendance import AttendanceModel, resolved_decision_rows, wait_term
 from ml.pathway_chain import shortened_lead
 
@@ -58,7 +59,7 @@ def test_wait_effect_matches_the_generator(default_rows, default_model):
     true_gain = _true_attendance(dataset, rows, shortened_lead(lead, 0.3, 3)) - _true_attendance(dataset, rows, lead)
     stage = rows["awaiting_stage"].to_numpy()
     assert abs(model_gain.sum() / true_gain.sum() - 1) < 0.15
-    for name in TRANSITIONS:
+    for name in DECISION_STAGES:
         assert abs(model_gain[stage == name].sum() / true_gain[stage == name].sum() - 1) < 0.25, name
 
 
@@ -78,7 +79,7 @@ def test_attendance_model_is_calibrated_by_stage(default_rows, default_model):
     dataset, rows = default_rows
     resolved = rows[resolved_decision_rows(rows, dataset.as_of)]
     predicted = default_model.probability(resolved)
-    for name in TRANSITIONS:
+    for name in DECISION_STAGES:
         at = (resolved["awaiting_stage"] == name).to_numpy()
         assert abs(predicted[at].mean() - resolved.loc[at, "next_stage_date"].notna().mean()) < 0.01, name
 

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.params import TRANSITIONS
+from data.pathway import DECISION_STAGES
 from ml.attendance import resolved_decision_rows
 from ml.pathway_chain import PathwayChain, made_up_share, shortened_lead
 
@@ -64,7 +64,7 @@ def test_chain_levers_only_raise_attendance_and_continuation(chain):
     everyone, sets = np.arange(len(latest)), np.arange(pathway.n_sets)
     assert pathway.n_sets == 5
     base = pathway.odds({}, {}, everyone, sets)
-    for levers in (({"treatment": 0.3}, {}), ({}, {"follow_up": 0.1}), ({s: 0.5 for s in TRANSITIONS}, {})):
+    for levers in (({"treatment": 0.3}, {}), ({}, {"follow_up": 0.1}), ({s: 0.5 for s in DECISION_STAGES}, {})):
         odds = pathway.odds(*levers, everyone, sets)
         for name in ("attend", "treatment", "follow_up"):
             assert (getattr(odds, name) >= getattr(base, name) - 1e-6).all(), name

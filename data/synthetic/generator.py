@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from data import transition_model as tm
-from data.params import SITES, TRANSITIONS, GeneratorParams, Levers, validate_params
-from data.pathway import ALLOWED_WINDOW_DAYS
+from data.synthetic import transition_model as tm
+from data.synthetic.params import SITES, GeneratorParams, Levers, validate_params
+from data.pathway import ALLOWED_WINDOW_DAYS, DECISION_STAGES
 from data.schema import LANGUAGES, PAYERS, PROGRAMS, RACE_ETHNICITIES, REGIONS, STAGES
 
 DEFAULT_AS_OF = "2026-09-30"
@@ -28,7 +28,7 @@ EPOCH = np.datetime64("1970-01-01", "D")
 # Independent uniform streams per patient; adding a stream never shifts another.
 DRAW_NAMES = (
     "screen_attend", "screen_time", "screen_result",
-    *[f"{stage}_{what}" for stage in TRANSITIONS
+    *[f"{stage}_{what}" for stage in DECISION_STAGES
       for what in ("lead", "attend", "rebook", "rebook_delay", "outreach")],
     "diagnosis_result",
     *[f"{stage}_cost" for stage in STAGES],
@@ -181,7 +181,7 @@ def simulate(population: Population, draws: dict, params: GeneratorParams | None
     outreach = _outreach_mask(population, levers) & (draws["diagnosis_outreach"] < levers.outreach_effectiveness)
     previous = stages["screening"]
     indicated = screened & positive
-    for stage in TRANSITIONS:
+    for stage in DECISION_STAGES:
         stages[stage] = _simulate_booked_stage(
             params, levers, attrs, effect, draws, stage, indicated, previous, screen_days, outreach,
             population.as_of_day)
@@ -245,27 +245,6 @@ def outcome_by_patient(sim: Simulation) -> np.ndarray:
     return np.where(completed, "completed", np.where(exited, "exited", "dropped_out"))
 
 
-def generate_tables(n_patients: int, seed: int, as_of=DEFAULT_AS_OF,
-                    params: GeneratorParams | None = None) -> tuple[dict, dict]:
-    """Generate patients, events and ground truth; return (tables, manifest)."""
-    from data.ground_truth import ground_truth_table  # late import: ground_truth uses this module
-
-    params = params or GeneratorParams()
-    population, draws = draw_population(n_patients, seed, as_of, params)
-    sim = simulate(population, draws, params)
-    events = events_table(sim, params, draws)
-    patients = population.patients.copy()
-    patients["allowed_cost_to_date"] = _allowed_cost_to_date(patients, events)
-    tables = {"patients": patients, "events": events,
-              "ground_truth": ground_truth_table(sim, params)}
-    manifest = {
-        "generator": "carepath.synthetic", "generator_version": GENERATOR_VERSION, "seed": seed,
-        "n_patients": n_patients, "as_of": str(pd.Timestamp(as_of).date()),
-        "params": params.to_dict(), "rows": {k: int(len(v)) for k, v in tables.items()},
-    }
-    return tables, manifest
-
-
 def events_table(sim: Simulation, params: GeneratorParams, draws: dict) -> pd.DataFrame:
     """The observable event log: stage events dated on or before the as-of date."""
     population = sim.population
@@ -308,11 +287,11 @@ def events_table(sim: Simulation, params: GeneratorParams, draws: dict) -> pd.Da
     return events.iloc[order].reset_index(drop=True)
 
 
-def _allowed_cost_to_date(patients: pd.DataFrame, events: pd.DataFrame) -> np.ndarray:
+def allowed_cost_to_date(patients: pd.DataFrame, events: pd.DataFrame) -> np.ndarray:
     billed = events.groupby("patient_id", sort=False, observed=True)["billed_cost"].sum()
     to_date = patients["patient_id"].map(billed).fillna(0.0).to_numpy()
     return np.round(patients["prior_allowed_cost_12m"].to_numpy() + to_date, 2)
 
 
-__all__ = ["DEFAULT_AS_OF", "Population", "Simulation", "draw_population", "simulate", "generate_tables",
+__all__ = ["DEFAULT_AS_OF", "Population", "Simulation", "draw_population", "simulate",
            "events_table", "outcome_by_patient", "ALLOWED_WINDOW_DAYS"]

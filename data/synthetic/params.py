@@ -10,9 +10,6 @@ from dataclasses import asdict, dataclass, field, replace
 
 from data.schema import PROGRAMS
 
-TRANSITIONS = ("diagnosis", "treatment", "follow_up")
-"""Stages reached through a booked appointment at a decision point."""
-
 SITES = {
     # site: (region, wait-time multiplier).  Harbor is the capacity bottleneck.
     "Northgate": ("urban", 0.85),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, ndtri
 
-from data.params import SITES, GeneratorParams
+from data.synthetic.params import SITES, GeneratorParams
 from data.pathway import ALLOWED_WINDOW_DAYS
 from data.schema import PAYERS, PROGRAMS
 

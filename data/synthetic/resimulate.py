@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from data.generator import Simulation, draw_population, outcome_by_patient, simulate
-from data.params import GeneratorParams, Levers
+from data.synthetic.generator import Simulation, draw_population, outcome_by_patient, simulate
+from data.synthetic.params import GeneratorParams, Levers
 
 
 @dataclass

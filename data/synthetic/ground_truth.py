@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from data import transition_model as tm
-from data.generator import EPOCH, Simulation, outcome_by_patient
-from data.params import SITES, GeneratorParams
+from data.synthetic import transition_model as tm
+from data.synthetic.generator import EPOCH, Simulation, outcome_by_patient
+from data.synthetic.params import SITES, GeneratorParams
 from data.schema import LANGUAGES, PAYERS, PROGRAMS, RACE_ETHNICITIES, REGIONS
 
 QUADRATURE_NODES = 48
