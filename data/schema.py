@@ -49,32 +49,46 @@ class Column:
     min_value: float | None = None
     max_value: float | None = None
     description: str = ""
+    unknown_means_missing: bool = False  # "unknown" (any case) is read as a missing value
+
+
+# Only identity, program and enrollment date are required of a patient. Every other
+# attribute may be absent (the column left out) or empty / "unknown" for some patients:
+# nothing is invented to fill it, models drop what is absent and pages hide what is
+# single-valued. Upper bounds reject values no real record holds (e.g. 2**62 visits).
+def _attribute(name: str, kind: str, **rules) -> Column:
+    return Column(name, kind, required=False, nullable=True, unknown_means_missing=kind == "str", **rules)
 
 
 PATIENT_COLUMNS = (
     Column("patient_id", "str", description="Unique patient identifier."),
     Column("enrollment_date", "date", description="Date the patient was invited to the program (pathway start)."),
     Column("program", "str", allowed=PROGRAMS, description="Care program."),
-    Column("age", "int", min_value=18, max_value=100, description="Age in years at enrollment."),
-    Column("sex", "str", allowed=SEXES),
-    Column("race_ethnicity", "str", allowed=RACE_ETHNICITIES),
-    Column("language", "str", allowed=LANGUAGES, description="Preferred language."),
-    Column("payer", "str", allowed=PAYERS),
-    Column("region", "str", allowed=REGIONS),
-    Column("site", "str", description="Home clinic site."),
-    Column("adi", "int", min_value=1, max_value=100, description="Area deprivation index (national percentile)."),
-    Column("distance_km", "float", min_value=0, description="Distance from home to clinic, km."),
-    Column("comorbidity_index", "int", min_value=0, max_value=15, description="Charlson-style comorbidity index."),
-    Column("prior_no_shows_12m", "int", min_value=0, description="Missed appointments in the 12 months before enrollment."),
-    Column("prior_visits_12m", "int", min_value=0, description="Visits in the 12 months before enrollment."),
-    Column("portal_user", "bool", description="Uses the patient portal."),
-    Column("est_out_of_pocket", "float", min_value=0, description="Estimated out-of-pocket cost of the pathway, USD."),
-    Column("prior_allowed_cost_12m", "float", min_value=0,
-           description="Claims allowed cost in the 12 months before enrollment, USD (known at enrollment)."),
-    Column("allowed_cost_to_date", "float", min_value=0,
-           description="Claims allowed cost from 12 months before enrollment up to the as-of date, USD. "
-                       "Includes costs billed after any decision point: never a model feature."),
+    _attribute("age", "int", min_value=0, max_value=120, description="Age in years at enrollment."),
+    _attribute("sex", "str", allowed=SEXES),
+    _attribute("race_ethnicity", "str", allowed=RACE_ETHNICITIES),
+    _attribute("language", "str", allowed=LANGUAGES, description="Preferred language."),
+    _attribute("payer", "str", allowed=PAYERS),
+    _attribute("region", "str", allowed=REGIONS),
+    _attribute("site", "str", description="Home clinic site."),
+    _attribute("adi", "int", min_value=1, max_value=100, description="Area deprivation index (national percentile)."),
+    _attribute("distance_km", "float", min_value=0, max_value=20_000,
+               description="Distance from home to clinic, km."),
+    _attribute("comorbidity_index", "int", min_value=0, max_value=40, description="Charlson-style comorbidity index."),
+    _attribute("prior_no_shows_12m", "int", min_value=0, max_value=366,
+               description="Missed appointments in the 12 months before enrollment."),
+    _attribute("prior_visits_12m", "int", min_value=0, max_value=1_000,
+               description="Visits in the 12 months before enrollment."),
+    _attribute("portal_user", "bool", description="Uses the patient portal."),
+    _attribute("est_out_of_pocket", "float", min_value=0, max_value=1_000_000,
+               description="Estimated out-of-pocket cost of the pathway, USD."),
+    _attribute("prior_allowed_cost_12m", "float", min_value=0, max_value=100_000_000,
+               description="Claims allowed cost in the 12 months before enrollment, USD (known at enrollment)."),
+    _attribute("allowed_cost_to_date", "float", min_value=0, max_value=100_000_000,
+               description="Claims allowed cost from 12 months before enrollment up to the as-of date, USD. "
+                           "Includes costs billed after any decision point: never a model feature."),
 )
+REQUIRED_PATIENT_COLUMNS = tuple(c.name for c in PATIENT_COLUMNS if c.required)
 
 EVENT_COLUMNS = (
     Column("patient_id", "str"),
@@ -83,13 +97,18 @@ EVENT_COLUMNS = (
     Column("result", "str", nullable=True,
            allowed=tuple(r for rs in STAGE_RESULTS.values() if rs for r in rs),
            description="screening: positive/negative; diagnosis: confirmed/ruled_out; otherwise empty."),
-    Column("site", "str", description="Site where the stage took place."),
-    Column("billed_cost", "float", min_value=0, description="Claims cost billed for this event, USD."),
-    Column("next_appointment_date", "date", nullable=True,
-           description="Appointment for the next stage booked at this event (empty when no next stage is "
-                       "indicated). May lie after the as-of date."),
+    Column("site", "str", required=False, nullable=True, description="Site where the stage took place."),
+    Column("billed_cost", "float", required=False, nullable=True, min_value=0, max_value=10_000_000,
+           description="Claims cost billed for this event, USD."),
+    Column("next_appointment_date", "date", required=False, nullable=True,
+           description="The appointment for the next stage as FIRST booked at this event (empty when no next "
+                       "stage is indicated or nothing was booked). A later reschedule must not overwrite it: "
+                       "the rescheduled date is only known after the decision day, so using it would leak the "
+                       "future into the booked lead time. May lie after the as-of date."),
+    Column("next_appointment_booked_on", "date", required=False, nullable=True,
+           description="Day the appointment in next_appointment_date was booked; empty means on the event's "
+                       "date. A booking made after the decision day is not known on the decision day."),
 )
-
 TABLES = {"patients": PATIENT_COLUMNS, "events": EVENT_COLUMNS}
 
 # Ground truth: written by the generator only, kept apart from the features.

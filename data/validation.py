@@ -119,7 +119,11 @@ def _parse_column(raw: pd.Series, col: Column) -> pd.Series:
         else:
             out = raw.astype(STRING_DTYPE)
         if raw.dtype == object or isinstance(raw.dtype, pd.StringDtype):
-            out = out.where(out.str.strip().ne(""))
+            stripped = out.str.strip()
+            blank = stripped.eq("")
+            if col.unknown_means_missing:
+                blank |= stripped.str.lower().eq("unknown")
+            out = out.where(~blank)
         return out
     if kind == "date":
         if isinstance(raw.dtype, pd.DatetimeTZDtype):
@@ -193,6 +197,8 @@ def coerce_table(df: pd.DataFrame, columns: tuple[Column, ...], source: str) -> 
         raw = df[col.name]
         parsed = _parse_column(raw, col)
         given = _present(raw)
+        if col.unknown_means_missing and (raw.dtype == object or isinstance(raw.dtype, pd.StringDtype)):
+            given &= ~raw.astype(STRING_DTYPE).str.strip().str.lower().eq("unknown").fillna(False)
         unparsed = given & parsed.isna()
         if unparsed.any():
             problems.append(Problem(

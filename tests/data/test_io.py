@@ -166,8 +166,8 @@ def test_bad_date_in_csv(tmp_path):
 
 def test_missing_column_in_csv(tmp_path):
     out = csv_dataset(tmp_path)
-    pd.read_csv(out / "patients.csv").drop(columns="payer").to_csv(out / "patients.csv", index=False)
-    assert_rule(contract_error(out), "patients.csv", "payer", "missing_column")
+    pd.read_csv(out / "patients.csv").drop(columns="program").to_csv(out / "patients.csv", index=False)
+    assert_rule(contract_error(out), "patients.csv", "program", "missing_column")
 
 
 def test_empty_file(tmp_path):

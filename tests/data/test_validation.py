@@ -55,7 +55,9 @@ def typed(patients: pd.DataFrame, events: pd.DataFrame) -> tuple[pd.DataFrame, p
     p, problems = coerce_table(patients, PATIENT_COLUMNS, "patients")
     e, more = coerce_table(events, EVENT_COLUMNS, "events")
     assert problems == [] and more == []
-    return p, e
+    # read_dataset gives every contract column, an optional one left out as all-missing
+    from data.io import _with_all_columns
+    return _with_all_columns(p, PATIENT_COLUMNS), _with_all_columns(e, EVENT_COLUMNS)
 
 
 def problems_of(patients, events, as_of=AS_OF):
@@ -82,16 +84,37 @@ def test_coerce_parses_strings_and_drops_extra_columns():
     raw["extra"] = "x"
     out, problems = coerce_table(raw, EVENT_COLUMNS, "events")
     assert problems == []
-    assert list(out.columns) == [c.name for c in EVENT_COLUMNS]
+    assert list(out.columns) == [c.name for c in EVENT_COLUMNS if c.name in raw.columns]
     assert out["date"].dtype == "datetime64[ns]"
     assert out["billed_cost"].dtype == "float64"
-    pd.testing.assert_frame_equal(out, typed(patients, events)[1])
+    pd.testing.assert_frame_equal(out, typed(patients, events)[1][out.columns])
 
 
 def test_missing_column():
     patients, events = make_tables()
-    error = problems_of(patients.drop(columns="payer"), events)
-    assert_problem(error, "patients", "payer", "missing_column")
+    error = problems_of(patients.drop(columns="enrollment_date"), events)
+    assert_problem(error, "patients", "enrollment_date", "missing_column")
+
+
+def test_optional_attributes_may_be_absent_empty_or_unknown():
+    patients, events = make_tables()
+    patients = patients.drop(columns=["race_ethnicity", "language", "est_out_of_pocket"])
+    patients["payer"] = patients["payer"].astype(object)
+    patients.loc[0, "payer"], patients.loc[1, "payer"], patients.loc[2, "site"] = "Unknown", None, " unknown "
+    validate_tables(patients, events.drop(columns=["billed_cost", "site"]), AS_OF)
+    typed_patients, problems = coerce_table(patients, PATIENT_COLUMNS, "patients")
+    assert problems == []
+    assert typed_patients["payer"].iloc[:2].isna().all() and pd.isna(typed_patients["site"].iloc[2])
+
+
+def test_implausible_numbers_are_rejected():
+    patients, events = make_tables()
+    patients.loc[0, "prior_visits_12m"] = 2 ** 62
+    patients["distance_km"] = patients["distance_km"].astype(float)
+    patients.loc[1, "distance_km"] = 1e300
+    error = problems_of(patients, events)
+    assert_problem(error, "patients", "prior_visits_12m", "range")
+    assert_problem(error, "patients", "distance_km", "range")
 
 
 def test_bad_date_names_the_row():
@@ -125,8 +148,8 @@ def test_unknown_stage_and_out_of_range_values():
 
 def test_null_in_required_column():
     patients, events = make_tables()
-    patients.loc[1, "site"] = None
-    assert_problem(problems_of(patients, events), "patients", "site", "not_null")
+    patients.loc[1, "program"] = None
+    assert_problem(problems_of(patients, events), "patients", "program", "not_null")
 
 
 def test_duplicate_patient_id():
@@ -199,7 +222,7 @@ def test_next_appointment_before_event():
 
 def test_all_problems_are_collected():
     patients, events = make_tables()
-    patients = patients.drop(columns="payer")
+    patients = patients.drop(columns="program")
     events.loc[4, "patient_id"] = "P999"
     events.loc[6, "stage"] = "surgery"
     error = problems_of(patients, events)
