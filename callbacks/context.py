@@ -67,7 +67,8 @@ class PatientLookup:
         from ml.features import scoring_rows  # late import, as for the registry below
 
         patient_ids = dataset.patients["patient_id"].astype(str).to_numpy()
-        features = (scoring_rows(dataset.patients, dataset.events, dataset.as_of).set_index("patient_id")
+        features = (scoring_rows(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
+                    .set_index("patient_id")
                     if models is not None else pd.DataFrame())
         return cls(
             patient_rows={pid: i for i, pid in enumerate(patient_ids)},
@@ -138,7 +139,7 @@ def dataset_fingerprint(dataset) -> str:
 
 
 def build_cohort_frame(dataset) -> pd.DataFrame:
-    journeys = data.journeys.derive_journeys(dataset.patients, dataset.events, dataset.as_of)
+    journeys = data.journeys.derive_journeys(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
     attributes = dataset.patients[["patient_id", *PATIENT_ATTRIBUTES]]
     return journeys.merge(attributes, on="patient_id", how="left", validate="one_to_one")
 
@@ -215,6 +216,11 @@ def current() -> AppData:
     if _current is None:
         raise RuntimeError("CarePath data is not loaded yet: create_app() loads it at start-up")
     return _current
+
+
+def pathway():
+    """The loaded dataset's pathway definition (data.pathway.Pathway)."""
+    return current().dataset.pathway
 
 
 def cohort_filter(query: str | None) -> CohortFilter:

@@ -60,20 +60,21 @@ def overview_view(cohort_query: str | None) -> OverviewView:
             in_progress=formatting.count(0), high_risk=high_risk,
             funnel=blank, funnel_table=None, trend=blank,
         )
-    kpis = cohort_kpis(frame)
-    funnel = funnel_counts(frame)
+    pathway = context.pathway()
+    kpis = cohort_kpis(frame, pathway)
+    funnel = funnel_counts(frame, pathway)
     return OverviewView(
         message=None,
         patients=formatting.count(kpis.patients),
         screening_uptake=formatting.percent(kpis.screening_uptake),
         completion_rate=formatting.percent(kpis.completion_rate),
         dropout_rate=formatting.percent(kpis.dropout_rate),
-        median_days_to_treatment=formatting.days(kpis.median_days_positive_screen_to_treatment),
+        median_days_to_treatment=formatting.days(kpis.median_days_to_milestone),
         in_progress=formatting.count(kpis.in_progress),
         high_risk=high_risk,
         funnel=funnel_figure(funnel),
         funnel_table=funnel_table(funnel),
-        trend=trend_figure(monthly_trend(frame)),
+        trend=trend_figure(monthly_trend(frame, pathway)),
     )
 
 

@@ -13,7 +13,7 @@ from callbacks.overview import EMPTY_COHORT_MESSAGE
 from components import ids
 from components.figures import durations_figure, empty_figure, sankey_figure
 from components.tables import breakdown_rows, durations_table
-from data.cohorts import (BOTTLENECK_DEFINITION, bottleneck_text, breakdown, sankey_flows, stage_durations,
+from data.cohorts import (bottleneck_definition, bottleneck_text, breakdown, sankey_flows, stage_durations,
                           stage_losses)
 
 
@@ -34,10 +34,10 @@ class PathwaysView:
                 self.site_rows, self.payer_rows)
 
 
-def bottleneck_callout(headline: str) -> html.Div:
+def bottleneck_callout(headline: str, definition: str) -> html.Div:
     return html.Div([
         html.P(headline, className="bottleneck-headline"),
-        html.P(BOTTLENECK_DEFINITION, className="bottleneck-definition"),
+        html.P(definition, className="bottleneck-definition"),
     ])
 
 
@@ -51,16 +51,18 @@ def pathways_view(cohort_query: str | None) -> PathwaysView:
             bottleneck=None, sankey=blank, durations=blank, durations_table=None,
             site_rows=[], payer_rows=[],
         )
-    flows = sankey_flows(frame)
-    durations = stage_durations(frame)
+    pathway = context.pathway()
+    flows = sankey_flows(frame, pathway)
+    durations = stage_durations(frame, pathway)
     return PathwaysView(
         message=None,
-        bottleneck=bottleneck_callout(bottleneck_text(stage_losses(flows), durations)),
+        bottleneck=bottleneck_callout(bottleneck_text(stage_losses(flows, pathway), durations, pathway),
+                                      bottleneck_definition(pathway)),
         sankey=sankey_figure(flows),
         durations=durations_figure(durations),
         durations_table=durations_table(durations),
-        site_rows=breakdown_rows(breakdown(frame, "site")),
-        payer_rows=breakdown_rows(breakdown(frame, "payer")),
+        site_rows=breakdown_rows(breakdown(frame, "site", pathway)),
+        payer_rows=breakdown_rows(breakdown(frame, "payer", pathway)),
     )
 
 

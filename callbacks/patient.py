@@ -15,9 +15,7 @@ from components import formatting, ids
 from components.figures import empty_figure, journey_timeline_figure, risk_drivers_figure
 from components.patient_view import attributes_list, drivers_list, header_block, no_risk_block, risk_block
 from components.worklist_table import booked_text
-from data.journeys import STATUS_LABELS
-from data.pathway import ALLOWED_WINDOW_DAYS, PREVIOUS_STAGE, stage_name
-from data.schema import PROGRAM_LABELS, STAGES
+from data.journeys import STATUS_LABELS, booked_date, wait_column, window_close_date
 from ml.drivers import FAMILY, describe
 
 PROMPT = "Enter a patient id above, or open a patient from the Worklist."
@@ -26,9 +24,6 @@ OUTSIDE_COHORT = "This patient is outside the current cohort filters; they are s
 TOP_DRIVER_BARS = 8
 OTHER_FACTORS = "All other factors"
 
-# Days-between-stages column of the cohort frame that ends at each stage.
-WAIT_COLUMNS = {"screening": "days_enrollment_to_screening", "diagnosis": "days_screening_to_diagnosis",
-                "treatment": "days_diagnosis_to_treatment", "follow_up": "days_treatment_to_follow_up"}
 STATUS_BADGE_COLOURS = {"completed": "success", "exited": "secondary", "dropped_out": "danger",
                         "in_progress": "warning"}
 HIDDEN = {"display": "none"}
@@ -68,7 +63,11 @@ def _plural_days(n: int) -> str:
 
 
 def _step(program: str, stage: str) -> str:
-    return stage_name(program, stage)
+    return context.pathway().stage_name(program, stage)
+
+
+def _is_first(stage: str) -> bool:
+    return stage == context.pathway().first_stage
 
 
 def _capital(text: str) -> str:
@@ -78,34 +77,13 @@ def _capital(text: str) -> str:
 
 def _previous_step(program: str, stage: str) -> str:
     """"the positive stool test": the step whose result booked ``stage``."""
-    previous = PREVIOUS_STAGE[stage]
-    return f"the {'positive ' if previous == 'screening' else ''}{_step(program, previous)}"
-
-
-def _anchor_date(journey: pd.Series, stage: str):
-    """The date a stage's window counts from: the previous stage, or enrollment for screening."""
-    column = "enrollment_date" if stage == "screening" else f"{PREVIOUS_STAGE[stage]}_date"
-    return journey[column]
-
-
-def window_close_date(journey: pd.Series, stage: str):
-    """When the window for ``stage`` closes(d) (data.pathway.ALLOWED_WINDOW_DAYS)."""
-    if pd.notna(journey.get("window_closes")):
-        return journey["window_closes"]
-    anchor = _anchor_date(journey, stage)
-    if pd.isna(anchor):
-        return None
-    return pd.Timestamp(anchor) + pd.Timedelta(days=ALLOWED_WINDOW_DAYS[str(journey["program"])][stage])
-
-
-def booked_date(events: pd.DataFrame, stage: str):
-    """The appointment booked for ``stage`` by the event before it (screening is never booked)."""
-    if stage == "screening" or events.empty:
-        return None
-    previous = events[events["stage"] == PREVIOUS_STAGE[stage]]
-    if previous.empty or pd.isna(previous["next_appointment_date"].iloc[-1]):
-        return None
-    return previous["next_appointment_date"].iloc[-1]
+    pathway = context.pathway()
+    previous = pathway.stage(pathway.previous_stage[stage])
+    led_on = " or ".join(r.replace("_", " ") for r in previous.leads_on)
+    # Only the first stage's result is worth naming ("the positive stool test"); later
+    # steps read naturally on their own ("the colonoscopy").
+    prefix = f"{led_on} " if previous.ends and previous.name == pathway.first_stage else ""
+    return f"the {prefix}{_step(program, previous.name)}"
 
 
 # --- The typical wait -------------------------------------------------------------
@@ -121,7 +99,7 @@ def typical_wait(cohort_query: str | None, program: str, stage: str) -> TypicalW
     """Median days from the previous step (enrollment, for screening) to ``stage`` among
     patients of the same program in the cohort who had it. The risk-tier filter is left
     out: patients with a tier are still waiting, so they never had the step."""
-    column = WAIT_COLUMNS[stage]
+    column = wait_column(stage, context.pathway())
     cohort = replace(context.cohort_filter(cohort_query), risk_tiers=())
     scope = "matching the cohort filters"
     frame = apply_cohort(context.current().cohort_frame, cohort)
@@ -132,9 +110,10 @@ def typical_wait(cohort_query: str | None, program: str, stage: str) -> TypicalW
         scope = "in the whole population (none match the cohort filters)"
     if days.empty:
         return None
-    start = "enrollment" if stage == "screening" else _previous_step(program, stage)
+    start = "enrollment" if _is_first(stage) else _previous_step(program, stage)
+    label = context.pathway().program_labels.get(program, program)
     definition = (f"time from {start} to the {_step(program, stage)} among "
-                  f"{PROGRAM_LABELS.get(program, program).lower()} patients {scope} who had it")
+                  f"{label.lower()} patients {scope} who had it")
     return TypicalWait(float(days.median()), int(len(days)), definition)
 
 
@@ -144,7 +123,7 @@ def waiting_lines(journey: pd.Series, events: pd.DataFrame, cohort_query: str | 
     program, stage = str(journey["program"]), str(journey["status_stage"])
     step = _step(program, stage)
     waited = int(journey["days_waiting"])
-    since = "enrollment" if stage == "screening" else _previous_step(program, stage)
+    since = "enrollment" if _is_first(stage) else _previous_step(program, stage)
     lines = [f"Waiting {_plural_days(waited)} for the {step}, since {since} on {_day(journey['awaiting_since'])}."]
     typical = typical_wait(cohort_query, program, stage)
     if typical is not None:
@@ -153,14 +132,14 @@ def waiting_lines(journey: pd.Series, events: pd.DataFrame, cohort_query: str | 
                       f"{_plural_days(round(abs(gap)))} {'longer' if gap > 0 else 'shorter'} than typical so far")
         lines.append(f"Typical (median) {typical.definition}: {typical.median_days:,.0f} days "
                      f"(n = {typical.patients:,}). This patient: {comparison}.")
-    booked = booked_date(events, stage)
+    booked = booked_date(events, stage, context.pathway())
     if booked is not None:
         until = int((pd.Timestamp(booked) - pd.Timestamp(as_of)).days)
         status = booked_text(booked, until).split(" · ", 1)[1]
         lines.append(f"Booked for {_day(booked)}: {status}.")
-    elif stage == "screening":
-        lines.append("Screening is not booked: the patient is invited and has not come in yet.")
-    closes = window_close_date(journey, stage)
+    elif _is_first(stage):
+        lines.append(f"The {step} is not booked: the patient is invited and has not come in yet.")
+    closes = window_close_date(journey, stage, context.pathway())
     if closes is not None:
         left = int((pd.Timestamp(closes) - pd.Timestamp(as_of)).days)
         lines.append(f"The window for the {step} closes on {_day(closes)} (in {_plural_days(left)}); "
@@ -172,13 +151,13 @@ def outcome_line(journey: pd.Series) -> str:
     program, stage, status = str(journey["program"]), str(journey["status_stage"]), str(journey["status"])
     step = _step(program, stage)
     if status == "completed":
-        return f"Completed the pathway: {step} on {_day(journey['follow_up_date'])}."
+        return f"Completed the pathway: {step} on {_day(journey[f'{context.pathway().last_stage}_date'])}."
     if status == "exited":
         result = journey.get(f"{stage}_result")
         result_text = str(result).replace("_", " ") if pd.notna(result) else "no further step indicated"
         return (f"Left the pathway appropriately: the {step} on {_day(journey[f'{stage}_date'])} came back "
                 f"{result_text}, so no further step is needed.")
-    closes = window_close_date(journey, stage)
+    closes = window_close_date(journey, stage, context.pathway())
     closed = f" (the window closed on {_day(closes)})" if closes is not None else ""
     return f"Dropped out: the {step} did not happen in time{closed}."
 
@@ -187,7 +166,7 @@ def missed_booking_line(journey: pd.Series, events: pd.DataFrame) -> list[str]:
     """For a dropout, the appointment that was booked and never attended (if any)."""
     if journey["status"] != "dropped_out":
         return []
-    booked = booked_date(events, str(journey["status_stage"]))
+    booked = booked_date(events, str(journey["status_stage"]), context.pathway())
     if booked is None:
         return []
     return [f"It was booked for {_day(booked)}; no visit was recorded."]
@@ -202,9 +181,9 @@ def unscored_reason(journey: pd.Series) -> str:
     if status == "dropped_out":
         return ("The patient has already dropped out: the window for the "
                 f"{_step(program, stage)} has closed. The model scores patients who can still be reached.")
-    if stage == "screening":
+    if _is_first(stage):
         return (f"The patient is waiting for the {_step(program, stage)}, which is not booked. The model scores "
-                "patients waiting for a booked diagnosis, treatment or follow-up.")
+                "patients waiting for a booked stage.")
     return "The model has no score for this patient at the data's as-of date."
 
 
@@ -232,7 +211,7 @@ def driver_contributions(patient_id: str, top: int = TOP_DRIVER_BARS) -> pd.Data
     strongest, rest = order[:top], order[top:]
     labels, values = [], []
     for family in strongest:
-        label = describe(leaders[family], features)
+        label = describe(leaders[family], features, context.pathway())
         label = _capital(label)
         while label in labels:  # a category axis would merge equal labels
             label += " "
@@ -259,7 +238,7 @@ def _event_detail(program: str, event) -> str:
 
 def timeline_figure(journey: pd.Series, events: pd.DataFrame, as_of) -> go.Figure:
     program, stage, status = str(journey["program"]), str(journey["status_stage"]), str(journey["status"])
-    rows = ["Enrolled", *(_capital(_step(program, s)) for s in STAGES)]
+    rows = ["Enrolled", *(_capital(_step(program, s)) for s in context.pathway().stage_names)]
     points = pd.DataFrame({
         "row": ["Enrolled", *(_capital(_step(program, s)) for s in events["stage"])],
         "date": [journey["enrollment_date"], *events["date"]],
@@ -269,14 +248,14 @@ def timeline_figure(journey: pd.Series, events: pd.DataFrame, as_of) -> go.Figur
     booked = window = None
     if status in ("in_progress", "dropped_out"):
         step = _step(program, stage)
-        booked_on = booked_date(events, stage)
+        booked_on = booked_date(events, stage, context.pathway())
         if booked_on is not None:
             passed = pd.Timestamp(booked_on) < pd.Timestamp(as_of)
             until = int((pd.Timestamp(booked_on) - pd.Timestamp(as_of)).days)
             booked = {"row": _capital(step), "date": booked_on, "passed": passed,
                       "name": "Booked, not attended" if passed else "Booked, coming up",
                       "detail": f"<b>{_capital(step)} booked</b><br>{booked_text(booked_on, until)}"}
-        closes = window_close_date(journey, stage)
+        closes = window_close_date(journey, stage, context.pathway())
         if closes is not None:
             word = "closes" if status == "in_progress" else "closed"
             window = {"date": closes, "label": f"Window {word} {pd.Timestamp(closes):%d %b}"}
@@ -330,7 +309,8 @@ def patient_view(patient_text, cohort_query: str | None) -> PatientView:
     message = None if in_cohort else dbc.Alert(OUTSIDE_COHORT, color="light", className="mb-3")
     lines = (waiting_lines(journey, events, cohort_query, as_of) if journey["status"] == "in_progress"
              else [outcome_line(journey), *missed_booking_line(journey, events)])
-    header = header_block(patient_id, [(PROGRAM_LABELS.get(program, program), "info"), _status_badge(journey)],
+    header = header_block(patient_id, [(context.pathway().program_labels.get(program, program), "info"),
+                                       _status_badge(journey)],
                           lines)
     score = score_row(patient_id)
     if score is None:

@@ -66,7 +66,7 @@ def breakdown_grid(grid_id: str, group_label: str) -> dag.AgGrid:
              **numeric},
             {"field": "completion_rate", "headerName": "Completion rate", "valueFormatter": _PERCENT, **numeric},
             {"field": "dropout_rate", "headerName": "Dropout rate", "valueFormatter": _PERCENT, **numeric},
-            {"field": "median_days_positive_screen_to_treatment", "headerName": "Positive screen → treatment (median)",
+            {"field": "median_days_to_milestone", "headerName": "Positive screen → treatment (median)",
              "headerTooltip": "Median days from a positive screen to treatment", "valueFormatter": _DAYS,
              **numeric},
             {"field": "in_progress", "headerName": "In progress", "valueFormatter": _COUNT, **numeric},

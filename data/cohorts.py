@@ -28,24 +28,26 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from data.journeys import STATUS_COMPLETED, STATUS_DROPPED_OUT, STATUS_EXITED, STATUS_IN_PROGRESS
+from data.journeys import MILESTONE_DAYS, STATUS_COMPLETED, STATUS_DROPPED_OUT, STATUS_EXITED, STATUS_IN_PROGRESS
+from data.journeys import duration_columns
+from data.pathway import DEFAULT_PATHWAY, Pathway
 
 COMPLETED, EXITED, DROPPED_OUT, IN_PROGRESS = (
     STATUS_COMPLETED, STATUS_EXITED, STATUS_DROPPED_OUT, STATUS_IN_PROGRESS)
-BOOKED_STAGES = ("diagnosis", "treatment", "follow_up")
-"""Stages reached through an appointment booked at a decision point (after a positive screen)."""
 
 
 # --- KPIs ---------------------------------------------------------------------------
 
-def _outcome_flags(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per patient, the booleans every rate is built from (one definition for all)."""
+def _outcome_flags(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
+    """Per patient, the booleans every rate is built from (one definition for all).
+    "screened" means the pathway's first stage happened, whatever it is called."""
     status, stage = frame["status"], frame["status_stage"]
+    first = pathway.first_stage
     return pd.DataFrame({
-        "screened": frame["screening_date"].notna(),
-        "not_screened": (status == DROPPED_OUT) & (stage == "screening"),  # screening window closed
+        "screened": frame[f"{first}_date"].notna(),
+        "not_screened": (status == DROPPED_OUT) & (stage == first),  # first stage's window closed
         "completed": status == COMPLETED,
-        "dropped_out": (status == DROPPED_OUT) & stage.isin(BOOKED_STAGES),
+        "dropped_out": (status == DROPPED_OUT) & stage.isin(pathway.decision_stages),
         "exited": status == EXITED,
         "in_progress": status == IN_PROGRESS,
     }, index=frame.index)
@@ -74,7 +76,7 @@ class CohortKpis:
     in_progress: int  # an indicated stage's window is still open (any stage)
     completion_rate: float | None  # completed / (completed + dropped_out)
     dropout_rate: float | None  # dropped_out / (completed + dropped_out)
-    median_days_positive_screen_to_treatment: float | None
+    median_days_to_milestone: float | None  # first decision point -> milestone stage (journeys.MILESTONE_DAYS)
 
     @property
     def resolved_after_positive_screen(self) -> int:
@@ -82,12 +84,12 @@ class CohortKpis:
         return self.completed + self.dropped_out
 
 
-def cohort_kpis(frame: pd.DataFrame) -> CohortKpis:
+def cohort_kpis(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> CohortKpis:
     """Headline numbers for a cohort, with the definitions in this module's docstring.
 
     Rates are None when their denominator is empty (e.g. nobody has resolved yet).
     """
-    flags = _outcome_flags(frame).sum()
+    flags = _outcome_flags(frame, pathway).sum()
     screened, not_screened = int(flags["screened"]), int(flags["not_screened"])
     completed, dropped_out = int(flags["completed"]), int(flags["dropped_out"])
     resolved = completed + dropped_out
@@ -102,75 +104,79 @@ def cohort_kpis(frame: pd.DataFrame) -> CohortKpis:
         in_progress=int(flags["in_progress"]),
         completion_rate=_none_if_nan(_ratio(completed, resolved)),
         dropout_rate=_none_if_nan(_ratio(dropped_out, resolved)),
-        median_days_positive_screen_to_treatment=_none_if_nan(frame["days_positive_screen_to_treatment"].median()),
+        median_days_to_milestone=_none_if_nan(frame[MILESTONE_DAYS].median()),
     )
 
 
 # --- Stage funnel -------------------------------------------------------------------
 
-# (step, label, what losing patients at this step means)
-FUNNEL_STEPS = (
-    ("enrolled", "Enrolled", ""),
-    ("screened", "Screened", "not screened: dropped out or still in progress"),
-    ("positive_screen", "Positive screen", "negative screen: pathway ends appropriately"),
-    ("diagnosed", "Diagnosed", "no diagnostic work-up: dropped out or still in progress"),
-    ("confirmed", "Diagnosis confirmed", "ruled out: pathway ends appropriately"),
-    ("treated", "Treated", "not treated: dropped out or still in progress"),
-    ("followed_up", "Followed up", "no follow-up: dropped out or still in progress"),
-)
+def funnel_steps(pathway: Pathway = DEFAULT_PATHWAY) -> tuple[tuple[str, str, str], ...]:
+    """(step, label, what losing patients at this step means): enrolled, then per stage
+    the patients who had it and, for a stage whose results can end the pathway, those
+    whose result led on."""
+    steps = [("enrolled", "Enrolled", "")]
+    for stage in pathway.stages:
+        steps.append((f"{stage.name}_done", stage.done,
+                      f"{stage.missed.lower()}: dropped out or still in progress"))
+        if stage.ends and stage.name != pathway.last_stage:
+            endings = " or ".join(stage.result_label(r).lower() for r in stage.ends)
+            steps.append((f"{stage.name}_led_on", _led_on_label(stage), f"{endings}: pathway ends appropriately"))
+    return tuple(steps)
 
 
-def _funnel_masks(frame: pd.DataFrame) -> dict[str, pd.Series]:
+def _led_on_label(stage) -> str:
+    return " or ".join(stage.result_label(r) for r in stage.leads_on)
+
+
+FUNNEL_STEPS = funnel_steps(DEFAULT_PATHWAY)
+
+
+def _funnel_masks(frame: pd.DataFrame, pathway: Pathway) -> dict[str, pd.Series]:
     # Each step also requires the one before, so the funnel can never widen even if
     # a user's data holds, say, a treatment without a recorded diagnosis.
-    screened = frame["screening_date"].notna()
-    positive = screened & (frame["screening_result"] == "positive")
-    diagnosed = positive & frame["diagnosis_date"].notna()
-    confirmed = diagnosed & (frame["diagnosis_result"] == "confirmed")
-    treated = confirmed & frame["treatment_date"].notna()
-    followed_up = treated & frame["follow_up_date"].notna()
-    return {
-        "enrolled": pd.Series(True, index=frame.index),
-        "screened": screened,
-        "positive_screen": positive,
-        "diagnosed": diagnosed,
-        "confirmed": confirmed,
-        "treated": treated,
-        "followed_up": followed_up,
-    }
+    reached = pd.Series(True, index=frame.index)
+    masks = {"enrolled": reached}
+    for stage in pathway.stages:
+        reached = reached & frame[f"{stage.name}_date"].notna()
+        masks[f"{stage.name}_done"] = reached
+        if stage.ends and stage.name != pathway.last_stage:
+            reached = reached & frame[f"{stage.name}_result"].isin(stage.leads_on)
+            masks[f"{stage.name}_led_on"] = reached
+    return masks
 
 
-def funnel_counts(frame: pd.DataFrame) -> pd.DataFrame:
+def funnel_counts(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
     """One row per funnel step: patients, conversion from the previous step (0-1, NaN for
     the first), drop-off (patients lost since the previous step), share of enrolled."""
-    masks = _funnel_masks(frame)
-    counts = [int(masks[step].fillna(False).sum()) for step, _, _ in FUNNEL_STEPS]
+    steps = funnel_steps(pathway)
+    masks = _funnel_masks(frame, pathway)
+    counts = [int(masks[step].fillna(False).sum()) for step, _, _ in steps]
     previous = [None, *counts[:-1]]
     enrolled = counts[0]
     return pd.DataFrame({
-        "step": [step for step, _, _ in FUNNEL_STEPS],
-        "label": [label for _, label, _ in FUNNEL_STEPS],
+        "step": [step for step, _, _ in steps],
+        "label": [label for _, label, _ in steps],
         "patients": counts,
         "conversion": [math.nan if p is None else (c / p if p else math.nan) for c, p in zip(counts, previous)],
         "drop_off": [0 if p is None else p - c for c, p in zip(counts, previous)],
-        "drop_off_meaning": [meaning for _, _, meaning in FUNNEL_STEPS],
+        "drop_off_meaning": [meaning for _, _, meaning in steps],
         "share_of_enrolled": [c / enrolled if enrolled else math.nan for c in counts],
     })
 
 
 # --- Monthly trend ------------------------------------------------------------------
 
-def _last_stage_date(frame: pd.DataFrame) -> pd.Series:
-    stage_dates = frame[["screening_date", "diagnosis_date", "treatment_date", "follow_up_date"]]
+def _last_stage_date(frame: pd.DataFrame, pathway: Pathway) -> pd.Series:
+    stage_dates = frame[[f"{stage}_date" for stage in pathway.stage_names]]
     return stage_dates.apply(pd.to_datetime).max(axis=1)
 
 
-def monthly_trend(frame: pd.DataFrame) -> pd.DataFrame:
+def monthly_trend(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
     """Per calendar month: patients enrolled, and patients completing the pathway
     (dated by their last stage). Months without either are filled with zeros."""
     enrolled_month = pd.to_datetime(frame["enrollment_date"]).dt.to_period("M")
     completed = frame["status"] == COMPLETED
-    completed_month = _last_stage_date(frame.loc[completed]).dt.to_period("M")
+    completed_month = _last_stage_date(frame.loc[completed], pathway).dt.to_period("M")
     enrolled = enrolled_month.value_counts()
     finished = completed_month.value_counts()
     months = enrolled.index.union(finished.index)
@@ -187,60 +193,69 @@ def monthly_trend(frame: pd.DataFrame) -> pd.DataFrame:
 # --- Pathway flows (Sankey) ---------------------------------------------------------
 
 ENROLLED = "Enrolled"
-SCREENED = "Screened"
-POSITIVE = "Positive screen"
-NEGATIVE = "Negative screen"
-DIAGNOSED = "Diagnosed"
-CONFIRMED = "Confirmed"
-RULED_OUT = "Ruled out"
-TREATED = "Treated"
-FOLLOWED_UP = "Followed up (completed)"
-
-# Every (status, status_stage) a journey can end in, and its path of nodes from
-# Enrolled to its terminal node. A link's flow is the number of patients whose path
-# uses it, so every inner node's inflow equals its outflow and the terminal totals
-# are the status counts, by construction.
-SANKEY_PATHS = {
-    (DROPPED_OUT, "screening"): (ENROLLED, "Not screened (dropped out)"),
-    (IN_PROGRESS, "screening"): (ENROLLED, "Awaiting screening"),
-    (EXITED, "screening"): (ENROLLED, SCREENED, NEGATIVE, "Exited after negative screen"),
-    (DROPPED_OUT, "diagnosis"): (ENROLLED, SCREENED, POSITIVE, "No diagnosis (dropped out)"),
-    (IN_PROGRESS, "diagnosis"): (ENROLLED, SCREENED, POSITIVE, "Awaiting diagnosis"),
-    (EXITED, "diagnosis"): (ENROLLED, SCREENED, POSITIVE, DIAGNOSED, RULED_OUT, "Exited after ruled out"),
-    (DROPPED_OUT, "treatment"): (ENROLLED, SCREENED, POSITIVE, DIAGNOSED, CONFIRMED, "Not treated (dropped out)"),
-    (IN_PROGRESS, "treatment"): (ENROLLED, SCREENED, POSITIVE, DIAGNOSED, CONFIRMED, "Awaiting treatment"),
-    (DROPPED_OUT, "follow_up"): (ENROLLED, SCREENED, POSITIVE, DIAGNOSED, CONFIRMED, TREATED,
-                                 "No follow-up (dropped out)"),
-    (IN_PROGRESS, "follow_up"): (ENROLLED, SCREENED, POSITIVE, DIAGNOSED, CONFIRMED, TREATED,
-                                 "Awaiting follow-up"),
-    (COMPLETED, "follow_up"): (ENROLLED, SCREENED, POSITIVE, DIAGNOSED, CONFIRMED, TREATED, FOLLOWED_UP),
-}
-SANKEY_TERMINAL_STATUS = {path[-1]: status for (status, _), path in SANKEY_PATHS.items()}
-"""Terminal node -> the journey status it collects."""
 
 
-def _sankey_links() -> tuple[tuple[str, str], ...]:
-    """Every link once, ordered by depth so the figure lays the pathway out left to right."""
-    links: dict[tuple[str, str], int] = {}
-    for path in SANKEY_PATHS.values():
-        for depth, link in enumerate(zip(path[:-1], path[1:])):
-            links.setdefault(link, depth)
-    return tuple(sorted(links, key=links.get))
+@dataclass(frozen=True)
+class SankeyLayout:
+    """Every (status, status_stage) a journey can end in and its path of nodes from
+    Enrolled to its terminal node, built from the pathway definition. A link's flow is
+    the number of patients whose path uses it, so every inner node's inflow equals its
+    outflow and the terminal totals are the status counts, by construction."""
+
+    paths: dict  # (status, status_stage) -> tuple of node labels
+    stage_nodes: dict  # stage -> (node its patients come from, node they reach when they get it)
+
+    @property
+    def terminal_status(self) -> dict:
+        """Terminal node -> the journey status it collects."""
+        return {path[-1]: status for (status, _), path in self.paths.items()}
+
+    @property
+    def links(self) -> tuple[tuple[str, str], ...]:
+        """Every link once, ordered by depth so the figure lays the pathway out left to right."""
+        links: dict[tuple[str, str], int] = {}
+        for path in self.paths.values():
+            for depth, link in enumerate(zip(path[:-1], path[1:])):
+                links.setdefault(link, depth)
+        return tuple(sorted(links, key=links.get))
 
 
-SANKEY_LINKS = _sankey_links()
+def sankey_layout(pathway: Pathway = DEFAULT_PATHWAY) -> SankeyLayout:
+    paths, stage_nodes = {}, {}
+    prefix = (ENROLLED,)
+    for stage in pathway.stages:
+        name = stage.name
+        paths[(DROPPED_OUT, name)] = (*prefix, f"{stage.missed} (dropped out)")
+        paths[(IN_PROGRESS, name)] = (*prefix, f"Awaiting {stage.label.lower()}")
+        if name == pathway.last_stage:
+            done = f"{stage.done} (completed)"
+            paths[(COMPLETED, name)] = (*prefix, done)
+        else:
+            done = stage.done
+            if stage.ends:
+                endings = " or ".join(stage.result_label(r) for r in stage.ends)
+                paths[(EXITED, name)] = (*prefix, done, endings, f"Exited after {endings.lower()}")
+        stage_nodes[name] = (prefix[-1], done)
+        prefix = (*prefix, done, _led_on_label(stage)) if stage.ends else (*prefix, done)
+    return SankeyLayout(paths, stage_nodes)
 
 
-def _terminal_counts(journeys: pd.DataFrame) -> pd.Series:
+_DEFAULT_SANKEY = sankey_layout(DEFAULT_PATHWAY)
+SANKEY_PATHS = _DEFAULT_SANKEY.paths
+SANKEY_TERMINAL_STATUS = _DEFAULT_SANKEY.terminal_status
+SANKEY_LINKS = _DEFAULT_SANKEY.links
+
+
+def _terminal_counts(journeys: pd.DataFrame, layout: SankeyLayout) -> pd.Series:
     """Patients per (status, status_stage); refuses combinations no journey can end in."""
     counts = journeys.groupby(["status", "status_stage"]).size()
-    unknown = [key for key in counts.index if key not in SANKEY_PATHS]
+    unknown = [key for key in counts.index if key not in layout.paths]
     if unknown:
         raise ValueError(f"journeys: (status, status_stage) pairs outside the pathway: {unknown[:5]}")
     return counts
 
 
-def sankey_flows(journeys: pd.DataFrame) -> pd.DataFrame:
+def sankey_flows(journeys: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
     """One row per pathway link (all links, zero flows included): source, target,
     patients, and target_status (the journey status a terminal target collects, None
     for an inner node).
@@ -249,49 +264,48 @@ def sankey_flows(journeys: pd.DataFrame) -> pd.DataFrame:
     stage; each inner node's inflow equals its outflow, and the terminal totals per
     status equal the status counts of ``derive_journeys``.
     """
-    counts = _terminal_counts(journeys)
-    flow = dict.fromkeys(SANKEY_LINKS, 0)
+    layout = sankey_layout(pathway)
+    counts = _terminal_counts(journeys, layout)
+    links = layout.links
+    flow = dict.fromkeys(links, 0)
     for key, patients in counts.items():
-        path = SANKEY_PATHS[key]
+        path = layout.paths[key]
         for link in zip(path[:-1], path[1:]):
             flow[link] += int(patients)
+    terminal = layout.terminal_status
     return pd.DataFrame({
-        "source": [s for s, _ in SANKEY_LINKS],
-        "target": [t for _, t in SANKEY_LINKS],
-        "patients": [flow[link] for link in SANKEY_LINKS],
-        "target_status": [SANKEY_TERMINAL_STATUS.get(t) for _, t in SANKEY_LINKS],
+        "source": [s for s, _ in links],
+        "target": [t for _, t in links],
+        "patients": [flow[link] for link in links],
+        "target_status": [terminal.get(t) for _, t in links],
     })
 
 
 # --- Stage losses and the bottleneck ------------------------------------------------
 
-# Per stage: (the node its patients come from, the node they reach when they get it).
-# Its dropout and in-progress terminals hang off the first.
-_STAGE_NODES = {
-    "screening": (ENROLLED, SCREENED),
-    "diagnosis": (POSITIVE, DIAGNOSED),
-    "treatment": (CONFIRMED, TREATED),
-    "follow_up": (TREATED, FOLLOWED_UP),
-}
-STAGE_PHRASES = {
-    "screening": "screening",
-    "diagnosis": "diagnosis after a positive screen",
-    "treatment": "treatment after a confirmed diagnosis",
-    "follow_up": "follow-up after treatment",
-}
+def stage_phrases(pathway: Pathway = DEFAULT_PATHWAY) -> dict[str, str]:
+    """How a sentence names each stage in context: "diagnosis after a positive screen"."""
+    phrases = {pathway.first_stage: pathway.stages[0].label.lower()}
+    for previous, stage in zip(pathway.stages[:-1], pathway.stages[1:]):
+        after = f"a {_led_on_label(previous).lower()}" if previous.leads_on else previous.label.lower()
+        phrases[stage.name] = f"{stage.label.lower()} after {after}"
+    return phrases
 
 
-def stage_losses(flows: pd.DataFrame) -> pd.DataFrame:
+STAGE_PHRASES = stage_phrases(DEFAULT_PATHWAY)
+
+
+def stage_losses(flows: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
     """Per stage, from ``sankey_flows``: patients for whom it was indicated, who got
     it, dropped out (window closed without it), are still in progress, the resolved
     (got it + dropped out) and dropout_share = dropped out / resolved (NaN if none)."""
     rows = []
-    for stage, (before, after) in _STAGE_NODES.items():
+    for stage, (before, after) in sankey_layout(pathway).stage_nodes.items():
         out = flows[flows["source"] == before]
         got = int(out.loc[out["target"] == after, "patients"].sum())
         dropped = int(out.loc[out["target_status"] == DROPPED_OUT, "patients"].sum())
         waiting = int(out.loc[out["target_status"] == IN_PROGRESS, "patients"].sum())
-        rows.append({"stage": stage, "booked": stage in BOOKED_STAGES,
+        rows.append({"stage": stage, "booked": stage in pathway.decision_stages,
                      "indicated": got + dropped + waiting, "got": got, "dropped_out": dropped,
                      "in_progress": waiting, "resolved": got + dropped,
                      "dropout_share": _ratio(dropped, got + dropped)})
@@ -307,19 +321,26 @@ def bottleneck(losses: pd.DataFrame) -> pd.Series | None:
     return candidates.sort_values(["dropout_share", "dropped_out"], ascending=False, kind="stable").iloc[0]
 
 
-BOTTLENECK_DEFINITION = (
-    "Bottleneck: the booked stage (diagnosis, treatment or follow-up) with the highest dropout "
-    "share among patients for whom it was indicated and resolved (they got it, or its window "
-    "closed without it); patients still inside the window are left out. Slowest step: the highest "
-    "median wait between consecutive stages."
-)
+def _booked_stage_list(pathway: Pathway) -> str:
+    labels = [pathway.stage(s).label.lower() for s in pathway.decision_stages]
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " or " + labels[-1]
+
+
+def bottleneck_definition(pathway: Pathway = DEFAULT_PATHWAY) -> str:
+    return (f"Bottleneck: the booked stage ({_booked_stage_list(pathway)}) with the highest dropout "
+            "share among patients for whom it was indicated and resolved (they got it, or its window "
+            "closed without it); patients still inside the window are left out. Slowest step: the highest "
+            "median wait between consecutive stages.")
+
+
+BOTTLENECK_DEFINITION = bottleneck_definition(DEFAULT_PATHWAY)
 
 
 def _patients(count: int) -> str:
     return f"{count:,} patient" + ("" if count == 1 else "s")
 
 
-def bottleneck_text(losses: pd.DataFrame, durations: pd.DataFrame) -> str:
+def bottleneck_text(losses: pd.DataFrame, durations: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> str:
     """The bottleneck and the slowest step in one sentence, e.g. "Biggest loss: diagnosis
     after a positive screen — 44% of patients who needed it did not get it (1,234
     patients); slowest step: screen → diagnosis, median 48 days."."""
@@ -327,9 +348,10 @@ def bottleneck_text(losses: pd.DataFrame, durations: pd.DataFrame) -> str:
     if worst is None:
         loss = "Biggest loss: not known yet — no booked stage has resolved patients in this cohort"
     elif worst["dropped_out"] == 0:
-        loss = "No losses: every patient who needed diagnosis, treatment or follow-up and resolved got it"
+        loss = (f"No losses: every patient who needed {_booked_stage_list(pathway).replace(' or ', ' and ')} "
+                "and resolved got it")
     else:
-        loss = (f"Biggest loss: {STAGE_PHRASES[worst['stage']]} — {worst['dropout_share']:.0%} of patients "
+        loss = (f"Biggest loss: {stage_phrases(pathway)[worst['stage']]} — {worst['dropout_share']:.0%} of patients "
                 f"who needed it did not get it ({_patients(int(worst['dropped_out']))})")
     slowest = slowest_step(durations)
     if slowest is None:
@@ -341,22 +363,27 @@ def bottleneck_text(losses: pd.DataFrame, durations: pd.DataFrame) -> str:
 
 # --- Time between stages ------------------------------------------------------------
 
-# (journeys column, label, consecutive stages?)
-DURATION_STEPS = (
-    ("days_enrollment_to_screening", "Enrollment → screen", True),
-    ("days_screening_to_diagnosis", "Screen → diagnosis", True),
-    ("days_diagnosis_to_treatment", "Diagnosis → treatment", True),
-    ("days_treatment_to_follow_up", "Treatment → follow-up", True),
-    ("days_positive_screen_to_treatment", "Positive screen → treatment", False),
-)
+def duration_steps(pathway: Pathway = DEFAULT_PATHWAY) -> tuple[tuple[str, str, bool], ...]:
+    """(journeys column, label, consecutive stages?): each step of the pathway, then the
+    headline wait from the first decision point to the milestone stage."""
+    labels = ["Enrollment", *(stage.label for stage in pathway.stages)]
+    steps = [(column, f"{a} → {b.lower()}", True)
+             for column, a, b in zip(duration_columns(pathway), labels[:-1], labels[1:])]
+    first = pathway.stages[0]
+    start = _led_on_label(first) if first.leads_on else first.label
+    steps.append((MILESTONE_DAYS, f"{start} → {pathway.stage(pathway.milestone).label.lower()}", False))
+    return tuple(steps)
+
+
+DURATION_STEPS = duration_steps(DEFAULT_PATHWAY)
 DURATION_QUANTILES = {"p05": 0.05, "p25": 0.25, "median": 0.5, "p75": 0.75, "p95": 0.95}
 
 
-def stage_durations(frame: pd.DataFrame) -> pd.DataFrame:
+def stage_durations(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
     """Per step, days between the two stages among patients who had both: n, median,
     IQR (p25-p75) and p05/p95 (the distribution figure's whiskers)."""
     rows = []
-    for column, label, consecutive in DURATION_STEPS:
+    for column, label, consecutive in duration_steps(pathway):
         days = frame[column].dropna()
         quantiles = (days.quantile(list(DURATION_QUANTILES.values())).to_numpy()
                      if len(days) else [math.nan] * len(DURATION_QUANTILES))
@@ -376,14 +403,14 @@ def slowest_step(durations: pd.DataFrame) -> pd.Series | None:
 # --- Breakdowns ---------------------------------------------------------------------
 
 BREAKDOWN_COLUMNS = ("group", "patients", "resolved", "completion_rate", "dropout_rate",
-                     "median_days_positive_screen_to_treatment", "in_progress", "completed", "dropped_out")
+                     "median_days_to_milestone", "in_progress", "completed", "dropped_out")
 
 
-def breakdown(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+def breakdown(frame: pd.DataFrame, by: str, pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
     """Per value of ``by`` (e.g. site, payer): patients, resolved (the rates' denominator),
     completion and dropout rate (the KPI definitions), median days positive screen → treatment, in progress; sorted by
     dropout rate, highest first (groups without resolved patients last)."""
-    flags = _outcome_flags(frame)
+    flags = _outcome_flags(frame, pathway)
     grouped = flags.groupby(frame[by], observed=True)
     totals = grouped[["completed", "dropped_out", "in_progress"]].sum()
     resolved = totals["completed"] + totals["dropped_out"]
@@ -393,8 +420,8 @@ def breakdown(frame: pd.DataFrame, by: str) -> pd.DataFrame:
         "resolved": resolved.to_numpy(),
         "completion_rate": _ratio(totals["completed"], resolved).to_numpy(),
         "dropout_rate": _ratio(totals["dropped_out"], resolved).to_numpy(),
-        "median_days_positive_screen_to_treatment": frame.groupby(by, observed=True)[
-            "days_positive_screen_to_treatment"].median().reindex(totals.index).to_numpy(dtype="float64"),
+        "median_days_to_milestone": frame.groupby(by, observed=True)[
+            MILESTONE_DAYS].median().reindex(totals.index).to_numpy(dtype="float64"),
         "in_progress": totals["in_progress"].to_numpy(),
         "completed": totals["completed"].to_numpy(),
         "dropped_out": totals["dropped_out"].to_numpy(),

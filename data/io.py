@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from data.pathway import DEFAULT_PATHWAY, PATHWAY_FILE_NAME, Pathway, PathwayError, pathway_for_folder
 from data.schema import EVENT_COLUMNS, GROUND_TRUTH_COLUMNS, PATIENT_COLUMNS, TABLES
 from data.validation import ContractError, Problem, check_typed_tables, check_values, coerce_table
 
@@ -48,6 +49,7 @@ class Dataset:
     as_of: pd.Timestamp
     source_dir: Path
     as_of_source: str = "manifest.json"  # where the as-of date came from (see read_dataset)
+    pathway: Pathway = DEFAULT_PATHWAY  # the folder's own pathway.toml, else the default
 
 
 # --------------------------------------------------------------------------- atomic files
@@ -350,6 +352,10 @@ def read_dataset(directory, validate: bool = True, as_of=None) -> Dataset:
         raise FileNotFoundError(f"dataset directory not found: {directory}")
     manifest = _read_manifest(directory)
     preferred = manifest.get("format") if manifest else None
+    try:
+        pathway = pathway_for_folder(directory)
+    except PathwayError as exc:
+        raise ContractError([Problem(str(directory / PATHWAY_FILE_NAME), None, "pathway", str(exc))]) from None
 
     paths = {name: _find_file(directory, name, preferred) for name in TABLE_COLUMNS}
     missing = [name for name in REQUIRED_TABLES if paths[name] is None]
@@ -390,7 +396,7 @@ def read_dataset(directory, validate: bool = True, as_of=None) -> Dataset:
 
     if validate:
         problems += check_typed_tables(typed["patients"], typed["events"], as_of,
-                                       str(paths["patients"]), str(paths["events"]))
+                                       str(paths["patients"]), str(paths["events"]), pathway)
         if "ground_truth" in typed:
             problems += check_values(typed["ground_truth"], GROUND_TRUTH_COLUMNS, str(paths["ground_truth"]))
         if problems:
@@ -407,4 +413,5 @@ def read_dataset(directory, validate: bool = True, as_of=None) -> Dataset:
         as_of=as_of,
         source_dir=directory.resolve(),
         as_of_source=source,
+        pathway=pathway,
     )

@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from data.pathway import ALLOWED_WINDOW_DAYS, DECISION_STAGES, PREVIOUS_STAGE, outcome_horizon_days
-from data.schema import INDICATING_RESULT, NEXT_STAGE, PROGRAMS, STAGE_RESULTS, STAGES
+from data.pathway import DEFAULT_PATHWAY, Pathway
 
 STATUS_COMPLETED = "completed"
 STATUS_EXITED = "exited"
@@ -25,18 +24,31 @@ STATUS_LABELS = {
 }
 # furthest_stage for a patient with no event at all.
 STAGE_ENROLLED = "enrolled"
-FURTHEST_STAGES = (STAGE_ENROLLED, *STAGES)
 
-JOURNEY_COLUMNS = (
-    "patient_id", "program", "enrollment_date",
-    *(f"{stage}_date" for stage in STAGES),
-    "screening_result", "diagnosis_result",
-    "furthest_stage", "status", "status_stage",
-    "awaiting_since", "days_waiting", "next_appointment_date", "window_closes",
-    "days_enrollment_to_screening", "days_screening_to_diagnosis",
-    "days_diagnosis_to_treatment", "days_treatment_to_follow_up",
-    "days_positive_screen_to_treatment",
-)
+
+def duration_columns(pathway: Pathway = DEFAULT_PATHWAY) -> tuple[str, ...]:
+    """Days between consecutive steps: enrollment -> first stage, then stage -> stage."""
+    steps = ("enrollment", *pathway.stage_names)
+    return tuple(f"days_{a}_to_{b}" for a, b in zip(steps[:-1], steps[1:]))
+
+
+def journey_columns(pathway: Pathway = DEFAULT_PATHWAY) -> tuple[str, ...]:
+    """The columns of ``derive_journeys`` for a pathway."""
+    return (
+        "patient_id", "program", "enrollment_date",
+        *(f"{stage}_date" for stage in pathway.stage_names),
+        *(f"{stage.name}_result" for stage in pathway.stages if stage.has_results),
+        "furthest_stage", "status", "status_stage",
+        "awaiting_since", "days_waiting", "next_appointment_date", "window_closes",
+        *duration_columns(pathway),
+        MILESTONE_DAYS,
+    )
+
+
+MILESTONE_DAYS = "days_to_milestone"
+"""Days from the first decision point (a first-stage result that leads on) to the
+pathway's milestone stage (treatment in the default pathway), for patients who had both."""
+JOURNEY_COLUMNS = journey_columns(DEFAULT_PATHWAY)
 
 # Columns of derive_decision_points that describe what happened after the decision
 # point.  They are labels/outcomes: a model feature built from any of them leaks.
@@ -45,7 +57,7 @@ DECISION_OUTCOME_COLUMNS = ("next_stage_date", "pathway_outcome", "label_known",
 DECISION_POINT_COLUMNS = (
     "patient_id", "program", "awaiting_stage", "decision_date", "decision_site",
     "booked_date", "lead_days", "previous_stage_days", "missed_previous_appointment",
-    "prior_decisions_missed", "days_since_enrollment", "window_closes",
+    "prior_decisions_missed", "days_since_enrollment", "window_closes", "outcome_known_date",
     *DECISION_OUTCOME_COLUMNS,
 )
 
@@ -78,17 +90,18 @@ def _codes(values, categories: tuple) -> np.ndarray:
     return lookup[codes]  # factorize marks missing values -1, which picks the trailing -1
 
 
-def _program_codes(programs: pd.Series) -> np.ndarray:
-    codes = _codes(programs, PROGRAMS)
+def _program_codes(programs: pd.Series, pathway: Pathway) -> np.ndarray:
+    codes = _codes(programs, pathway.program_names)
     if (codes < 0).any():
         bad = sorted(pd.Series(programs)[codes < 0].astype(str).unique()[:5])
-        raise ValueError(f"patients.program: values outside {PROGRAMS}: {bad}")
+        raise ValueError(f"patients.program: values outside {pathway.program_names}: {bad}")
     return codes
 
 
-def _window_days(program_codes: np.ndarray, stage_codes: np.ndarray) -> np.ndarray:
+def _window_days(pathway: Pathway, program_codes: np.ndarray, stage_codes: np.ndarray) -> np.ndarray:
     """Allowed window per row, looked up by (program, stage) code, as timedelta64[ns]."""
-    table = np.array([[ALLOWED_WINDOW_DAYS[p][s] for s in STAGES] for p in PROGRAMS], dtype="int64")
+    table = np.array([[pathway.window_days(p, s) for s in pathway.stage_names] for p in pathway.program_names],
+                     dtype="int64")
     return (table[program_codes, stage_codes] * _DAY).astype("timedelta64[ns]")
 
 
@@ -105,11 +118,8 @@ def _patient_positions(patient_ids: pd.Series, event_patient_ids: pd.Series) -> 
     return position
 
 
-_RESULTS = tuple(r for results in STAGE_RESULTS.values() if results for r in results)
-
-
-def _pivot_events(patient_ids: pd.Series, events: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:
-    """Per stage, arrays aligned with patients: date, result code (into _RESULTS),
+def _pivot_events(patient_ids: pd.Series, events: pd.DataFrame, pathway: Pathway) -> dict[str, dict[str, np.ndarray]]:
+    """Per stage, arrays aligned with patients: date, result code (into pathway.results),
     next_appointment, and row (position in ``events``; -1 when the stage is absent).
 
     Should a stage appear twice for a patient, its earliest event is used; events of
@@ -117,24 +127,25 @@ def _pivot_events(patient_ids: pd.Series, events: pd.DataFrame) -> dict[str, dic
     """
     n = len(patient_ids)
     position = _patient_positions(patient_ids, events["patient_id"])
-    stage_code = _codes(events["stage"], STAGES)
+    stages = pathway.stage_names
+    stage_code = _codes(events["stage"], stages)
     date = _dates(events["date"])
     keep = (position >= 0) & (stage_code >= 0) & ~np.isnat(date)
     row = np.flatnonzero(keep)
-    key = position[row] * len(STAGES) + stage_code[row]
+    key = position[row] * len(stages) + stage_code[row]
     if len(key) and np.bincount(key).max() > 1:
         order = np.lexsort((date[row], key))
         key_sorted = key[order]
         first = np.ones(len(order), dtype=bool)
         first[1:] = key_sorted[1:] != key_sorted[:-1]
         row, key = row[order[first]], key_sorted[first]
-    position, stage_code = key // len(STAGES), key % len(STAGES)
+    position, stage_code = key // len(stages), key % len(stages)
 
-    result_all = _codes(events["result"], _RESULTS)
+    result_all = _codes(events["result"], pathway.results)
     next_appt_all = _dates(events["next_appointment_date"])
 
     wide: dict[str, dict[str, np.ndarray]] = {}
-    for code, stage in enumerate(STAGES):
+    for code, stage in enumerate(stages):
         at = stage_code == code
         pos, rows = position[at], row[at]
         stage_row = np.full(n, -1, dtype="int64")
@@ -152,46 +163,54 @@ def _pivot_events(patient_ids: pd.Series, events: pd.DataFrame) -> dict[str, dic
     return wide
 
 
-def _result_strings(result_codes: np.ndarray) -> np.ndarray:
-    return np.array([*_RESULTS, None], dtype=object)[result_codes]  # -1 picks None
+def _result_strings(result_codes: np.ndarray, pathway: Pathway) -> np.ndarray:
+    return np.array([*pathway.results, None], dtype=object)[result_codes]  # -1 picks None
 
 
-def _indicated(wide: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Per stage, whether the pathway indicated it (screening always; later stages
+def _leads_on(wide: dict[str, dict[str, np.ndarray]], stage, pathway: Pathway) -> np.ndarray:
+    """Whether the stage's result (where it has results) makes the next stage indicated."""
+    codes = wide[stage.name]["result"]
+    if not stage.has_results:
+        return np.ones(len(codes), dtype=bool)
+    return np.isin(codes, [pathway.results.index(r) for r in stage.leads_on])
+
+
+def _indicated(wide: dict[str, dict[str, np.ndarray]], pathway: Pathway) -> dict[str, np.ndarray]:
+    """Per stage, whether the pathway indicated it (the first stage always; later stages
     only when the previous stage happened, was itself indicated, and led on)."""
-    n = len(wide[STAGES[0]]["date"])
-    indicated = {STAGES[0]: np.ones(n, dtype=bool)}
-    for stage in STAGES[:-1]:
-        happened = wide[stage]["row"] >= 0
-        wanted = INDICATING_RESULT[stage]
-        leads_on = np.ones(n, dtype=bool) if wanted is None else wide[stage]["result"] == _RESULTS.index(wanted)
-        indicated[NEXT_STAGE[stage]] = indicated[stage] & happened & leads_on
+    first = pathway.first_stage
+    indicated = {first: np.ones(len(wide[first]["date"]), dtype=bool)}
+    for stage in pathway.stages[:-1]:
+        happened = wide[stage.name]["row"] >= 0
+        indicated[pathway.next_stage[stage.name]] = (indicated[stage.name] & happened
+                                                     & _leads_on(wide, stage, pathway))
     return indicated
 
 
-def _journey_arrays(patients: pd.DataFrame, events: pd.DataFrame, as_of) -> dict:
+def _journey_arrays(patients: pd.DataFrame, events: pd.DataFrame, as_of, pathway: Pathway) -> dict:
     as_of_day = _as_of(as_of)
-    program_codes = _program_codes(patients["program"])
+    program_codes = _program_codes(patients["program"], pathway)
     enrollment = _dates(patients["enrollment_date"])
-    wide = _pivot_events(patients["patient_id"], events)
-    indicated = _indicated(wide)
+    wide = _pivot_events(patients["patient_id"], events, pathway)
+    indicated = _indicated(wide, pathway)
     n = len(patients)
+    stages = pathway.stage_names
 
     # Walking the pathway, the first indicated stage that did not happen is the one
     # the patient is awaiting (or missed); a happened stage that leads nowhere is an
     # appropriate exit.  Statuses and stages are kept as codes until the end.
     status = np.full(n, STATUSES.index(STATUS_COMPLETED), dtype="int64")
-    status_stage = np.full(n, len(STAGES) - 1, dtype="int64")
+    status_stage = np.full(n, len(stages) - 1, dtype="int64")
     awaiting_code = np.full(n, -1, dtype="int64")
     decided = np.zeros(n, dtype=bool)
-    for code, stage in enumerate(STAGES):
+    for code, stage in enumerate(stages):
         happened = wide[stage]["row"] >= 0
         missing = indicated[stage] & ~happened & ~decided
         awaiting_code[missing] = code
         status_stage[missing] = code
         decided |= missing
-        if stage in NEXT_STAGE:
-            exits = indicated[stage] & happened & ~indicated[NEXT_STAGE[stage]] & ~decided
+        if stage in pathway.next_stage:
+            exits = indicated[stage] & happened & ~indicated[pathway.next_stage[stage]] & ~decided
             status[exits] = STATUSES.index(STATUS_EXITED)
             status_stage[exits] = code
             decided |= exits
@@ -199,12 +218,12 @@ def _journey_arrays(patients: pd.DataFrame, events: pd.DataFrame, as_of) -> dict
     waiting = awaiting_code >= 0
     decision_date = enrollment.copy()
     booked = np.full(n, _NAT, dtype=_NS)
-    for code, stage in enumerate(STAGES[1:], start=1):
+    for code, stage in enumerate(stages[1:], start=1):
         at = awaiting_code == code
-        previous = PREVIOUS_STAGE[stage]
+        previous = pathway.previous_stage[stage]
         decision_date[at] = wide[previous]["date"][at]
         booked[at] = wide[previous]["next_appointment"][at]
-    closes = decision_date + _window_days(program_codes, np.where(waiting, awaiting_code, 0))
+    closes = decision_date + _window_days(pathway, program_codes, np.where(waiting, awaiting_code, 0))
     dropped = waiting & (closes < as_of_day)
     in_progress = waiting & ~dropped
     status[dropped] = STATUSES.index(STATUS_DROPPED_OUT)
@@ -217,62 +236,65 @@ def _journey_arrays(patients: pd.DataFrame, events: pd.DataFrame, as_of) -> dict
         "wide": wide,
         "indicated": indicated,
         "status": np.array(STATUSES, dtype=object)[status],
-        "status_stage": np.array(STAGES, dtype=object)[status_stage],
+        "status_stage": np.array(stages, dtype=object)[status_stage],
         "awaiting_since": np.where(in_progress, decision_date, _NAT),
         "next_appointment": np.where(in_progress, booked, _NAT),
         "window_closes": np.where(in_progress, closes, _NAT),
     }
 
 
-def derive_journeys(patients: pd.DataFrame, events: pd.DataFrame, as_of) -> pd.DataFrame:
+def derive_journeys(patients: pd.DataFrame, events: pd.DataFrame, as_of,
+                    pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
     """One row per patient (in the order of ``patients``): stage dates, results,
     the journey status as of ``as_of`` and the days between stages.
 
-    status is completed (follow-up happened), exited (negative screen or ruled-out
-    diagnosis), dropped_out (an indicated stage did not happen and its window closed
-    before ``as_of``) or in_progress (its window is still open: censored, never a
-    dropout).  status_stage is the stage completed, exited at, missed or awaited.
+    status is completed (the last stage happened), exited (a result that ends the
+    pathway appropriately, e.g. a negative screen or a ruled-out diagnosis),
+    dropped_out (an indicated stage did not happen and its window closed before
+    ``as_of``) or in_progress (its window is still open: censored, never a dropout).
+    status_stage is the stage completed, exited at, missed or awaited.
     awaiting_since, days_waiting, next_appointment_date and window_closes are set for
-    in-progress patients only; next_appointment_date stays empty while awaiting
-    screening, which is not booked.
+    in-progress patients only; next_appointment_date stays empty while awaiting the
+    first stage, which is not booked.
     """
-    arrays = _journey_arrays(patients, events, as_of)
+    arrays = _journey_arrays(patients, events, as_of, pathway)
     wide = arrays["wide"]
-    dates = {stage: wide[stage]["date"] for stage in STAGES}
+    stages = pathway.stage_names
+    dates = {stage: wide[stage]["date"] for stage in stages}
     enrollment = arrays["enrollment"]
     n = len(patients)
 
-    furthest = np.zeros(n, dtype="int64")  # index into FURTHEST_STAGES
-    for code, stage in enumerate(STAGES, start=1):
+    furthest = np.zeros(n, dtype="int64")  # index into (STAGE_ENROLLED, *stages)
+    for code, stage in enumerate(stages, start=1):
         furthest[wide[stage]["row"] >= 0] = code
 
-    positive_screen = wide["screening"]["result"] == _RESULTS.index(INDICATING_RESULT["screening"])
+    first = pathway.stages[0]
+    first_led_on = (wide[first.name]["row"] >= 0) & _leads_on(wide, first, pathway)
+    steps = [enrollment, *(dates[stage] for stage in stages)]
     awaiting_since = arrays["awaiting_since"]
     frame = {
         "patient_id": patients["patient_id"].to_numpy(),
         "program": patients["program"].to_numpy(),
         "enrollment_date": enrollment,
-        **{f"{stage}_date": dates[stage] for stage in STAGES},
-        "screening_result": _result_strings(wide["screening"]["result"]),
-        "diagnosis_result": _result_strings(wide["diagnosis"]["result"]),
-        "furthest_stage": np.array(FURTHEST_STAGES, dtype=object)[furthest],
+        **{f"{stage}_date": dates[stage] for stage in stages},
+        **{f"{stage.name}_result": _result_strings(wide[stage.name]["result"], pathway)
+           for stage in pathway.stages if stage.has_results},
+        "furthest_stage": np.array((STAGE_ENROLLED, *stages), dtype=object)[furthest],
         "status": arrays["status"],
         "status_stage": arrays["status_stage"],
         "awaiting_since": awaiting_since,
         "days_waiting": _days(np.full(n, arrays["as_of"]), awaiting_since),
         "next_appointment_date": arrays["next_appointment"],
         "window_closes": arrays["window_closes"],
-        "days_enrollment_to_screening": _days(dates["screening"], enrollment),
-        "days_screening_to_diagnosis": _days(dates["diagnosis"], dates["screening"]),
-        "days_diagnosis_to_treatment": _days(dates["treatment"], dates["diagnosis"]),
-        "days_treatment_to_follow_up": _days(dates["follow_up"], dates["treatment"]),
-        "days_positive_screen_to_treatment": np.where(
-            positive_screen, _days(dates["treatment"], dates["screening"]), np.nan),
+        **{column: _days(later, earlier)
+           for column, earlier, later in zip(duration_columns(pathway), steps[:-1], steps[1:])},
+        MILESTONE_DAYS: np.where(first_led_on, _days(dates[pathway.milestone], dates[first.name]), np.nan),
     }
-    return pd.DataFrame(frame, columns=list(JOURNEY_COLUMNS))
+    return pd.DataFrame(frame, columns=list(journey_columns(pathway)))
 
 
-def derive_decision_points(patients: pd.DataFrame, events: pd.DataFrame, as_of) -> pd.DataFrame:
+def derive_decision_points(patients: pd.DataFrame, events: pd.DataFrame, as_of,
+                           pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
     """One row per decision point: an event that indicated the next stage (positive
     screen → awaiting diagnosis, confirmed diagnosis → treatment, treatment →
     follow_up), sorted by (patient_id, decision_date).
@@ -283,7 +305,8 @@ def derive_decision_points(patients: pd.DataFrame, events: pd.DataFrame, as_of) 
     enrollment for a positive screen), missed_previous_appointment (the decision
     event came later than the date the previous event booked for it; never for a
     screen, which is not booked), prior_decisions_missed (missed booked appointments
-    in this pathway so far, this one included), days_since_enrollment, window_closes.
+    in this pathway so far, this one included), days_since_enrollment, window_closes,
+    outcome_known_date (decision_date + the outcome horizon: when the label becomes final).
 
     OUTCOMES — never features, they are dated after the decision point:
     next_stage_date (when the awaited stage happened), pathway_outcome (the
@@ -295,8 +318,9 @@ def derive_decision_points(patients: pd.DataFrame, events: pd.DataFrame, as_of) 
     Only events on the indicated pathway count (e.g. a confirmed diagnosis after a
     negative screen is not a decision point).
     """
-    arrays = _journey_arrays(patients, events, as_of)
+    arrays = _journey_arrays(patients, events, as_of, pathway)
     wide, indicated = arrays["wide"], arrays["indicated"]
+    stages, previous_stage = pathway.stage_names, pathway.previous_stage
     enrollment = arrays["enrollment"]
     program_codes = arrays["program_codes"]
     patient_ids = patients["patient_id"].to_numpy()
@@ -307,21 +331,22 @@ def derive_decision_points(patients: pd.DataFrame, events: pd.DataFrame, as_of) 
 
     # A decision event missed its own booking when it happened after the date the
     # previous event had booked for it; screening is never booked.
-    missed = {"screening": np.zeros(n, dtype=bool)}
-    for stage in STAGES[1:]:
-        missed[stage] = wide[stage]["date"] > wide[PREVIOUS_STAGE[stage]]["next_appointment"]  # NaT: False
-    missed_so_far = dict(zip(STAGES, np.cumsum([missed[s] for s in STAGES], axis=0)))
-    horizons = {awaiting: np.array([outcome_horizon_days(p, awaiting) for p in PROGRAMS], dtype="int64")
-                for awaiting in DECISION_STAGES}
+    missed = {pathway.first_stage: np.zeros(n, dtype=bool)}
+    for stage in pathway.decision_stages:
+        missed[stage] = wide[stage]["date"] > wide[previous_stage[stage]]["next_appointment"]  # NaT: False
+    missed_so_far = dict(zip(stages, np.cumsum([missed[s] for s in stages], axis=0)))
+    horizons = {awaiting: np.array([pathway.outcome_horizon_days(p, awaiting) for p in pathway.program_names],
+                                   dtype="int64")
+                for awaiting in pathway.decision_stages}
 
     parts = []
-    for awaiting in DECISION_STAGES:
-        stage = PREVIOUS_STAGE[awaiting]
+    for awaiting in pathway.decision_stages:
+        stage = previous_stage[awaiting]
         at = np.flatnonzero(indicated[awaiting])
         decision_date = wide[stage]["date"][at]
         booked = wide[stage]["next_appointment"][at]
-        previous_date = (enrollment if stage == STAGES[0] else wide[PREVIOUS_STAGE[stage]]["date"])[at]
-        window = _window_days(program_codes[at], np.full(len(at), STAGES.index(awaiting)))
+        previous_date = (enrollment if stage == stages[0] else wide[previous_stage[stage]]["date"])[at]
+        window = _window_days(pathway, program_codes[at], np.full(len(at), stages.index(awaiting)))
         horizon = (horizons[awaiting][program_codes[at]] * _DAY).astype("timedelta64[ns]")
         parts.append(pd.DataFrame({
             "patient_id": patient_ids[at],
@@ -336,10 +361,11 @@ def derive_decision_points(patients: pd.DataFrame, events: pd.DataFrame, as_of) 
             "prior_decisions_missed": missed_so_far[stage][at],
             "days_since_enrollment": _days(decision_date, enrollment[at]),
             "window_closes": decision_date + window,
+            "outcome_known_date": decision_date + horizon,
             "next_stage_date": wide[awaiting]["date"][at],
             "pathway_outcome": arrays["status"][at],
             "label_known": decision_date + horizon < arrays["as_of"],
-            "_stage_order": STAGES.index(awaiting),
+            "_stage_order": stages.index(awaiting),
         }))
 
     points = pd.concat(parts, ignore_index=True)
@@ -353,3 +379,37 @@ def derive_decision_points(patients: pd.DataFrame, events: pd.DataFrame, as_of) 
     dropped[labelled] = (outcome[labelled] == STATUS_DROPPED_OUT).astype("int8")
     points["dropped_out"] = dropped
     return points[list(DECISION_POINT_COLUMNS)]
+
+
+# --- One patient's pathway facts (the Patient page reads these) -----------------------
+
+def wait_column(stage: str, pathway: Pathway = DEFAULT_PATHWAY) -> str:
+    """The journeys column holding the days from the step before ``stage`` to ``stage``."""
+    return duration_columns(pathway)[pathway.stage_names.index(stage)]
+
+
+def window_anchor_date(journey: pd.Series, stage: str, pathway: Pathway = DEFAULT_PATHWAY):
+    """The date a stage's window counts from: the previous stage, or enrollment for the first."""
+    previous = pathway.previous_stage.get(stage)
+    return journey["enrollment_date" if previous is None else f"{previous}_date"]
+
+
+def window_close_date(journey: pd.Series, stage: str, pathway: Pathway = DEFAULT_PATHWAY):
+    """When the window for ``stage`` closes (or closed) for one patient's journey row."""
+    if pd.notna(journey.get("window_closes")):
+        return journey["window_closes"]
+    anchor = window_anchor_date(journey, stage, pathway)
+    if pd.isna(anchor):
+        return None
+    return pd.Timestamp(anchor) + pd.Timedelta(days=pathway.window_days(str(journey["program"]), stage))
+
+
+def booked_date(events: pd.DataFrame, stage: str, pathway: Pathway = DEFAULT_PATHWAY):
+    """The appointment booked for ``stage`` by the event before it (the first stage is never booked)."""
+    previous = pathway.previous_stage.get(stage)
+    if previous is None or events.empty:
+        return None
+    before = events[events["stage"] == previous]
+    if before.empty or pd.isna(before["next_appointment_date"].iloc[-1]):
+        return None
+    return before["next_appointment_date"].iloc[-1]

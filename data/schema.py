@@ -5,33 +5,16 @@ is written down exactly once.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-STAGES = ("screening", "diagnosis", "treatment", "follow_up")
-STAGE_LABELS = {
-    "screening": "Screening",
-    "diagnosis": "Diagnosis",
-    "treatment": "Treatment",
-    "follow_up": "Follow-up",
-}
-# Result values allowed per stage; None means the stage carries no result.
-STAGE_RESULTS = {
-    "screening": ("positive", "negative"),
-    "diagnosis": ("confirmed", "ruled_out"),
-    "treatment": None,
-    "follow_up": None,
-}
-# The result that makes the next stage indicated (anything else ends the pathway
-# appropriately).  Treatment always leads on to follow-up.
-INDICATING_RESULT = {"screening": "positive", "diagnosis": "confirmed", "treatment": None}
-NEXT_STAGE = {"screening": "diagnosis", "diagnosis": "treatment", "treatment": "follow_up"}
+from data.pathway import DEFAULT_PATHWAY, Pathway
 
-PROGRAMS = ("colorectal", "diabetes", "depression")
-PROGRAM_LABELS = {
-    "colorectal": "Colorectal cancer screening",
-    "diabetes": "Diabetes",
-    "depression": "Depression",
-}
+# The default pathway's stages, results and programs (data/pathways/default.toml): the
+# contract's allowed values follow the definition, they are not a second copy of it.
+STAGES = DEFAULT_PATHWAY.stage_names
+STAGE_LABELS = DEFAULT_PATHWAY.stage_labels
+PROGRAMS = DEFAULT_PATHWAY.program_names
+PROGRAM_LABELS = DEFAULT_PATHWAY.program_labels
 SEXES = ("F", "M")
 RACE_ETHNICITIES = ("White", "Black", "Hispanic", "Asian", "Other")
 LANGUAGES = ("English", "Spanish", "Other")
@@ -94,8 +77,7 @@ EVENT_COLUMNS = (
     Column("patient_id", "str"),
     Column("stage", "str", allowed=STAGES),
     Column("date", "date", description="Day the stage took place."),
-    Column("result", "str", nullable=True,
-           allowed=tuple(r for rs in STAGE_RESULTS.values() if rs for r in rs),
+    Column("result", "str", nullable=True, allowed=DEFAULT_PATHWAY.results,
            description="screening: positive/negative; diagnosis: confirmed/ruled_out; otherwise empty."),
     Column("site", "str", required=False, nullable=True, description="Site where the stage took place."),
     Column("billed_cost", "float", required=False, nullable=True, min_value=0, max_value=10_000_000,
@@ -111,10 +93,17 @@ EVENT_COLUMNS = (
 )
 TABLES = {"patients": PATIENT_COLUMNS, "events": EVENT_COLUMNS}
 
+
+def table_columns(table: str, pathway: Pathway = DEFAULT_PATHWAY) -> tuple[Column, ...]:
+    """A table's columns with the allowed programs, stages and results of ``pathway``."""
+    allowed = {"program": pathway.program_names} if table == "patients" else (
+        {"stage": pathway.stage_names, "result": pathway.results} if table == "events" else {})
+    return tuple(replace(c, allowed=allowed[c.name]) if c.name in allowed else c for c in TABLES[table])
+
 # Ground truth: written by the generator only, kept apart from the features.
 GROUND_TRUTH_COLUMNS = (
     Column("patient_id", "str"),
-    Column("decision_stage", "str", allowed=("diagnosis", "treatment", "follow_up"),
+    Column("decision_stage", "str", allowed=DEFAULT_PATHWAY.decision_stages,
            description="The stage the patient is awaiting at this decision point."),
     Column("decision_date", "date"),
     Column("true_dropout_probability", "float", min_value=0, max_value=1,

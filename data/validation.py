@@ -11,21 +11,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from data.schema import (
-    EVENT_COLUMNS,
-    INDICATING_RESULT,
-    PATIENT_COLUMNS,
-    STAGE_RESULTS,
-    STAGES,
-    Column,
-)
+from data.pathway import DEFAULT_PATHWAY, Pathway
+from data.schema import EVENT_COLUMNS, PATIENT_COLUMNS, Column, table_columns
 
 MAX_EXAMPLES = 5
 STRING_DTYPE = pd.StringDtype(na_value=np.nan)
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0"})
-# The stage that must come before each later stage, and the result it must have had.
-_PREREQUISITE = {"diagnosis": "screening", "treatment": "diagnosis", "follow_up": "treatment"}
 
 
 @dataclass(frozen=True)
@@ -271,8 +263,8 @@ def _check_after_as_of(df: pd.DataFrame, column: str, as_of, source: str, extra:
                     _examples(df, bad, ["patient_id", *extra, column]))]
 
 
-def _check_patients(patients: pd.DataFrame, as_of, source: str) -> list[Problem]:
-    problems = check_values(patients, PATIENT_COLUMNS, source)
+def _check_patients(patients: pd.DataFrame, as_of, source: str, pathway: Pathway) -> list[Problem]:
+    problems = check_values(patients, table_columns("patients", pathway), source)
     problems += _check_after_as_of(patients, "enrollment_date", as_of, source, [])
     return problems
 
@@ -311,8 +303,8 @@ class _PatientIndex:
 
 
 def _check_events(events: pd.DataFrame, patients: pd.DataFrame, as_of, source: str,
-                  patients_source: str) -> list[Problem]:
-    problems = check_values(events, EVENT_COLUMNS, source)
+                  patients_source: str, pathway: Pathway) -> list[Problem]:
+    problems = check_values(events, table_columns("events", pathway), source)
     problems += _check_after_as_of(events, "date", as_of, source, ["stage"])
     if not (_has(events, "patient_id") and _has(patients, "patient_id")):
         return problems
@@ -337,11 +329,12 @@ def _check_events(events: pd.DataFrame, patients: pd.DataFrame, as_of, source: s
 
     if not _has(events, "stage"):
         return problems
-    stage_code = _codes(events["stage"], STAGES)
+    stages = pathway.stage_names
+    stage_code = _codes(events["stage"], stages)
     known = (stage_code >= 0) & (ecodes >= 0)
-    is_stage = {name: known & (stage_code == i) for i, name in enumerate(STAGES)}
+    is_stage = {name: known & (stage_code == i) for i, name in enumerate(stages)}
 
-    dup = known & pd.Series(ecodes * len(STAGES) + stage_code).duplicated(keep="first").to_numpy()
+    dup = known & pd.Series(ecodes * len(stages) + stage_code).duplicated(keep="first").to_numpy()
     if dup.any():
         problems.append(Problem(source, "stage", "duplicate_stage",
                                 f"{_rows_verb(int(dup.sum()), 'repeats', 'repeat')} a stage the patient already has "
@@ -349,11 +342,12 @@ def _check_events(events: pd.DataFrame, patients: pd.DataFrame, as_of, source: s
                                 _examples(events, dup, ["patient_id", "stage", "date"])))
 
     if _has(events, "result"):
-        results = tuple(r for rs in STAGE_RESULTS.values() if rs for r in rs)
+        results = pathway.results
         result_code = _codes(events["result"], results)
         result_missing = events["result"].isna().to_numpy()
         judged = known & (result_missing | (result_code >= 0))
-        for name, allowed in STAGE_RESULTS.items():
+        for stage in pathway.stages:
+            name, allowed = stage.name, stage.results
             at_stage = judged & is_stage[name]
             if allowed:
                 ok = np.isin(result_code, [results.index(r) for r in allowed])
@@ -367,18 +361,18 @@ def _check_events(events: pd.DataFrame, patients: pd.DataFrame, as_of, source: s
                                         f"{_rows(int(bad.sum()))}: {expected}",
                                         _examples(events, bad, ["patient_id", "stage", "result"])))
 
-        for later, earlier in _PREREQUISITE.items():
+        for later, earlier in pathway.previous_stage.items():
             at_stage = is_stage[later]
             if not at_stage.any():
                 continue
             earlier_result, has_earlier = index.first_values(ecodes, is_stage[earlier], result_code, -1)
-            needed = INDICATING_RESULT[earlier]
-            if needed is None:
+            needed = pathway.stage(earlier).leads_on
+            if not needed:
                 ok = index.lookup(has_earlier, ecodes, False)
                 requirement = f"a {later} event requires a {earlier} event"
             else:
-                ok = index.lookup(earlier_result, ecodes, -1) == results.index(needed)
-                requirement = f"a {later} event requires a {earlier} with result {needed}"
+                ok = np.isin(index.lookup(earlier_result, ecodes, -1), [results.index(r) for r in needed])
+                requirement = f"a {later} event requires a {earlier} with result {' or '.join(needed)}"
             bad = at_stage & ~ok
             if bad.any():
                 problems.append(Problem(source, "stage", "missing_prerequisite",
@@ -389,7 +383,7 @@ def _check_events(events: pd.DataFrame, patients: pd.DataFrame, as_of, source: s
         return problems
     nat = np.datetime64("NaT", "ns")
     dates = events["date"].to_numpy("datetime64[ns]")
-    for later, earlier in _PREREQUISITE.items():
+    for later, earlier in pathway.previous_stage.items():
         at_stage = is_stage[later]
         if not at_stage.any():
             continue
@@ -402,10 +396,11 @@ def _check_events(events: pd.DataFrame, patients: pd.DataFrame, as_of, source: s
     if _has(patients, "enrollment_date"):
         enrolled, _ = index.first_values(pcodes, np.ones(len(pcodes), dtype=bool),
                                          patients["enrollment_date"].to_numpy("datetime64[ns]"), nat)
-        bad = is_stage["screening"] & (dates < index.lookup(enrolled, ecodes, nat))
+        first = pathway.first_stage
+        bad = is_stage[first] & (dates < index.lookup(enrolled, ecodes, nat))
         if bad.any():
             problems.append(Problem(source, "date", "stage_order",
-                                    f"{_rows(int(bad.sum()))}: screening is dated before the patient's enrollment_date",
+                                    f"{_rows(int(bad.sum()))}: {first} is dated before the patient's enrollment_date",
                                     _examples(events, bad, ["patient_id", "stage", "date"])))
     if _has(events, "next_appointment_date"):
         nxt = events["next_appointment_date"].to_numpy("datetime64[ns]")
@@ -418,15 +413,17 @@ def _check_events(events: pd.DataFrame, patients: pd.DataFrame, as_of, source: s
 
 
 def check_typed_tables(patients: pd.DataFrame, events: pd.DataFrame, as_of,
-                       patients_file: str = "patients", events_file: str = "events") -> list[Problem]:
+                       patients_file: str = "patients", events_file: str = "events",
+                       pathway: Pathway = DEFAULT_PATHWAY) -> list[Problem]:
     """Every contract rule on already typed tables (see ``coerce_table``); returns the problems."""
     problems = _check_empty(patients, patients_file) + _check_empty(events, events_file)
-    problems += _check_patients(patients, as_of, patients_file)
-    problems += _check_events(events, patients, as_of, events_file, patients_file)
+    problems += _check_patients(patients, as_of, patients_file, pathway)
+    problems += _check_events(events, patients, as_of, events_file, patients_file, pathway)
     return problems
 
 
-def validate_tables(patients: pd.DataFrame, events: pd.DataFrame, as_of, source: str = "<memory>") -> None:
+def validate_tables(patients: pd.DataFrame, events: pd.DataFrame, as_of, source: str = "<memory>",
+                    pathway: Pathway = DEFAULT_PATHWAY) -> None:
     """Raise ``ContractError`` listing every contract rule the two tables break.
 
     ``source`` names where the tables came from (a directory); problems name
@@ -436,6 +433,6 @@ def validate_tables(patients: pd.DataFrame, events: pd.DataFrame, as_of, source:
     typed_patients, problems = coerce_table(patients, PATIENT_COLUMNS, patients_file)
     typed_events, event_problems = coerce_table(events, EVENT_COLUMNS, events_file)
     problems += event_problems
-    problems += check_typed_tables(typed_patients, typed_events, as_of, patients_file, events_file)
+    problems += check_typed_tables(typed_patients, typed_events, as_of, patients_file, events_file, pathway)
     if problems:
         raise ContractError(problems)

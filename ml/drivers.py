@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from data.pathway import PREVIOUS_STAGE, stage_name
+from data.pathway import DEFAULT_PATHWAY, Pathway
 
 FEATURE_LABELS = {
     "program": "Program", "awaiting_stage": "Stage awaited", "sex": "Sex", "language": "Preferred language",
@@ -29,10 +29,12 @@ def _points(contribution: float) -> str:
     return f"{contribution * 100:+.0f} pts"
 
 
-def describe(feature: str, row: pd.Series) -> str:
+def describe(feature: str, row: pd.Series, pathway: Pathway = DEFAULT_PATHWAY) -> str:
     """The patient's value of `feature` as a short phrase."""
     program, stage = str(row["program"]), str(row["awaiting_stage"])
-    step = stage_name(program, stage)
+    step = pathway.stage_name(program, stage)
+    previous = pathway.previous_stage.get(stage)
+    previous_step = pathway.stage_name(program, previous) if previous else "previous step"
     value = row[feature]
     if feature in ("waited_days", "days_until_appointment", "days_past_booking"):
         until = int(row["days_until_appointment"])
@@ -43,7 +45,7 @@ def describe(feature: str, row: pd.Series) -> str:
         return f"waited {int(row['waited_days'])} days; {step} booked in {until} days"
     phrases = {
         "lead_days": lambda v: f"{step} booked {int(v)} days after the decision",
-        "previous_stage_days": lambda v: f"took {int(v)} days to complete the {stage_name(program, PREVIOUS_STAGE[stage])}",
+        "previous_stage_days": lambda v: f"took {int(v)} days to complete the {previous_step}",
         "missed_previous_appointment": lambda v: "missed the previous booked appointment" if v else
         "attended the previous appointment as booked",
         "prior_decisions_missed": lambda v: f"{int(v)} booking(s) missed in this pathway",
@@ -69,7 +71,8 @@ def describe(feature: str, row: pd.Series) -> str:
     return phrases[feature](value) if feature in phrases else f"{FEATURE_LABELS.get(feature, feature)}: {value}"
 
 
-def top_drivers(row: pd.Series, contributions: pd.Series, k: int = 3, min_points: float = 0.005) -> list[dict]:
+def top_drivers(row: pd.Series, contributions: pd.Series, k: int = 3, min_points: float = 0.005,
+                pathway: Pathway = DEFAULT_PATHWAY) -> list[dict]:
     """The k strongest drivers (either direction).  Features telling one story (e.g. days
     waited and days past the booked date) are summed and worded once."""
     family = contributions.groupby(lambda f: FAMILY.get(f, f)).sum()
@@ -81,12 +84,13 @@ def top_drivers(row: pd.Series, contributions: pd.Series, k: int = 3, min_points
             break
         feature = leader[name]
         out.append({"feature": feature, "points": round(value * 100, 1),
-                    "text": f"{describe(feature, row)} ({_points(value)})"})
+                    "text": f"{describe(feature, row, pathway)} ({_points(value)})"})
     return out
 
 
-def driver_table(rows: pd.DataFrame, contributions: pd.DataFrame, k: int = 3) -> list[list[dict]]:
-    return [top_drivers(rows.iloc[i], contributions.iloc[i], k) for i in range(len(rows))]
+def driver_table(rows: pd.DataFrame, contributions: pd.DataFrame, k: int = 3,
+                 pathway: Pathway = DEFAULT_PATHWAY) -> list[list[dict]]:
+    return [top_drivers(rows.iloc[i], contributions.iloc[i], k, pathway=pathway) for i in range(len(rows))]
 
 
 def risk_tier(risk: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from data.journeys import derive_decision_points
+from data.pathway import DEFAULT_PATHWAY, Pathway
 
 LANDMARK_DAYS = (0, 7, 14, 30, 45, 60, 90, 120, 150)
 
@@ -78,13 +79,14 @@ def _feature_frame(points: pd.DataFrame, waited: np.ndarray, patients: pd.DataFr
     return rows
 
 
-def training_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of) -> pd.DataFrame:
+def training_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of,
+                  pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
     """Landmark rows of decision points whose outcome is final, with the label.
 
     A landmark t is kept only while the patient is still waiting at t (the next stage
     has not happened by then) and the stage's window is open.
     """
-    points = derive_decision_points(patients, events, as_of)
+    points = derive_decision_points(patients, events, as_of, pathway)
     points = points[points["label_known"]].reset_index(drop=True)
     window = (points["window_closes"] - points["decision_date"]).dt.days.to_numpy()
     gap = (points["next_stage_date"] - points["decision_date"]).dt.days.to_numpy()  # NaN if never
@@ -99,10 +101,11 @@ def training_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of) -> pd.Dat
     return rows.sort_values(["patient_id", "decision_date", "waited_days"], kind="stable").reset_index(drop=True)
 
 
-def scoring_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of) -> pd.DataFrame:
+def scoring_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of,
+                 pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
     """One row per in-progress patient awaiting a booked stage, at the as-of date."""
     as_of = pd.Timestamp(as_of).normalize()
-    points = derive_decision_points(patients, events, as_of)
+    points = derive_decision_points(patients, events, as_of, pathway)
     open_points = points[(points["pathway_outcome"] == "in_progress") & points["next_stage_date"].isna()
                          & (points["window_closes"] >= as_of)].reset_index(drop=True)
     waited = (as_of - open_points["decision_date"]).dt.days.to_numpy()
@@ -114,7 +117,8 @@ def model_inputs(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.loc[:, list(FEATURES)]
 
 
-def decision_day_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of) -> pd.DataFrame:
+def decision_day_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of,
+                      pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
     """Every observed decision point as a row on its decision day (waited 0), labelled or not."""
-    points = derive_decision_points(patients, events, as_of)
+    points = derive_decision_points(patients, events, as_of, pathway)
     return _feature_frame(points, np.zeros(len(points)), patients)

@@ -18,7 +18,6 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold
 
 from data.io import Dataset
-from data.pathway import outcome_horizon_days, stage_name
 from ml import evaluation as ev
 from ml.calibration import PlattCalibrator, cross_fitted_calibration
 from ml.drivers import driver_table, risk_tier
@@ -93,9 +92,7 @@ def _temporal_holdout(name, config, rows, X, y) -> dict:
     well the uncalibrated model transports forward in time.
     """
     cutoff = rows["decision_date"].quantile(1 - config.temporal_holdout_share)
-    horizon = pd.to_timedelta([outcome_horizon_days(p, s) for p, s in zip(rows["program"], rows["awaiting_stage"])],
-                              unit="D")
-    train = (rows["decision_date"] + horizon < cutoff).to_numpy()
+    train = (rows["outcome_known_date"] < cutoff).to_numpy()
     test = (rows["decision_date"] >= cutoff).to_numpy()
     risk = build(name, config).fit(X[train], y[train]).predict_proba(X[test])[:, 1]
     return {"cutoff": str(pd.Timestamp(cutoff).date()), "train_rows": int(train.sum()), "test_rows": int(test.sum()),
@@ -123,7 +120,7 @@ def _model_report(name, raw, calibrated, y, rows, oracle, fold_models, X, splits
 
 def _score_in_progress(bundle_parts, dataset, config, log) -> tuple[pd.DataFrame, pd.DataFrame]:
     pipelines, calibrators, primary, reference = bundle_parts
-    rows = scoring_rows(dataset.patients, dataset.events, dataset.as_of)
+    rows = scoring_rows(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
     if rows.empty:
         return rows, pd.DataFrame()
     X = model_inputs(rows)
@@ -137,13 +134,13 @@ def _score_in_progress(bundle_parts, dataset, config, log) -> tuple[pd.DataFrame
     log(f"  explained {len(rows):,} in-progress patients in {time.perf_counter() - started:.1f} s")
     scores = rows[["patient_id", "program", "awaiting_stage", "decision_date", "decision_site", "booked_date",
                    "window_closes", "waited_days", "days_until_appointment", "lead_days"]].copy()
-    scores["stage_name"] = [stage_name(p, s) for p, s in zip(scores["program"], scores["awaiting_stage"])]
+    scores["stage_name"] = [dataset.pathway.stage_name(p, s) for p, s in zip(scores["program"], scores["awaiting_stage"])]
     for name in MODEL_NAMES:
         scores[f"risk_{name}"] = risk_of(name)(X)
     scores["risk"] = scores[f"risk_{primary}"]
     scores["risk_tier"] = risk_tier(scores["risk"].to_numpy())
     scores["reference_risk"] = float(risk_of(primary)(reference)[0])
-    drivers = driver_table(rows, contributions)
+    drivers = driver_table(rows, contributions, pathway=dataset.pathway)
     scores["drivers"] = drivers
     scores["top_drivers"] = ["; ".join(d["text"] for d in ds) for ds in drivers]
     order = np.argsort(-scores["risk"].to_numpy(), kind="stable")
@@ -159,7 +156,7 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
     config = config or TrainingConfig()
     started = time.perf_counter()
     log("building decision-point rows ...")
-    rows = training_rows(dataset.patients, dataset.events, dataset.as_of)
+    rows = training_rows(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
     X, y = model_inputs(rows), rows[LABEL].to_numpy()
     groups = rows["patient_id"].to_numpy()
     n_points = int(rows.groupby(["patient_id", "decision_date"]).ngroups)

@@ -9,7 +9,7 @@ from data.cohorts import funnel_counts
 
 def _funnel():
     return pd.DataFrame({
-        "step": ["enrolled", "screened"], "label": ["Enrolled", "Screened"], "patients": [100, 80],
+        "step": ["enrolled", "screening_done"], "label": ["Enrolled", "Screened"], "patients": [100, 80],
         "conversion": [float("nan"), 0.8], "drop_off": [0, 20], "drop_off_meaning": ["", "lost"],
         "share_of_enrolled": [1.0, 0.8],
     })

@@ -55,9 +55,11 @@ def test_update_overview_returns_one_value_per_output(app_data):
 
 
 def test_kpi_cards_explain_their_denominators():
-    from app.pages.overview import KPIS
+    from app.pages.overview import kpis
+    from data.pathway import DEFAULT_PATHWAY
 
-    notes = {value_id: note for _, value_id, note in KPIS}
-    assert "screening window closed" in notes[ids.KPI_SCREENING_UPTAKE]
-    assert "positive screens" in notes[ids.KPI_COMPLETION_RATE]
+    notes = {value_id: note for _, value_id, note in kpis(DEFAULT_PATHWAY)}
+    assert notes[ids.KPI_SCREENING_UPTAKE] == "screened ÷ (screened + not screened, window closed)"
+    assert "positive screen patients whose pathway resolved" in notes[ids.KPI_COMPLETION_RATE]
+    assert "dropped out at diagnosis, treatment or follow-up" in notes[ids.KPI_DROPOUT_RATE]
     assert "exits and in progress excluded" in notes[ids.KPI_DROPOUT_RATE]

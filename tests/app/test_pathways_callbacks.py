@@ -42,7 +42,7 @@ def test_breakdown_rows_are_sorted_by_dropout_rate_and_json_safe(app_data):
     expected = breakdown(app_data.cohort_frame, "payer")
     assert [row["group"] for row in view.payer_rows] == list(expected["group"])
     assert set(view.site_rows[0]) >= {"group", "patients", "completion_rate", "dropout_rate",
-                                       "median_days_positive_screen_to_treatment", "in_progress"}
+                                       "median_days_to_milestone", "in_progress"}
     assert all(isinstance(row["patients"], int) for row in view.site_rows)
 
 

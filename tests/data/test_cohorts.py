@@ -31,7 +31,7 @@ def _patient(pid, status, status_stage, screen=None, screen_result=None, diagnos
         "days_screening_to_diagnosis": _days(diagnosis, screen),
         "days_diagnosis_to_treatment": _days(treatment, diagnosis),
         "days_treatment_to_follow_up": _days(follow_up, treatment),
-        "days_positive_screen_to_treatment": _days(treatment, screen) if screen_result == "positive" else math.nan,
+        "days_to_milestone": _days(treatment, screen) if screen_result == "positive" else math.nan,
         "site": site, "payer": payer,
     }
 
@@ -81,7 +81,7 @@ def test_kpis(journeys):
     assert kpis.resolved_after_positive_screen == 5
     assert kpis.completion_rate == pytest.approx(2 / 5)
     assert kpis.dropout_rate == pytest.approx(3 / 5)
-    assert kpis.median_days_positive_screen_to_treatment == 36  # p09 26, p08 36, p10 45
+    assert kpis.median_days_to_milestone == 36  # p09 26, p08 36, p10 45
 
 
 def test_kpi_patients_equal_the_first_funnel_bar(journeys):
@@ -93,7 +93,7 @@ def test_kpis_without_resolved_patients_have_no_rates(journeys):
     kpis = cohort_kpis(journeys[journeys["status"] == "exited"])
     assert kpis.completion_rate is None and kpis.dropout_rate is None
     assert kpis.screening_uptake == 1.0
-    assert kpis.median_days_positive_screen_to_treatment is None
+    assert kpis.median_days_to_milestone is None
     empty = cohort_kpis(journeys.iloc[0:0])
     assert empty.patients == 0 and empty.screening_uptake is None
 
@@ -102,14 +102,14 @@ def test_kpis_without_resolved_patients_have_no_rates(journeys):
 
 def test_funnel_counts(journeys):
     funnel = funnel_counts(journeys)
-    assert list(funnel["step"]) == ["enrolled", "screened", "positive_screen", "diagnosed",
-                                    "confirmed", "treated", "followed_up"]
+    assert list(funnel["step"]) == ["enrolled", "screening_done", "screening_led_on", "diagnosis_done",
+                                    "diagnosis_led_on", "treatment_done", "follow_up_done"]
     assert list(funnel["patients"]) == [12, 10, 8, 6, 5, 3, 2]
     assert list(funnel["drop_off"]) == [0, 2, 2, 2, 1, 2, 1]
     assert math.isnan(funnel["conversion"][0])
     assert list(funnel["conversion"][1:]) == pytest.approx([10 / 12, 8 / 10, 6 / 8, 5 / 6, 3 / 5, 2 / 3])
     assert list(funnel["share_of_enrolled"]) == pytest.approx([c / 12 for c in (12, 10, 8, 6, 5, 3, 2)])
-    assert "appropriately" in funnel.set_index("step").loc["positive_screen", "drop_off_meaning"]
+    assert "appropriately" in funnel.set_index("step").loc["screening_led_on", "drop_off_meaning"]
 
 
 def test_funnel_never_widens_on_inconsistent_data(journeys):
@@ -167,10 +167,10 @@ def test_sankey_flows_are_exact(journeys):
         ("Negative screen", "Exited after negative screen"): 2,
         ("Positive screen", "Diagnosed"): 6, ("Positive screen", "No diagnosis (dropped out)"): 1,
         ("Positive screen", "Awaiting diagnosis"): 1,
-        ("Diagnosed", "Confirmed"): 5, ("Diagnosed", "Ruled out"): 1,
+        ("Diagnosed", "Confirmed diagnosis"): 5, ("Diagnosed", "Ruled out"): 1,
         ("Ruled out", "Exited after ruled out"): 1,
-        ("Confirmed", "Treated"): 3, ("Confirmed", "Not treated (dropped out)"): 1,
-        ("Confirmed", "Awaiting treatment"): 1,
+        ("Confirmed diagnosis", "Treated"): 3, ("Confirmed diagnosis", "Not treated (dropped out)"): 1,
+        ("Confirmed diagnosis", "Awaiting treatment"): 1,
         ("Treated", "Followed up (completed)"): 2, ("Treated", "No follow-up (dropped out)"): 1,
         ("Treated", "Awaiting follow-up"): 0,
     }
@@ -178,12 +178,12 @@ def test_sankey_flows_are_exact(journeys):
     _assert_flows_add_up(flows, journeys)
     # Inner nodes agree with the funnel.
     funnel = funnel_counts(journeys).set_index("step")["patients"]
-    assert _flow(flows, "Enrolled", "Screened") == funnel["screened"]
-    assert _flow(flows, "Screened", "Positive screen") == funnel["positive_screen"]
-    assert _flow(flows, "Positive screen", "Diagnosed") == funnel["diagnosed"]
-    assert _flow(flows, "Diagnosed", "Confirmed") == funnel["confirmed"]
-    assert _flow(flows, "Confirmed", "Treated") == funnel["treated"]
-    assert _flow(flows, "Treated", "Followed up (completed)") == funnel["followed_up"]
+    assert _flow(flows, "Enrolled", "Screened") == funnel["screening_done"]
+    assert _flow(flows, "Screened", "Positive screen") == funnel["screening_led_on"]
+    assert _flow(flows, "Positive screen", "Diagnosed") == funnel["diagnosis_done"]
+    assert _flow(flows, "Diagnosed", "Confirmed diagnosis") == funnel["diagnosis_led_on"]
+    assert _flow(flows, "Confirmed diagnosis", "Treated") == funnel["treatment_done"]
+    assert _flow(flows, "Treated", "Followed up (completed)") == funnel["follow_up_done"]
 
 
 def test_sankey_flows_of_empty_cohort_are_zero(journeys):
@@ -204,8 +204,8 @@ def test_sankey_flows_add_up_on_a_generated_population(small_dataset):
     flows = sankey_flows(journeys)
     _assert_flows_add_up(flows, journeys)
     funnel = funnel_counts(journeys).set_index("step")["patients"]
-    assert _flow(flows, "Positive screen", "Diagnosed") == funnel["diagnosed"]
-    assert _flow(flows, "Treated", "Followed up (completed)") == funnel["followed_up"]
+    assert _flow(flows, "Positive screen", "Diagnosed") == funnel["diagnosis_done"]
+    assert _flow(flows, "Treated", "Followed up (completed)") == funnel["follow_up_done"]
 
 
 # --- Stage durations ---------------------------------------------------------------
@@ -216,7 +216,7 @@ def test_stage_durations(journeys):
     assert list(durations["median"]) == [5, 17, 19, 52, 36]
     # diagnosis -> treatment: 9, 19, 28 days
     assert durations.loc["days_diagnosis_to_treatment", ["p25", "p75"]].tolist() == [14, 23.5]
-    assert durations.loc["days_positive_screen_to_treatment", ["p25", "p75"]].tolist() == [31, 40.5]
+    assert durations.loc["days_to_milestone", ["p25", "p75"]].tolist() == [31, 40.5]
 
 
 def test_stage_durations_of_empty_cohort(journeys):
@@ -261,7 +261,7 @@ def test_bottleneck_text_without_resolved_patients(journeys):
     waiting = journeys[journeys["status_stage"].isin(["screening"]) | (journeys["patient_id"] == "p11")]
     text = bottleneck_text(stage_losses(sankey_flows(waiting)), stage_durations(waiting))
     assert text == "Biggest loss: not known yet — no booked stage has resolved patients in this cohort; " \
-                   "slowest step: enrollment → screen, median 10 days."
+                   "slowest step: enrollment → screening, median 10 days."
 
 
 def test_bottleneck_text_without_losses(journeys):
@@ -278,9 +278,9 @@ def test_breakdown_by_site(journeys):
     b, a = table.to_dict("records")
     assert (b["patients"], b["resolved"], b["completed"], b["dropped_out"], b["in_progress"]) == (6, 3, 1, 2, 1)
     assert b["completion_rate"] == pytest.approx(1 / 3) and b["dropout_rate"] == pytest.approx(2 / 3)
-    assert b["median_days_positive_screen_to_treatment"] == 40.5
+    assert b["median_days_to_milestone"] == 40.5
     assert (a["patients"], a["completion_rate"], a["dropout_rate"], a["in_progress"]) == (6, 0.5, 0.5, 2)
-    assert a["median_days_positive_screen_to_treatment"] == 26
+    assert a["median_days_to_milestone"] == 26
 
 
 def test_breakdown_by_payer_agrees_with_the_kpis(journeys):
@@ -288,7 +288,7 @@ def test_breakdown_by_payer_agrees_with_the_kpis(journeys):
     assert list(table.index) == ["Medicaid", "Commercial", "Uninsured"]  # no resolved patient: last
     assert table.loc["Medicaid", "dropout_rate"] == 1 and table.loc["Commercial", "completion_rate"] == 1
     assert math.isnan(table.loc["Uninsured", "dropout_rate"])
-    assert table.loc["Commercial", "median_days_positive_screen_to_treatment"] == 35.5
+    assert table.loc["Commercial", "median_days_to_milestone"] == 35.5
     for payer, rows in journeys.groupby("payer"):
         kpis = cohort_kpis(rows)
         assert table.loc[payer, "patients"] == kpis.patients

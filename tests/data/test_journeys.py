@@ -20,7 +20,10 @@ from data.journeys import (
     derive_journeys,
 )
 from data.pathway import ALLOWED_WINDOW_DAYS, PREVIOUS_STAGE, outcome_horizon_days
-from data.schema import NEXT_STAGE, PROGRAMS, STAGES
+from data.pathway import DEFAULT_PATHWAY
+from data.schema import PROGRAMS, STAGES
+
+NEXT_STAGE = DEFAULT_PATHWAY.next_stage
 
 AS_OF = pd.Timestamp("2024-12-31")
 D = pd.Timestamp
@@ -141,10 +144,10 @@ def test_day_differences(journeys):
     assert p01["days_screening_to_diagnosis"] == 21
     assert p01["days_diagnosis_to_treatment"] == 32
     assert p01["days_treatment_to_follow_up"] == 88
-    assert p01["days_positive_screen_to_treatment"] == 53
+    assert p01["days_to_milestone"] == 53
     assert journeys.loc["P02", "days_enrollment_to_screening"] == 14
     assert np.isnan(journeys.loc["P02", "days_screening_to_diagnosis"])
-    assert np.isnan(journeys.loc["P04", "days_positive_screen_to_treatment"])
+    assert np.isnan(journeys.loc["P04", "days_to_milestone"])
     assert np.isnan(journeys.loc["P06", "days_enrollment_to_screening"])
     assert journeys.loc["P03", "screening_result"] == "positive"
     assert journeys.loc["P03", "diagnosis_result"] == "ruled_out"
