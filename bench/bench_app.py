@@ -31,6 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from data.pathway import DECISION_STAGES  # noqa: E402
 from scripts.local_server import free_port, headless_chromium, wait_healthy  # noqa: E402
 
 QUERIES = ("", "?program=diabetes", "?program=colorectal&payer=Medicaid", "?sex=F&age=50-80", "?risk=high",
@@ -73,7 +74,7 @@ def callback_latency(rounds: int) -> dict:
         slider = []
         for i in range(rounds * 4):
             levers = ScenarioLevers(
-                wait_cut_pct={s: float(rng.choice(WAIT_CUT_STEPS)) for s in ("diagnosis", "treatment", "follow_up")},
+                wait_cut_pct={s: float(rng.choice(WAIT_CUT_STEPS)) for s in DECISION_STAGES},
                 outreach_top_pct=float(rng.choice([0, 0.1, 0.2, 0.5])), outreach_effectiveness=0.3,
                 cost_per_contact=45.0, screening_uptake_pp=float(rng.choice([0, 0.05])))
             slider.append(_timed(engine.project, levers, ids if i % 2 else None, False))

@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-STAGES = ("diagnosis", "treatment", "follow_up")
+from data.pathway import DECISION_STAGES as STAGES  # noqa: E402 (after the sys.path line)
 SLIDER_STEPS = np.arange(0, 0.65, 0.05)  # the page's wait-cut slider: 0-60 % in 5 % steps
 
 

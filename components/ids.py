@@ -2,6 +2,8 @@
 
 Layouts, callbacks and browser tests all import from here.
 """
+from data.pathway import DECISION_STAGES
+
 
 # App shell
 URL = "url"
@@ -95,16 +97,8 @@ SCENARIO_BODY = "scenario-body"  # wrapper of the results; hidden when there is 
 SCENARIO_PRESET = "scenario-preset"  # pattern-matching type of the preset buttons: {"type": ..., "preset": name}
 SCENARIO_SCREENING = "scenario-screening"  # slider: + percentage points of screening uptake
 # Per booked stage (data.pathway.DECISION_STAGES) sliders, keyed by stage.
-SCENARIO_ATTENDANCE = {
-    "diagnosis": "scenario-attendance-diagnosis",
-    "treatment": "scenario-attendance-treatment",
-    "follow_up": "scenario-attendance-follow-up",
-}
-SCENARIO_WAIT_CUT = {
-    "diagnosis": "scenario-wait-cut-diagnosis",
-    "treatment": "scenario-wait-cut-treatment",
-    "follow_up": "scenario-wait-cut-follow-up",
-}
+SCENARIO_ATTENDANCE = {stage: f"scenario-attendance-{stage.replace('_', '-')}" for stage in DECISION_STAGES}
+SCENARIO_WAIT_CUT = {stage: f"scenario-wait-cut-{stage.replace('_', '-')}" for stage in DECISION_STAGES}
 SCENARIO_OUTREACH_TOP = "scenario-outreach-top"  # slider: % of in-progress patients contacted, highest risk first
 SCENARIO_OUTREACH_EFFECT = "scenario-outreach-effect"  # slider: % of a contacted patient's dropout risk removed
 SCENARIO_COST_PER_CONTACT = "scenario-cost-per-contact"  # number input, USD

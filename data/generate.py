@@ -12,7 +12,7 @@ import pandas as pd
 
 from data.synthetic.dataset import DEFAULT_AS_OF, generate_tables
 from data.io import write_dataset
-from data.summary import dataset_summary, format_summary
+from data.synthetic.summary import dataset_summary, format_summary
 
 
 def main(argv: list[str] | None = None) -> int:

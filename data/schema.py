@@ -77,8 +77,10 @@ EVENT_COLUMNS = (
     Column("patient_id", "str"),
     Column("stage", "str", allowed=STAGES),
     Column("date", "date", description="Day the stage took place."),
-    Column("result", "str", nullable=True, allowed=DEFAULT_PATHWAY.results,
-           description="screening: positive/negative; diagnosis: confirmed/ruled_out; otherwise empty."),
+    Column("result", "str", required=False, nullable=True, allowed=DEFAULT_PATHWAY.results,
+           description="The stage's result where the pathway definition gives it results (default: "
+                       "screening positive/negative, diagnosis confirmed/ruled_out); otherwise empty. "
+                       "Required when any stage has results."),
     Column("site", "str", required=False, nullable=True, description="Site where the stage took place."),
     Column("billed_cost", "float", required=False, nullable=True, min_value=0, max_value=10_000_000,
            description="Claims cost billed for this event, USD."),

@@ -18,7 +18,6 @@ from filelock import FileLock
 
 from data.io import FORMATS, MANIFEST, REQUIRED_TABLES, Dataset, read_dataset, write_dataset
 from data.settings import Settings, get_settings
-from data.summary import dataset_summary
 
 
 class DataFolderError(RuntimeError):
@@ -57,6 +56,7 @@ def _generate_default(settings: Settings, log: Callable[[str], None]) -> None:
         return
     # The synthetic world is a leaf: loaded only when the app's own default data is made.
     from data.synthetic.dataset import DEFAULT_AS_OF, generate_tables
+    from data.synthetic.summary import dataset_summary
 
     folder.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder) + ".lock"):

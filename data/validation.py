@@ -341,6 +341,11 @@ def _check_events(events: pd.DataFrame, patients: pd.DataFrame, as_of, source: s
                                 "(at most one event per stage per patient)",
                                 _examples(events, dup, ["patient_id", "stage", "date"])))
 
+    if not _has(events, "result") and pathway.results:
+        with_results = [stage.name for stage in pathway.stages if stage.has_results]
+        problems.append(Problem(source, "result", "missing_column",
+                                f"required column is missing: the pathway gives {', '.join(with_results)} a result "
+                                f"({', '.join(pathway.results)})"))
     if _has(events, "result"):
         results = pathway.results
         result_code = _codes(events["result"], results)

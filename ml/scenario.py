@@ -11,11 +11,12 @@ import sys
 from pathlib import Path
 
 from data.io import atomic_write_text
+from data.pathway import DECISION_STAGES
 from ml.cli_common import add_data_arguments, load_dataset_and_models
 from ml.scenario_levers import PRESETS, ScenarioLevers
 from ml.scenarios import ScenarioEngine
 
-STAGE_OPTIONS = ("diagnosis", "treatment", "follow_up")
+STAGE_OPTIONS = DECISION_STAGES
 
 
 def _stage_values(items: list[str] | None, flag: str) -> dict:

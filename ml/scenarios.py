@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from data.io import Dataset
+from data.pathway import DEFAULT_PATHWAY
 from data.journeys import derive_journeys
 from ml.features import decision_day_rows
 from ml.oracle import has_ground_truth
@@ -55,6 +56,13 @@ class ScenarioEngine:
     """Heavy work once (decision rows, attendance model and chain, stage fits); projections are cheap."""
 
     def __init__(self, dataset: Dataset, bundle: ModelBundle):
+        if dataset.pathway.stages != DEFAULT_PATHWAY.stages or dataset.pathway.programs != DEFAULT_PATHWAY.programs:
+            # The levers (screen positivity, confirmation, three booked stages) and the
+            # attendance model are built on the default pathway and its windows.
+            raise ValueError(
+                "Scenarios model the default screening → diagnosis → treatment → follow-up pathway with its "
+                f"programs and windows; this dataset defines its own ({' → '.join(dataset.pathway.stage_names)}, "
+                f"{', '.join(dataset.pathway.program_names)}), so no projection is offered rather than a wrong one.")
         self.dataset, self.bundle = dataset, bundle
         self.rows = decision_day_rows(dataset.patients, dataset.events, dataset.as_of)
         # Integer patient positions: cohort membership becomes an array lookup instead of

@@ -18,6 +18,7 @@ from scipy.special import expit
 from data.synthetic import transition_model as tm
 from data.synthetic.generator import EPOCH, Simulation, outcome_by_patient
 from data.synthetic.params import SITES, GeneratorParams
+from data.pathway import DECISION_STAGES, STAGES
 from data.schema import LANGUAGES, PAYERS, PROGRAMS, RACE_ETHNICITIES, REGIONS
 
 QUADRATURE_NODES = 48
@@ -59,7 +60,7 @@ def stage_attendance_probability(params: GeneratorParams, attrs: dict, stage: np
     effect = tm.patient_effect(params, attrs)
     stage = np.asarray(stage)
     result = np.full(stage.shape, np.nan)
-    for name in ("diagnosis", "treatment", "follow_up"):
+    for name in DECISION_STAGES:
         rows = stage == name
         if rows.any():
             first, late = _stage_success_parts(
@@ -115,7 +116,7 @@ def dropout_probability(params: GeneratorParams, attrs: dict, stage: np.ndarray,
     waited = np.broadcast_to(np.asarray(waited_days, dtype=np.float64), stage.shape)
     lead = np.asarray(lead_days, dtype=np.float64)
     result = np.full(stage.shape, np.nan)
-    for name in ("diagnosis", "treatment", "follow_up"):
+    for name in DECISION_STAGES:
         rows = stage == name
         if not rows.any():
             continue
@@ -150,8 +151,8 @@ def ground_truth_table(sim: Simulation, params: GeneratorParams) -> pd.DataFrame
     will_drop = outcome_by_patient(sim) == "dropped_out"
     screen_days = sim.stages["screening"]["days"].astype(np.float64)
     parts = []
-    previous = "screening"
-    for stage in ("diagnosis", "treatment", "follow_up"):
+    previous = STAGES[0]
+    for stage in DECISION_STAGES:
         s = sim.stages[stage]
         idx = np.flatnonzero(s["indicated"] & (s["decision_day"] <= as_of_day))
         parts.append((stage, idx, s["lead"][idx], sim.stages[previous]["missed"][idx], s["decision_day"][idx]))

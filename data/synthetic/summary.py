@@ -1,4 +1,4 @@
-"""A readable and machine-readable summary of a dataset: sizes, statuses, stage rates."""
+"""A readable and machine-readable summary of a generated (default-pathway) dataset: sizes, statuses, stage rates."""
 from __future__ import annotations
 
 import pandas as pd
