@@ -8,7 +8,7 @@ converted tables pass the whole data contract.
 """
 from __future__ import annotations
 
-from data.ingest.convert import Conversion, convert, manifest_for
+from data.ingest.convert import Conversion, convert, manifest_for, with_all_columns
 from data.ingest.mapping import Mapping, MappingError, load_mapping
 from data.ingest.output import OutputFolderError, check_out_dir, format_summary
 
@@ -23,6 +23,7 @@ def ingest(mapping_path, out_dir, fmt: str = "parquet") -> tuple[dict, str]:
     ``OutputFolderError`` (nothing read or written) or ``ContractError`` (nothing written).
     """
     from data.io import write_dataset
+    from data.schema import EVENT_COLUMNS, PATIENT_COLUMNS
     from data.summary import dataset_summary
 
     mapping = load_mapping(mapping_path)
@@ -30,6 +31,7 @@ def ingest(mapping_path, out_dir, fmt: str = "parquet") -> tuple[dict, str]:
     conversion = convert(mapping)
     manifest = manifest_for(mapping, conversion)
     as_of = conversion.as_of if conversion.as_of is not None else conversion.inferred_as_of
-    manifest["summary"] = dataset_summary(conversion.patients, conversion.events, as_of)
+    manifest["summary"] = dataset_summary(with_all_columns(conversion.patients, PATIENT_COLUMNS),
+                                          with_all_columns(conversion.events, EVENT_COLUMNS), as_of)
     written = write_dataset({"patients": conversion.patients, "events": conversion.events}, manifest, out, fmt=fmt)
     return written, format_summary(mapping, conversion)

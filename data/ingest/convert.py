@@ -72,6 +72,18 @@ def _name_sources(problems: list[Problem], labels: dict[str, str], names: dict) 
     return out
 
 
+def _as_of_hint(problem: Problem) -> Problem:
+    if problem.rule != "after_as_of":
+        return problem
+    return dataclasses.replace(problem, message=problem.message + " (the mapping states no as_of, so readers take "
+                               "the latest event date; state as_of = YYYY-MM-DD, the day the extract was taken)")
+
+
+def with_all_columns(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """The contract's full column set (absent ones empty), as data.io.read_dataset hands tables on."""
+    return frame.reindex(columns=[c.name for c in columns])
+
+
 def _read_all(mapping: Mapping) -> dict[str, pd.DataFrame]:
     frames, problems = {}, []
     for spec in mapping.tables():
@@ -139,7 +151,10 @@ def convert(mapping: Mapping) -> Conversion:
                                                                      labels["appointments"])
             problems += found
     if not problems:
-        problems += check_typed_tables(patients, events, check_as_of, labels["patients"], labels["events"])
+        found = check_typed_tables(patients, events, check_as_of, labels["patients"], labels["events"])
+        if as_of is None:
+            found = [_as_of_hint(p) for p in found]
+        problems += found
     if problems:
         raise ContractError(_name_sources(problems, labels, _source_names(mapping)))
 
