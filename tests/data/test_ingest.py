@@ -332,6 +332,31 @@ def test_out_refuses_a_foreign_folder_and_the_source_folder(small_flat, tmp_path
     assert read_dataset(tmp_path / "data").manifest["source"] == "ingest"
 
 
+def test_out_refuses_the_dataset_folder_the_sources_are_read_from(tmp_path):
+    # Re-mapping a CSV dataset in place: the folder looks like a CarePath dataset, but
+    # replacing it would delete the very files being read.
+    from tests.data.test_validation import make_tables
+
+    patients, events = make_tables()
+    dataset = tmp_path / "ds"
+    write_dataset({"patients": patients, "events": events}, {"as_of": "2023-12-31"}, dataset, fmt="csv")
+    mapping = write_source(tmp_path / "maps", """
+        layout = "events"
+        [patients]
+        file = "../ds/patients.csv"
+        columns = { patient_id = "patient_id", enrollment_date = "enrollment_date", program = "program" }
+        [events]
+        file = "../ds/events.csv"
+        columns = { patient_id = "patient_id", stage = "stage", date = "date", result = "result" }
+    """)
+    before = snapshot(dataset)
+    with pytest.raises(OutputFolderError, match="out_holds_sources"):
+        ingest(mapping, dataset)
+    assert snapshot(dataset) == before
+    ingest(mapping, tmp_path / "copy")  # elsewhere it converts fine
+    assert len(read_dataset(tmp_path / "copy").events) == len(events)
+
+
 # --------------------------------------------------------------------------- appointments
 
 
