@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from data.schema import NEXT_STAGE
 from data.synthetic.dataset import DEFAULT_AS_OF, generate_tables
 
 PROGRAM_CODES = {"colorectal": "CRC", "diabetes": "DM", "depression": "BH"}
@@ -25,10 +26,16 @@ RESULT_CODES = {"positive": "POS", "negative": "NEG", "confirmed": "CONFIRMED", 
 # (extract column prefix, stage)
 STAGE_COLUMNS = (("Screen", "screening"), ("Dx", "diagnosis"), ("Tx Start", "treatment"), ("Follow-up", "follow_up"))
 US_DATE = "%m/%d/%Y"
+APPOINTMENT_TYPES = {"diagnosis": "DX VISIT", "treatment": "TX START", "follow_up": "FOLLOW-UP"}
+
+
+def _mrn(patient_ids: pd.Series) -> np.ndarray:
+    """P0000017 -> 00000017: a numeric medical record number whose leading zeros must survive."""
+    return patient_ids.str[1:].str.zfill(8).to_numpy()
 
 
 def _us_dates(values) -> pd.Series:
-    return pd.Series(pd.to_datetime(values)).dt.strftime(US_DATE).fillna("")
+    return pd.Series(pd.to_datetime(values)).dt.strftime(US_DATE).fillna("").to_numpy()
 
 
 def flat_extract(patients: pd.DataFrame, events: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -44,7 +51,7 @@ def flat_extract(patients: pd.DataFrame, events: pd.DataFrame, rng: np.random.Ge
     miles = np.round(patients["distance_km"].to_numpy() / 1.609344, 1).astype(object)
     miles[rng.random(n) < 0.02] = ""
     out = pd.DataFrame({
-        "MRN": [f"{int(pid[1:]):08d}" for pid in patients["patient_id"]],  # leading zeros must survive
+        "MRN": _mrn(patients["patient_id"]),
         "Program": patients["program"].astype(str).map(PROGRAM_CODES),
         "Referral Date": _us_dates(patients["enrollment_date"]),
         "Age": patients["age"],
@@ -74,32 +81,32 @@ def appointment_extract(patients: pd.DataFrame, events: pd.DataFrame, as_of) -> 
     """One row per booking: the first booking made on the decision day and, when the stage
     took place on another day, the rebooking made after the first was missed."""
     as_of = pd.Timestamp(as_of)
-    mrn = dict(zip(patients["patient_id"], (f"{int(pid[1:]):08d}" for pid in patients["patient_id"])))
-    next_stage = {"screening": "diagnosis", "diagnosis": "treatment", "treatment": "follow_up"}
     booked = events[events["next_appointment_date"].notna()]
-    attended = events.set_index(["patient_id", events["stage"].astype(str)])["date"]
-    rows = []
-    for event in booked.itertuples():
-        stage = next_stage[str(event.stage)]
-        first = pd.Timestamp(event.next_appointment_date)
-        actual = attended.get((event.patient_id, stage))
-        if actual is not None and actual == first:
-            status = "Completed"
-        elif first > as_of:
-            status = "Scheduled"
-        else:
-            status = "Rescheduled" if actual is not None else "No Show"
-        rows.append((event.patient_id, stage, event.date, first, status))
-        if actual is not None and actual != first:
-            # The rebooking is made the day after the missed slot: later than the decision day.
-            rebooked_on = min(first + pd.Timedelta(days=1), actual - pd.Timedelta(days=1))
-            rows.append((event.patient_id, stage, max(rebooked_on, event.date), actual, "Completed"))
-    frame = pd.DataFrame(rows, columns=["patient_id", "stage", "booked_on", "appointment_date", "status"])
-    frame = frame.sort_values(["booked_on", "patient_id"], kind="stable")  # as a scheduling system logs them
-    type_codes = {"diagnosis": "DX VISIT", "treatment": "TX START", "follow_up": "FOLLOW-UP"}
+    next_stage = booked["stage"].astype(str).map(NEXT_STAGE).to_numpy()
+    attended = events.assign(stage=events["stage"].astype(str)).set_index(["patient_id", "stage"])["date"]
+    actual = attended.reindex(pd.MultiIndex.from_arrays([booked["patient_id"], next_stage])).to_numpy()
+    first = booked["next_appointment_date"].to_numpy("datetime64[ns]")
+    decided = booked["date"].to_numpy("datetime64[ns]")
+    came = ~np.isnat(actual)
+    on_time = came & (actual == first)
+    status = np.where(on_time, "Completed", np.where(first > as_of.to_datetime64(), "Scheduled",
+                                                      np.where(came, "Rescheduled", "No Show")))
+    moved = came & ~on_time
+    day = np.timedelta64(1, "D")
+    # The rebooking is made the day after the missed slot: later than the decision day.
+    rebooked_on = np.maximum(np.minimum(first[moved] + day, actual[moved] - day), decided[moved])
+    ids = booked["patient_id"].to_numpy()
+    frame = pd.concat([
+        pd.DataFrame({"patient_id": ids, "stage": next_stage, "booked_on": decided, "appointment_date": first,
+                      "status": status}),
+        pd.DataFrame({"patient_id": ids[moved], "stage": next_stage[moved], "booked_on": rebooked_on,
+                      "appointment_date": actual[moved], "status": "Completed"}),
+    ], ignore_index=True)
+    # As a scheduling system logs them: by booking day.
+    frame = frame.sort_values(["booked_on", "patient_id", "appointment_date"], kind="stable")
     return pd.DataFrame({
-        "MRN": frame["patient_id"].map(mrn),
-        "Appt Type": frame["stage"].map(type_codes),
+        "MRN": _mrn(frame["patient_id"]),
+        "Appt Type": frame["stage"].map(APPOINTMENT_TYPES),
         "Made On": _us_dates(frame["booked_on"]),
         "Appt Date": _us_dates(frame["appointment_date"]),
         "Status": frame["status"],
