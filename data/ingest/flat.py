@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from data.ingest.mapping import StageSpec
-from data.ingest.sources import SourceColumns, text
+from data.ingest.sources import SourceColumns, rows, text
 from data.schema import STAGE_RESULTS
 from data.validation import _FALSE, _TRUE, STRING_DTYPE
 
@@ -26,7 +26,7 @@ def _flag(source: SourceColumns, spec: StageSpec) -> pd.Series:
         unknown = raw.notna() & ~raw.isin(_TRUE | _FALSE)
         if unknown.any():
             source.problem(spec.done, "unknown_code",
-                           f"{int(unknown.sum()):,} rows are neither yes nor no (read: Y/N, yes/no, true/false, 1/0); "
+                           f"{rows(int(unknown.sum()))}: neither yes nor no (read: Y/N, yes/no, true/false, 1/0); "
                            f"list the codes under [{spec.key[1:-1]}.values.done]", unknown)
     return raw.isin(_TRUE).fillna(False).astype(bool)
 
@@ -39,8 +39,8 @@ def _offset_dates(source: SourceColumns, spec: StageSpec, enrollment: pd.Series)
     days = source.numbers(source.df[spec.day_offset], spec.day_offset)
     bad = days.notna() & (days.ne(np.round(days)) | days.lt(0))
     if bad.any():
-        source.problem(spec.day_offset, "day_offset", f"{int(bad.sum()):,} rows are not whole, non-negative "
-                       "numbers of days from enrollment", bad)
+        source.problem(spec.day_offset, "day_offset", f"{rows(int(bad.sum()))}: not a whole, non-negative "
+                       "number of days from enrollment", bad)
         days = days.where(~bad)
     return enrollment + pd.to_timedelta(days, unit="D")
 
@@ -54,7 +54,7 @@ def _result(source: SourceColumns, spec: StageSpec) -> pd.Series:
     bad = raw.notna() & ~raw.isin(allowed)
     if bad.any():
         source.problem(spec.result, "allowed_values",
-                       f"{int(bad.sum()):,} rows hold a {spec.stage} result other than {' or '.join(allowed)}; "
+                       f"{rows(int(bad.sum()))}: a {spec.stage} result other than {' or '.join(allowed)}; "
                        f"translate the codes under [{spec.key[1:-1]}.values.result]", bad)
     return raw.where(~bad)
 
@@ -79,14 +79,14 @@ def stage_events(source: SourceColumns, spec: StageSpec, patient_ids: pd.Series,
         missing = done & ~has_date
         if missing.any():
             source.problem(spec.done, "done_without_date",
-                           f"{int(missing.sum()):,} rows say {spec.stage} was done but give no date "
+                           f"{rows(int(missing.sum()))}: {spec.stage} marked done but no date given "
                            f"({spec.date or spec.day_offset!r} empty): CarePath does not invent dates. Fill the "
                            f"date, or map day_offset under {where}", missing)
         if given is not None:
             contradicted = ~done & given.notna()
             if contradicted.any():
                 source.problem(spec.date, "date_without_done",
-                               f"{int(contradicted.sum()):,} rows give a {spec.stage} date although "
+                               f"{rows(int(contradicted.sum()))}: a {spec.stage} date although "
                                f"{spec.done!r} says it was not done; correct one of the two", contradicted)
         happened = done & has_date
     else:
@@ -98,12 +98,12 @@ def stage_events(source: SourceColumns, spec: StageSpec, patient_ids: pd.Series,
         orphan = result.notna() & ~happened
         if orphan.any():
             source.problem(spec.result, "result_without_stage",
-                           f"{int(orphan.sum()):,} rows give a {spec.stage} result but the stage has no date "
+                           f"{rows(int(orphan.sum()))}: a {spec.stage} result but no {spec.stage} date "
                            "(or is not marked done)", orphan)
         missing = happened & result.isna()
         if missing.any():
             source.problem(spec.result, "missing_result",
-                           f"{int(missing.sum()):,} rows have a {spec.stage} but no result "
+                           f"{rows(int(missing.sum()))}: a {spec.stage} but no result "
                            f"({' or '.join(STAGE_RESULTS[spec.stage])} required)", missing)
         columns["result"] = result
     else:
@@ -115,8 +115,8 @@ def stage_events(source: SourceColumns, spec: StageSpec, patient_ids: pd.Series,
             orphan = booked.notna() & ~happened
             if orphan.any():
                 source.problem(source_column, "appointment_without_stage",
-                               f"{int(orphan.sum()):,} rows book the stage after {spec.stage}, but {spec.stage} "
-                               "itself has no date", orphan)
+                               f"{rows(int(orphan.sum()))}: a booked next appointment but no "
+                               f"{spec.stage} date", orphan)
             columns[name] = booked
     if spec.site:
         columns["site"] = source.df[spec.site]

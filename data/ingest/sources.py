@@ -21,6 +21,10 @@ from data.validation import STRING_DTYPE, ContractError, Problem
 MAX_EXAMPLES = 5
 
 
+def rows(n: int) -> str:
+    return f"{n:,} row{'s' if n != 1 else ''}"
+
+
 def file_fingerprint(path: Path) -> dict:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -122,7 +126,7 @@ class SourceColumns:
             listed = ", ".join(f"{code!r} ({n:,} row{'s' if n != 1 else ''})" for code, n in counts.head(8).items())
             more = f" and {len(counts) - 8} more" if len(counts) > 8 else ""
             self.problem(source, "unknown_code",
-                         f"{int(unknown.sum()):,} rows hold codes that the value map {where} does not list: "
+                         f"{rows(int(unknown.sum()))}: codes that the value map {where} does not list: "
                          f"{listed}{more}. Add them to the map (\"\" for missing)", unknown)
         out = raw.map(codes)
         return out.where(out.ne("")).astype(STRING_DTYPE)
@@ -137,7 +141,7 @@ class SourceColumns:
         bad = raw.notna() & parsed.isna()
         if bad.any():
             self.problem(source, "date_format",
-                         f"{int(bad.sum()):,} rows are not dates in the format {fmt or 'YYYY-MM-DD'!r} "
+                         f"{rows(int(bad.sum()))}: not a date in the format {fmt or 'YYYY-MM-DD'!r} "
                          f"(set date_format in the mapping)", bad)
         return parsed.astype("datetime64[ns]").dt.normalize()
 
@@ -148,7 +152,7 @@ class SourceColumns:
         parsed = pd.to_numeric(raw, errors="coerce").astype("float64")
         bad = raw.notna() & parsed.isna()
         if bad.any():
-            self.problem(source, "type", f"{int(bad.sum()):,} rows are not numbers", bad)
+            self.problem(source, "type", f"{rows(int(bad.sum()))}: not a number", bad)
         return parsed
 
     def convert(self, col: Column, source: str, date_format: str | None = None) -> pd.Series:
