@@ -45,6 +45,17 @@ def _offset_dates(source: SourceColumns, spec: StageSpec, enrollment: pd.Series)
     return enrollment + pd.to_timedelta(days, unit="D")
 
 
+def _date_sources(spec: StageSpec) -> str:
+    columns = [repr(c) for c in (spec.date, spec.day_offset) if isinstance(c, str)]
+    return " and ".join(columns)
+
+
+def _date_fix(spec: StageSpec) -> str:
+    if isinstance(spec.day_offset, str):
+        return "Fill the date or the day offset"
+    return f"Fill the date, or map day_offset (days from enrollment) under {spec.key}"
+
+
 def _result(source: SourceColumns, spec: StageSpec) -> pd.Series:
     allowed = STAGE_RESULTS[spec.stage]
     codes = spec.values.get("result")
@@ -80,8 +91,7 @@ def stage_events(source: SourceColumns, spec: StageSpec, patient_ids: pd.Series,
         if missing.any():
             source.problem(spec.done, "done_without_date",
                            f"{rows(int(missing.sum()))}: {spec.stage} marked done but no date given "
-                           f"({spec.date or spec.day_offset!r} empty): CarePath does not invent dates. Fill the "
-                           f"date, or map day_offset under {where}", missing)
+                           f"({_date_sources(spec)} empty): CarePath does not invent dates. {_date_fix(spec)}", missing)
         if given is not None:
             contradicted = ~done & given.notna()
             if contradicted.any():
@@ -89,17 +99,18 @@ def stage_events(source: SourceColumns, spec: StageSpec, patient_ids: pd.Series,
                                f"{rows(int(contradicted.sum()))}: a {spec.stage} date although "
                                f"{spec.done!r} says it was not done; correct one of the two", contradicted)
         happened = done & has_date
+        claimed = done  # a row said done without a date is reported once, above
     else:
-        happened = has_date
+        happened = claimed = has_date
 
     columns = {"patient_id": patient_ids, "stage": pd.Series(spec.stage, index=patient_ids.index), "date": dates}
     if STAGE_RESULTS[spec.stage]:
         result = _result(source, spec)
-        orphan = result.notna() & ~happened
+        orphan = result.notna() & ~claimed
         if orphan.any():
             source.problem(spec.result, "result_without_stage",
-                           f"{rows(int(orphan.sum()))}: a {spec.stage} result but no {spec.stage} date "
-                           "(or is not marked done)", orphan)
+                           f"{rows(int(orphan.sum()))}: a {spec.stage} result, but the stage has no date or is "
+                           "not marked done", orphan)
         missing = happened & result.isna()
         if missing.any():
             source.problem(spec.result, "missing_result",
@@ -112,7 +123,7 @@ def stage_events(source: SourceColumns, spec: StageSpec, patient_ids: pd.Series,
         source_column = getattr(spec, name)
         if source_column:
             booked = source.dates(source.df[source_column], source_column, fmt)
-            orphan = booked.notna() & ~happened
+            orphan = booked.notna() & ~claimed
             if orphan.any():
                 source.problem(source_column, "appointment_without_stage",
                                f"{rows(int(orphan.sum()))}: a booked next appointment but no "
