@@ -52,6 +52,8 @@ def _source_names(mapping: Mapping) -> dict[tuple[str, str], str]:
     names = {("patients", c): s for c, s in mapping.patients.columns.items()}
     if mapping.events is not None:
         names.update({("events", c): s for c, s in mapping.events.columns.items()})
+    if mapping.appointments is not None:
+        names.update({("appointments", c): s for c, s in mapping.appointments.columns.items()})
     for key in ("date", "result", "next_appointment_date", "next_appointment_booked_on", "site", "billed_cost"):
         sources = [getattr(s, key) for s in mapping.stages.values() if isinstance(getattr(s, key), str)]
         if sources:

@@ -389,6 +389,22 @@ def test_a_reschedule_never_overwrites_the_first_booking(small_flat, tmp_path):
     assert "1 later bookings (reschedules) ignored" in summary
 
 
+def test_a_first_booking_not_after_its_decision_is_an_error_in_the_extract(small_flat, tmp_path, capsys):
+    (small_flat.parent / "appts.csv").write_text("MRN,Type,Booked,When\n00017,COLO,03/20/2024,03/20/2024\n",
+                                                 encoding="utf-8")
+    small_flat.write_text(small_flat.read_text() + textwrap.dedent("""
+        [appointments]
+        file = "appts.csv"
+        date_format = "%m/%d/%Y"
+        columns = { patient_id = "MRN", stage = "Type", booked_on = "Booked", appointment_date = "When" }
+        values.stage = { COLO = "diagnosis" }
+    """), encoding="utf-8")
+    assert ingest_main([str(small_flat), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert f"{small_flat.parent / 'appts.csv'}, column 'When (-> appointment_date)' [next_appointment_order]" in err
+    assert "row 0: patient_id=00017" in err
+
+
 def test_appointments_and_booked_columns_cannot_both_be_mapped(small_flat, tmp_path):
     small_flat.write_text(small_flat.read_text().replace(
         'result = "FIT Result"', 'result = "FIT Result"\nnext_appointment_date = "Colo Date"') + textwrap.dedent("""
