@@ -73,7 +73,6 @@ def _result(source: SourceColumns, spec: StageSpec) -> pd.Series:
 def stage_events(source: SourceColumns, spec: StageSpec, patient_ids: pd.Series,
                  enrollment: pd.Series) -> pd.DataFrame:
     """The events of one stage (only the rows where it happened); problems go to ``source``."""
-    where = spec.key
     fmt = spec.date_format or source.spec.date_format
     given = source.dates(source.df[spec.date], spec.date, fmt) if spec.date else None
     from_offset = _offset_dates(source, spec, enrollment)

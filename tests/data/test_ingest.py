@@ -20,7 +20,6 @@ from data.ingest import MappingError, OutputFolderError, ingest
 from data.ingest.__main__ import main as ingest_main
 from data.io import read_dataset, write_dataset
 from data.journeys import derive_journeys
-from data.validation import ContractError
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "flat_extract"
