@@ -43,6 +43,15 @@ STAGE_SOURCE_KEYS = ("date", "done", "result", "next_appointment_date", "next_ap
                      "site", "billed_cost")
 
 
+@dataclass(frozen=True)
+class MappingProblem(Problem):
+    """A problem in the mapping file: ``column`` holds the setting's place (e.g. patients.values.sex)."""
+
+    def __str__(self) -> str:
+        where = f"{self.file}, setting {self.column}" if self.column else self.file
+        return "\n".join([f"{where} [{self.rule}]: {self.message}"] + [f"    {e}" for e in self.examples])
+
+
 class MappingError(ContractError):
     """The mapping file (or a file it names) cannot be used; nothing was converted."""
 
@@ -120,7 +129,7 @@ class _Checker:
         self.problems: list[Problem] = []
 
     def add(self, where: str, rule: str, message: str) -> None:
-        self.problems.append(Problem(str(self.path), where, rule, message))
+        self.problems.append(MappingProblem(str(self.path), where, rule, message))
 
     def table(self, value, where: str) -> dict:
         if value is None:
