@@ -132,7 +132,9 @@ def test_flat_layout_round_trips_to_the_generators_tables(example_copy, tmp_path
     assert (ds.patients["sex"].to_numpy()[known] == truth["sex"].astype(str).to_numpy()[known]).all()
     km = ds.patients["distance_km"].to_numpy()
     assert np.nanmax(np.abs(km - truth["distance_km"].to_numpy())) < 0.1  # miles (1 decimal) back to km
-    # Attributes the extract lacks stay absent: nothing is filled in.
+    # Attributes the extract lacks stay absent: not even an empty column is written.
+    written = pd.read_parquet(tmp_path / "out" / "patients.parquet").columns
+    assert not {"race_ethnicity", "language", "adi", "portal_user", "est_out_of_pocket"} & set(written)
     assert ds.patients["race_ethnicity"].isna().all() and ds.patients["portal_user"].isna().all()
 
 
