@@ -147,8 +147,11 @@ def _write_table(df: pd.DataFrame, path: Path, fmt: str) -> None:
             os.fsync(fh.fileno())
 
 
-def write_dataset(tables: dict[str, pd.DataFrame], manifest: dict, out_dir, fmt: str = "parquet") -> dict:
+def write_dataset(tables: dict[str, pd.DataFrame], manifest: dict, out_dir, fmt: str = "parquet",
+                  extra_files: dict[str, bytes] | None = None) -> dict:
     """Write the tables and ``manifest.json`` to ``out_dir`` atomically; return the final manifest.
+
+    ``extra_files`` (name -> bytes, e.g. a ``pathway.toml``) go into the same atomic write.
 
     The manifest gains ``format`` and ``files: {name: {sha256, rows, bytes}}``.
     """
@@ -176,6 +179,12 @@ def write_dataset(tables: dict[str, pd.DataFrame], manifest: dict, out_dir, fmt:
             path = tmp_dir / f"{name}.{fmt}"
             _write_table(_prepare(df, name), path, fmt)
             files[name] = {"sha256": _sha256(path), "rows": int(len(df)), "bytes": path.stat().st_size}
+        for name, data in (extra_files or {}).items():
+            if Path(name).name != name or name in (MANIFEST, *(f"{t}.{f}" for t in TABLE_COLUMNS for f in FORMATS)):
+                raise ValueError(f"extra file name {name!r} must be a plain file name that is not a table or manifest")
+            path = tmp_dir / name
+            path.write_bytes(data)
+            files[name] = {"sha256": _sha256(path), "bytes": path.stat().st_size}
         final = {**manifest, "format": fmt, "files": files}
         final = json.loads(json.dumps(final, default=_json_default))
         with open(tmp_dir / MANIFEST, "w", encoding="utf-8") as fh:

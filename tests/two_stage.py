@@ -70,3 +70,36 @@ def write_two_stage_folder(folder) -> None:
     events.to_csv(folder / "events.csv", index=False, date_format="%Y-%m-%d")
     (folder / "pathway.toml").write_text(PATHWAY_TOML, encoding="utf-8")
     (folder / "dataset.toml").write_text(f"as_of = {AS_OF:%Y-%m-%d}\n", encoding="utf-8")
+
+
+def write_two_stage_extract(folder) -> None:
+    """The same data as a user's extract: their own column names and codes, an event log, a
+    mapping that names the pathway definition. ``python -m data.ingest folder/mapping.toml``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    patients, events = two_stage_tables()
+    patients.rename(columns={"patient_id": "MRN", "enrollment_date": "Referred On", "program": "Service",
+                             "age": "Age", "sex": "Gender"}).assign(
+        Service=lambda f: f["Service"].map({"cardiology": "CARD", "dermatology": "DERM"})).to_csv(
+        folder / "members.csv", index=False, date_format="%m/%d/%Y")
+    events.rename(columns={"patient_id": "MRN", "stage": "Step", "date": "Date",
+                           "next_appointment_date": "Booked For"}).assign(
+        Step=lambda f: f["Step"].map({"referral": "REF", "visit": "VISIT"})).to_csv(
+        folder / "encounters.csv", index=False, date_format="%m/%d/%Y")
+    (folder / "pathway.toml").write_text(PATHWAY_TOML, encoding="utf-8")
+    (folder / "mapping.toml").write_text(f"""
+layout = "events"
+as_of = {AS_OF:%Y-%m-%d}
+pathway = "pathway.toml"
+
+[patients]
+file = "members.csv"
+date_format = "%m/%d/%Y"
+columns = {{ patient_id = "MRN", enrollment_date = "Referred On", program = "Service", age = "Age", sex = "Gender" }}
+values.program = {{ CARD = "cardiology", DERM = "dermatology" }}
+
+[events]
+file = "encounters.csv"
+date_format = "%m/%d/%Y"
+columns = {{ patient_id = "MRN", stage = "Step", date = "Date", next_appointment_date = "Booked For" }}
+values.stage = {{ REF = "referral", VISIT = "visit" }}
+""", encoding="utf-8")

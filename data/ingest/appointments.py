@@ -10,24 +10,28 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from data.schema import INDICATING_RESULT, NEXT_STAGE
+from data.pathway import DEFAULT_PATHWAY, Pathway
 from data.validation import Problem
 
 
 def attach_first_bookings(events: pd.DataFrame, appointments: pd.DataFrame, as_of,
-                          source: str) -> tuple[pd.DataFrame, dict, list[Problem]]:
+                          source: str, pathway: Pathway = DEFAULT_PATHWAY) -> tuple[pd.DataFrame, dict, list[Problem]]:
     """``events`` with next_appointment_date / next_appointment_booked_on from the first booking.
 
     ``appointments`` holds contract-named, typed columns (patient_id, stage, booked_on,
     appointment_date, status?). Returns (events, counts for the summary, problems).
     """
     stage = events["stage"].astype(str)
-    indicating = stage.map(INDICATING_RESULT)
-    decides = stage.isin(list(NEXT_STAGE)) & (indicating.isna() | events["result"].astype(str).eq(indicating))
+    # A decision event: a stage that leads on (a result among its leads_on, or no results at all).
+    leads_on = {s.name: s.leads_on for s in pathway.stages if s.name in pathway.next_stage}
+    result = events["result"].astype(str) if "result" in events else pd.Series("", index=events.index)
+    decides = pd.Series(False, index=events.index)
+    for name, wanted in leads_on.items():
+        decides |= stage.eq(name) & (result.isin(wanted) if wanted else True)
     decisions = pd.DataFrame({
         "event_position": np.flatnonzero(decides.to_numpy()),
         "patient_id": events["patient_id"].astype(str).to_numpy()[decides.to_numpy()],
-        "stage": stage[decides].map(NEXT_STAGE).to_numpy(),
+        "stage": stage[decides].map(pathway.next_stage).to_numpy(),
         "decision_date": events["date"].to_numpy()[decides.to_numpy()],
     })
     booked = appointments.assign(source_row=appointments.index, patient_id=appointments["patient_id"].astype(str),

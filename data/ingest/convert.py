@@ -14,7 +14,7 @@ import pandas as pd
 
 from data.ingest.appointments import attach_first_bookings
 from data.ingest.flat import flat_events
-from data.ingest.mapping import APPOINTMENT_COLUMNS, Mapping, MappingError, TableSpec
+from data.ingest.mapping import Mapping, MappingError, TableSpec
 from data.ingest.sources import SourceColumns, convert_table, file_fingerprint, read_source, require_columns, text
 from data.schema import EVENT_COLUMNS, PATIENT_COLUMNS
 from data.validation import ContractError, Problem, check_typed_tables, check_values, coerce_table
@@ -131,7 +131,8 @@ def convert(mapping: Mapping) -> Conversion:
     raw_appointments = None
     if mapping.appointments is not None:
         labels["appointments"] = str(mapping.appointments.path)
-        raw_appointments, found = convert_table(mapping.appointments, frames["appointments"], APPOINTMENT_COLUMNS)
+        raw_appointments, found = convert_table(mapping.appointments, frames["appointments"],
+                                                mapping.appointment_columns())
         problems += found
     if problems:
         raise ContractError(problems)
@@ -145,15 +146,16 @@ def convert(mapping: Mapping) -> Conversion:
     check_as_of = as_of if as_of is not None else latest
     appointment_counts = None
     if raw_appointments is not None:
-        appointments, found = coerce_table(raw_appointments, APPOINTMENT_COLUMNS, labels["appointments"])
-        found += check_values(appointments, APPOINTMENT_COLUMNS, labels["appointments"])
+        appointments, found = coerce_table(raw_appointments, mapping.appointment_columns(), labels["appointments"])
+        found += check_values(appointments, mapping.appointment_columns(), labels["appointments"])
         problems += found
         if not found and not problems:
             events, appointment_counts, found = attach_first_bookings(events, appointments, as_of,
-                                                                     labels["appointments"])
+                                                                     labels["appointments"], mapping.pathway)
             problems += found
     if not problems:
-        found = check_typed_tables(patients, events, check_as_of, labels["patients"], labels["events"])
+        found = check_typed_tables(patients, events, check_as_of, labels["patients"], labels["events"],
+                                   mapping.pathway)
         if as_of is None:
             found = [_as_of_hint(p) for p in found]
         problems += found

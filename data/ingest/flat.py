@@ -12,7 +12,6 @@ import pandas as pd
 
 from data.ingest.mapping import StageSpec
 from data.ingest.sources import SourceColumns, rows, text
-from data.schema import STAGE_RESULTS
 from data.validation import _FALSE, _TRUE, STRING_DTYPE
 
 
@@ -57,7 +56,7 @@ def _date_fix(spec: StageSpec) -> str:
 
 
 def _result(source: SourceColumns, spec: StageSpec) -> pd.Series:
-    allowed = STAGE_RESULTS[spec.stage]
+    allowed = spec.results
     codes = spec.values.get("result")
     if codes is not None:
         return source.mapped(spec.result, codes, f"[{spec.key[1:-1]}.values.result]")
@@ -103,7 +102,7 @@ def stage_events(source: SourceColumns, spec: StageSpec, patient_ids: pd.Series,
         happened = claimed = has_date
 
     columns = {"patient_id": patient_ids, "stage": pd.Series(spec.stage, index=patient_ids.index), "date": dates}
-    if STAGE_RESULTS[spec.stage]:
+    if spec.results:
         result = _result(source, spec)
         orphan = result.notna() & ~claimed
         if orphan.any():
@@ -114,7 +113,7 @@ def stage_events(source: SourceColumns, spec: StageSpec, patient_ids: pd.Series,
         if missing.any():
             source.problem(spec.result, "missing_result",
                            f"{rows(int(missing.sum()))}: a {spec.stage} but no result "
-                           f"({' or '.join(STAGE_RESULTS[spec.stage])} required)", missing)
+                           f"({' or '.join(spec.results)} required)", missing)
         columns["result"] = result
     else:
         columns["result"] = pd.Series(pd.NA, index=patient_ids.index, dtype=STRING_DTYPE)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
-from data.schema import EVENT_COLUMNS, PATIENT_COLUMNS, STAGE_RESULTS, STAGES, Column
+from data.pathway import DEFAULT_PATHWAY, Pathway, PathwayError, load_pathway
+from data.schema import Column, table_columns
 from data.validation import ContractError, Problem
 
 LAYOUTS = ("flat", "events")
@@ -23,19 +24,24 @@ SOURCE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet")
 # appointment, from which ingest takes each decision event's FIRST booking.
 APPOINTMENT_COLUMNS = (
     Column("patient_id", "str"),
-    Column("stage", "str", allowed=("diagnosis", "treatment", "follow_up"),
-           description="The stage the appointment is for."),
+    Column("stage", "str", allowed=DEFAULT_PATHWAY.decision_stages,
+           description="The stage the appointment is for (a stage reached through a booking)."),
     Column("booked_on", "date", description="Day the appointment was booked."),
     Column("appointment_date", "date", description="Day the appointment was booked for."),
     Column("status", "str", required=False, nullable=True,
            description="e.g. scheduled, rescheduled, cancelled, attended; reported, never used to pick the booking."),
 )
-ROLE_COLUMNS = {"patients": PATIENT_COLUMNS, "events": EVENT_COLUMNS, "appointments": APPOINTMENT_COLUMNS}
+def role_columns(role: str, pathway: Pathway) -> tuple[Column, ...]:
+    """The contract columns a source file in ``role`` maps to, with the pathway's programs, stages, results."""
+    if role == "appointments":
+        return tuple(replace(c, allowed=pathway.decision_stages) if c.name == "stage" else c
+                     for c in APPOINTMENT_COLUMNS)
+    return table_columns(role, pathway)
 # Contract columns a constant may not stand in for: an identity or a date must come from the data.
 NO_CONSTANT = {"patient_id", "enrollment_date", "date", "next_appointment_date", "next_appointment_booked_on",
                "booked_on", "appointment_date"}
 
-TOP_KEYS = {"layout", "as_of", "description", "patients", "events", "stages", "appointments"}
+TOP_KEYS = {"layout", "as_of", "description", "pathway", "patients", "events", "stages", "appointments"}
 TABLE_KEYS = {"file", "sep", "date_format", "columns", "constants", "values", "scale"}
 STAGE_KEYS = {"date", "done", "day_offset", "result", "next_appointment_date", "next_appointment_booked_on",
               "site", "billed_cost", "values", "date_format"}
@@ -83,6 +89,7 @@ class TableSpec:
 class StageSpec:
     """Per-stage columns of a flat per-patient table (all in the patients file)."""
     stage: str
+    results: tuple[str, ...] = ()  # the results the pathway gives this stage (empty: none)
     date: str | None = None
     done: str | None = None
     day_offset: str | int | None = None  # a column of days from enrollment, or a fixed number of days
@@ -115,6 +122,12 @@ class Mapping:
     events: TableSpec | None = None
     stages: dict[str, StageSpec] = field(default_factory=dict)
     appointments: TableSpec | None = None
+    pathway: Pathway = DEFAULT_PATHWAY  # the mapping's `pathway = "pathway.toml"`, else the default
+    pathway_file: Path | None = None
+
+    def appointment_columns(self) -> tuple[Column, ...]:
+        """The appointment extract's columns, its stages those the pathway books."""
+        return role_columns("appointments", self.pathway)
 
     def tables(self) -> list[TableSpec]:
         return [t for t in (self.patients, self.events, self.appointments) if t is not None]
@@ -188,14 +201,14 @@ def _value_map(check: _Checker, raw, col: Column, where: str) -> dict[str, str]:
     return out
 
 
-def _parse_table(check: _Checker, raw, role: str, folder: Path) -> TableSpec | None:
+def _parse_table(check: _Checker, raw, role: str, folder: Path, pathway: Pathway) -> TableSpec | None:
     where = role
     table = check.table(raw, where)
     if not table:
         check.add(where, "missing_table", f"the mapping needs a [{role}] table with file = \"...\"")
         return None
     check.unknown_keys(table, TABLE_KEYS, where)
-    contract = {c.name: c for c in ROLE_COLUMNS[role]}
+    contract = {c.name: c for c in role_columns(role, pathway)}
     file = check.text(table.get("file"), f"{where}.file")
     if file is None:
         if "file" not in table:
@@ -250,7 +263,7 @@ def _parse_table(check: _Checker, raw, role: str, folder: Path) -> TableSpec | N
             spec.scale[name] = float(factor)
 
     given = set(spec.columns) | set(spec.constants)
-    for col in ROLE_COLUMNS[role]:
+    for col in role_columns(role, pathway):
         if col.required and col.name not in given:
             how = "a column" if col.name in NO_CONSTANT else "a column or a constant"
             check.add(f"{where}.columns", "missing_required",
@@ -258,11 +271,11 @@ def _parse_table(check: _Checker, raw, role: str, folder: Path) -> TableSpec | N
     return spec
 
 
-def _parse_stage(check: _Checker, stage: str, raw) -> StageSpec | None:
+def _parse_stage(check: _Checker, stage: str, raw, pathway: Pathway) -> StageSpec | None:
     where = f"stages.{stage}"
     table = check.table(raw, where)
     check.unknown_keys(table, STAGE_KEYS, where)
-    spec = StageSpec(stage)
+    spec = StageSpec(stage, pathway.stage(stage).results)
     for key in STAGE_SOURCE_KEYS:
         setattr(spec, key, check.text(table.get(key), f"{where}.{key}"))
     offset = table.get("day_offset")
@@ -282,12 +295,12 @@ def _parse_stage(check: _Checker, stage: str, raw) -> StageSpec | None:
                       "also map date = \"<date column>\" or day_offset (days from enrollment)")
         else:
             check.add(where, "missing_date", "map date = \"<date column>\" or day_offset (days from enrollment)")
-    results = STAGE_RESULTS[stage]
+    results = spec.results
     if results and spec.result is None:
         check.add(f"{where}.result", "missing_required",
                   f"{stage} needs a result column ({' or '.join(results)})")
     if not results and spec.result is not None:
-        check.add(f"{where}.result", "no_result", f"{stage} carries no result in the contract; remove this line")
+        check.add(f"{where}.result", "no_result", f"{stage} carries no result in the pathway; remove this line")
     values = check.table(table.get("values"), f"{where}.values")
     for name, raw_map in values.items():
         at = f"{where}.values.{name}"
@@ -319,6 +332,23 @@ def _parse_as_of(check: _Checker, value) -> pd.Timestamp | None:
     return pd.Timestamp(parsed)
 
 
+def _parse_pathway(check: _Checker, value, folder: Path) -> tuple[Pathway, Path | None]:
+    """``pathway = "pathway.toml"``: the dataset's own pathway definition (docs/pathway.md).
+    On a problem the default stands in, so the rest of the mapping is still checked."""
+    if not isinstance(value, str) or not value.strip():
+        check.add("pathway", "mapping_type", "pathway = \"<file>.toml\", relative to the mapping file")
+        return DEFAULT_PATHWAY, None
+    path = (folder / value).resolve()
+    if not path.is_file():
+        check.add("pathway", "missing_file", f"{value!r} not found (looked for {path})")
+        return DEFAULT_PATHWAY, None
+    try:
+        return load_pathway(path), path
+    except PathwayError as exc:
+        check.add("pathway", "pathway", str(exc))
+        return DEFAULT_PATHWAY, None
+
+
 def load_mapping(path) -> Mapping:
     """Read and check a mapping file; raise ``MappingError`` listing every mistake.
 
@@ -341,11 +371,15 @@ def load_mapping(path) -> Mapping:
         check.add("layout", "layout", f"layout = \"flat\" (one row per patient with per-stage columns) or "
                                       f"\"events\" (one row per stage event), not {layout!r}")
     folder = path.resolve().parent
-    patients = _parse_table(check, raw.get("patients"), "patients", folder)
-    mapping = Mapping(path, raw, layout, _parse_as_of(check, raw.get("as_of")), patients)
+    pathway, pathway_file = _parse_pathway(check, raw["pathway"], folder) if "pathway" in raw else (DEFAULT_PATHWAY,
+                                                                                                    None)
+    patients = _parse_table(check, raw.get("patients"), "patients", folder, pathway)
+    mapping = Mapping(path, raw, layout, _parse_as_of(check, raw.get("as_of")), patients,
+                      pathway=pathway, pathway_file=pathway_file)
+    stage_names = pathway.stage_names
 
     if layout == "events":
-        mapping.events = _parse_table(check, raw.get("events"), "events", folder)
+        mapping.events = _parse_table(check, raw.get("events"), "events", folder, pathway)
         if "stages" in raw:
             check.add("stages", "layout", "[stages.*] belong to layout = \"flat\"; an event log maps [events]")
     elif layout == "flat":
@@ -353,14 +387,14 @@ def load_mapping(path) -> Mapping:
             check.add("events", "layout", "[events] belongs to layout = \"events\"; a flat table maps [stages.*]")
         stages = check.table(raw.get("stages"), "stages")
         for stage in stages:
-            if stage not in STAGES:
-                check.add(f"stages.{stage}", "unknown_stage", f"stages are {', '.join(STAGES)}")
-        mapping.stages = {s: _parse_stage(check, s, stages[s]) for s in STAGES if s in stages}
-        if "screening" not in mapping.stages:
-            check.add("stages", "missing_table", "a flat table needs at least [stages.screening]")
+            if stage not in stage_names:
+                check.add(f"stages.{stage}", "unknown_stage", f"stages are {', '.join(stage_names)}")
+        mapping.stages = {s: _parse_stage(check, s, stages[s], mapping.pathway) for s in stage_names if s in stages}
+        if stage_names[0] not in mapping.stages:
+            check.add("stages", "missing_table", f"a flat table needs at least [stages.{stage_names[0]}]")
 
     if "appointments" in raw:
-        mapping.appointments = _parse_table(check, raw.get("appointments"), "appointments", folder)
+        mapping.appointments = _parse_table(check, raw.get("appointments"), "appointments", folder, pathway)
         booked_elsewhere = [f"events.columns.{c}" for c in ("next_appointment_date", "next_appointment_booked_on")
                             if mapping.events and c in mapping.events.columns]
         booked_elsewhere += [f"stages.{s.stage}.{c}" for s in mapping.stages.values()

@@ -6,12 +6,13 @@ from pathlib import Path
 
 from data.ingest.convert import Conversion, attribute_presence
 from data.ingest.mapping import Mapping
-from data.io import FORMATS, MANIFEST, TABLE_COLUMNS
-from data.schema import STAGES
+from data.io import FORMATS, MANIFEST, METADATA, TABLE_COLUMNS
+from data.pathway import PATHWAY_FILE_NAME
 from data.validation import ContractError, Problem
 
 # What write_dataset puts in a dataset folder: a folder holding only these may be replaced.
-DATASET_FILES = frozenset({MANIFEST} | {f"{name}.{fmt}" for name in TABLE_COLUMNS for fmt in FORMATS})
+DATASET_FILES = frozenset({MANIFEST, PATHWAY_FILE_NAME, METADATA}
+                          | {f"{name}.{fmt}" for name in TABLE_COLUMNS for fmt in FORMATS})
 
 
 class OutputFolderError(ContractError):
@@ -55,7 +56,7 @@ def _counts(series) -> str:
 
 def format_summary(mapping: Mapping, conversion: Conversion) -> str:
     patients, events = conversion.patients, conversion.events
-    stage_counts = events["stage"].value_counts().reindex(list(STAGES), fill_value=0)
+    stage_counts = events["stage"].value_counts().reindex(list(mapping.pathway.stage_names), fill_value=0)
     lines = [
         f"Converted {mapping.path} (layout {mapping.layout}):",
         f"  patients:     {len(patients):,} ({_counts(patients['program'])})",

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data.schema import NEXT_STAGE
+from data.pathway import DEFAULT_PATHWAY
 from data.synthetic.dataset import DEFAULT_AS_OF, generate_tables
 
 PROGRAM_CODES = {"colorectal": "CRC", "diabetes": "DM", "depression": "BH"}
@@ -72,7 +72,7 @@ def flat_extract(patients: pd.DataFrame, events: pd.DataFrame, rng: np.random.Ge
         if stage == "screening":
             out["Screen Completed"] = np.where(rows["date"].notna(), "Y", "N")
         out[f"{prefix} Date"] = _us_dates(rows["date"].to_numpy())
-        if stage in ("screening", "diagnosis"):
+        if DEFAULT_PATHWAY.stage(stage).has_results:
             out[f"{prefix} Result"] = rows["result"].map(RESULT_CODES).fillna("").to_numpy()
     return out
 
@@ -82,7 +82,7 @@ def appointment_extract(patients: pd.DataFrame, events: pd.DataFrame, as_of) -> 
     took place on another day, the rebooking made after the first was missed."""
     as_of = pd.Timestamp(as_of)
     booked = events[events["next_appointment_date"].notna()]
-    next_stage = booked["stage"].astype(str).map(NEXT_STAGE).to_numpy()
+    next_stage = booked["stage"].astype(str).map(DEFAULT_PATHWAY.next_stage).to_numpy()
     attended = events.assign(stage=events["stage"].astype(str)).set_index(["patient_id", "stage"])["date"]
     actual = attended.reindex(pd.MultiIndex.from_arrays([booked["patient_id"], next_stage])).to_numpy()
     first = booked["next_appointment_date"].to_numpy("datetime64[ns]")
