@@ -66,6 +66,8 @@ MODEL_IMPORTANCE_GRAPHS = {
     "logistic_regression": "model-importance-logistic-regression",
 }
 MODEL_COEFFICIENTS = "model-coefficients"
+MODEL_FEATURES = "model-features"  # features used and those left out, with the reason
+MODEL_SUBGROUP_SKIPPED = "model-subgroup-skipped"  # audit attributes with fewer than two values
 MODEL_SUBGROUP_MODEL = "model-subgroup-model"  # radio: whose subgroup metrics the grid shows
 MODEL_SUBGROUP_GRID = "model-subgroup-grid"
 

@@ -26,6 +26,7 @@ from filelock import FileLock
 
 from data.io import Dataset
 from data.settings import Settings, get_settings
+from ml.features import usable_features
 from ml.models import TrainingConfig
 from ml.report import report_markdown
 from ml.training import ModelBundle, train_models
@@ -55,7 +56,10 @@ def data_fingerprint(dataset: Dataset) -> str:
 
 
 def model_key(dataset: Dataset, config: TrainingConfig) -> str:
-    basis = {"data": data_fingerprint(dataset), "config": config.to_dict(), "versions": library_versions()}
+    # The feature set is in the key on its own: a change in which attributes the data
+    # supports (or in the rule deciding it) must never load models built for another set.
+    basis = {"data": data_fingerprint(dataset), "config": config.to_dict(), "versions": library_versions(),
+             "features": list(usable_features(dataset.patients).used)}
     return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
