@@ -11,7 +11,7 @@ from dash import Dash, Input, Output
 
 from callbacks import context
 from data.cohort_filter import apply_cohort
-from components import formatting, ids
+from components import ids
 from components.figures import empty_figure, journey_timeline_figure, risk_drivers_figure
 from components.patient_view import attributes_list, drivers_list, header_block, no_risk_block, risk_block
 from components.worklist_table import booked_text

@@ -53,6 +53,9 @@ DURATIONS_GRAPH = "durations-graph"
 DURATIONS_TABLE = "durations-table"
 BREAKDOWN_SITE_GRID = "breakdown-site-grid"
 BREAKDOWN_PAYER_GRID = "breakdown-payer-grid"
+# The cards around the breakdowns: hidden when the data has one value (or none) of the attribute.
+BREAKDOWN_SITE_CARD = "breakdown-site-card"
+BREAKDOWN_PAYER_CARD = "breakdown-payer-card"
 
 # Model page
 MODEL_MESSAGE = "model-message"
