@@ -146,7 +146,8 @@ def dataset_fingerprint(dataset) -> str:
 
 def build_cohort_frame(dataset) -> pd.DataFrame:
     journeys = data.journeys.derive_journeys(dataset.patients, dataset.events, dataset.as_of)
-    attributes = dataset.patients[["patient_id", *PATIENT_ATTRIBUTES]]
+    # An optional attribute left out of an in-memory table reads as missing, as read_dataset fills it.
+    attributes = dataset.patients.reindex(columns=["patient_id", *PATIENT_ATTRIBUTES])
     return journeys.merge(attributes, on="patient_id", how="left", validate="one_to_one")
 
 

@@ -84,7 +84,8 @@ def save(bundle: ModelBundle, model_dir: Path, dataset: Dataset) -> Path:
         (tmp / "report.json").write_text(json.dumps(bundle.report, indent=2, default=str))
         (tmp / "report.md").write_text(report_markdown(bundle.report))
         meta = {"key": bundle.key, "versions": library_versions(), "data_fingerprint": data_fingerprint(dataset),
-                "config": bundle.config.to_dict(), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "config": bundle.config.to_dict(), "features": bundle.report.get("features"),
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "trained_by_pid": os.getpid(),
                 "metrics": {name: {k: m[k] for k in ("roc_auc", "ece", "brier")}
                             for name, m in bundle.report["models"].items()}}
