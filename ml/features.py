@@ -129,24 +129,22 @@ def _attach_patient_columns(rows: pd.DataFrame, patients: pd.DataFrame) -> pd.Da
 def booking_made_on(points: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
     """Day each decision point's booking was made (next_appointment_booked_on of the
     decision event; empty or absent means on the decision day), aligned with ``points``."""
-    decision_day = pd.Series(pd.to_datetime(points["decision_date"]).to_numpy(), index=points.index)
+    decision_day = pd.Series(pd.to_datetime(points["decision_date"]).astype("datetime64[ns]").to_numpy(),
+                             index=points.index)
     if "next_appointment_booked_on" not in events.columns or events["next_appointment_booked_on"].isna().all():
         return decision_day
-    decision_stage = points["awaiting_stage"].astype(str).map(PREVIOUS_STAGE)
-    booked = events.loc[events["next_appointment_booked_on"].notna(),
-                        ["patient_id", "stage", "date", "next_appointment_booked_on"]]
-    # The decision event is the patient's earliest event of that stage (as in data.journeys).
-    first = events.assign(_order=np.arange(len(events))).sort_values(["date", "_order"], kind="stable")
-    first = first.drop_duplicates(["patient_id", "stage"])[["patient_id", "stage", "date"]]
-    booked = booked.merge(first, on=["patient_id", "stage", "date"], how="inner").drop_duplicates(
-        ["patient_id", "stage"])
+    # The decision event is the patient's earliest event of its stage, as in data.journeys.
+    decision_events = pd.DataFrame({
+        "patient_id": events["patient_id"].astype(str).to_numpy(),
+        "stage": events["stage"].astype(str).to_numpy(),
+        "date": pd.to_datetime(events["date"]).astype("datetime64[ns]").to_numpy(),
+        "booked_on": pd.to_datetime(events["next_appointment_booked_on"]).astype("datetime64[ns]").to_numpy(),
+    }).sort_values("date", kind="stable").drop_duplicates(["patient_id", "stage"])
     keys = pd.DataFrame({"patient_id": points["patient_id"].astype(str).to_numpy(),
-                         "stage": decision_stage.to_numpy(), "date": decision_day.to_numpy()})
-    booked = booked.assign(patient_id=booked["patient_id"].astype(str), stage=booked["stage"].astype(str),
-                           date=pd.to_datetime(booked["date"]))
-    found = keys.merge(booked, on=["patient_id", "stage", "date"], how="left")["next_appointment_booked_on"]
-    found = pd.Series(pd.to_datetime(found).to_numpy(), index=points.index)
-    return found.fillna(decision_day)
+                         "stage": points["awaiting_stage"].astype(str).map(PREVIOUS_STAGE).to_numpy(),
+                         "date": decision_day.to_numpy()})
+    found = keys.merge(decision_events, on=["patient_id", "stage", "date"], how="left")["booked_on"]
+    return pd.Series(found.to_numpy(), index=points.index).fillna(decision_day)
 
 
 def _hide_bookings_not_yet_made(rows: pd.DataFrame, booked_on: pd.Series) -> pd.DataFrame:
