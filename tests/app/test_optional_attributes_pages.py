@@ -129,3 +129,17 @@ def test_patient_page_shows_not_recorded_instead_of_inventing(optional_data):
     text = " ".join(component_text(part) for part in (view.attributes, view.drivers, view.header, view.risk))
     assert not PRINTED_MISSING.search(text)
     assert not re.search(r"\bsex [FM]\b|Female|Male", component_text(view.drivers))
+
+
+def test_unavailable_fields_and_the_canonical_url_without_them():
+    import pandas as pd
+
+    from data.cohort_filter import parse_query, to_query, unavailable_fields
+
+    frame = pd.DataFrame({"age": [40, None], "sex": ["F", None], "payer": [None, None], "region": ["rural", "rural"],
+                          "site": ["A", "B"]})
+    assert set(unavailable_fields(frame)) == {"race_ethnicities", "payers", "regions"}
+    cohort = parse_query("?payer=Medicaid&region=rural&age=40-65&sex=F&site=B", ("A", "B"),
+                         unavailable=("payers", "regions", "age"))
+    assert cohort.payers == cohort.regions == () and cohort.age_min is cohort.age_max is None
+    assert to_query(cohort) == "?sex=F&site=B"

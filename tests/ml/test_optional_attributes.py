@@ -213,3 +213,22 @@ def test_a_booking_made_at_the_event_is_known_from_the_decision_day():
         patients, events = _booking_frames(booked_on)
         rows = training_rows(patients, events, "2025-06-30")
         assert (rows["lead_days"] == 40).all(), booked_on
+
+
+def test_late_bookings_in_a_read_dataset_are_hidden_until_made(small_tables, tmp_path):
+    """Through the reader (dates typed by the contract): screens whose colonoscopy was booked
+    ten days later have no known booking on their decision-day and day-7 rows."""
+    tables, manifest = small_tables
+    events = tables["events"].copy()
+    late = (events["stage"].astype(str) == "screening") & events["next_appointment_date"].notna()
+    events["next_appointment_booked_on"] = pd.NaT
+    events.loc[late, "next_appointment_booked_on"] = events.loc[late, "date"] + pd.Timedelta(days=10)
+    dataset = _written_and_read({**tables, "events": events}, manifest, tmp_path / "data")
+    rows = training_rows(dataset.patients, dataset.events, dataset.as_of)
+    awaiting_diagnosis = rows["awaiting_stage"] == "diagnosis"
+    early = awaiting_diagnosis & (rows["waited_days"] < 10)
+    assert early.any() and rows.loc[early, "lead_days"].isna().all()
+    later = awaiting_diagnosis & (rows["waited_days"] >= 10)
+    assert rows.loc[later, "lead_days"].notna().mean() > 0.95
+    other_stages = rows[~awaiting_diagnosis & (rows["waited_days"] == 0)]
+    assert other_stages["lead_days"].notna().mean() > 0.95  # bookings made at the event stay known
