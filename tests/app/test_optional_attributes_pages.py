@@ -136,8 +136,8 @@ def test_unavailable_fields_and_the_canonical_url_without_them():
 
     from data.cohort_filter import parse_query, to_query, unavailable_fields
 
-    frame = pd.DataFrame({"age": [40, None], "sex": ["F", None], "payer": [None, None], "region": ["rural", "rural"],
-                          "site": ["A", "B"]})
+    frame = pd.DataFrame({"age": [40, 70, None], "sex": ["F", "M", None], "payer": [None] * 3,
+                          "region": ["rural"] * 3, "site": ["A", "B", "B"]})
     assert set(unavailable_fields(frame)) == {"race_ethnicities", "payers", "regions"}
     cohort = parse_query("?payer=Medicaid&region=rural&age=40-65&sex=F&site=B", ("A", "B"),
                          unavailable=("payers", "regions", "age"))
