@@ -232,3 +232,16 @@ def test_late_bookings_in_a_read_dataset_are_hidden_until_made(small_tables, tmp
     assert rows.loc[later, "lead_days"].notna().mean() > 0.95
     other_stages = rows[~awaiting_diagnosis & (rows["waited_days"] == 0)]
     assert other_stages["lead_days"].notna().mean() > 0.95  # bookings made at the event stay known
+
+
+def test_drivers_word_missing_values_as_not_recorded():
+    from ml.drivers import describe
+
+    row = pd.Series({"program": "colorectal", "awaiting_stage": "diagnosis", "waited_days": 12.0,
+                     "lead_days": np.nan, "days_until_appointment": np.nan, "days_past_booking": np.nan,
+                     "payer": np.nan, "adi": np.nan, "portal_user": np.nan})
+    assert describe("lead_days", row) == "no colonoscopy date booked"
+    assert describe("days_past_booking", row) == "waited 12 days; no colonoscopy date booked"
+    assert describe("payer", row) == "payer not recorded"
+    assert describe("adi", row) == "area deprivation index not recorded"
+    assert describe("portal_user", row) == "patient-portal use not recorded"  # not "does not use the portal"
