@@ -79,7 +79,7 @@ class FeatureSelection:
                 "dropped": [{"feature": f, "reason": reason} for f, reason in self.dropped.items()]}
 
 
-NOT_IN_DATA = "not recorded for any patient (column absent or empty)"
+NOT_IN_DATA = "no value recorded in the data (column absent or empty)"
 SINGLE_VALUED = "the same value for every patient, so it cannot tell patients apart"
 
 

@@ -20,6 +20,7 @@ from components import ids
 from components.filters import filter_panel
 from data.cohort_filter import CohortFilter, to_controls
 from data.io import read_dataset, write_dataset
+from ml.features import NOT_IN_DATA, SINGLE_VALUED
 from tests.app.component_text import component_text
 from tests.conftest import SMALL_PATIENTS, SMALL_SEED, fast_training_config
 
@@ -98,7 +99,7 @@ def test_model_page_lists_the_features_left_out_and_the_attributes_not_audited(o
     assert view.message is None
     features = component_text(view.features)
     for feature in ("Preferred language", "Payer", "Patient-portal use", "Estimated out-of-pocket cost"):
-        assert f"{feature}: not recorded for any patient" in features
+        assert f"{feature}: {NOT_IN_DATA}" in features
     assert "Region: the same value for every patient" in features
     assert "Race/ethnicity (not recorded)" in view.subgroups_skipped
     assert "Payer (not recorded)" in view.subgroups_skipped
