@@ -18,7 +18,7 @@ from flask import Flask
 from flask_caching import Cache
 
 import data.journeys
-from data.cohort_filter import CohortFilter, apply_cohort, parse_query
+from data.cohort_filter import CohortFilter, apply_cohort, parse_query, unavailable_fields
 from data.settings import Settings, get_settings
 
 cache = Cache()
@@ -44,6 +44,13 @@ class AppData:
     # model and pathway chain are fitted here once, so a slider move is array arithmetic.
     scenarios: object = None
     scenarios_unavailable: str | None = None  # why there is no engine, when the data cannot support one
+    # Cohort-filter fields (data.cohort_filter.ATTRIBUTE_FIELDS) whose attribute the data does not
+    # record or records with one value: hidden in the panel, ignored in a URL.
+    unavailable_filter_fields: tuple[str, ...] = ()
+
+    def has_breakdown(self, column: str) -> bool:
+        """Whether a breakdown by this patient attribute can compare two or more groups."""
+        return column in self.cohort_frame.columns and self.cohort_frame[column].dropna().nunique() >= 2
 
     @property
     def model_available(self) -> bool:
@@ -140,7 +147,8 @@ def dataset_fingerprint(dataset) -> str:
 
 def build_cohort_frame(dataset) -> pd.DataFrame:
     journeys = data.journeys.derive_journeys(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
-    attributes = dataset.patients[["patient_id", *PATIENT_ATTRIBUTES]]
+    # An optional attribute left out of an in-memory table reads as missing, as read_dataset fills it.
+    attributes = dataset.patients.reindex(columns=["patient_id", *PATIENT_ATTRIBUTES])
     return journeys.merge(attributes, on="patient_id", how="left", validate="one_to_one")
 
 
@@ -204,6 +212,7 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
         lookup=PatientLookup.build(dataset, models),
         scenarios=scenarios,
         scenarios_unavailable=scenarios_unavailable,
+        unavailable_filter_fields=unavailable_fields(frame),
     )
     return _current
 
@@ -224,7 +233,8 @@ def pathway():
 
 
 def cohort_filter(query: str | None) -> CohortFilter:
-    return parse_query(query, current().sites)
+    app_data = current()
+    return parse_query(query, app_data.sites, app_data.unavailable_filter_fields)
 
 
 def cohort_frame(query: str | None) -> pd.DataFrame:

@@ -11,7 +11,8 @@ from dash import Dash, Input, Output, html
 from callbacks import context
 from components import formatting, ids
 from components.figures import calibration_figure, empty_figure, importance_figure, model_colour, roc_figure
-from components.model_tables import coefficients_table, comparison_table, model_order, subgroup_rows
+from components.model_tables import (coefficients_table, comparison_table, features_summary, model_order,
+                                     skipped_subgroups_note, subgroup_rows)
 from ml.drivers import FEATURE_LABELS
 from ml.models import MODEL_LABELS
 
@@ -33,10 +34,13 @@ class ModelView:
     calibration: go.Figure
     importance: dict  # model name -> figure, in the order of ids.MODEL_IMPORTANCE_GRAPHS
     coefficients: object
+    features: object = None  # the features used and those left out, with the reason
+    subgroups_skipped: str | None = None  # audit attributes left out of the subgroup grid
 
     def as_outputs(self) -> tuple:
         return (self.message, self.header, self.comparison, self.roc, self.calibration,
-                *(self.importance[name] for name in ids.MODEL_IMPORTANCE_GRAPHS), self.coefficients)
+                *(self.importance[name] for name in ids.MODEL_IMPORTANCE_GRAPHS), self.coefficients,
+                self.features, self.subgroups_skipped)
 
 
 def _report() -> dict | None:
@@ -50,7 +54,8 @@ def evaluation_text(report: dict) -> str:
             "one fold), risks calibrated with cross-fitted Platt scaling. A temporal hold-out trains only on "
             f"outcomes already final before {cutoff} and tests on later decisions. Each decision point gives "
             "landmark rows on the decision day and while the patient is still waiting. Race/ethnicity is not a "
-            "model input: it is used only for the fairness audit below.")
+            "model input: it is used only for the fairness audit below. Features the data does not record "
+            "for anyone, or records with one value only, are left out of both models (listed below).")
 
 
 def _fact(label: str, value: str) -> html.Div:
@@ -108,6 +113,8 @@ def model_view() -> ModelView:
                                         models[name]["calibration_curve"] for name in order}),
         importance=importance,
         coefficients=coefficients_table(coefficients) if coefficients else None,
+        features=features_summary(report),
+        subgroups_skipped=skipped_subgroups_note(report),
     )
 
 
@@ -134,6 +141,8 @@ def register_callbacks(app: Dash) -> None:
         Output(ids.MODEL_CALIBRATION_GRAPH, "figure"),
         *(Output(graph_id, "figure") for graph_id in ids.MODEL_IMPORTANCE_GRAPHS.values()),
         Output(ids.MODEL_COEFFICIENTS, "children"),
+        Output(ids.MODEL_FEATURES, "children"),
+        Output(ids.MODEL_SUBGROUP_SKIPPED, "children"),
         Input(ids.URL, "pathname"),
     )(update_model)
     app.callback(

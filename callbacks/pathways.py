@@ -28,10 +28,20 @@ class PathwaysView:
     durations_table: object
     site_rows: list
     payer_rows: list
+    site_style: dict | None = None  # HIDDEN when the data has fewer than two sites
+    payer_style: dict | None = None  # HIDDEN when the data has fewer than two payers (or none recorded)
 
     def as_outputs(self) -> tuple:
         return (self.message, self.bottleneck, self.sankey, self.durations, self.durations_table,
-                self.site_rows, self.payer_rows)
+                self.site_rows, self.payer_rows, self.site_style, self.payer_style)
+
+
+HIDDEN = {"display": "none"}
+
+
+def _breakdown_style(column: str) -> dict | None:
+    """A breakdown with one group compares nothing: hidden when the data cannot give two."""
+    return None if context.current().has_breakdown(column) else HIDDEN
 
 
 def bottleneck_callout(headline: str, definition: str) -> html.Div:
@@ -49,7 +59,7 @@ def pathways_view(cohort_query: str | None) -> PathwaysView:
         return PathwaysView(
             message=dbc.Alert(EMPTY_COHORT_MESSAGE, color="warning", className="mb-3"),
             bottleneck=None, sankey=blank, durations=blank, durations_table=None,
-            site_rows=[], payer_rows=[],
+            site_rows=[], payer_rows=[], site_style=_breakdown_style("site"), payer_style=_breakdown_style("payer"),
         )
     pathway = context.pathway()
     flows = sankey_flows(frame, pathway)
@@ -63,6 +73,8 @@ def pathways_view(cohort_query: str | None) -> PathwaysView:
         durations_table=durations_table(durations),
         site_rows=breakdown_rows(breakdown(frame, "site", pathway)),
         payer_rows=breakdown_rows(breakdown(frame, "payer", pathway)),
+        site_style=_breakdown_style("site"),
+        payer_style=_breakdown_style("payer"),
     )
 
 
@@ -79,5 +91,7 @@ def register_callbacks(app: Dash) -> None:
         Output(ids.DURATIONS_TABLE, "children"),
         Output(ids.BREAKDOWN_SITE_GRID, "rowData"),
         Output(ids.BREAKDOWN_PAYER_GRID, "rowData"),
+        Output(ids.BREAKDOWN_SITE_CARD, "style"),
+        Output(ids.BREAKDOWN_PAYER_CARD, "style"),
         Input(ids.COHORT_QUERY, "data"),
     )(update_pathways)

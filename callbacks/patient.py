@@ -11,7 +11,7 @@ from dash import Dash, Input, Output
 
 from callbacks import context
 from data.cohort_filter import apply_cohort
-from components import formatting, ids
+from components import ids
 from components.figures import empty_figure, journey_timeline_figure, risk_drivers_figure
 from components.patient_view import attributes_list, drivers_list, header_block, no_risk_block, risk_block
 from components.worklist_table import booked_text
@@ -262,25 +262,31 @@ def timeline_figure(journey: pd.Series, events: pd.DataFrame, as_of) -> go.Figur
     return journey_timeline_figure(rows, points, as_of, booked=booked, window_closes=window)
 
 
-def _money(value) -> str:
-    return formatting.MISSING if pd.isna(value) else f"${value:,.0f}"
+# Shown for an attribute the data does not hold for this patient: never a guess or a default.
+NOT_RECORDED = "not recorded"
+
+
+def _recorded(value, show) -> str:
+    return NOT_RECORDED if pd.isna(value) else show(value)
 
 
 def attribute_pairs(patient: pd.Series) -> list[tuple[str, str]]:
+    """(label, value) of each patient attribute; optional attributes may be missing."""
+    value = patient.get  # a column the data left out reads as missing, like an empty cell
     return [
-        ("Age", f"{int(patient['age'])}"),
-        ("Sex", {"F": "Female", "M": "Male"}.get(str(patient["sex"]), str(patient["sex"]))),
-        ("Preferred language", str(patient["language"])),
-        ("Payer", str(patient["payer"])),
-        ("Region", str(patient["region"]).capitalize()),
-        ("Home clinic site", str(patient["site"])),
-        ("Area deprivation index", f"{int(patient['adi'])} of 100 (higher = more deprived)"),
-        ("Distance to clinic", f"{patient['distance_km']:,.1f} km"),
-        ("Comorbidity index", f"{int(patient['comorbidity_index'])}"),
-        ("No-shows, 12 months before enrollment", f"{int(patient['prior_no_shows_12m'])}"),
-        ("Visits, 12 months before enrollment", f"{int(patient['prior_visits_12m'])}"),
-        ("Patient-portal user", "Yes" if bool(patient["portal_user"]) else "No"),
-        ("Estimated out-of-pocket cost", _money(patient["est_out_of_pocket"])),
+        ("Age", _recorded(value("age"), lambda v: f"{int(v)}")),
+        ("Sex", _recorded(value("sex"), lambda v: {"F": "Female", "M": "Male"}.get(str(v), str(v)))),
+        ("Preferred language", _recorded(value("language"), str)),
+        ("Payer", _recorded(value("payer"), str)),
+        ("Region", _recorded(value("region"), lambda v: str(v).capitalize())),
+        ("Home clinic site", _recorded(value("site"), str)),
+        ("Area deprivation index", _recorded(value("adi"), lambda v: f"{int(v)} of 100 (higher = more deprived)")),
+        ("Distance to clinic", _recorded(value("distance_km"), lambda v: f"{v:,.1f} km")),
+        ("Comorbidity index", _recorded(value("comorbidity_index"), lambda v: f"{int(v)}")),
+        ("No-shows, 12 months before enrollment", _recorded(value("prior_no_shows_12m"), lambda v: f"{int(v)}")),
+        ("Visits, 12 months before enrollment", _recorded(value("prior_visits_12m"), lambda v: f"{int(v)}")),
+        ("Patient-portal user", _recorded(value("portal_user"), lambda v: "Yes" if bool(v) else "No")),
+        ("Estimated out-of-pocket cost", _recorded(value("est_out_of_pocket"), lambda v: f"${v:,.0f}")),
         ("Enrolled", _day(patient["enrollment_date"])),
     ]
 

@@ -24,17 +24,26 @@ def _options(values, labels=None) -> list[dict]:
     return [{"label": labels.get(v, v), "value": v} for v in values]
 
 
+# A field whose attribute the data lacks stays in the layout, hidden: the URL-sync callbacks
+# read and write every control, and a missing component would be an error in the browser.
+HIDDEN = {"display": "none"}
+
+
 def _multi_select(component_id: str, label: str, options: list[dict], placeholder: str = "All",
-                  disabled: bool = False) -> html.Div:
+                  disabled: bool = False, hidden: bool = False) -> html.Div:
     return html.Div([
         dbc.Label(label, html_for=component_id, className="filter-label"),
         dcc.Dropdown(id=component_id, options=options, value=[], multi=True,
                      placeholder=placeholder, disabled=disabled),
-    ], className="filter-field")
+    ], className="filter-field", style=HIDDEN if hidden else None)
 
 
-def filter_panel(sites: tuple[str, ...], enrolled_first: dt.date, enrolled_last: dt.date) -> html.Div:
-    """Controls start at "everyone"; a callback then sets them from the URL."""
+def filter_panel(sites: tuple[str, ...], enrolled_first: dt.date, enrolled_last: dt.date,
+                 hidden_fields: tuple[str, ...] = ()) -> html.Div:
+    """Controls start at "everyone"; a callback then sets them from the URL.
+
+    ``hidden_fields`` (data.cohort_filter.ATTRIBUTE_FIELDS keys) are fields whose attribute
+    the data does not record or records with one value: there is nothing to choose."""
     low, high = AGE_BOUNDS
     return html.Div([
         html.Div([
@@ -47,12 +56,14 @@ def filter_panel(sites: tuple[str, ...], enrolled_first: dt.date, enrolled_last:
             dcc.RangeSlider(id=ids.FILTER_AGE, min=low, max=high, step=1, value=[low, high],
                             marks={a: str(a) for a in (18, 40, 65, 100)},
                             tooltip={"placement": "bottom"}, allowCross=False),
-        ], className="filter-field"),
-        _multi_select(ids.FILTER_SEX, "Sex", _options(SEXES, SEX_LABELS)),
-        _multi_select(ids.FILTER_RACE_ETHNICITY, "Race / ethnicity", _options(RACE_ETHNICITIES)),
-        _multi_select(ids.FILTER_PAYER, "Payer", _options(PAYERS)),
-        _multi_select(ids.FILTER_REGION, "Region", _options(REGIONS, {r: r.capitalize() for r in REGIONS})),
-        _multi_select(ids.FILTER_SITE, "Site", _options(sites)),
+        ], className="filter-field", style=HIDDEN if "age" in hidden_fields else None),
+        _multi_select(ids.FILTER_SEX, "Sex", _options(SEXES, SEX_LABELS), hidden="sexes" in hidden_fields),
+        _multi_select(ids.FILTER_RACE_ETHNICITY, "Race / ethnicity", _options(RACE_ETHNICITIES),
+                      hidden="race_ethnicities" in hidden_fields),
+        _multi_select(ids.FILTER_PAYER, "Payer", _options(PAYERS), hidden="payers" in hidden_fields),
+        _multi_select(ids.FILTER_REGION, "Region", _options(REGIONS, {r: r.capitalize() for r in REGIONS}),
+                      hidden="regions" in hidden_fields),
+        _multi_select(ids.FILTER_SITE, "Site", _options(sites), hidden="sites" in hidden_fields),
         html.Div([
             dbc.Label("Enrollment period", html_for=ids.FILTER_ENROLLMENT, className="filter-label"),
             dcc.DatePickerRange(id=ids.FILTER_ENROLLMENT, min_date_allowed=enrolled_first,

@@ -55,6 +55,9 @@ DURATIONS_GRAPH = "durations-graph"
 DURATIONS_TABLE = "durations-table"
 BREAKDOWN_SITE_GRID = "breakdown-site-grid"
 BREAKDOWN_PAYER_GRID = "breakdown-payer-grid"
+# The cards around the breakdowns: hidden when the data has one value (or none) of the attribute.
+BREAKDOWN_SITE_CARD = "breakdown-site-card"
+BREAKDOWN_PAYER_CARD = "breakdown-payer-card"
 
 # Model page
 MODEL_MESSAGE = "model-message"
@@ -68,6 +71,8 @@ MODEL_IMPORTANCE_GRAPHS = {
     "logistic_regression": "model-importance-logistic-regression",
 }
 MODEL_COEFFICIENTS = "model-coefficients"
+MODEL_FEATURES = "model-features"  # features used and those left out, with the reason
+MODEL_SUBGROUP_SKIPPED = "model-subgroup-skipped"  # audit attributes with fewer than two values
 MODEL_SUBGROUP_MODEL = "model-subgroup-model"  # radio: whose subgroup metrics the grid shows
 MODEL_SUBGROUP_GRID = "model-subgroup-grid"
 

@@ -30,7 +30,7 @@ def navbar() -> dbc.Navbar:
     )
 
 
-def shell(sites, enrolled_first, enrolled_last) -> html.Div:
+def shell(sites, enrolled_first, enrolled_last, hidden_fields: tuple[str, ...] = ()) -> html.Div:
     return html.Div([
         # Read-only: the URL is written by a clientside callback (see callbacks/filter_panel.py).
         dcc.Location(id=ids.URL, refresh=False),
@@ -38,7 +38,7 @@ def shell(sites, enrolled_first, enrolled_last) -> html.Div:
         dcc.Store(id=ids.URL_WRITTEN),
         navbar(),
         dbc.Container(dbc.Row([
-            dbc.Col(filter_panel(sites, enrolled_first, enrolled_last), md=4, lg=3, xxl=2),
+            dbc.Col(filter_panel(sites, enrolled_first, enrolled_last, hidden_fields), md=4, lg=3, xxl=2),
             dbc.Col(dash.page_container, md=8, lg=9, xxl=10, className="page-body"),
         ]), fluid=True),
     ])

@@ -164,6 +164,32 @@ def subgroup_grid(grid_id: str) -> dag.AgGrid:
     )
 
 
+def features_summary(report: dict) -> html.Div | None:
+    """The features both models used, and the ones the data could not support with the reason."""
+    features = report.get("features")
+    if not features:
+        return None
+    used = ", ".join(FEATURE_LABELS.get(f, f) for f in features["used"])
+    dropped = features["dropped"]
+    return html.Div([
+        html.P([html.Strong(f"Used ({len(features['used'])}): "), used], className="mb-1 model-features-used"),
+        html.Div([
+            html.Strong("Left out of both models:"),
+            html.Ul([html.Li(f"{FEATURE_LABELS.get(d['feature'], d['feature'])}: {d['reason']}",
+                             **{"data-feature": d["feature"]}) for d in dropped], className="mb-0"),
+        ], className="model-features-dropped") if dropped else html.P("No feature was left out.", className="mb-0"),
+    ], className="model-features")
+
+
+def skipped_subgroups_note(report: dict) -> str | None:
+    """Which audit attributes the subgroup table leaves out because they have fewer than two values."""
+    skipped = report.get("subgroups_skipped") or []
+    if not skipped:
+        return None
+    names = ", ".join(f"{SUBGROUP_ATTRIBUTES.get(s['attribute'], s['attribute'])} ({s['reason']})" for s in skipped)
+    return f"Not audited, fewer than two recorded values: {names}."
+
+
 def subgroup_rows(subgroups: list[dict]) -> list[dict]:
     """Report subgroups as grid rows with readable attribute and group names."""
     return [{**{key: None if isinstance(value, float) and math.isnan(value) else value  # JSON has no NaN

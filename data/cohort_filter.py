@@ -59,6 +59,11 @@ CHOICE_FIELDS = (
     # have one, so choosing any tier keeps scored patients only.
     ChoiceField("risk_tiers", "risk", "risk_tier", RISK_TIERS, RISK_TIER_LABELS),
 )
+# Filter fields that restrict an optional patient attribute (CohortFilter field -> column;
+# "age" stands for age_min/age_max). An attribute the data does not record, or records
+# with one value only, offers no choice: its field is hidden and ignored in a URL.
+ATTRIBUTE_FIELDS = {"age": "age", "sexes": "sex", "race_ethnicities": "race_ethnicity", "payers": "payer",
+                    "regions": "region", "sites": "site"}
 AGE_KEY = "age"
 ENROLLED_FROM_KEY = "from"
 ENROLLED_TO_KEY = "to"
@@ -111,16 +116,33 @@ def normalise(cohort: CohortFilter, sites: tuple[str, ...] | None = None) -> Coh
     return replace(cohort, **changes)
 
 
-def parse_query(search: str | None, sites: tuple[str, ...] | None = None) -> CohortFilter:
+def unavailable_fields(frame: pd.DataFrame) -> tuple[str, ...]:
+    """The ATTRIBUTE_FIELDS whose column is absent from ``frame`` or has fewer than two recorded values."""
+    return tuple(field for field, column in ATTRIBUTE_FIELDS.items()
+                 if column not in frame.columns or frame[column].dropna().nunique() < 2)
+
+
+def without_fields(cohort: CohortFilter, fields: tuple[str, ...]) -> CohortFilter:
+    """The filter with no restriction on ``fields`` (ATTRIBUTE_FIELDS keys)."""
+    changes = {field: () for field in fields if field != "age"}
+    if "age" in fields:
+        changes.update(age_min=None, age_max=None)
+    return replace(cohort, **changes)
+
+
+def parse_query(search: str | None, sites: tuple[str, ...] | None = None,
+                unavailable: tuple[str, ...] = ()) -> CohortFilter:
     """Read a URL query string ("?program=diabetes&age=40-65"); bad parts are ignored,
-    because a hand-edited or outdated link should still open a page."""
+    because a hand-edited or outdated link should still open a page. So are restrictions
+    on ``unavailable`` fields (see unavailable_fields): the data cannot apply them, and
+    dropping them keeps one cohort on one canonical URL."""
     params = parse_qs((search or "").lstrip("?"), keep_blank_values=False)
     values = {f.attribute: tuple(params.get(f.query_key, ())) for f in CHOICE_FIELDS}
     age_min = age_max = None
     if AGE_KEY in params:
         low, _, high = params[AGE_KEY][0].partition("-")
         age_min, age_max = (low or None), (high or None)
-    return normalise(
+    cohort = normalise(
         CohortFilter(
             **values,
             age_min=age_min,
@@ -130,6 +152,7 @@ def parse_query(search: str | None, sites: tuple[str, ...] | None = None) -> Coh
         ),
         sites,
     )
+    return without_fields(cohort, unavailable)
 
 
 def to_query(cohort: CohortFilter) -> str:

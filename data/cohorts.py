@@ -402,6 +402,7 @@ def slowest_step(durations: pd.DataFrame) -> pd.Series | None:
 
 # --- Breakdowns ---------------------------------------------------------------------
 
+NOT_RECORDED_GROUP = "not recorded"
 BREAKDOWN_COLUMNS = ("group", "patients", "resolved", "completion_rate", "dropout_rate",
                      "median_days_to_milestone", "in_progress", "completed", "dropped_out")
 
@@ -411,7 +412,9 @@ def breakdown(frame: pd.DataFrame, by: str, pathway: Pathway = DEFAULT_PATHWAY) 
     completion and dropout rate (the KPI definitions), median days positive screen → treatment, in progress; sorted by
     dropout rate, highest first (groups without resolved patients last)."""
     flags = _outcome_flags(frame, pathway)
-    grouped = flags.groupby(frame[by], observed=True)
+    # Patients without a recorded value form their own group rather than vanishing from the table.
+    groups = frame[by].astype(object).where(frame[by].notna(), NOT_RECORDED_GROUP)
+    grouped = flags.groupby(groups, observed=True)
     totals = grouped[["completed", "dropped_out", "in_progress"]].sum()
     resolved = totals["completed"] + totals["dropped_out"]
     table = pd.DataFrame({
@@ -420,7 +423,7 @@ def breakdown(frame: pd.DataFrame, by: str, pathway: Pathway = DEFAULT_PATHWAY) 
         "resolved": resolved.to_numpy(),
         "completion_rate": _ratio(totals["completed"], resolved).to_numpy(),
         "dropout_rate": _ratio(totals["dropped_out"], resolved).to_numpy(),
-        "median_days_to_milestone": frame.groupby(by, observed=True)[
+        "median_days_to_milestone": frame.groupby(groups, observed=True)[
             MILESTONE_DAYS].median().reindex(totals.index).to_numpy(dtype="float64"),
         "in_progress": totals["in_progress"].to_numpy(),
         "completed": totals["completed"].to_numpy(),

@@ -28,7 +28,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from data.pathway import ALLOWED_WINDOW_DAYS
-from ml.wait_splines import GROUP_SEPARATOR, GroupedWaitSplines, group_keys
+from ml.wait_splines import GROUP_SEPARATOR, NOT_RECORDED, GroupedWaitSplines, group_keys
 
 WAIT = "lead_days"
 WAIT_GROUPS = ("awaiting_stage", "payer")
@@ -62,11 +62,18 @@ def resolved_decision_rows(rows: pd.DataFrame, as_of) -> np.ndarray:
     return (rows["window_closes"] < pd.Timestamp(as_of)).to_numpy()
 
 
-def _pipeline(seed: int) -> Pipeline:
+def _recorded(rows: pd.DataFrame, columns) -> list[str]:
+    """The columns with at least one recorded value (an optional attribute may be absent)."""
+    return [c for c in columns if rows[c].notna().any()]
+
+
+def _pipeline(seed: int, rows: pd.DataFrame) -> Pipeline:
     preprocess = ColumnTransformer([
-        ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), list(ATTENDANCE_NUMERIC)),
-        ("categorical", make_pipeline(SimpleImputer(strategy="most_frequent"),
-                                      OneHotEncoder(handle_unknown="ignore")), list(ATTENDANCE_CATEGORICAL)),
+        ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+         _recorded(rows, ATTENDANCE_NUMERIC)),
+        # A missing category is its own level: the most frequent one would invent a value.
+        ("categorical", make_pipeline(SimpleImputer(strategy="constant", fill_value=NOT_RECORDED),
+                                      OneHotEncoder(handle_unknown="ignore")), _recorded(rows, ATTENDANCE_CATEGORICAL)),
         ("step", make_pipeline(FunctionTransformer(pathway_step), OneHotEncoder(handle_unknown="ignore")),
          list(PATHWAY_STEP)),
         # Scaled like the other inputs, so the penalty does not flatten the wait curve.
@@ -104,7 +111,7 @@ class AttendanceModel:
         if len(rows) > MAX_FIT_ROWS:
             keep = np.sort(np.random.default_rng(seed).choice(len(rows), MAX_FIT_ROWS, replace=False))
             rows, attended = rows.iloc[keep], attended[keep]
-        pipeline = _pipeline(seed).fit(rows, attended)
+        pipeline = _pipeline(seed, rows).fit(rows, attended)
         levels, basis = cls._wait_basis(pipeline)
         keys = group_keys(rows, list(WAIT_GROUPS))
         lead = np.clip(np.rint(rows[WAIT].to_numpy(float)), 0, LONGEST_LEAD).astype(np.int64)

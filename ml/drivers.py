@@ -1,5 +1,9 @@
 """Risk drivers in words a coordinator understands, e.g.
-"colonoscopy date passed 12 days ago with no visit (+21 pts)"."""
+"colonoscopy date passed 12 days ago with no visit (+21 pts)".
+
+Only features the model was trained on can be drivers (the contributions' columns). A
+value that is missing is worded as not recorded, never as a value it might have had.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -29,6 +33,10 @@ def _points(contribution: float) -> str:
     return f"{contribution * 100:+.0f} pts"
 
 
+def _missing(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+
+
 def describe(feature: str, row: pd.Series, pathway: Pathway = DEFAULT_PATHWAY) -> str:
     """The patient's value of `feature` as a short phrase."""
     program, stage = str(row["program"]), str(row["awaiting_stage"])
@@ -37,6 +45,8 @@ def describe(feature: str, row: pd.Series, pathway: Pathway = DEFAULT_PATHWAY) -
     previous_step = pathway.stage_name(program, previous) if previous else "previous step"
     value = row[feature]
     if feature in ("waited_days", "days_until_appointment", "days_past_booking"):
+        if _missing(row["days_until_appointment"]):  # no booking known on this day
+            return f"waited {int(row['waited_days'])} days; no {step} date booked"
         until = int(row["days_until_appointment"])
         if until < 0:
             return f"{step} date passed {-until} days ago with no visit"
@@ -68,6 +78,10 @@ def describe(feature: str, row: pd.Series, pathway: Pathway = DEFAULT_PATHWAY) -
         "decision_season": lambda v: f"decision in {v}",
         "days_since_enrollment": lambda v: f"enrolled {int(v)} days before the decision",
     }
+    if _missing(value):
+        if feature == "lead_days":
+            return f"no {step} date booked"
+        return f"{FEATURE_LABELS.get(feature, feature).lower()} not recorded"
     return phrases[feature](value) if feature in phrases else f"{FEATURE_LABELS.get(feature, feature)}: {value}"
 
 

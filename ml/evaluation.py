@@ -86,11 +86,37 @@ def roc_points(outcome: np.ndarray, risk: np.ndarray, max_points: int = 200) -> 
     return {"fpr": fpr[keep].round(4).tolist(), "tpr": tpr[keep].round(4).tolist()}
 
 
-def subgroup_table(rows: pd.DataFrame, outcome: np.ndarray, risk: np.ndarray) -> list[dict]:
-    """ROC-AUC and calibration-in-the-large per subgroup (groups under 50 rows are skipped)."""
-    records = []
+# The group of rows whose attribute is missing: shown as such, never merged into a group.
+NOT_RECORDED_GROUP = "not recorded"
+
+
+def _recorded_values(rows: pd.DataFrame, column: str) -> pd.Series:
+    if column not in rows.columns:
+        return pd.Series(dtype=object)
+    return rows[column].dropna()
+
+
+def skipped_subgroup_attributes(rows: pd.DataFrame) -> list[dict]:
+    """Audit attributes with fewer than two recorded values: no comparison between groups exists."""
+    skipped = []
     for column in SUBGROUP_COLUMNS:
-        values = rows[column].astype(str).to_numpy()
+        recorded = _recorded_values(rows, column)
+        if recorded.empty:
+            skipped.append({"attribute": column, "reason": "not recorded"})
+        elif recorded.nunique() < 2:
+            skipped.append({"attribute": column, "reason": "one value only"})
+    return skipped
+
+
+def subgroup_table(rows: pd.DataFrame, outcome: np.ndarray, risk: np.ndarray) -> list[dict]:
+    """ROC-AUC and calibration-in-the-large per subgroup (groups under 50 rows are skipped,
+    and so are attributes with fewer than two recorded values: see skipped_subgroup_attributes)."""
+    records = []
+    skipped = {s["attribute"] for s in skipped_subgroup_attributes(rows)}
+    for column in SUBGROUP_COLUMNS:
+        if column in skipped:
+            continue
+        values = rows[column].astype(object).where(rows[column].notna(), NOT_RECORDED_GROUP).astype(str).to_numpy()
         for value in sorted(set(values)):
             mask = values == value
             y, p = outcome[mask], risk[mask]

@@ -9,6 +9,9 @@ permutation sampling.  Every sampled permutation splits f(x) − f(reference)
 exactly, so the contributions always add up to the patient's risk minus the
 reference risk; for a model that is additive in its output (logistic regression
 on the logit scale) every permutation gives the same, exact answer.
+
+Every function works on the features the model was trained on (the columns of the
+frame it is given), so a feature the data lacks is never explained or ranked.
 """
 from __future__ import annotations
 
@@ -24,21 +27,22 @@ Predict = Callable[[pd.DataFrame], np.ndarray]
 
 
 def reference_row(rows: pd.DataFrame) -> pd.DataFrame:
-    """A typical patient: median of each numeric feature, most common category."""
-    values = {c: [float(rows[c].median())] for c in NUMERIC_FEATURES}
-    values.update({c: [rows[c].mode().iloc[0]] for c in CATEGORICAL_FEATURES})
-    return pd.DataFrame(values)[list(FEATURES)]
+    """A typical patient over the columns of ``rows``: median of each numeric feature, most
+    common category (both among the recorded values: the typical patient has them all)."""
+    values = {c: [float(rows[c].median())] for c in NUMERIC_FEATURES if c in rows.columns}
+    values.update({c: [rows[c].mode().iloc[0]] for c in CATEGORICAL_FEATURES if c in rows.columns})
+    return pd.DataFrame(values)[[c for c in FEATURES if c in rows.columns]]
 
 
 def shapley_contributions(predict: Predict, X: pd.DataFrame, reference: pd.DataFrame,
                           n_permutations: int = 12, seed: int = 0) -> pd.DataFrame:
-    """Per-row contributions (same units as `predict`) for every feature in FEATURES.
+    """Per-row contributions (same units as `predict`) for every feature (column) of X.
 
     All coalitions of all sampled permutations are stacked into one frame and
     predicted in a single call: thousands of small predict calls are far slower.
     """
-    features = list(FEATURES)
-    X = X[features].reset_index(drop=True)
+    features = list(X.columns)
+    X = X.reset_index(drop=True)
     n, n_features = len(X), len(features)
     rng = np.random.default_rng(seed)
     orders = []
@@ -73,14 +77,15 @@ def grouped_permutation_importance(predict: Predict, X: pd.DataFrame, outcome: n
     X = X.reset_index(drop=True)
     baseline = roc_auc_score(outcome, predict(X))
     copies = []
-    for column in FEATURES:
+    features = list(X.columns)
+    for column in features:
         for _ in range(n_repeats):
             shuffled = X.copy()
             shuffled[column] = X[column].to_numpy()[rng.permutation(len(X))]
             copies.append(shuffled)
-    predictions = predict(pd.concat(copies, ignore_index=True)).reshape(len(FEATURES), n_repeats, len(X))
+    predictions = predict(pd.concat(copies, ignore_index=True)).reshape(len(features), n_repeats, len(X))
     drops = {column: float(np.mean([baseline - roc_auc_score(outcome, predictions[i, r]) for r in range(n_repeats)]))
-             for i, column in enumerate(FEATURES)}
+             for i, column in enumerate(features)}
     return pd.Series(drops).sort_values(ascending=False)
 
 
@@ -90,6 +95,8 @@ def logistic_coefficients(pipeline) -> pd.DataFrame:
     coefs = pipeline.named_steps["model"].coef_[0]
     frame = pd.DataFrame({"column": names, "coefficient": coefs})
     frame["feature"] = frame["column"].str.split("__", n=1).str[1]
+    # "missingindicator_lead_days" is the coefficient of lead_days being missing.
+    frame["feature"] = frame["feature"].str.removeprefix("missingindicator_")
     for column in CATEGORICAL_FEATURES:
         is_level = frame["feature"].str.startswith(column + "_")
         frame.loc[is_level, "feature"] = column

@@ -10,11 +10,18 @@ scoring time.
 Outcome columns (next stage date, pathway outcome, labels), `allowed_cost_to_date`
 (billed after the decision) and the generator's ground truth never become features.
 Race/ethnicity is deliberately not a model input; it is used only to audit fairness.
+
+Only identity, program and enrollment date are required of a patient, so the feature set
+is decided from the data (``usable_features``): an attribute nobody has, or everybody has
+the same value of, is dropped from both models. A missing value stays missing (NaN) in
+the rows; the model pipelines give it its own indicator or category, never a guess.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from dataclasses import dataclass
 
 from data.journeys import derive_decision_points
 from data.pathway import DEFAULT_PATHWAY, Pathway
@@ -42,6 +49,11 @@ PATIENT_FEATURES = ("sex", "language", "payer", "region", "site", "race_ethnicit
 LEAKY_COLUMNS = ("allowed_cost_to_date", "next_stage_date", "pathway_outcome", "label_known", "dropped_out",
                  "true_dropout_probability", "will_drop_out")
 
+# Model features read from the patients table: optional in the contract, so each may be
+# absent, empty or "unknown" (read as missing) for some or all patients.
+PATIENT_ATTRIBUTE_FEATURES = tuple(f for f in FEATURES if f in PATIENT_FEATURES)
+CATEGORICAL_PATIENT_COLUMNS = ("sex", "language", "payer", "region", "site", "race_ethnicity")
+
 AGE_BANDS = (18, 35, 50, 65, 75, 200)
 AGE_BAND_LABELS = ("18-34", "35-49", "50-64", "65-74", "75+")
 
@@ -55,19 +67,103 @@ def age_band(age: pd.Series) -> pd.Series:
     return pd.cut(age, bins=AGE_BANDS, right=False, labels=AGE_BAND_LABELS).astype(str)
 
 
+@dataclass(frozen=True)
+class FeatureSelection:
+    """The model features this data supports, and why the others were left out."""
+
+    used: tuple[str, ...]
+    dropped: dict  # feature -> reason, in FEATURES order
+
+    def as_report(self) -> dict:
+        return {"used": list(self.used),
+                "dropped": [{"feature": f, "reason": reason} for f, reason in self.dropped.items()]}
+
+
+NOT_IN_DATA = "no value recorded in the data (column absent or empty)"
+SINGLE_VALUED = "the same value for every patient, so it cannot tell patients apart"
+
+
+def usable_features(frame: pd.DataFrame) -> FeatureSelection:
+    """Drop every feature that is all-missing or single-valued in ``frame``.
+
+    ``frame`` is the patients table (cheap; what the registry key uses) or the training
+    rows (what training uses). A patient attribute that is not a column at all is absent;
+    other features that are not columns of ``frame`` (e.g. waits, in the patients table)
+    cannot be judged there and are kept.
+    """
+    dropped = {}
+    for feature in FEATURES:
+        if feature not in frame.columns:
+            if feature in PATIENT_ATTRIBUTE_FEATURES:
+                dropped[feature] = NOT_IN_DATA
+            continue
+        recorded = frame[feature].dropna()
+        if recorded.empty:
+            dropped[feature] = NOT_IN_DATA
+        elif recorded.nunique() < 2:
+            dropped[feature] = SINGLE_VALUED
+    return FeatureSelection(tuple(f for f in FEATURES if f not in dropped), dropped)
+
+
+def _category_text(values: pd.Series) -> pd.Series:
+    """Categories as text with missing values left missing (NaN), never the string "nan"."""
+    present = values.notna().to_numpy()
+    text = values.astype(object).to_numpy(copy=True)
+    text[present] = [str(v) for v in text[present]]
+    text[~present] = np.nan
+    return pd.Series(text, index=values.index, dtype=object)
+
+
 def _attach_patient_columns(rows: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
-    attributes = patients[["patient_id", *PATIENT_FEATURES]].copy()
-    for column in ("sex", "language", "payer", "region", "site", "race_ethnicity"):
-        attributes[column] = attributes[column].astype(str)
-    attributes["portal_user"] = attributes["portal_user"].astype(float)
+    # An optional attribute may be missing from an in-memory table altogether; read_dataset
+    # fills it, and so does this, with missing values (never a default).
+    attributes = patients.reindex(columns=["patient_id", *PATIENT_FEATURES])
+    for column in CATEGORICAL_PATIENT_COLUMNS:
+        attributes[column] = _category_text(attributes[column])
+    for column in PATIENT_FEATURES:
+        if column not in CATEGORICAL_PATIENT_COLUMNS:
+            attributes[column] = pd.to_numeric(attributes[column].astype(object), errors="coerce").astype(float)
     return rows.merge(attributes, on="patient_id", how="left", validate="many_to_one")
 
 
-def _feature_frame(points: pd.DataFrame, waited: np.ndarray, patients: pd.DataFrame) -> pd.DataFrame:
+def booking_made_on(points: pd.DataFrame, events: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> pd.Series:
+    """Day each decision point's booking was made (next_appointment_booked_on of the
+    decision event; empty or absent means on the decision day), aligned with ``points``."""
+    decision_day = pd.Series(pd.to_datetime(points["decision_date"]).astype("datetime64[ns]").to_numpy(),
+                             index=points.index)
+    if "next_appointment_booked_on" not in events.columns or events["next_appointment_booked_on"].isna().all():
+        return decision_day
+    # The decision event is the patient's earliest event of its stage, as in data.journeys.
+    decision_events = pd.DataFrame({
+        "patient_id": events["patient_id"].astype(str).to_numpy(),
+        "stage": events["stage"].astype(str).to_numpy(),
+        "date": pd.to_datetime(events["date"]).astype("datetime64[ns]").to_numpy(),
+        "booked_on": pd.to_datetime(events["next_appointment_booked_on"]).astype("datetime64[ns]").to_numpy(),
+    }).sort_values("date", kind="stable").drop_duplicates(["patient_id", "stage"])
+    keys = pd.DataFrame({"patient_id": points["patient_id"].astype(str).to_numpy(),
+                         "stage": points["awaiting_stage"].astype(str).map(pathway.previous_stage).to_numpy(),
+                         "date": decision_day.to_numpy()})
+    found = keys.merge(decision_events, on=["patient_id", "stage", "date"], how="left")["booked_on"]
+    return pd.Series(found.to_numpy(), index=points.index).fillna(decision_day)
+
+
+def _hide_bookings_not_yet_made(rows: pd.DataFrame, booked_on: pd.Series) -> pd.DataFrame:
+    """On a landmark day before the booking was made, nobody knew the booked date yet."""
+    unknown = booked_on.to_numpy() > rows["landmark_date"].to_numpy()
+    if unknown.any():
+        rows.loc[unknown, "lead_days"] = np.nan
+        rows.loc[unknown, "booked_date"] = pd.NaT
+    return rows
+
+
+def _feature_frame(points: pd.DataFrame, waited: np.ndarray, patients: pd.DataFrame,
+                   booked_on: pd.Series | None = None) -> pd.DataFrame:
     rows = points.assign(
         waited_days=waited.astype(float),
         landmark_date=points["decision_date"] + pd.to_timedelta(waited, unit="D"),
     )
+    if booked_on is not None:
+        rows = _hide_bookings_not_yet_made(rows, booked_on)
     rows["days_until_appointment"] = rows["lead_days"] - rows["waited_days"]
     rows["days_past_booking"] = (-rows["days_until_appointment"]).clip(lower=0)
     rows["decision_season"] = _season(rows["decision_date"])
@@ -75,7 +171,7 @@ def _feature_frame(points: pd.DataFrame, waited: np.ndarray, patients: pd.DataFr
     rows["program"] = rows["program"].astype(str)
     rows["awaiting_stage"] = rows["awaiting_stage"].astype(str)
     rows = _attach_patient_columns(rows, patients)
-    rows["age_band"] = age_band(rows["age"])
+    rows["age_band"] = age_band(rows["age"]).where(rows["age"].notna(), np.nan)
     return rows
 
 
@@ -88,6 +184,7 @@ def training_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of,
     """
     points = derive_decision_points(patients, events, as_of, pathway)
     points = points[points["label_known"]].reset_index(drop=True)
+    booked_on = booking_made_on(points, events, pathway)
     window = (points["window_closes"] - points["decision_date"]).dt.days.to_numpy()
     gap = (points["next_stage_date"] - points["decision_date"]).dt.days.to_numpy()  # NaN if never
     frames = []
@@ -95,7 +192,7 @@ def training_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of,
         waiting = (t < window) & ~(gap <= t)
         if waiting.any():
             sub = points[waiting]
-            frames.append(_feature_frame(sub, np.full(len(sub), t), patients))
+            frames.append(_feature_frame(sub, np.full(len(sub), t), patients, booked_on[waiting]))
     rows = pd.concat(frames, ignore_index=True)
     rows[LABEL] = rows[LABEL].astype(int)
     return rows.sort_values(["patient_id", "decision_date", "waited_days"], kind="stable").reset_index(drop=True)
@@ -109,12 +206,12 @@ def scoring_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of,
     open_points = points[(points["pathway_outcome"] == "in_progress") & points["next_stage_date"].isna()
                          & (points["window_closes"] >= as_of)].reset_index(drop=True)
     waited = (as_of - open_points["decision_date"]).dt.days.to_numpy()
-    return _feature_frame(open_points, waited, patients)
+    return _feature_frame(open_points, waited, patients, booking_made_on(open_points, events, pathway))
 
 
-def model_inputs(rows: pd.DataFrame) -> pd.DataFrame:
+def model_inputs(rows: pd.DataFrame, features=FEATURES) -> pd.DataFrame:
     """Exactly the feature columns, in order: the only thing a model ever sees."""
-    return rows.loc[:, list(FEATURES)]
+    return rows.loc[:, list(features)]
 
 
 def decision_day_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of,

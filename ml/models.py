@@ -1,10 +1,14 @@
 """The two dropout-risk models as sklearn Pipelines, built from one training config.
 
-Logistic regression: impute + scale numerics, impute + one-hot categoricals.
-Gradient boosting (HistGradientBoosting): impute numerics, ordinal-encode
-categoricals for native categorical splits, which measured more data-efficient
-than one-hot on this data; monotone constraints encode clinical knowledge that
-more no-shows, longer waits or a missed booking never *lower* risk.
+Both are built for the feature set the data supports (ml.features.usable_features).
+Logistic regression: numerics median-imputed with a missing indicator (added only for
+a feature that has gaps in the training rows) and scaled; a missing category becomes
+its own "not recorded" level, never the most frequent one. Gradient boosting
+(HistGradientBoosting): numerics and categoricals go in with their gaps, which the
+trees route natively; categoricals are ordinal-encoded for native categorical splits,
+which measured more data-efficient than one-hot on this data; monotone constraints
+encode clinical knowledge that more no-shows, longer waits or a missed booking never
+*lower* risk.
 """
 from __future__ import annotations
 
@@ -18,10 +22,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from ml.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+from ml.features import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
 
 MODEL_NAMES = ("logistic_regression", "gradient_boosting")
 MODEL_LABELS = {"logistic_regression": "Logistic regression", "gradient_boosting": "Gradient boosting"}
+# The level a missing category is one-hot encoded as (a value no contract category takes).
+NOT_RECORDED = "(not recorded)"
 
 # +1: risk can only rise with the feature; -1: only fall.
 MONOTONE_RISK = {
@@ -52,29 +58,37 @@ class TrainingConfig:
         return asdict(self)
 
 
-def logistic_regression(config: TrainingConfig) -> Pipeline:
+def _split(features) -> tuple[list[str], list[str]]:
+    """(numeric, categorical) features, each in FEATURES order."""
+    chosen = set(features)
+    return ([f for f in NUMERIC_FEATURES if f in chosen], [f for f in CATEGORICAL_FEATURES if f in chosen])
+
+
+def logistic_regression(config: TrainingConfig, features=FEATURES) -> Pipeline:
+    numeric, categorical = _split(features)
     preprocess = ColumnTransformer([
-        ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), list(NUMERIC_FEATURES)),
-        ("categorical", make_pipeline(SimpleImputer(strategy="most_frequent"),
-                                      OneHotEncoder(handle_unknown="ignore")), list(CATEGORICAL_FEATURES)),
+        ("numeric", make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler()), numeric),
+        ("categorical", make_pipeline(SimpleImputer(strategy="constant", fill_value=NOT_RECORDED),
+                                      OneHotEncoder(handle_unknown="ignore")), categorical),
     ])
     model = LogisticRegression(C=config.lr_C, max_iter=3000, random_state=config.random_state)
     return Pipeline([("preprocess", preprocess), ("model", model)])
 
 
-def gradient_boosting(config: TrainingConfig) -> Pipeline:
+def gradient_boosting(config: TrainingConfig, features=FEATURES) -> Pipeline:
+    numeric, categorical = _split(features)
     preprocess = ColumnTransformer([
-        ("numeric", SimpleImputer(strategy="median"), list(NUMERIC_FEATURES)),
+        # No imputation: a gap is routed to whichever side of each split fits it best.
+        ("numeric", "passthrough", numeric),
         ("categorical", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
-                                       encoded_missing_value=np.nan), list(CATEGORICAL_FEATURES)),
+                                       encoded_missing_value=np.nan), categorical),
     ])
-    n_numeric = len(NUMERIC_FEATURES)
     model = HistGradientBoostingClassifier(
         learning_rate=config.gb_learning_rate, max_iter=config.gb_max_iter,
         max_leaf_nodes=config.gb_max_leaf_nodes, min_samples_leaf=config.gb_min_samples_leaf,
         l2_regularization=config.gb_l2_regularization, early_stopping=False,
-        categorical_features=[False] * n_numeric + [True] * len(CATEGORICAL_FEATURES),
-        monotonic_cst=[config.monotone.get(c, 0) for c in NUMERIC_FEATURES] + [0] * len(CATEGORICAL_FEATURES),
+        categorical_features=[False] * len(numeric) + [True] * len(categorical),
+        monotonic_cst=[config.monotone.get(c, 0) for c in numeric] + [0] * len(categorical),
         random_state=config.random_state,
     )
     return Pipeline([("preprocess", preprocess), ("model", model)])
@@ -83,5 +97,5 @@ def gradient_boosting(config: TrainingConfig) -> Pipeline:
 BUILDERS = {"logistic_regression": logistic_regression, "gradient_boosting": gradient_boosting}
 
 
-def build(name: str, config: TrainingConfig) -> Pipeline:
-    return BUILDERS[name](config)
+def build(name: str, config: TrainingConfig, features=FEATURES) -> Pipeline:
+    return BUILDERS[name](config, tuple(features))

@@ -7,8 +7,18 @@ import pandas as pd
 from data.io import Dataset
 
 
+# The patient attributes the generator's dropout probability is a function of.
+GENERATOR_ATTRIBUTES = ("age", "race_ethnicity", "region", "site", "payer", "language", "adi", "distance_km",
+                        "prior_no_shows_12m", "portal_user", "comorbidity_index", "est_out_of_pocket")
+
+
 def has_ground_truth(dataset: Dataset) -> bool:
-    return dataset.manifest.get("generator") == "carepath.synthetic" and "params" in dataset.manifest
+    """Synthetic data with every attribute the generator used: with one removed or blanked,
+    the true probability cannot be recomputed, and no stand-in value is made up for it."""
+    if dataset.manifest.get("generator") != "carepath.synthetic" or "params" not in dataset.manifest:
+        return False
+    patients = dataset.patients
+    return all(c in patients.columns and patients[c].notna().all() for c in GENERATOR_ATTRIBUTES)
 
 
 def oracle_risk(rows: pd.DataFrame, dataset: Dataset) -> np.ndarray | None:

@@ -26,6 +26,7 @@ from filelock import FileLock
 
 from data.io import Dataset
 from data.settings import Settings, get_settings
+from ml.features import usable_features
 from ml.models import TrainingConfig
 from ml.report import report_markdown
 from ml.training import ModelBundle, train_models
@@ -55,7 +56,10 @@ def data_fingerprint(dataset: Dataset) -> str:
 
 
 def model_key(dataset: Dataset, config: TrainingConfig) -> str:
-    basis = {"data": data_fingerprint(dataset), "config": config.to_dict(), "versions": library_versions()}
+    # The feature set is in the key on its own: a change in which attributes the data
+    # supports (or in the rule deciding it) must never load models built for another set.
+    basis = {"data": data_fingerprint(dataset), "config": config.to_dict(), "versions": library_versions(),
+             "features": list(usable_features(dataset.patients).used)}
     return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
@@ -80,7 +84,8 @@ def save(bundle: ModelBundle, model_dir: Path, dataset: Dataset) -> Path:
         (tmp / "report.json").write_text(json.dumps(bundle.report, indent=2, default=str))
         (tmp / "report.md").write_text(report_markdown(bundle.report))
         meta = {"key": bundle.key, "versions": library_versions(), "data_fingerprint": data_fingerprint(dataset),
-                "config": bundle.config.to_dict(), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "config": bundle.config.to_dict(), "features": bundle.report.get("features"),
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "trained_by_pid": os.getpid(),
                 "metrics": {name: {k: m[k] for k in ("roc_auc", "ece", "brier")}
                             for name, m in bundle.report["models"].items()}}

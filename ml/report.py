@@ -21,6 +21,20 @@ def metrics_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def features_markdown(report: dict) -> list[str]:
+    """The features both models used and those the data could not support, with the reason."""
+    features = report.get("features")
+    if not features:  # a report from before the feature set was decided from the data
+        return []
+    lines = ["## Features", "", f"Used ({len(features['used'])}): " + ", ".join(features["used"]) + ".", ""]
+    if features["dropped"]:
+        lines += ["Left out of both models:", ""]
+        lines += [f"- {d['feature']}: {d['reason']}" for d in features["dropped"]]
+    else:
+        lines.append("No feature was left out.")
+    return lines + [""]
+
+
 def report_markdown(report: dict) -> str:
     primary = MODEL_LABELS[report["primary_model"]]
     parts = [
@@ -33,6 +47,7 @@ def report_markdown(report: dict) -> str:
         f"Shown risk: {primary}. Fitting both models with CV took {report['fit_seconds']:.1f} s "
         f"({report['total_seconds']:.0f} s with evaluation and explanations). "
         f"{report['n_scored']:,} in-progress patients scored.", "",
+        *features_markdown(report),
         "## Most important features (permutation, drop in held-out ROC-AUC)", "",
     ]
     for name in MODEL_NAMES:
@@ -44,4 +59,8 @@ def report_markdown(report: dict) -> str:
     for r in report["models"][report["primary_model"]]["subgroups"]:
         parts.append(f"| {r['attribute']} | {r['group']} | {r['rows']:,} | {r['roc_auc']:.3f} | "
                      f"{r['observed_rate']:.1%} | {r['mean_predicted']:.1%} |")
+    skipped = report.get("subgroups_skipped") or []
+    if skipped:
+        parts += ["", "Not audited (fewer than two recorded values): "
+                  + ", ".join(f"{s['attribute']} ({s['reason']})" for s in skipped) + "."]
     return "\n".join(parts) + "\n"

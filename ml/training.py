@@ -22,7 +22,7 @@ from ml import evaluation as ev
 from ml.calibration import PlattCalibrator, cross_fitted_calibration
 from ml.drivers import driver_table, risk_tier
 from ml.explain import grouped_permutation_importance, logistic_coefficients, reference_row, shapley_contributions
-from ml.features import LABEL, model_inputs, scoring_rows, training_rows
+from ml.features import FEATURES, LABEL, model_inputs, scoring_rows, training_rows, usable_features
 from ml.models import MODEL_NAMES, TrainingConfig, build
 from ml.oracle import oracle_risk
 
@@ -41,11 +41,12 @@ class ModelBundle:
     report: dict
     scores: pd.DataFrame
     contributions: pd.DataFrame
+    features: tuple = FEATURES  # the features both models were trained on (usable_features)
 
     def risk(self, rows: pd.DataFrame, model: str | None = None) -> np.ndarray:
         """Calibrated probability of dropping out before completing the pathway."""
         name = model or self.primary
-        raw = self.pipelines[name].predict_proba(model_inputs(rows))[:, 1]
+        raw = self.pipelines[name].predict_proba(model_inputs(rows, self.features))[:, 1]
         return self.calibrators[name].transform(raw)
 
 
@@ -67,7 +68,7 @@ def _fit_fold(pipeline, X, y, train, test):
 def _cross_validate(name, config, X, y, splits, log):
     started = time.perf_counter()
     results = Parallel(n_jobs=config.n_jobs)(
-        delayed(_fit_fold)(build(name, config), X, y, train, test) for train, test in splits)
+        delayed(_fit_fold)(build(name, config, X.columns), X, y, train, test) for train, test in splits)
     raw = np.empty(len(y))
     for (train, test), (_, predictions) in zip(splits, results):
         raw[test] = predictions
@@ -94,7 +95,7 @@ def _temporal_holdout(name, config, rows, X, y) -> dict:
     cutoff = rows["decision_date"].quantile(1 - config.temporal_holdout_share)
     train = (rows["outcome_known_date"] < cutoff).to_numpy()
     test = (rows["decision_date"] >= cutoff).to_numpy()
-    risk = build(name, config).fit(X[train], y[train]).predict_proba(X[test])[:, 1]
+    risk = build(name, config, X.columns).fit(X[train], y[train]).predict_proba(X[test])[:, 1]
     return {"cutoff": str(pd.Timestamp(cutoff).date()), "train_rows": int(train.sum()), "test_rows": int(test.sum()),
             "roc_auc": float(roc_auc_score(y[test], risk)), "ece": ev.expected_calibration_error(y[test], risk),
             "brier": float(np.mean((risk - y[test]) ** 2))}
@@ -123,7 +124,7 @@ def _score_in_progress(bundle_parts, dataset, config, log) -> tuple[pd.DataFrame
     rows = scoring_rows(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
     if rows.empty:
         return rows, pd.DataFrame()
-    X = model_inputs(rows)
+    X = model_inputs(rows, reference.columns)
 
     def risk_of(name):
         return lambda frame: calibrators[name].transform(pipelines[name].predict_proba(frame)[:, 1])
@@ -157,7 +158,10 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
     started = time.perf_counter()
     log("building decision-point rows ...")
     rows = training_rows(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
-    X, y = model_inputs(rows), rows[LABEL].to_numpy()
+    features = usable_features(rows)
+    if features.dropped:
+        log(f"  features left out: {', '.join(features.dropped)}")
+    X, y = model_inputs(rows, features.used), rows[LABEL].to_numpy()
     groups = rows["patient_id"].to_numpy()
     n_points = int(rows.groupby(["patient_id", "decision_date"]).ngroups)
     log(f"  {n_points:,} labelled decision points, {len(rows):,} landmark rows, {len(set(groups)):,} patients")
@@ -172,7 +176,7 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
         models[name] = _model_report(name, raw, calibrated, y, rows, oracle, fold_models, X, splits, seconds,
                                      config, dataset.as_of)
         calibrators[name] = PlattCalibrator.fit(raw, y)
-        pipelines[name] = build(name, config).fit(X, y)
+        pipelines[name] = build(name, config, features.used).fit(X, y)
         log(f"  {name}: ROC-AUC {models[name]['roc_auc']:.3f}, ECE {models[name]['ece']:.3f}")
     primary = max(MODEL_NAMES, key=lambda n: models[n]["roc_auc"])
     models["logistic_regression"]["coefficients"] = (
@@ -193,6 +197,9 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
         "primary_model": primary,
         "n_scored": int(len(scores)),
         "config": config.to_dict(),
+        "features": features.as_report(),
+        "subgroups_skipped": ev.skipped_subgroup_attributes(rows),
         "models": models,
     }
-    return ModelBundle(key, config, pipelines, calibrators, primary, reference, report, scores, contributions)
+    return ModelBundle(key, config, pipelines, calibrators, primary, reference, report, scores, contributions,
+                       features.used)

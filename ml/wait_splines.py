@@ -15,11 +15,18 @@ from sklearn.preprocessing import SplineTransformer
 GROUP_SEPARATOR = "|"
 
 
+NOT_RECORDED = "(not recorded)"  # the level of a missing value: its own group, never a guessed one
+
+
+def _level_text(values: pd.Series) -> np.ndarray:
+    return values.astype(object).where(values.notna(), NOT_RECORDED).astype(str).to_numpy(dtype=object)
+
+
 def group_keys(frame: pd.DataFrame, groups) -> np.ndarray:
     """'stage|payer'-style key of each row (string columns joined in order)."""
-    keys = frame[groups[0]].astype(str).to_numpy(dtype=object)
+    keys = _level_text(frame[groups[0]])
     for column in groups[1:]:
-        keys = keys + GROUP_SEPARATOR + frame[column].astype(str).to_numpy(dtype=object)
+        keys = keys + GROUP_SEPARATOR + _level_text(frame[column])
     return keys
 
 

@@ -17,6 +17,8 @@ SCOPE_NOTE = ("Metrics cover all labelled decision points in the data, held out 
 COEFFICIENT_NOTE = ("log-odds on the standardised scale: per standard deviation for numeric features, per level for "
                     "categories (one-hot, every level kept, so compare levels within a feature); top 15 by size")
 IMPORTANCE_NOTE = "drop in held-out ROC-AUC when the feature is shuffled (permutation importance); top 12"
+FEATURES_NOTE = ("decided from the data: an attribute recorded for nobody, or with one value for everybody, "
+                 "is left out; a value missing for some patients is treated as not recorded, never guessed")
 SUBGROUP_NOTE = (f"held-out rows of each group; calibration gap = mean predicted − observed, highlighted beyond "
                  f"±{GAP_FLAG * 100:.0f} points. Race/ethnicity is audited here but is not a model input.")
 
@@ -45,6 +47,7 @@ def layout(**_query):  # Dash Pages passes the URL's query parameters; the filte
         html.Div(id=ids.MODEL_HEADER),
         table_card("Both models side by side", html.Div(id=ids.MODEL_COMPARISON),
                    "cross-validated on held-out rows; hover a column header for its definition"),
+        table_card("Features", html.Div(id=ids.MODEL_FEATURES), FEATURES_NOTE),
         dbc.Row([
             dbc.Col(figure_card("ROC curves", ids.MODEL_ROC_GRAPH), xl=6),
             dbc.Col(figure_card("Calibration: predicted vs observed, 10 equal-size bins",
@@ -57,5 +60,6 @@ def layout(**_query):  # Dash Pages passes the URL's query parameters; the filte
         ]),
         table_card("Logistic-regression coefficients", html.Div(id=ids.MODEL_COEFFICIENTS), COEFFICIENT_NOTE),
         table_card("Performance and calibration by subgroup",
-                   [_subgroup_selector(), subgroup_grid(ids.MODEL_SUBGROUP_GRID)], SUBGROUP_NOTE),
+                   [_subgroup_selector(), html.Div(id=ids.MODEL_SUBGROUP_SKIPPED, className="kpi-note mb-2"),
+                    subgroup_grid(ids.MODEL_SUBGROUP_GRID)], SUBGROUP_NOTE),
     ])

@@ -35,6 +35,8 @@ def layout(**_query):  # Dash Pages passes the URL's query parameters; the filte
             dbc.Col(table_card("Median and IQR", html.Div(id=ids.DURATIONS_TABLE),
                                "patients who had both stages"), xl=5),
         ]),
-        table_card("By site", breakdown_grid(ids.BREAKDOWN_SITE_GRID, "Site"), BREAKDOWN_NOTE),
-        table_card("By payer", breakdown_grid(ids.BREAKDOWN_PAYER_GRID, "Payer"), BREAKDOWN_NOTE),
+        html.Div(table_card("By site", breakdown_grid(ids.BREAKDOWN_SITE_GRID, "Site"), BREAKDOWN_NOTE),
+                 id=ids.BREAKDOWN_SITE_CARD),
+        html.Div(table_card("By payer", breakdown_grid(ids.BREAKDOWN_PAYER_GRID, "Payer"), BREAKDOWN_NOTE),
+                 id=ids.BREAKDOWN_PAYER_CARD),
     ])

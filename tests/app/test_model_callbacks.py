@@ -107,7 +107,7 @@ def test_model_view_fills_every_part(app_data, report):
     assert MODEL_LABELS[report["primary_model"]] in header
     assert "Race/ethnicity is not a model input" in evaluation_text(report)
     assert "grouped by patient" in evaluation_text(report)
-    assert len(update_model("/model")) == 6 + len(ids.MODEL_IMPORTANCE_GRAPHS)
+    assert len(update_model("/model")) == 8 + len(ids.MODEL_IMPORTANCE_GRAPHS)
 
 
 def test_subgroup_rows_follow_the_chosen_model(report):

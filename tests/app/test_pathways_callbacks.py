@@ -67,4 +67,4 @@ def test_empty_cohort_gets_a_friendly_message(app_data):
 
 
 def test_update_pathways_returns_one_value_per_output(app_data):
-    assert len(update_pathways("?program=colorectal")) == 7
+    assert len(update_pathways("?program=colorectal")) == 9

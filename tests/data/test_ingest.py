@@ -487,7 +487,6 @@ assert len(worklist_view("").rows) > 0
 """
 
 
-@pytest.mark.xfail(reason="needs optional-attribute support in ml (merging)", strict=False)
 def test_the_worked_example_trains_and_serves(tmp_path):
     out = tmp_path / "example"
     assert run_cli(EXAMPLE / "mapping.toml", "--out", out).returncode == 0

@@ -7,6 +7,16 @@ from ml.explain import shapley_contributions
 from ml.features import FEATURES, NUMERIC_FEATURES, model_inputs, scoring_rows
 
 
+def test_default_data_keeps_every_feature_in_both_models(default_bundle):
+    """The feature set is decided from the data; the default data records every attribute, so
+    nothing may be dropped (a dropped feature here would silently lower the AUCs below)."""
+    bundle = default_bundle[1]
+    assert bundle.features == FEATURES
+    assert bundle.report["features"]["dropped"] == [] and bundle.report["subgroups_skipped"] == []
+    for pipeline in bundle.pipelines.values():
+        assert set(pipeline.feature_names_in_) == set(FEATURES)
+
+
 def test_gradient_boosting_is_within_0_01_of_the_oracle(default_bundle):
     report = default_bundle[1].report
     gb = report["models"]["gradient_boosting"]
