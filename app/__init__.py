@@ -52,7 +52,8 @@ def create_app(dataset=None, settings: Settings | None = None,
     context.init_cache(server, settings)
     app_data = context.load(server, dataset=dataset, settings=settings, log=log, training_config=training_config)
     app.layout = shell(app_data.sites, app_data.enrolled_first, app_data.enrolled_last,
-                       hidden_fields=app_data.unavailable_filter_fields)
+                       hidden_fields=app_data.unavailable_filter_fields,
+                       program_labels=app_data.dataset.pathway.program_labels)
     filter_panel.register_callbacks(app)
     overview.register_callbacks(app)
     pathways.register_callbacks(app)

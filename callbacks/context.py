@@ -234,7 +234,8 @@ def pathway():
 
 def cohort_filter(query: str | None) -> CohortFilter:
     app_data = current()
-    return parse_query(query, app_data.sites, app_data.unavailable_filter_fields)
+    return parse_query(query, app_data.sites, app_data.unavailable_filter_fields,
+                       app_data.dataset.pathway.program_names)
 
 
 def cohort_frame(query: str | None) -> pd.DataFrame:

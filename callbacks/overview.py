@@ -39,6 +39,29 @@ class OverviewView:
                 self.funnel, self.funnel_table, self.trend)
 
 
+def kpi_definitions(pathway) -> tuple[tuple[str, str, str], ...]:
+    """(title, value id, subtitle) in the words of the pathway; each subtitle names the
+    denominator (see data/cohorts.py)."""
+    first = pathway.stages[0]
+    led_on = " or ".join(first.result_label(r).lower() for r in first.leads_on) or first.done.lower()
+    start = " or ".join(first.result_label(r) for r in first.leads_on) or first.label
+    booked = [pathway.stage(s).label.lower() for s in pathway.decision_stages]
+    booked_list = booked[0] if len(booked) == 1 else ", ".join(booked[:-1]) + " or " + booked[-1]
+    milestone = pathway.stage(pathway.milestone).label.lower()
+    return (
+        ("Patients", ids.KPI_PATIENTS, "everyone enrolled in the cohort"),
+        (f"{first.label} uptake", ids.KPI_SCREENING_UPTAKE,
+         f"{first.done.lower()} ÷ ({first.done.lower()} + {first.missed.lower()}, window closed)"),
+        ("Completion rate", ids.KPI_COMPLETION_RATE,
+         f"{led_on} patients whose pathway resolved: completed ÷ (completed + dropped out)"),
+        ("Dropout rate", ids.KPI_DROPOUT_RATE,
+         f"dropped out at {booked_list}, same denominator; exits and in progress excluded"),
+        (f"{start} → {milestone}", ids.KPI_MEDIAN_DAYS_TO_TREATMENT, f"median days, patients who reached {milestone}"),
+        ("In progress", ids.KPI_IN_PROGRESS, "awaiting a stage whose window is still open"),
+        ("Active high-risk patients", ids.KPI_HIGH_RISK, "from the dropout-risk model"),
+    )
+
+
 def high_risk_text(app_data: context.AppData, frame):
     """Patients in the cohort still in progress whose calibrated risk tier is High."""
     if not app_data.model_available:

@@ -9,7 +9,7 @@ from dash import dcc, html
 
 from data.cohort_filter import AGE_BOUNDS, RISK_TIER_LABELS, RISK_TIERS
 from components import ids
-from data.schema import PAYERS, PROGRAM_LABELS, PROGRAMS, RACE_ETHNICITIES, REGIONS, SEXES
+from data.schema import PAYERS, PROGRAM_LABELS, RACE_ETHNICITIES, REGIONS, SEXES
 
 SEX_LABELS = {"F": "Female", "M": "Male"}
 # Thresholds as in ml.drivers.risk_tier (calibrated risk of dropping out).
@@ -39,8 +39,10 @@ def _multi_select(component_id: str, label: str, options: list[dict], placeholde
 
 
 def filter_panel(sites: tuple[str, ...], enrolled_first: dt.date, enrolled_last: dt.date,
-                 hidden_fields: tuple[str, ...] = ()) -> html.Div:
+                 hidden_fields: tuple[str, ...] = (), program_labels: dict[str, str] | None = None) -> html.Div:
     """Controls start at "everyone"; a callback then sets them from the URL.
+
+    ``program_labels`` are the pathway's programs (data.pathway.Pathway.program_labels).
 
     ``hidden_fields`` (data.cohort_filter.ATTRIBUTE_FIELDS keys) are fields whose attribute
     the data does not record or records with one value: there is nothing to choose."""
@@ -50,7 +52,8 @@ def filter_panel(sites: tuple[str, ...], enrolled_first: dt.date, enrolled_last:
             html.H2("Cohort", className="filter-title"),
             dbc.Button("Reset", id=ids.FILTER_RESET, size="sm", color="link", className="filter-reset"),
         ], className="filter-header"),
-        _multi_select(ids.FILTER_PROGRAM, "Program", _options(PROGRAMS, PROGRAM_LABELS)),
+        _multi_select(ids.FILTER_PROGRAM, "Program", _options(tuple(program_labels or PROGRAM_LABELS),
+                                                              program_labels or PROGRAM_LABELS)),
         html.Div([
             dbc.Label("Age", html_for=ids.FILTER_AGE, className="filter-label"),
             dcc.RangeSlider(id=ids.FILTER_AGE, min=low, max=high, step=1, value=[low, high],

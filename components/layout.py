@@ -30,7 +30,8 @@ def navbar() -> dbc.Navbar:
     )
 
 
-def shell(sites, enrolled_first, enrolled_last, hidden_fields: tuple[str, ...] = ()) -> html.Div:
+def shell(sites, enrolled_first, enrolled_last, hidden_fields: tuple[str, ...] = (),
+          program_labels: dict[str, str] | None = None) -> html.Div:
     return html.Div([
         # Read-only: the URL is written by a clientside callback (see callbacks/filter_panel.py).
         dcc.Location(id=ids.URL, refresh=False),
@@ -38,7 +39,8 @@ def shell(sites, enrolled_first, enrolled_last, hidden_fields: tuple[str, ...] =
         dcc.Store(id=ids.URL_WRITTEN),
         navbar(),
         dbc.Container(dbc.Row([
-            dbc.Col(filter_panel(sites, enrolled_first, enrolled_last, hidden_fields), md=4, lg=3, xxl=2),
+            dbc.Col(filter_panel(sites, enrolled_first, enrolled_last, hidden_fields, program_labels),
+                    md=4, lg=3, xxl=2),
             dbc.Col(dash.page_container, md=8, lg=9, xxl=10, className="page-body"),
         ]), fluid=True),
     ])

@@ -13,7 +13,8 @@ from urllib.parse import parse_qs, urlencode
 
 import pandas as pd
 
-from data.schema import PATIENT_COLUMNS, PAYERS, PROGRAMS, RACE_ETHNICITIES, REGIONS, SEXES
+from data.schema import PATIENT_COLUMNS, PAYERS, RACE_ETHNICITIES, REGIONS, SEXES
+from data.schema import PROGRAMS as DEFAULT_PROGRAMS
 
 _AGE_COLUMN = next(c for c in PATIENT_COLUMNS if c.name == "age")
 AGE_BOUNDS = (int(_AGE_COLUMN.min_value), int(_AGE_COLUMN.max_value))
@@ -44,12 +45,12 @@ class ChoiceField:
     attribute: str  # CohortFilter attribute
     query_key: str  # key in the URL query string
     column: str | None  # cohort-frame column it restricts (None: not applied yet)
-    allowed: tuple[str, ...] | None  # None: values come from the data (sites)
+    allowed: tuple[str, ...] | None  # None: values come from the data (programs of the pathway, sites)
     frame_values: dict | None = None  # URL value -> value in the frame column, where they differ
 
 
 CHOICE_FIELDS = (
-    ChoiceField("programs", "program", "program", PROGRAMS),
+    ChoiceField("programs", "program", "program", None),
     ChoiceField("sexes", "sex", "sex", SEXES),
     ChoiceField("race_ethnicities", "race", "race_ethnicity", RACE_ETHNICITIES),
     ChoiceField("payers", "payer", "payer", PAYERS),
@@ -100,14 +101,18 @@ def _clip_age(age_min, age_max) -> tuple[int | None, int | None]:
     return (None if age_min == low else age_min), (None if age_max == high else age_max)
 
 
-def normalise(cohort: CohortFilter, sites: tuple[str, ...] | None = None) -> CohortFilter:
-    """Canonical form: known values only, in contract order, full ranges as None.
+def normalise(cohort: CohortFilter, sites: tuple[str, ...] | None = None,
+              programs: tuple[str, ...] | None = None) -> CohortFilter:
+    """Canonical form: known values only, in contract (or sorted) order, full ranges as None.
 
-    ``sites`` are the sites present in the data; when given, unknown sites are dropped.
+    ``sites`` are the sites present in the data and ``programs`` the pathway's programs;
+    when given, unknown values are dropped.
     """
     changes = {f.attribute: _canonical(getattr(cohort, f.attribute), f.allowed) for f in CHOICE_FIELDS}
     if sites is not None:
         changes["sites"] = _canonical(changes["sites"], tuple(sorted(sites)))
+    if programs is not None:
+        changes["programs"] = _canonical(changes["programs"], tuple(sorted(programs)))
     changes["age_min"], changes["age_max"] = _clip_age(cohort.age_min, cohort.age_max)
     start, end = cohort.enrolled_from, cohort.enrolled_to
     if start and end and start > end:
@@ -131,7 +136,7 @@ def without_fields(cohort: CohortFilter, fields: tuple[str, ...]) -> CohortFilte
 
 
 def parse_query(search: str | None, sites: tuple[str, ...] | None = None,
-                unavailable: tuple[str, ...] = ()) -> CohortFilter:
+                unavailable: tuple[str, ...] = (), programs: tuple[str, ...] | None = DEFAULT_PROGRAMS) -> CohortFilter:
     """Read a URL query string ("?program=diabetes&age=40-65"); bad parts are ignored,
     because a hand-edited or outdated link should still open a page. So are restrictions
     on ``unavailable`` fields (see unavailable_fields): the data cannot apply them, and
@@ -151,6 +156,7 @@ def parse_query(search: str | None, sites: tuple[str, ...] | None = None,
             enrolled_to=_parse_date(params.get(ENROLLED_TO_KEY, [None])[0]),
         ),
         sites,
+        programs,
     )
     return without_fields(cohort, unavailable)
 

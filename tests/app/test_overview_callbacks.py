@@ -55,7 +55,7 @@ def test_update_overview_returns_one_value_per_output(app_data):
 
 
 def test_kpi_cards_explain_their_denominators():
-    from app.pages.overview import kpis
+    from callbacks.overview import kpi_definitions as kpis
     from data.pathway import DEFAULT_PATHWAY
 
     notes = {value_id: note for _, value_id, note in kpis(DEFAULT_PATHWAY)}
