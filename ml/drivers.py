@@ -35,12 +35,16 @@ def describe(feature: str, row: pd.Series) -> str:
     step = stage_name(program, stage)
     value = row[feature]
     if feature in ("waited_days", "days_until_appointment", "days_past_booking"):
+        if pd.isna(row["days_until_appointment"]):  # nothing booked (or no bookings in the data at all)
+            return f"waited {int(row['waited_days'])} days; {step} not booked"
         until = int(row["days_until_appointment"])
         if until < 0:
             return f"{step} date passed {-until} days ago with no visit"
         if until == 0:
             return f"{step} booked for today"
         return f"waited {int(row['waited_days'])} days; {step} booked in {until} days"
+    if pd.isna(value):  # a missing attribute or booking: the phrases below need a value
+        return f"{FEATURE_LABELS.get(feature, feature)}: not recorded"
     phrases = {
         "lead_days": lambda v: f"{step} booked {int(v)} days after the decision",
         "previous_stage_days": lambda v: f"took {int(v)} days to complete the {stage_name(program, PREVIOUS_STAGE[stage])}",

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from data.journeys import derive_decision_points
+from data.schema import PATIENT_COLUMNS
 
 LANDMARK_DAYS = (0, 7, 14, 30, 45, 60, 90, 120, 150)
 
@@ -29,6 +30,10 @@ NUMERIC_FEATURES = (
     "missed_previous_appointment", "prior_decisions_missed", "days_since_enrollment",
 )
 FEATURES = CATEGORICAL_FEATURES + NUMERIC_FEATURES
+# Derived from the appointment booked at the decision (next_appointment_date): without
+# bookings they are all missing or constant, and the models leave them out.
+BOOKING_FEATURES = ("lead_days", "days_until_appointment", "days_past_booking", "missed_previous_appointment",
+                    "prior_decisions_missed")
 
 # Carried alongside the features for grouping, evaluation, display; never model inputs.
 ID_COLUMNS = ("patient_id", "decision_date", "landmark_date", "window_closes", "booked_date")
@@ -54,8 +59,23 @@ def age_band(age: pd.Series) -> pd.Series:
     return pd.cut(age, bins=AGE_BANDS, right=False, labels=AGE_BAND_LABELS).astype(str)
 
 
+def _within_contract_bounds(attributes: pd.DataFrame) -> pd.DataFrame:
+    """Numbers clipped to the contract's bounds, infinities made missing.
+
+    Validation rejects values outside the bounds, but a dataset built in memory (or read
+    without validation) can still hold e.g. 1e300 km, whose square overflows the scaler
+    into NaN; the models must never see such a value.
+    """
+    for column in PATIENT_COLUMNS:
+        if column.name in attributes.columns and column.kind in ("int", "float"):
+            values = pd.to_numeric(attributes[column.name], errors="coerce").astype(float)
+            attributes[column.name] = values.replace([np.inf, -np.inf], np.nan).clip(column.min_value,
+                                                                                     column.max_value)
+    return attributes
+
+
 def _attach_patient_columns(rows: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
-    attributes = patients[["patient_id", *PATIENT_FEATURES]].copy()
+    attributes = _within_contract_bounds(patients[["patient_id", *PATIENT_FEATURES]].copy())
     for column in ("sex", "language", "payer", "region", "site", "race_ethnicity"):
         attributes[column] = attributes[column].astype(str)
     attributes["portal_user"] = attributes["portal_user"].astype(float)
@@ -94,6 +114,8 @@ def training_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of) -> pd.Dat
         if waiting.any():
             sub = points[waiting]
             frames.append(_feature_frame(sub, np.full(len(sub), t), patients))
+    if not frames:  # no outcome is final yet: an empty frame, which the readiness rules turn into "no model"
+        frames.append(_feature_frame(points.iloc[:0], np.zeros(0), patients))
     rows = pd.concat(frames, ignore_index=True)
     rows[LABEL] = rows[LABEL].astype(int)
     return rows.sort_values(["patient_id", "decision_date", "waited_days"], kind="stable").reset_index(drop=True)

@@ -47,6 +47,9 @@ class TrainingConfig:
     importance_rows: int = 3000
     n_jobs: int = 2
     monotone: dict = field(default_factory=lambda: dict(MONOTONE_RISK))
+    # Features this data cannot support (e.g. booking features without bookings): set by
+    # ml.training from the data, so the pipelines never see an all-missing column.
+    excluded_features: tuple = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -54,30 +57,35 @@ class TrainingConfig:
 
 def logistic_regression(config: TrainingConfig) -> Pipeline:
     preprocess = ColumnTransformer([
-        ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), list(NUMERIC_FEATURES)),
+        ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+         _used(NUMERIC_FEATURES, config)),
         ("categorical", make_pipeline(SimpleImputer(strategy="most_frequent"),
-                                      OneHotEncoder(handle_unknown="ignore")), list(CATEGORICAL_FEATURES)),
+                                      OneHotEncoder(handle_unknown="ignore")), _used(CATEGORICAL_FEATURES, config)),
     ])
     model = LogisticRegression(C=config.lr_C, max_iter=3000, random_state=config.random_state)
     return Pipeline([("preprocess", preprocess), ("model", model)])
 
 
 def gradient_boosting(config: TrainingConfig) -> Pipeline:
+    numeric, categorical = _used(NUMERIC_FEATURES, config), _used(CATEGORICAL_FEATURES, config)
     preprocess = ColumnTransformer([
-        ("numeric", SimpleImputer(strategy="median"), list(NUMERIC_FEATURES)),
+        ("numeric", SimpleImputer(strategy="median"), numeric),
         ("categorical", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
-                                       encoded_missing_value=np.nan), list(CATEGORICAL_FEATURES)),
+                                       encoded_missing_value=np.nan), categorical),
     ])
-    n_numeric = len(NUMERIC_FEATURES)
     model = HistGradientBoostingClassifier(
         learning_rate=config.gb_learning_rate, max_iter=config.gb_max_iter,
         max_leaf_nodes=config.gb_max_leaf_nodes, min_samples_leaf=config.gb_min_samples_leaf,
         l2_regularization=config.gb_l2_regularization, early_stopping=False,
-        categorical_features=[False] * n_numeric + [True] * len(CATEGORICAL_FEATURES),
-        monotonic_cst=[config.monotone.get(c, 0) for c in NUMERIC_FEATURES] + [0] * len(CATEGORICAL_FEATURES),
+        categorical_features=[False] * len(numeric) + [True] * len(categorical),
+        monotonic_cst=[config.monotone.get(c, 0) for c in numeric] + [0] * len(categorical),
         random_state=config.random_state,
     )
     return Pipeline([("preprocess", preprocess), ("model", model)])
+
+
+def _used(features: tuple, config: TrainingConfig) -> list[str]:
+    return [f for f in features if f not in config.excluded_features]
 
 
 BUILDERS = {"logistic_regression": logistic_regression, "gradient_boosting": gradient_boosting}

@@ -7,7 +7,7 @@ temporal hold-out trained only on labels that were already final at the cut-off.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -19,15 +19,28 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from data.io import Dataset
 from data.pathway import outcome_horizon_days, stage_name
+from data.readiness import booking_features_unusable, model_blockers
 from ml import evaluation as ev
 from ml.calibration import PlattCalibrator, cross_fitted_calibration
 from ml.drivers import driver_table, risk_tier
 from ml.explain import grouped_permutation_importance, logistic_coefficients, reference_row, shapley_contributions
-from ml.features import LABEL, model_inputs, scoring_rows, training_rows
+from ml.features import BOOKING_FEATURES, FEATURES, LABEL, model_inputs, scoring_rows, training_rows
 from ml.models import MODEL_NAMES, TrainingConfig, build
 from ml.oracle import oracle_risk
 
 Log = Callable[[str], None]
+
+
+class ModelUnavailable(ValueError):
+    """The data cannot support a model; the message says why, naming the rule and its threshold."""
+
+
+# The columns of ModelBundle.scores, so that "nobody in progress" is an empty frame of the
+# usual shape rather than one without columns.
+SCORE_COLUMNS = ("rank", "patient_id", "program", "awaiting_stage", "decision_date", "decision_site", "booked_date",
+                 "window_closes", "waited_days", "days_until_appointment", "lead_days", "stage_name",
+                 *(f"risk_{name}" for name in MODEL_NAMES), "risk", "risk_tier", "reference_risk", "drivers",
+                 "top_drivers")
 
 
 @dataclass
@@ -77,13 +90,13 @@ def _cross_validate(name, config, X, y, splits, log):
     return raw, [model for model, _ in results], seconds
 
 
-def _importance(fold_models, X, y, splits, seed, max_rows) -> list[dict]:
+def _importance(fold_models, X, y, splits, seed, max_rows, excluded=()) -> list[dict]:
     """Permutation importance on (a sample of) the held-out rows of the first fold."""
     model, (_, test) = fold_models[0], splits[0]
     test = np.random.default_rng(seed).permutation(test)[:max_rows]
     importance = grouped_permutation_importance(lambda frame: model.predict_proba(frame)[:, 1],
                                                 X.iloc[test], y[test], n_repeats=2, seed=seed)
-    return [{"feature": f, "auc_drop": round(float(v), 5)} for f, v in importance.items()]
+    return [{"feature": f, "auc_drop": round(float(v), 5)} for f, v in importance.items() if f not in excluded]
 
 
 def _temporal_holdout(name, config, rows, X, y) -> dict:
@@ -97,10 +110,26 @@ def _temporal_holdout(name, config, rows, X, y) -> dict:
                               unit="D")
     train = (rows["decision_date"] + horizon < cutoff).to_numpy()
     test = (rows["decision_date"] >= cutoff).to_numpy()
+    result = {"cutoff": str(pd.Timestamp(cutoff).date()), "train_rows": int(train.sum()),
+              "test_rows": int(test.sum()), "roc_auc": None, "ece": None, "brier": None}
+    if _one_outcome(y[train]) or _one_outcome(y[test]):
+        # A short history leaves no outcome final before the cut-off (or only one kind):
+        # the hold-out is reported as unavailable rather than failing the whole training.
+        result["unavailable"] = ("too little history for a temporal hold-out: it needs both outcomes among the "
+                                 f"decision points final before {result['cutoff']} and among those after it")
+        return result
     risk = build(name, config).fit(X[train], y[train]).predict_proba(X[test])[:, 1]
-    return {"cutoff": str(pd.Timestamp(cutoff).date()), "train_rows": int(train.sum()), "test_rows": int(test.sum()),
-            "roc_auc": float(roc_auc_score(y[test], risk)), "ece": ev.expected_calibration_error(y[test], risk),
-            "brier": float(np.mean((risk - y[test]) ** 2))}
+    return result | {"roc_auc": float(roc_auc_score(y[test], risk)), "ece": ev.expected_calibration_error(y[test], risk),
+                     "brier": float(np.mean((risk - y[test]) ** 2))}
+
+
+def _one_outcome(y: np.ndarray) -> bool:
+    return len(np.unique(y)) < 2
+
+
+def _auc_or_none(y: np.ndarray, risk: np.ndarray) -> float | None:
+    """ROC-AUC, or None when these rows hold only one outcome (or none)."""
+    return None if _one_outcome(y) else float(roc_auc_score(y, risk))
 
 
 def _model_report(name, raw, calibrated, y, rows, oracle, fold_models, X, splits, seconds, config, as_of):
@@ -108,12 +137,13 @@ def _model_report(name, raw, calibrated, y, rows, oracle, fold_models, X, splits
     at_decision = (rows["waited_days"] == 0).to_numpy()
     metrics.update({
         "raw_ece": ev.expected_calibration_error(y, raw),
-        "roc_auc_at_decision": float(roc_auc_score(y[at_decision], calibrated[at_decision])),
+        "roc_auc_at_decision": _auc_or_none(y[at_decision], calibrated[at_decision]),
         "fit_seconds": round(seconds, 2),
         "roc_curve": ev.roc_points(y, calibrated),
         "calibration_curve": ev.calibration_table(y, calibrated).to_dict("list"),
         "subgroups": ev.subgroup_table(rows, y, calibrated),
-        "permutation_importance": _importance(fold_models, X, y, splits, config.random_state, config.importance_rows),
+        "permutation_importance": _importance(fold_models, X, y, splits, config.random_state, config.importance_rows,
+                                              config.excluded_features),
         "temporal_holdout": _temporal_holdout(name, config, rows, X, y),
     })
     if oracle is not None:
@@ -124,8 +154,8 @@ def _model_report(name, raw, calibrated, y, rows, oracle, fold_models, X, splits
 def _score_in_progress(bundle_parts, dataset, config, log) -> tuple[pd.DataFrame, pd.DataFrame]:
     pipelines, calibrators, primary, reference = bundle_parts
     rows = scoring_rows(dataset.patients, dataset.events, dataset.as_of)
-    if rows.empty:
-        return rows, pd.DataFrame()
+    if rows.empty:  # nobody in progress at the as-of date
+        return pd.DataFrame(columns=list(SCORE_COLUMNS)), pd.DataFrame(columns=["patient_id", *FEATURES])
     X = model_inputs(rows)
 
     def risk_of(name):
@@ -154,18 +184,36 @@ def _score_in_progress(bundle_parts, dataset, config, log) -> tuple[pd.DataFrame
     return scores, contributions
 
 
+def _without_unusable_features(config: TrainingConfig, labelled_points: pd.DataFrame
+                               ) -> tuple[TrainingConfig, dict[str, str]]:
+    """The config with the features this data cannot support excluded, and why each was."""
+    reason = booking_features_unusable(labelled_points)
+    dropped = {feature: reason for feature in BOOKING_FEATURES} if reason else {}
+    excluded = tuple(dict.fromkeys((*config.excluded_features, *dropped)))
+    return replace(config, excluded_features=excluded), dropped
+
+
 def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: str = "",
                  log: Log = print) -> ModelBundle:
     config = config or TrainingConfig()
     started = time.perf_counter()
     log("building decision-point rows ...")
     rows = training_rows(dataset.patients, dataset.events, dataset.as_of)
+    labelled_points = rows.drop_duplicates(["patient_id", "decision_date"])
+    blockers = model_blockers(dataset, labelled_points)
+    if blockers:
+        raise ModelUnavailable(" ".join(blockers))
+    config, dropped_features = _without_unusable_features(config, labelled_points)
+    for feature, reason in dropped_features.items():
+        log(f"  left out {feature}: {reason}")
     X, y = model_inputs(rows), rows[LABEL].to_numpy()
     groups = rows["patient_id"].to_numpy()
-    n_points = int(rows.groupby(["patient_id", "decision_date"]).ngroups)
+    n_points = int(len(labelled_points))
     log(f"  {n_points:,} labelled decision points, {len(rows):,} landmark rows, {len(set(groups)):,} patients")
     splits, fold = grouped_folds(y, groups, config)
     oracle = oracle_risk(rows, dataset)
+    if oracle is not None and not np.isfinite(oracle).all():
+        oracle = None  # the yardstick needs every input it was simulated with (e.g. the booked lead time)
 
     pipelines, calibrators, models, fit_seconds = {}, {}, {}, 0.0
     for name in MODEL_NAMES:
@@ -196,6 +244,7 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
         "primary_model": primary,
         "n_scored": int(len(scores)),
         "config": config.to_dict(),
+        "dropped_features": [{"feature": f, "reason": r} for f, r in dropped_features.items()],
         "models": models,
     }
     return ModelBundle(key, config, pipelines, calibrators, primary, reference, report, scores, contributions)
