@@ -38,6 +38,10 @@ class AppData:
     # Trained models, their report and the ranked scores of in-progress patients, loaded
     # from the model registry at start-up (trained there once on first run), never in a callback.
     models: object = None  # ml.training.ModelBundle
+    # Why there is no model, when the data cannot support one (a data.readiness rule and its
+    # threshold); None while models are simply not loaded.
+    models_unavailable: str | None = None
+    readiness: object = None  # data.readiness.ReadinessReport, computed once at start-up
     # Per-patient look-ups for the Patient page, built once at start-up.
     lookup: "PatientLookup | None" = None
     # What-if projections for the Scenarios page (ml.scenarios.ScenarioEngine): its attendance
@@ -184,12 +188,17 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
         from data.store import ensure_dataset  # late import: generating pulls in the simulator
 
         dataset = ensure_dataset(settings, log=log)
-    from ml.registry import get_models  # late import: keeps Dash-free unit tests light
+    from data.readiness import assess
+    from ml.registry import load_or_train  # late import: keeps Dash-free unit tests light
 
-    models = get_models(dataset, settings, training_config, log=log)
+    readiness = assess(dataset)
+    for finding in readiness.blocking + readiness.warnings:
+        log(f"readiness {finding}")
+    # Any valid dataset starts: without a model the model pages say why (models_unavailable).
+    models, models_unavailable = load_or_train(dataset, settings, training_config, log=log)
     fingerprint = dataset_fingerprint(dataset)
     with server.app_context():
-        frame = with_risk(_cached_cohort_frame(dataset, fingerprint), models.scores)
+        frame = with_risk(_cached_cohort_frame(dataset, fingerprint), None if models is None else models.scores)
     enrolled = pd.to_datetime(frame["enrollment_date"])
     scenarios, scenarios_unavailable = _scenario_engine(dataset, models, log)
     _current = AppData(
@@ -200,6 +209,8 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
         enrolled_first=enrolled.min().date(),
         enrolled_last=enrolled.max().date(),
         models=models,
+        models_unavailable=models_unavailable,
+        readiness=readiness,
         lookup=PatientLookup.build(dataset, models),
         scenarios=scenarios,
         scenarios_unavailable=scenarios_unavailable,

@@ -39,6 +39,9 @@ def report_markdown(report: dict) -> str:
         top = ", ".join(f"{r['feature']} ({r['auc_drop']:.3f})"
                         for r in report["models"][name]["permutation_importance"][:8])
         parts.append(f"- {MODEL_LABELS[name]}: {top}")
+    if report.get("dropped_features"):
+        parts += ["", "## Features left out for this data", ""]
+        parts += [f"- {item['feature']}: {item['reason']}" for item in report["dropped_features"]]
     parts += ["", "## Subgroups (shown model)", "", "| attribute | group | rows | ROC-AUC | observed | predicted |",
               "|---|---|---|---|---|---|"]
     for r in report["models"][report["primary_model"]]["subgroups"]:
