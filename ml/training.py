@@ -63,6 +63,19 @@ class ModelBundle:
         return self.calibrators[name].transform(raw)
 
 
+def _empty_scores() -> pd.DataFrame:
+    """Scores of nobody, with the dtypes real scores have (sorting and nlargest need numbers)."""
+    def dtype(column: str) -> str:
+        if column in ("decision_date", "booked_date", "window_closes"):
+            return "datetime64[ns]"
+        if column == "rank":
+            return "int64"
+        numeric = column.startswith("risk") and column != "risk_tier"
+        return "float64" if numeric or column in ("waited_days", "days_until_appointment", "lead_days",
+                                                  "reference_risk") else "object"
+    return pd.DataFrame({column: pd.Series(dtype=dtype(column)) for column in SCORE_COLUMNS})
+
+
 def grouped_folds(y: np.ndarray, groups: np.ndarray, config: TrainingConfig) -> tuple[list, np.ndarray]:
     """Stratified K folds that keep every row of a patient in one fold; also the fold of each row."""
     splits = list(StratifiedGroupKFold(config.n_folds, shuffle=True, random_state=config.random_state)
@@ -155,7 +168,7 @@ def _score_in_progress(bundle_parts, dataset, config, log) -> tuple[pd.DataFrame
     pipelines, calibrators, primary, reference = bundle_parts
     rows = scoring_rows(dataset.patients, dataset.events, dataset.as_of)
     if rows.empty:  # nobody in progress at the as-of date
-        return pd.DataFrame(columns=list(SCORE_COLUMNS)), pd.DataFrame(columns=["patient_id", *FEATURES])
+        return _empty_scores(), pd.DataFrame(columns=["patient_id", *FEATURES])
     X = model_inputs(rows)
 
     def risk_of(name):
