@@ -35,12 +35,16 @@ class ModelUnavailable(ValueError):
     """The data cannot support a model; the message says why, naming the rule and its threshold."""
 
 
-# The columns of ModelBundle.scores, so that "nobody in progress" is an empty frame of the
-# usual shape rather than one without columns.
-SCORE_COLUMNS = ("rank", "patient_id", "program", "awaiting_stage", "decision_date", "decision_site", "booked_date",
-                 "window_closes", "waited_days", "days_until_appointment", "lead_days", "stage_name",
-                 *(f"risk_{name}" for name in MODEL_NAMES), "risk", "risk_tier", "reference_risk", "drivers",
-                 "top_drivers")
+# The columns of ModelBundle.scores and their dtypes, so that "nobody in progress" is an
+# empty frame of the usual shape (sorting and nlargest need numeric risks), not one without columns.
+_DATE, _NUMBER, _TEXT = "datetime64[ns]", "float64", "object"
+SCORE_COLUMNS = {
+    "rank": "int64", "patient_id": _TEXT, "program": _TEXT, "awaiting_stage": _TEXT, "decision_date": _DATE,
+    "decision_site": _TEXT, "booked_date": _DATE, "window_closes": _DATE, "waited_days": _NUMBER,
+    "days_until_appointment": _NUMBER, "lead_days": _NUMBER, "stage_name": _TEXT,
+    **{f"risk_{name}": _NUMBER for name in MODEL_NAMES}, "risk": _NUMBER, "risk_tier": _TEXT,
+    "reference_risk": _NUMBER, "drivers": _TEXT, "top_drivers": _TEXT,
+}
 
 
 @dataclass
@@ -64,16 +68,8 @@ class ModelBundle:
 
 
 def _empty_scores() -> pd.DataFrame:
-    """Scores of nobody, with the dtypes real scores have (sorting and nlargest need numbers)."""
-    def dtype(column: str) -> str:
-        if column in ("decision_date", "booked_date", "window_closes"):
-            return "datetime64[ns]"
-        if column == "rank":
-            return "int64"
-        numeric = column.startswith("risk") and column != "risk_tier"
-        return "float64" if numeric or column in ("waited_days", "days_until_appointment", "lead_days",
-                                                  "reference_risk") else "object"
-    return pd.DataFrame({column: pd.Series(dtype=dtype(column)) for column in SCORE_COLUMNS})
+    """The scores of nobody, with the columns and dtypes of real scores."""
+    return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in SCORE_COLUMNS.items()})
 
 
 def grouped_folds(y: np.ndarray, groups: np.ndarray, config: TrainingConfig) -> tuple[list, np.ndarray]:

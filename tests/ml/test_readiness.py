@@ -105,3 +105,10 @@ def test_the_temporal_hold_out_is_unavailable_not_a_crash_when_no_outcome_is_fin
                                 rows["dropped_out"].to_numpy())
     assert holdout["train_rows"] == 0 and holdout["roc_auc"] is None
     assert "too little history for a temporal hold-out" in holdout["unavailable"]
+
+
+def test_empty_scores_have_the_columns_of_real_scores(small_models):
+    from ml.training import SCORE_COLUMNS, _empty_scores
+
+    assert list(small_models.scores.columns) == list(SCORE_COLUMNS)
+    assert _empty_scores()["risk"].dtype == small_models.scores["risk"].dtype
