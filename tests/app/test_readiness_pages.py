@@ -134,3 +134,11 @@ def test_an_oracle_gap_inside_the_interval_is_not_shown_as_meaningful(app_data):
     for metrics in report["models"].values():
         metrics["roc_auc_ci"] = [oracle - 0.3, oracle - 0.2]
     assert not any(WITHIN_CI in row["oracle_gap"] for row in comparison_rows(report) if row["model"] != "oracle")
+
+
+def test_every_page_layout_renders_without_a_model(dash_app, twenty_state, monkeypatch):
+    import dash
+
+    monkeypatch.setattr(context, "_current", twenty_state)
+    for page in dash.page_registry.values():
+        assert page["layout"]() is not None, page["path"]

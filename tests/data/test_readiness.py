@@ -105,3 +105,12 @@ def test_validate_prints_a_readiness_section_and_still_exits_0(small_dataset, tm
     assert "valid" in summary and "(inferred from the latest event)" in summary
     assert "no model can be trained" in readiness
     assert "[blocking] The as-of date 2099-01-01" in readiness and "CAREPATH_AS_OF" in readiness
+
+
+def test_an_absent_next_appointment_date_column_reads_as_no_bookings(small_dataset, tmp_path):
+    from data.io import read_dataset
+
+    events = small_dataset.events.drop(columns=["next_appointment_date", "next_appointment_booked_on"])
+    write_dataset({"patients": small_dataset.patients, "events": events}, {"as_of": "2026-09-30"}, tmp_path / "d")
+    report = assess(read_dataset(tmp_path / "d"), today=TODAY)
+    assert _status(report, "booking_coverage") == WARNING and not report.model_blocked
