@@ -15,7 +15,8 @@ from callbacks.worklist import update_worklist, worklist_view
 from components.model_tables import TOO_UNCERTAIN, WITHIN_CI, comparison_rows
 from data.readiness import MAX_MEANINGFUL_AUC_CI_WIDTH, MIN_LABELLED_DECISION_POINTS
 from tests.app.component_text import component_text as text_of
-from tests.broken_datasets import first_patients, nobody_in_progress, short_history, stray_future_event
+from tests.broken_datasets import (first_patients, nobody_in_progress, short_history, stray_future_event,
+                                   without_bookings)
 from tests.conftest import fast_training_config
 
 LEAN = replace(fast_training_config(), gb_max_iter=40, bootstrap_resamples=20, explanation_permutations=2,
@@ -53,6 +54,11 @@ def stray_as_of_state(small_dataset):
 @pytest.fixture(scope="module")
 def nobody_waiting_state(small_dataset):
     return start(nobody_in_progress(first_patients(small_dataset, 1000)))
+
+
+@pytest.fixture(scope="module")
+def no_bookings_state(small_dataset):
+    return start(without_bookings(first_patients(small_dataset, 1000)))
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +107,16 @@ def test_nobody_in_progress_starts_and_the_worklist_says_nobody_is_waiting(nobod
     as_of = f"{nobody_waiting_state.dataset.as_of:%Y-%m-%d}"
     assert f"Nobody is in progress at the data's as-of date {as_of}" in pages["worklist"]
     assert worklist_view("", 25).rows == []
+
+
+def test_without_bookings_the_model_page_names_the_features_left_out_and_scenarios_say_why_not(
+        no_bookings_state, monkeypatch):
+    assert no_bookings_state.models is not None
+    pages = _every_page(no_bookings_state, monkeypatch)
+    assert "Left out of the models: booked wait for next stage" in pages["model"]
+    assert "next_appointment_date" in pages["model"]
+    assert "Scenarios are not available for this data" in pages["scenarios"] and "booked" in pages["scenarios"]
+    assert len(update_worklist("", 25)[-1]) > 0
 
 
 def test_a_small_sample_labels_its_figures_too_uncertain(small_sample_state, monkeypatch):
