@@ -129,13 +129,14 @@ def booking_features_unusable(points: pd.DataFrame) -> str | None:
     coverage = booking_coverage(points)
     if len(points) and coverage >= MIN_BOOKING_COVERAGE:
         return None
-    return (f"{coverage if coverage == coverage else 0:.0%} of the labelled decision points have a booked "
+    shown = 0.0 if np.isnan(coverage) else coverage
+    return (f"{shown:.0%} of the labelled decision points have a booked "
             f"appointment (next_appointment_date), below the {MIN_BOOKING_COVERAGE:.0%} needed to learn from "
             "bookings, so the booking features (lead time, days until / past the appointment, missed bookings) "
             "are left out of the models.")
 
 
-def as_of_problem(dataset: Dataset, today: dt.date | None = None) -> Finding:
+def as_of_finding(dataset: Dataset, today: dt.date | None = None) -> Finding:
     """Is the as-of date plausible? An inferred one after today, or far beyond the rest of the
     events, is blocking: every patient still waiting would count as a dropout."""
     today = pd.Timestamp(today or dt.date.today()).normalize()
@@ -163,9 +164,13 @@ def as_of_problem(dataset: Dataset, today: dt.date | None = None) -> Finding:
 
 
 def model_blockers(dataset: Dataset, labelled: pd.DataFrame, today: dt.date | None = None) -> list[str]:
-    """Every reason (a sentence naming the rule and its threshold) no model may be trained."""
+    """Every reason (a sentence naming the rule and its threshold) no model may be trained.
+
+    ``labelled`` holds one row per labelled decision point (awaiting_stage, dropped_out);
+    ml.training passes those that give the model at least one row.
+    """
     reasons = []
-    as_of = as_of_problem(dataset, today)
+    as_of = as_of_finding(dataset, today)
     if as_of.status == BLOCKING:
         reasons.append(as_of.message)
     problem = labelled_points_problem(labelled)
@@ -271,7 +276,7 @@ def assess(dataset: Dataset, today: dt.date | None = None) -> ReadinessReport:
     points = derive_decision_points(dataset.patients, dataset.events, dataset.as_of)
     labelled_points = points[points["dropped_out"].notna()]
     findings = [
-        as_of_problem(dataset, today),
+        as_of_finding(dataset, today),
         _time_span_finding(dataset, points),
         _labelled_finding(labelled_points),
         _in_progress_finding(points, dataset.as_of),
