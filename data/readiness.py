@@ -99,8 +99,9 @@ def labelled_counts(labelled: pd.DataFrame) -> dict:
     """Counts of labelled decision points (one row each, with awaiting_stage and dropped_out):
     total, per class and per stage and class."""
     dropped = labelled["dropped_out"].astype(int).to_numpy()
-    per_stage = {stage: {"dropped_out": int(((labelled["awaiting_stage"] == stage).to_numpy() & (dropped == 1)).sum()),
-                         "did_not": int(((labelled["awaiting_stage"] == stage).to_numpy() & (dropped == 0)).sum())}
+    awaiting = labelled["awaiting_stage"].astype(str).to_numpy()
+    per_stage = {stage: {"dropped_out": int(((awaiting == stage) & (dropped == 1)).sum()),
+                         "did_not": int(((awaiting == stage) & (dropped == 0)).sum())}
                  for stage in DECISION_STAGES}
     return {"total": int(len(labelled)), "dropped_out": int(dropped.sum()), "did_not": int((dropped == 0).sum()),
             "per_stage": per_stage}
@@ -116,7 +117,7 @@ def labelled_points_problem(labelled: pd.DataFrame) -> str | None:
             f"({counts['dropped_out']:,} dropped out, {counts['did_not']:,} did not); training needs at least "
             f"{MIN_LABELLED_DECISION_POINTS:,}, with at least {MIN_PER_CLASS:,} of each outcome. A decision point "
             f"is labelled once every remaining window of its pathway has closed, {shortest:,}-{longest:,} days "
-            "after it, so more history (or a later as-of date) is needed.")
+            "after it, so more patients or a longer history are needed.")
 
 
 def booking_coverage(points: pd.DataFrame) -> float:
