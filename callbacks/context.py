@@ -19,6 +19,7 @@ from flask_caching import Cache
 
 import data.journeys
 from data.cohort_filter import CohortFilter, apply_cohort, parse_query
+from data.readiness import OK, assess
 from data.settings import Settings, get_settings
 
 cache = Cache()
@@ -165,7 +166,7 @@ def _cached_cohort_frame(dataset, fingerprint: str) -> pd.DataFrame:
     return frame
 
 
-def _scenario_engine(dataset, models, log: Callable[[str], None]) -> tuple[object, str | None]:
+def _scenario_engine(dataset, models, log: Callable[[str], None], readiness=None) -> tuple[object, str | None]:
     """(engine, None), or (None, the reason) when this data cannot support projections."""
     if models is None:
         return None, None
@@ -175,7 +176,12 @@ def _scenario_engine(dataset, models, log: Callable[[str], None]) -> tuple[objec
         return ScenarioEngine(dataset, models), None
     except ValueError as error:
         log(f"scenarios unavailable: {error}")
-        return None, str(error)
+        reason = str(error)
+        booking = None if readiness is None else readiness.finding("booking_coverage")
+        if booking is not None and booking.status != OK:
+            # The engine's own message ("too recent or too small") would point the user the wrong way.
+            reason = f"the projections model attendance at booked appointments, and {booking.message.rstrip('.')}"
+        return None, reason
 
 
 def load(server: Flask, dataset=None, settings: Settings | None = None,
@@ -188,7 +194,6 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
         from data.store import ensure_dataset  # late import: generating pulls in the simulator
 
         dataset = ensure_dataset(settings, log=log)
-    from data.readiness import assess
     from ml.registry import load_or_train  # late import: keeps Dash-free unit tests light
 
     readiness = assess(dataset)
@@ -200,7 +205,7 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
     with server.app_context():
         frame = with_risk(_cached_cohort_frame(dataset, fingerprint), None if models is None else models.scores)
     enrolled = pd.to_datetime(frame["enrollment_date"])
-    scenarios, scenarios_unavailable = _scenario_engine(dataset, models, log)
+    scenarios, scenarios_unavailable = _scenario_engine(dataset, models, log, readiness)
     _current = AppData(
         dataset=dataset,
         cohort_frame=frame,

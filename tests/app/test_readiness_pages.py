@@ -115,7 +115,8 @@ def test_without_bookings_the_model_page_names_the_features_left_out_and_scenari
     pages = _every_page(no_bookings_state, monkeypatch)
     assert "Left out of the models: booked wait for next stage" in pages["model"]
     assert "next_appointment_date" in pages["model"]
-    assert "Scenarios are not available for this data" in pages["scenarios"] and "booked" in pages["scenarios"]
+    assert "Scenarios are not available for this data: the projections model attendance at booked appointments, " \
+           "and 0% of the labelled decision points have a booked appointment" in pages["scenarios"]
     assert len(update_worklist("", 25)[-1]) > 0
 
 
