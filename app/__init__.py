@@ -28,6 +28,8 @@ def _register_health_route(server) -> None:
             as_of=str(app_data.dataset.as_of.date()),
             data_fingerprint=app_data.fingerprint,
             model_available=app_data.model_available,
+            # Why not, when the data cannot support a model (a data.readiness rule); None otherwise.
+            model_unavailable=app_data.models_unavailable,
         )
 
 

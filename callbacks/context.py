@@ -19,6 +19,7 @@ from flask_caching import Cache
 
 import data.journeys
 from data.cohort_filter import CohortFilter, apply_cohort, parse_query, unavailable_fields
+from data.readiness import OK, assess
 from data.settings import Settings, get_settings
 
 cache = Cache()
@@ -38,6 +39,10 @@ class AppData:
     # Trained models, their report and the ranked scores of in-progress patients, loaded
     # from the model registry at start-up (trained there once on first run), never in a callback.
     models: object = None  # ml.training.ModelBundle
+    # Why there is no model, when the data cannot support one (a data.readiness rule and its
+    # threshold); None while models are simply not loaded.
+    models_unavailable: str | None = None
+    readiness: object = None  # data.readiness.ReadinessReport, computed once at start-up
     # Per-patient look-ups for the Patient page, built once at start-up.
     lookup: "PatientLookup | None" = None
     # What-if projections for the Scenarios page (ml.scenarios.ScenarioEngine): its attendance
@@ -170,7 +175,7 @@ def _cached_cohort_frame(dataset, fingerprint: str) -> pd.DataFrame:
     return frame
 
 
-def _scenario_engine(dataset, models, log: Callable[[str], None]) -> tuple[object, str | None]:
+def _scenario_engine(dataset, models, log: Callable[[str], None], readiness=None) -> tuple[object, str | None]:
     """(engine, None), or (None, the reason) when this data cannot support projections."""
     if models is None:
         return None, None
@@ -180,7 +185,12 @@ def _scenario_engine(dataset, models, log: Callable[[str], None]) -> tuple[objec
         return ScenarioEngine(dataset, models), None
     except ValueError as error:
         log(f"scenarios unavailable: {error}")
-        return None, str(error)
+        reason = str(error)
+        booking = None if readiness is None else readiness.finding("booking_coverage")
+        if booking is not None and booking.status != OK:
+            # The engine's own message ("too recent or too small") would point the user the wrong way.
+            reason = f"the projections model attendance at booked appointments, and {booking.message.rstrip('.')}"
+        return None, reason
 
 
 def load(server: Flask, dataset=None, settings: Settings | None = None,
@@ -193,14 +203,18 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
         from data.store import ensure_dataset  # late import: generating pulls in the simulator
 
         dataset = ensure_dataset(settings, log=log)
-    from ml.registry import get_models  # late import: keeps Dash-free unit tests light
+    from ml.registry import load_or_train  # late import: keeps Dash-free unit tests light
 
-    models = get_models(dataset, settings, training_config, log=log)
+    readiness = assess(dataset)
+    for finding in readiness.blocking + readiness.warnings:
+        log(f"readiness {finding}")
+    # Any valid dataset starts: without a model the model pages say why (models_unavailable).
+    models, models_unavailable = load_or_train(dataset, settings, training_config, log=log)
     fingerprint = dataset_fingerprint(dataset)
     with server.app_context():
-        frame = with_risk(_cached_cohort_frame(dataset, fingerprint), models.scores)
+        frame = with_risk(_cached_cohort_frame(dataset, fingerprint), None if models is None else models.scores)
     enrolled = pd.to_datetime(frame["enrollment_date"])
-    scenarios, scenarios_unavailable = _scenario_engine(dataset, models, log)
+    scenarios, scenarios_unavailable = _scenario_engine(dataset, models, log, readiness)
     _current = AppData(
         dataset=dataset,
         cohort_frame=frame,
@@ -209,6 +223,8 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
         enrolled_first=enrolled.min().date(),
         enrolled_last=enrolled.max().date(),
         models=models,
+        models_unavailable=models_unavailable,
+        readiness=readiness,
         lookup=PatientLookup.build(dataset, models),
         scenarios=scenarios,
         scenarios_unavailable=scenarios_unavailable,

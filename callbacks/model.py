@@ -11,8 +11,9 @@ from dash import Dash, Input, Output, html
 from callbacks import context
 from components import formatting, ids
 from components.figures import calibration_figure, empty_figure, importance_figure, model_colour, roc_figure
-from components.model_tables import (coefficients_table, comparison_table, features_summary, model_order,
-                                     skipped_subgroups_note, subgroup_rows)
+from components.model_tables import (auc_too_uncertain, coefficients_table, comparison_table, features_summary,
+                                     model_order, oracle_within_ci, skipped_subgroups_note, subgroup_rows)
+from data.readiness import MAX_MEANINGFUL_AUC_CI_WIDTH
 from ml.drivers import FEATURE_LABELS
 from ml.models import MODEL_LABELS
 
@@ -43,19 +44,43 @@ class ModelView:
                 self.features, self.subgroups_skipped)
 
 
+def no_model_text() -> str:
+    """Why there is no model: the readiness rule the data missed, else 'not available yet'."""
+    return context.current().models_unavailable or NO_MODEL_MESSAGE
+
+
+def uncertainty_text(report: dict) -> str | None:
+    """A warning when a model's ROC-AUC interval is too wide for its figures to mean much."""
+    models = report["models"]
+    wide = [name for name in model_order(report) if auc_too_uncertain(models[name])]
+    if not wide:
+        return None
+    intervals = "; ".join(f"{MODEL_LABELS.get(name, name)} {models[name]['roc_auc_ci'][0]:.2f}–"
+                          f"{models[name]['roc_auc_ci'][1]:.2f}" for name in wide)
+    text = (f"Too uncertain to mean much: with {formatting.count(report['n_decision_points'])} labelled decision "
+            f"points the 95% ROC-AUC intervals are wider than {MAX_MEANINGFUL_AUC_CI_WIDTH} ({intervals}). The "
+            "figures below are labelled 'too uncertain'; do not read them as the model's accuracy or use them to "
+            "choose between the models.")
+    if any(oracle_within_ci(report, models[name]) for name in models):
+        text += " The oracle's AUC lies within the interval, so the gap to it is not distinguishable from zero."
+    return text
+
+
 def _report() -> dict | None:
     models = context.current().models
     return None if models is None else models.report
 
 
 def evaluation_text(report: dict) -> str:
-    cutoff = report["models"][report["primary_model"]]["temporal_holdout"]["cutoff"]
+    holdout = report["models"][report["primary_model"]]["temporal_holdout"]
+    unavailable = f" (not available for this data: {holdout['unavailable']})" if holdout.get("unavailable") else ""
     return (f"{report['config']['n_folds']}-fold cross-validation grouped by patient (all of a patient's rows in "
             "one fold), risks calibrated with cross-fitted Platt scaling. A temporal hold-out trains only on "
-            f"outcomes already final before {cutoff} and tests on later decisions. Each decision point gives "
-            "landmark rows on the decision day and while the patient is still waiting. Race/ethnicity is not a "
-            "model input: it is used only for the fairness audit below. Features the data does not record "
-            "for anyone, or records with one value only, are left out of both models (listed below).")
+            f"outcomes already final before {holdout['cutoff']} and tests on later decisions{unavailable}. Each "
+            "decision point gives landmark rows on the decision day and while the patient is still waiting. "
+            "Race/ethnicity is not a model input: it is used only for the fairness audit below. Features the data "
+            "cannot support (not recorded for anyone, one value only, too few bookings) are left out of both "
+            "models (listed below).")
 
 
 def _fact(label: str, value: str) -> html.Div:
@@ -83,8 +108,9 @@ def header_strip(report: dict) -> dbc.Card:
     ])), className="model-header mb-3")
 
 
-def _legend_name(name: str, metric: float) -> str:
-    return f"{MODEL_LABELS.get(name, name)} (AUC {metric:.3f})"
+def _legend_name(name: str, model_metrics: dict) -> str:
+    uncertain = ", too uncertain" if auc_too_uncertain(model_metrics) else ""
+    return f"{MODEL_LABELS.get(name, name)} (AUC {model_metrics['roc_auc']:.3f}{uncertain})"
 
 
 def model_view() -> ModelView:
@@ -92,7 +118,7 @@ def model_view() -> ModelView:
     report = _report()
     if report is None:
         blank = empty_figure("No trained model")
-        return ModelView(message=dbc.Alert(NO_MODEL_MESSAGE, color="warning", className="mb-3"), header=None,
+        return ModelView(message=dbc.Alert(no_model_text(), color="warning", className="mb-3"), header=None,
                          comparison=None, roc=blank, calibration=blank,
                          importance={name: blank for name in ids.MODEL_IMPORTANCE_GRAPHS}, coefficients=None)
     order = model_order(report)
@@ -104,11 +130,12 @@ def model_view() -> ModelView:
         for name in ids.MODEL_IMPORTANCE_GRAPHS
     }
     coefficients = models.get("logistic_regression", {}).get("coefficients")
+    uncertain = uncertainty_text(report)
     return ModelView(
-        message=None,
+        message=dbc.Alert(uncertain, color="warning", className="mb-3") if uncertain else None,
         header=header_strip(report),
         comparison=comparison_table(report),
-        roc=roc_figure({_legend_name(name, models[name]["roc_auc"]): models[name]["roc_curve"] for name in order}),
+        roc=roc_figure({_legend_name(name, models[name]): models[name]["roc_curve"] for name in order}),
         calibration=calibration_figure({f"{MODEL_LABELS.get(name, name)} (ECE {models[name]['ece']:.3f})":
                                         models[name]["calibration_curve"] for name in order}),
         importance=importance,

@@ -12,9 +12,11 @@ from components import formatting, ids
 from components.figures import empty_figure, funnel_figure, trend_figure
 from components.tables import funnel_table
 from data.cohorts import cohort_kpis, funnel_counts, monthly_trend
+from data.readiness import OK
 
 EMPTY_COHORT_MESSAGE = "No patients match these filters. Widen the filters or press Reset."
 MODEL_PENDING = "model pending"
+NO_MODEL = "no model"  # the data cannot support one; the Model page says why
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,19 @@ def kpi_definitions(pathway) -> tuple[tuple[str, str, str], ...]:
 def high_risk_text(app_data: context.AppData, frame):
     """Patients in the cohort still in progress whose calibrated risk tier is High."""
     if not app_data.model_available:
+        if app_data.models_unavailable:
+            return html.Span(NO_MODEL, className="kpi-pending", title=app_data.models_unavailable)
         return html.Span(MODEL_PENDING, className="kpi-pending")
     return formatting.count(int((frame["risk_tier"] == "High").sum()))
+
+
+def as_of_notice(app_data: context.AppData) -> dbc.Alert | None:
+    """The readiness finding on the as-of date when it is doubtful: every status here
+    (in progress, dropped out) is counted against it."""
+    readiness = app_data.readiness
+    finding = None if readiness is None else next(
+        (f for f in readiness.findings if f.rule.startswith("as_of") and f.status != OK), None)
+    return None if finding is None else dbc.Alert(finding.message, color="warning", className="mb-3")
 
 
 def overview_view(cohort_query: str | None) -> OverviewView:
@@ -87,7 +100,7 @@ def overview_view(cohort_query: str | None) -> OverviewView:
     kpis = cohort_kpis(frame, pathway)
     funnel = funnel_counts(frame, pathway)
     return OverviewView(
-        message=None,
+        message=as_of_notice(app_data),
         patients=formatting.count(kpis.patients),
         screening_uptake=formatting.percent(kpis.screening_uptake),
         completion_rate=formatting.percent(kpis.completion_rate),

@@ -184,6 +184,9 @@ def unscored_reason(journey: pd.Series) -> str:
     if _is_first(stage):
         return (f"The patient is waiting for the {_step(program, stage)}, which is not booked. The model scores "
                 "patients waiting for a booked stage.")
+    no_model_reason = context.current().models_unavailable
+    if no_model_reason:  # the data cannot support a model: say which rule, not "no score"
+        return f"There is no dropout-risk score for this data. {no_model_reason}"
     return "The model has no score for this patient at the data's as-of date."
 
 

@@ -162,6 +162,8 @@ def scenario_view(cohort_query: str | None, *control_values) -> ScenarioView:
         if data.scenarios_unavailable:
             return ScenarioView(message=_alert(f"Scenarios are not available for this data: "
                                                f"{data.scenarios_unavailable}."))
+        if data.models_unavailable:
+            return ScenarioView(message=_alert(f"Scenarios need the dropout-risk model. {data.models_unavailable}"))
         return ScenarioView(message=_alert(NO_MODEL_MESSAGE, "info"))
     try:
         levers = levers_from_controls(control_values)

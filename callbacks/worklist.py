@@ -18,6 +18,9 @@ CAPACITY_CHOICES = (10, 25, 50, 100, ALL)
 DEFAULT_CAPACITY = 25
 
 MODEL_PENDING_MESSAGE = "The dropout-risk model is not available yet, so there is no worklist to show."
+NOBODY_IN_PROGRESS_MESSAGE = ("Nobody is in progress at the data's as-of date {as_of}: no patient is waiting for a "
+                              "booked diagnosis, treatment or follow-up with the window still open, so there is no "
+                              "one to call.")
 NO_ACTIVE_MESSAGE = ("Nobody in this cohort is waiting for a booked appointment, so there is no one to call. "
                      "Widen the filters or press Reset.")
 
@@ -89,9 +92,16 @@ def worklist_view(cohort_query: str | None, capacity=DEFAULT_CAPACITY) -> Workli
     """Compute the Worklist for the cohort in ``cohort_query`` and the calling capacity."""
     active = active_patients(cohort_query)
     if active is None:
-        return WorklistView(dbc.Alert(MODEL_PENDING_MESSAGE, color="info", className="mb-3"), None, [])
+        reason = context.current().models_unavailable
+        return WorklistView(dbc.Alert(reason or MODEL_PENDING_MESSAGE, color="warning" if reason else "info",
+                                      className="mb-3"), None, [])
     if active.empty:
-        text = EMPTY_COHORT_MESSAGE if context.cohort_frame(cohort_query).empty else NO_ACTIVE_MESSAGE
+        if context.current().risk_scores.empty:  # not the filters: nobody at all is waiting
+            text = NOBODY_IN_PROGRESS_MESSAGE.format(as_of=f"{context.current().dataset.as_of:%Y-%m-%d}")
+        elif context.cohort_frame(cohort_query).empty:
+            text = EMPTY_COHORT_MESSAGE
+        else:
+            text = NO_ACTIVE_MESSAGE
         return WorklistView(dbc.Alert(text, color="warning", className="mb-3"), None, [])
     shown = top_by_risk(active, capacity)
     return WorklistView(None, _summary(shown, active), worklist_rows(shown, cohort_query))

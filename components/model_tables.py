@@ -10,6 +10,7 @@ from dash import html
 
 from components import formatting
 from components.filters import SEX_LABELS
+from data.readiness import MAX_MEANINGFUL_AUC_CI_WIDTH
 from data.schema import PROGRAM_LABELS
 from ml.drivers import FEATURE_LABELS
 from ml.models import MODEL_LABELS
@@ -46,6 +47,30 @@ def _number(value, digits: int = 3, signed: bool = False) -> str:
     return f"{value:{'+' if signed else ''}.{digits}f}".replace("-", "−")
 
 
+TOO_UNCERTAIN = "too uncertain"
+WITHIN_CI = "within CI"
+
+
+def auc_too_uncertain(model_metrics: dict) -> bool:
+    """The model's 95% ROC-AUC interval is missing or wider than MAX_MEANINGFUL_AUC_CI_WIDTH:
+    its figures cannot be read as accuracy or used to compare models."""
+    low, high = model_metrics["roc_auc_ci"]
+    width = high - low
+    return not (width == width) or width > MAX_MEANINGFUL_AUC_CI_WIDTH  # NaN: no interval at all
+
+
+def oracle_within_ci(report: dict, model_metrics: dict) -> bool:
+    """The oracle's AUC lies inside the model's 95% interval: the gap is not distinguishable from zero."""
+    low, high = model_metrics["roc_auc_ci"]
+    oracle = report.get("oracle_roc_auc")
+    return oracle is not None and not (oracle < low or oracle > high)  # NaN bounds count as covering
+
+
+def oracle_gap_text(report: dict, model_metrics: dict) -> str:
+    gap = _number(model_metrics.get("oracle_gap"))
+    return f"{gap} ({WITHIN_CI})" if oracle_within_ci(report, model_metrics) else gap
+
+
 def has_oracle(report: dict) -> bool:
     return report.get("oracle_roc_auc") is not None
 
@@ -62,16 +87,17 @@ def comparison_rows(report: dict) -> list[dict]:
     for name in model_order(report):
         m = report["models"][name]
         low, high = m["roc_auc_ci"]
+        uncertain = f" {TOO_UNCERTAIN}" if auc_too_uncertain(m) else ""
         rows.append({
             "model": name, "label": MODEL_LABELS.get(name, name), "primary": name == report["primary_model"],
-            "roc_auc": f"{_number(m['roc_auc'])} ({_number(low)}–{_number(high)})",
+            "roc_auc": f"{_number(m['roc_auc'])} ({_number(low)}–{_number(high)}){uncertain}",
             "roc_auc_at_decision": _number(m.get("roc_auc_at_decision")),
             "pr_auc": _number(m["pr_auc"]),
             "brier": _number(m["brier"]),
             "ece": f"{_number(m['ece'])} ({_number(m.get('raw_ece'))})",
             "calibration": f"{_number(m['calibration_slope'], 2)} / {_number(m['calibration_intercept'], 3, True)}",
             "temporal_auc": _number(m["temporal_holdout"]["roc_auc"]),
-            "oracle_gap": _number(m.get("oracle_gap")),
+            "oracle_gap": oracle_gap_text(report, m),
         })
     if has_oracle(report):
         rows.append({key: formatting.MISSING for key, _, _ in COMPARISON_COLUMNS} | {

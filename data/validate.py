@@ -2,7 +2,12 @@
 
     python -m data.validate DIR
 
-Exit codes: 0 valid, 1 the data break the contract, 2 the directory or its files are missing.
+After the summary, a "Readiness" section says whether the data can train and serve the
+models (data.readiness): each finding ok, warning or blocking (no model is trained; the
+descriptive pages still work).
+
+Exit codes: 0 valid (even with readiness warnings or blocking findings), 1 the data break the
+contract, 2 the directory or its files are missing.
 """
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import argparse
 import sys
 
 from data.io import read_dataset
+from data.readiness import assess
 from data.validation import ContractError
 
 
@@ -30,6 +36,17 @@ def summarize(dataset) -> str:
     return "\n".join(lines)
 
 
+def readiness_section(dataset) -> str:
+    report = assess(dataset)
+    if report.model_blocked:
+        verdict = "valid, but no model can be trained until the blocking findings are resolved"
+    elif report.warnings:
+        verdict = "trainable and servable, with warnings"
+    else:
+        verdict = "trainable and servable"
+    return "\n".join([f"Readiness: {verdict}", report.text()])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m data.validate",
                                      description="Check a CarePath dataset directory against the data contract.")
@@ -44,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return 1
     print(summarize(dataset))
+    print()
+    print(readiness_section(dataset))
     return 0
 
 

@@ -19,8 +19,9 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_dataset_and_models(args, log=print):
-    """(dataset, bundle, settings) for the parsed arguments; exits with a clear message on bad data."""
-    from ml.registry import get_models
+    """(dataset, bundle, settings) for the parsed arguments; exits with a clear message on bad data
+    or on data that cannot support a model."""
+    from ml.registry import load_or_train
 
     settings = get_settings()
     if getattr(args, "models", None):
@@ -36,4 +37,7 @@ def load_dataset_and_models(args, log=print):
         sys.exit(f"error: {error}")
     except ContractError as error:
         sys.exit(f"error: the dataset does not meet the contract:\n{error}")
-    return dataset, get_models(dataset, settings, log=log), settings
+    bundle, no_model_reason = load_or_train(dataset, settings, log=log)
+    if bundle is None:
+        sys.exit(f"error: {no_model_reason}")
+    return dataset, bundle, settings

@@ -60,6 +60,8 @@ def bootstrap_auc_ci(outcome: np.ndarray, risk: np.ndarray, groups: np.ndarray, 
         y = outcome[idx]
         if y.min() != y.max():
             aucs.append(fast_auc(y, risk[idx]))
+    if not aucs:  # every resample held one outcome only: no interval to give
+        return float("nan"), float("nan")
     low, high = np.percentile(aucs, [2.5, 97.5])
     return float(low), float(high)
 

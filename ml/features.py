@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from data.journeys import derive_decision_points
 from data.pathway import DEFAULT_PATHWAY, Pathway
+from data.schema import PATIENT_COLUMNS
 
 LANDMARK_DAYS = (0, 7, 14, 30, 45, 60, 90, 120, 150)
 
@@ -37,6 +38,10 @@ NUMERIC_FEATURES = (
     "missed_previous_appointment", "prior_decisions_missed", "days_since_enrollment",
 )
 FEATURES = CATEGORICAL_FEATURES + NUMERIC_FEATURES
+# Derived from the appointment booked at the decision (next_appointment_date): without
+# bookings they are all missing or constant, and the models leave them out.
+BOOKING_FEATURES = ("lead_days", "days_until_appointment", "days_past_booking", "missed_previous_appointment",
+                    "prior_decisions_missed")
 
 # Carried alongside the features for grouping, evaluation, display; never model inputs.
 ID_COLUMNS = ("patient_id", "decision_date", "landmark_date", "window_closes", "booked_date")
@@ -78,6 +83,13 @@ class FeatureSelection:
         return {"used": list(self.used),
                 "dropped": [{"feature": f, "reason": reason} for f, reason in self.dropped.items()]}
 
+    def without(self, features, reason: str) -> "FeatureSelection":
+        """This selection with ``features`` left out too, for ``reason``, which also replaces
+        a generic reason already given for them (it says more: e.g. too few bookings)."""
+        reasons = {**self.dropped, **{f: reason for f in features if f in self.used or f in self.dropped}}
+        dropped = {f: reasons[f] for f in FEATURES if f in reasons}
+        return FeatureSelection(tuple(f for f in self.used if f not in dropped), dropped)
+
 
 NOT_IN_DATA = "no value recorded in the data (column absent or empty)"
 SINGLE_VALUED = "the same value for every patient, so it cannot tell patients apart"
@@ -114,10 +126,25 @@ def _category_text(values: pd.Series) -> pd.Series:
     return pd.Series(text, index=values.index, dtype=object)
 
 
+def _within_contract_bounds(attributes: pd.DataFrame) -> pd.DataFrame:
+    """Numbers clipped to the contract's bounds, infinities made missing.
+
+    Validation rejects values outside the bounds, but a dataset built in memory (or read
+    without validation) can still hold e.g. 1e300 km, whose square overflows the scaler
+    into NaN; the models must never see such a value.
+    """
+    for column in PATIENT_COLUMNS:
+        if column.name in attributes.columns and column.kind in ("int", "float"):
+            values = pd.to_numeric(attributes[column.name].astype(object), errors="coerce").astype(float)
+            attributes[column.name] = values.replace([np.inf, -np.inf], np.nan).clip(column.min_value,
+                                                                                     column.max_value)
+    return attributes
+
+
 def _attach_patient_columns(rows: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
     # An optional attribute may be missing from an in-memory table altogether; read_dataset
     # fills it, and so does this, with missing values (never a default).
-    attributes = patients.reindex(columns=["patient_id", *PATIENT_FEATURES])
+    attributes = _within_contract_bounds(patients.reindex(columns=["patient_id", *PATIENT_FEATURES]))
     for column in CATEGORICAL_PATIENT_COLUMNS:
         attributes[column] = _category_text(attributes[column])
     for column in PATIENT_FEATURES:
@@ -193,6 +220,8 @@ def training_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of,
         if waiting.any():
             sub = points[waiting]
             frames.append(_feature_frame(sub, np.full(len(sub), t), patients, booked_on[waiting]))
+    if not frames:  # no outcome is final yet: an empty frame, which the readiness rules turn into "no model"
+        frames.append(_feature_frame(points.iloc[:0], np.zeros(0), patients))
     rows = pd.concat(frames, ignore_index=True)
     rows[LABEL] = rows[LABEL].astype(int)
     return rows.sort_values(["patient_id", "decision_date", "waited_days"], kind="stable").reset_index(drop=True)

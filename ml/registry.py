@@ -29,7 +29,7 @@ from data.settings import Settings, get_settings
 from ml.features import usable_features
 from ml.models import TrainingConfig
 from ml.report import report_markdown
-from ml.training import ModelBundle, train_models
+from ml.training import ModelBundle, ModelUnavailable, train_models
 
 REGISTRY_FORMAT = 1
 BUNDLE_FILE = "bundle.joblib"
@@ -100,14 +100,18 @@ def save(bundle: ModelBundle, model_dir: Path, dataset: Dataset) -> Path:
     return final
 
 
-def get_models(dataset: Dataset, settings: Settings | None = None, config: TrainingConfig | None = None,
-               log: Callable[[str], None] = print) -> ModelBundle:
-    """Load the models for this dataset and config, training them once if needed."""
+def load_or_train(dataset: Dataset, settings: Settings | None = None, config: TrainingConfig | None = None,
+                  log: Callable[[str], None] = print) -> tuple[ModelBundle | None, str | None]:
+    """(models, None) for this dataset and config, trained once if needed; or (None, the reason)
+    when the data cannot support a model (data.readiness names the rule and its threshold).
+
+    "No model" is not cached: finding it out costs one derivation of the training rows.
+    """
     settings = settings or get_settings()
     config = config or TrainingConfig()
     key = model_key(dataset, config)
     if key in _loaded:
-        return _loaded[key]
+        return _loaded[key], None
     bundle = load(settings.model_dir, key)
     if bundle is None:
         settings.model_dir.mkdir(parents=True, exist_ok=True)
@@ -115,13 +119,24 @@ def get_models(dataset: Dataset, settings: Settings | None = None, config: Train
             bundle = load(settings.model_dir, key)  # another worker may have trained meanwhile
             if bundle is None:
                 log(f"training models (key {key}) ...")
-                bundle = train_models(dataset, config, key=key, log=log)
+                try:
+                    bundle = train_models(dataset, config, key=key, log=log)
+                except ModelUnavailable as reason:
+                    log(f"no model trained: {reason}")
+                    return None, str(reason)
                 path = save(bundle, settings.model_dir, dataset)
                 log(f"saved models to {path}")
     else:
         log(f"loaded models {key} from {settings.model_dir}")
     _loaded[key] = bundle
-    return bundle
+    return bundle, None
+
+
+def get_models(dataset: Dataset, settings: Settings | None = None, config: TrainingConfig | None = None,
+               log: Callable[[str], None] = print) -> ModelBundle | None:
+    """Load the models for this dataset and config, training them once if needed; None when the
+    data cannot support a model (``load_or_train`` also says why)."""
+    return load_or_train(dataset, settings, config, log)[0]
 
 
 def artifact_dir(settings: Settings, bundle: ModelBundle) -> Path:

@@ -16,7 +16,7 @@ def metrics_table(report: dict) -> str:
         low, high = m["roc_auc_ci"]
         lines.append(f"| {MODEL_LABELS[name]} | {m['roc_auc']:.3f} ({low:.3f}–{high:.3f}) | {m['pr_auc']:.3f} | "
                      f"{m['brier']:.3f} | {m['ece']:.3f} | {m['calibration_slope']:.2f} | "
-                     f"{m['temporal_holdout']['roc_auc']:.3f} | {_fmt(m.get('oracle_gap'))} |")
+                     f"{_fmt(m['temporal_holdout']['roc_auc'])} | {_fmt(m.get('oracle_gap'))} |")
     lines.append(f"| Oracle (true probability) | {_fmt(report['oracle_roc_auc'])} | | | | | | |")
     return "\n".join(lines)
 

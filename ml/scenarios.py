@@ -64,13 +64,13 @@ class ScenarioEngine:
                 f"programs and windows; this dataset defines its own ({' → '.join(dataset.pathway.stage_names)}, "
                 f"{', '.join(dataset.pathway.program_names)}), so no projection is offered rather than a wrong one.")
         self.dataset, self.bundle = dataset, bundle
-        self.rows = decision_day_rows(dataset.patients, dataset.events, dataset.as_of)
+        self.rows = decision_day_rows(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
         # Integer patient positions: cohort membership becomes an array lookup instead of
         # string matching (which is slow for Arrow-backed strings) on every slider move.
         self._patients = pd.Index(dataset.patients["patient_id"].to_numpy(dtype=object))
         self._row_patient = self._position(self.rows["patient_id"])
         self._score_patient = self._position(bundle.scores["patient_id"])
-        journeys = derive_journeys(dataset.patients, dataset.events, dataset.as_of)
+        journeys = derive_journeys(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
         self.journeys = journeys.set_index("patient_id")
         self._resolved = resolved_decision_rows(self.rows, dataset.as_of)
         self.lead_floor = float(np.nanmin(self.rows["lead_days"])) if self.rows["lead_days"].notna().any() else 0.0

@@ -3,6 +3,8 @@
     python -m ml.train [--data DIR] [--out DIR]
 
 Writes bundle.joblib, meta.json, report.json and report.md into OUT/<model key>/.
+Exits 1 with the reason (a data.readiness rule and its threshold) when the data cannot
+support a model.
 """
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{report['n_decision_points']:,} labelled decision points, {report['n_patients']:,} patients, "
           f"as of {report['as_of']}; fitting both models with CV took {report['fit_seconds']:.1f} s")
     print(metrics_table(report))
+    for item in report.get("features", {}).get("dropped", []):
+        print(f"left out {item['feature']}: {item['reason']}")
     folder = artifact_dir(settings, bundle)
     print(f"\nreport: {folder / 'report.json'} and {folder / 'report.md'}")
     return 0

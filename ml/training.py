@@ -18,15 +18,32 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold
 
 from data.io import Dataset
+from data.readiness import booking_features_unusable, model_blockers
 from ml import evaluation as ev
 from ml.calibration import PlattCalibrator, cross_fitted_calibration
 from ml.drivers import driver_table, risk_tier
 from ml.explain import grouped_permutation_importance, logistic_coefficients, reference_row, shapley_contributions
-from ml.features import FEATURES, LABEL, model_inputs, scoring_rows, training_rows, usable_features
+from ml.features import BOOKING_FEATURES, FEATURES, LABEL, model_inputs, scoring_rows, training_rows, usable_features
 from ml.models import MODEL_NAMES, TrainingConfig, build
 from ml.oracle import oracle_risk
 
 Log = Callable[[str], None]
+
+
+class ModelUnavailable(ValueError):
+    """The data cannot support a model; the message says why, naming the rule and its threshold."""
+
+
+# The columns of ModelBundle.scores and their dtypes, so that "nobody in progress" is an
+# empty frame of the usual shape (sorting and nlargest need numeric risks), not one without columns.
+_DATE, _NUMBER, _TEXT = "datetime64[ns]", "float64", "object"
+SCORE_COLUMNS = {
+    "rank": "int64", "patient_id": _TEXT, "program": _TEXT, "awaiting_stage": _TEXT, "decision_date": _DATE,
+    "decision_site": _TEXT, "booked_date": _DATE, "window_closes": _DATE, "waited_days": _NUMBER,
+    "days_until_appointment": _NUMBER, "lead_days": _NUMBER, "stage_name": _TEXT,
+    **{f"risk_{name}": _NUMBER for name in MODEL_NAMES}, "risk": _NUMBER, "risk_tier": _TEXT,
+    "reference_risk": _NUMBER, "drivers": _TEXT, "top_drivers": _TEXT,
+}
 
 
 @dataclass
@@ -48,6 +65,11 @@ class ModelBundle:
         name = model or self.primary
         raw = self.pipelines[name].predict_proba(model_inputs(rows, self.features))[:, 1]
         return self.calibrators[name].transform(raw)
+
+
+def _empty_scores() -> pd.DataFrame:
+    """The scores of nobody, with the columns and dtypes of real scores."""
+    return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in SCORE_COLUMNS.items()})
 
 
 def grouped_folds(y: np.ndarray, groups: np.ndarray, config: TrainingConfig) -> tuple[list, np.ndarray]:
@@ -95,10 +117,26 @@ def _temporal_holdout(name, config, rows, X, y) -> dict:
     cutoff = rows["decision_date"].quantile(1 - config.temporal_holdout_share)
     train = (rows["outcome_known_date"] < cutoff).to_numpy()
     test = (rows["decision_date"] >= cutoff).to_numpy()
+    result = {"cutoff": str(pd.Timestamp(cutoff).date()), "train_rows": int(train.sum()),
+              "test_rows": int(test.sum()), "roc_auc": None, "ece": None, "brier": None}
+    if _one_outcome(y[train]) or _one_outcome(y[test]):
+        # A short history leaves no outcome final before the cut-off (or only one kind):
+        # the hold-out is reported as unavailable rather than failing the whole training.
+        result["unavailable"] = ("too little history for a temporal hold-out: it needs both outcomes among the "
+                                 f"decision points final before {result['cutoff']} and among those after it")
+        return result
     risk = build(name, config, X.columns).fit(X[train], y[train]).predict_proba(X[test])[:, 1]
-    return {"cutoff": str(pd.Timestamp(cutoff).date()), "train_rows": int(train.sum()), "test_rows": int(test.sum()),
-            "roc_auc": float(roc_auc_score(y[test], risk)), "ece": ev.expected_calibration_error(y[test], risk),
-            "brier": float(np.mean((risk - y[test]) ** 2))}
+    return result | {"roc_auc": float(roc_auc_score(y[test], risk)), "ece": ev.expected_calibration_error(y[test], risk),
+                     "brier": float(np.mean((risk - y[test]) ** 2))}
+
+
+def _one_outcome(y: np.ndarray) -> bool:
+    return len(np.unique(y)) < 2
+
+
+def _auc_or_none(y: np.ndarray, risk: np.ndarray) -> float | None:
+    """ROC-AUC, or None when these rows hold only one outcome (or none)."""
+    return None if _one_outcome(y) else float(roc_auc_score(y, risk))
 
 
 def _model_report(name, raw, calibrated, y, rows, oracle, fold_models, X, splits, seconds, config, as_of):
@@ -106,7 +144,7 @@ def _model_report(name, raw, calibrated, y, rows, oracle, fold_models, X, splits
     at_decision = (rows["waited_days"] == 0).to_numpy()
     metrics.update({
         "raw_ece": ev.expected_calibration_error(y, raw),
-        "roc_auc_at_decision": float(roc_auc_score(y[at_decision], calibrated[at_decision])),
+        "roc_auc_at_decision": _auc_or_none(y[at_decision], calibrated[at_decision]),
         "fit_seconds": round(seconds, 2),
         "roc_curve": ev.roc_points(y, calibrated),
         "calibration_curve": ev.calibration_table(y, calibrated).to_dict("list"),
@@ -122,8 +160,8 @@ def _model_report(name, raw, calibrated, y, rows, oracle, fold_models, X, splits
 def _score_in_progress(bundle_parts, dataset, config, log) -> tuple[pd.DataFrame, pd.DataFrame]:
     pipelines, calibrators, primary, reference = bundle_parts
     rows = scoring_rows(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
-    if rows.empty:
-        return rows, pd.DataFrame()
+    if rows.empty:  # nobody in progress at the as-of date
+        return _empty_scores(), pd.DataFrame(columns=["patient_id", *reference.columns])
     X = model_inputs(rows, reference.columns)
 
     def risk_of(name):
@@ -158,15 +196,24 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
     started = time.perf_counter()
     log("building decision-point rows ...")
     rows = training_rows(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
+    labelled_points = rows.drop_duplicates(["patient_id", "decision_date"])
+    blockers = model_blockers(dataset, labelled_points)
+    if blockers:
+        raise ModelUnavailable(" ".join(blockers))
     features = usable_features(rows)
-    if features.dropped:
-        log(f"  features left out: {', '.join(features.dropped)}")
+    booking_problem = booking_features_unusable(labelled_points)
+    if booking_problem:
+        features = features.without(BOOKING_FEATURES, booking_problem)
+    for feature, reason in features.dropped.items():
+        log(f"  left out {feature}: {reason}")
     X, y = model_inputs(rows, features.used), rows[LABEL].to_numpy()
     groups = rows["patient_id"].to_numpy()
-    n_points = int(rows.groupby(["patient_id", "decision_date"]).ngroups)
+    n_points = int(len(labelled_points))
     log(f"  {n_points:,} labelled decision points, {len(rows):,} landmark rows, {len(set(groups)):,} patients")
     splits, fold = grouped_folds(y, groups, config)
     oracle = oracle_risk(rows, dataset)
+    if oracle is not None and not np.isfinite(oracle).all():
+        oracle = None  # the yardstick needs every input it was simulated with (e.g. the booked lead time)
 
     pipelines, calibrators, models, fit_seconds = {}, {}, {}, 0.0
     for name in MODEL_NAMES:
