@@ -230,7 +230,10 @@ def _unreadable(path: Path, rule: str, message: str) -> ContractError:
     return ContractError([Problem(str(path), None, rule, message)])
 
 
-def _read_csv(path: Path, columns) -> pd.DataFrame:
+def read_csv_text(path: Path, dtype, sep: str = ",") -> pd.DataFrame:
+    """A CSV file read for validation: refuses binary files (with what they look like),
+    non-UTF-8 text (with the line) and unparsable or empty files, each as a ContractError
+    naming the file and the rule. Only truly empty cells count as missing."""
     with open(path, "rb") as fh:
         head = fh.read(8192)
     if not head:
@@ -241,12 +244,7 @@ def _read_csv(path: Path, columns) -> pd.DataFrame:
     if b"\x00" in head:
         raise _unreadable(path, "not_csv", "the file is not CSV text: it contains binary (NUL) bytes")
     try:
-        # Ids, dates and flags are read as text and typed by the contract, so ids like
-        # "00123" keep their zeros; only truly empty cells count as missing.
-        # Numeric columns are left to the fast C parser; a stray word there turns the
-        # column to text, and coerce_table then names the rows.
-        text_columns = {c.name: str for c in columns if c.kind not in ("int", "float")}
-        df = pd.read_csv(path, dtype=text_columns, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+        df = pd.read_csv(path, sep=sep, dtype=dtype, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise _unreadable(path, "encoding", _describe_bad_utf8(path)) from None
     except pd.errors.EmptyDataError:
@@ -256,6 +254,13 @@ def _read_csv(path: Path, columns) -> pd.DataFrame:
     if len(df) == 0:
         raise _unreadable(path, "empty_table", "the file has a header but no rows")
     return df
+
+
+def _read_csv(path: Path, columns) -> pd.DataFrame:
+    # Ids, dates and flags are read as text and typed by the contract, so ids like
+    # "00123" keep their zeros. Numeric columns are left to the fast C parser; a stray
+    # word there turns the column to text, and coerce_table then names the rows.
+    return read_csv_text(path, dtype={c.name: str for c in columns if c.kind not in ("int", "float")})
 
 
 def _describe_bad_utf8(path: Path) -> str:

@@ -16,8 +16,9 @@ from data.schema import EVENT_COLUMNS, PATIENT_COLUMNS, Column, table_columns
 
 MAX_EXAMPLES = 5
 STRING_DTYPE = pd.StringDtype(na_value=np.nan)
-_TRUE = frozenset({"true", "t", "yes", "y", "1"})
-_FALSE = frozenset({"false", "f", "no", "n", "0"})
+# How a flag column may say yes or no (case-insensitive).
+TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
+FALSE_WORDS = frozenset({"false", "f", "no", "n", "0"})
 
 
 @dataclass(frozen=True)
@@ -147,8 +148,8 @@ def _parse_column(raw: pd.Series, col: Column) -> pd.Series:
             return raw.astype(bool)
         text = raw.astype(STRING_DTYPE).str.strip().str.lower()
         out = pd.Series(pd.NA, index=raw.index, dtype="boolean")
-        out[text.isin(_TRUE).to_numpy()] = True
-        out[text.isin(_FALSE).to_numpy()] = False
+        out[text.isin(TRUE_WORDS).to_numpy()] = True
+        out[text.isin(FALSE_WORDS).to_numpy()] = False
         if out.notna().all():
             return out.astype(bool)
         return out

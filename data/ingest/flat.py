@@ -12,7 +12,7 @@ import pandas as pd
 
 from data.ingest.mapping import StageSpec
 from data.ingest.sources import SourceColumns, rows, text
-from data.validation import _FALSE, _TRUE, STRING_DTYPE
+from data.validation import FALSE_WORDS, STRING_DTYPE, TRUE_WORDS
 
 
 def _flag(source: SourceColumns, spec: StageSpec) -> pd.Series:
@@ -22,12 +22,12 @@ def _flag(source: SourceColumns, spec: StageSpec) -> pd.Series:
         raw = source.mapped(spec.done, codes, f"[{spec.key[1:-1]}.values.done]").str.lower()
     else:
         raw = text(source.df[spec.done]).str.lower()
-        unknown = raw.notna() & ~raw.isin(_TRUE | _FALSE)
+        unknown = raw.notna() & ~raw.isin(TRUE_WORDS | FALSE_WORDS)
         if unknown.any():
             source.problem(spec.done, "unknown_code",
                            f"{rows(int(unknown.sum()))}: neither yes nor no (read: Y/N, yes/no, true/false, 1/0); "
                            f"list the codes under [{spec.key[1:-1]}.values.done]", unknown)
-    return raw.isin(_TRUE).fillna(False).astype(bool)
+    return raw.isin(TRUE_WORDS).fillna(False).astype(bool)
 
 
 def _offset_dates(source: SourceColumns, spec: StageSpec, enrollment: pd.Series) -> pd.Series | None:

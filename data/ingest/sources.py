@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data.io import _BINARY_MAGIC, _describe_bad_utf8
+from data.io import read_csv_text
 from data.ingest.mapping import MappingError, TableSpec
 from data.schema import Column
 from data.validation import STRING_DTYPE, ContractError, Problem
@@ -46,22 +46,7 @@ def read_source(spec: TableSpec) -> pd.DataFrame:
         except Exception as exc:  # pyarrow raises many types for a damaged file
             raise _unreadable(path, "not_parquet", f"cannot be read as Parquet: {str(exc)[:200]}") from None
     else:
-        with open(path, "rb") as fh:
-            head = fh.read(8192)
-        for magic, what in _BINARY_MAGIC.items():
-            if head.startswith(magic):
-                raise _unreadable(path, "not_csv", f"the file is not CSV text: it looks like {what}")
-        if b"\x00" in head:
-            raise _unreadable(path, "not_csv", "the file is not CSV text: it contains binary (NUL) bytes")
-        try:
-            df = pd.read_csv(path, sep=spec.sep, dtype=str, keep_default_na=False, na_values=[""],
-                             encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            raise _unreadable(path, "encoding", _describe_bad_utf8(path)) from None
-        except pd.errors.EmptyDataError:
-            raise _unreadable(path, "empty_file", "the file is empty; expected a header and rows") from None
-        except (pd.errors.ParserError, ValueError) as exc:
-            raise _unreadable(path, "not_csv", f"cannot be parsed as CSV: {str(exc).strip()[:200]}") from None
+        df = read_csv_text(path, dtype=str, sep=spec.sep)
     if len(df) == 0:
         raise _unreadable(path, "empty_table", "the file has a header but no rows")
     df.columns = [str(c).strip() for c in df.columns]

@@ -20,7 +20,7 @@ from components import ids
 from components.filters import filter_panel
 from data.cohort_filter import CohortFilter, to_controls
 from data.io import read_dataset, write_dataset
-from ml.features import NOT_IN_DATA, SINGLE_VALUED
+from ml.features import NOT_IN_DATA
 from tests.app.component_text import component_text
 from tests.conftest import SMALL_PATIENTS, SMALL_SEED, fast_training_config
 

@@ -106,7 +106,6 @@ def test_overview_pathways_and_worklist_speak_the_pathways_words(two_stage_app):
 def test_the_cohort_filter_offers_the_pathways_programs(two_stage_app):
     from callbacks import context
     from components.filters import filter_panel
-    from tests.app.component_text import component_text
 
     cardiology = context.cohort_frame("?program=cardiology")
     assert 0 < len(cardiology) < len(two_stage_app.cohort_frame)
