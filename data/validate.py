@@ -33,6 +33,8 @@ def summarize(dataset) -> str:
     lines.append(f"  event dates:  {events['date'].min():%Y-%m-%d} to {events['date'].max():%Y-%m-%d}")
     programs = patients["program"].value_counts()
     lines.append("  programs:     " + ", ".join(f"{name} {count:,}" for name, count in programs.items()))
+    pathway = dataset.pathway
+    lines.append(f"  pathway:      {' → '.join(pathway.stage_names)} (from {pathway.source})")
     return "\n".join(lines)
 
 

@@ -36,6 +36,7 @@ def test_ingest_writes_the_pathway_with_the_data_and_validate_accepts_it(two_sta
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "valid" in result.stdout
+    assert f"referral → visit (from {two_stage_dataset / 'pathway.toml'})" in result.stdout
 
 
 def test_a_stage_outside_the_pathway_is_refused_by_ingest(tmp_path):
