@@ -7,12 +7,18 @@ instead would make Dash Pages re-render the whole page on every filter change.
 """
 from __future__ import annotations
 
+import json
+
 from dash import Dash, Input, Output, State, ctx, no_update
 
 from callbacks import context
+from callbacks.worklist import CAPACITY_KEY, SORT_KEY
 from data.cohort_filter import CohortFilter, from_controls, to_controls, to_query
 from components import ids
 from components.layout import NAV_PAGES
+
+# URL keys that belong to one page rather than to the cohort.
+PAGE_QUERY_KEYS = (CAPACITY_KEY, SORT_KEY)
 
 # The panel's controls and their properties, in data.cohort_filter.CONTROL_ORDER.
 CONTROLS = (
@@ -56,17 +62,24 @@ def nav_links(pathname: str | None, query: str | None) -> tuple:
     return hrefs + active
 
 
-# Replace (not push) the history entry: tweaking a filter should not add Back steps.
+# Replace (not push) the history entry: tweaking a filter should not add Back steps. A page's
+# own keys (the Worklist's ranking and capacity) are kept beside the cohort query.
 WRITE_QUERY_TO_ADDRESS_BAR = """
 function(query) {
-    const search = query || "";
+    const kept = new URLSearchParams(window.location.search);
+    const params = new URLSearchParams((query || "").replace(/^[?]/, ""));
+    for (const key of %s) {
+        for (const value of kept.getAll(key)) { params.append(key, value); }
+    }
+    const text = params.toString();
+    const search = text ? "?" + text : "";
     if (window.location.search !== search) {
         const url = window.location.pathname + search + window.location.hash;
         window.history.replaceState(window.history.state, "", url);
     }
     return search;
 }
-"""
+""" % json.dumps(list(PAGE_QUERY_KEYS))
 
 
 def register_callbacks(app: Dash) -> None:

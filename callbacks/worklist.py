@@ -1,5 +1,6 @@
-"""Worklist page callbacks: the cohort's active patients ranked by calibrated risk, cut
-to the coordinator's calling capacity, and the CSV of exactly the rows the grid shows."""
+"""Worklist page callbacks: the cohort's active patients ranked by the coordinator's choice
+(expected gain from a call, risk, or deadline), cut to the calling capacity, and the CSV
+of exactly the rows the grid shows. The ranking and the capacity live in the URL."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,6 +17,16 @@ from components.worklist_table import export_frame, expected_dropouts, worklist_
 ALL = "all"
 CAPACITY_CHOICES = (10, 25, 50, 100, ALL)
 DEFAULT_CAPACITY = 25
+
+# How the list can be ranked: (label, the ordering it means). "gain" needs the benefit model.
+GAIN, RISK, DEADLINE = "gain", "risk", "deadline"
+SORTS = {
+    GAIN: "expected gain if called",
+    RISK: "risk of dropping out",
+    DEADLINE: "window closing soonest",
+}
+# The Worklist's own URL keys, kept beside the cohort filter's (see callbacks/filter_panel.py).
+SORT_KEY, CAPACITY_KEY = "sort", "n"
 
 MODEL_PENDING_MESSAGE = "The dropout-risk model is not available yet, so there is no worklist to show."
 NOBODY_IN_PROGRESS_MESSAGE = ("Nobody is in progress at the data's as-of date {as_of}: no patient is waiting for a "
@@ -40,6 +51,32 @@ class WorklistView:
 
     def as_outputs(self) -> tuple:
         return self.message, self.body_hidden, self.summary, self.rows
+
+
+def gain_available() -> bool:
+    """Whether the loaded models include the benefit model's expected gain from a call."""
+    scores = context.current().risk_scores
+    return scores is not None and "expected_gain" in scores.columns and scores["expected_gain"].notna().any()
+
+
+def sort_choice(value) -> str:
+    """A known ranking for ``value`` (from the URL or the control): gain when the benefit
+    model exists, else risk; an unknown or unavailable choice falls back to that default."""
+    default = GAIN if gain_available() else RISK
+    if value == GAIN and not gain_available():
+        return default
+    return value if value in SORTS else default
+
+
+def ranked(active: pd.DataFrame, sort: str) -> pd.DataFrame:
+    """The patients in the chosen order; ties go to the higher risk, then the patient id."""
+    if sort == GAIN:
+        keys, ascending = ["expected_gain", "risk", "patient_id"], [False, False, True]
+    elif sort == DEADLINE:
+        keys, ascending = ["window_closes", "risk", "patient_id"], [True, False, True]
+    else:
+        keys, ascending = ["risk", "patient_id"], [False, True]
+    return active.sort_values(keys, ascending=ascending, kind="stable", na_position="last").reset_index(drop=True)
 
 
 def active_patients(cohort_query: str | None) -> pd.DataFrame | None:
@@ -67,29 +104,34 @@ def capacity_count(capacity) -> int | None:
     return count if count > 0 else DEFAULT_CAPACITY
 
 
-def top_by_risk(active: pd.DataFrame, capacity) -> pd.DataFrame:
+def top_n(active: pd.DataFrame, capacity) -> pd.DataFrame:
     count = capacity_count(capacity)
     return active if count is None else active.head(count)
 
 
-def summary_text(shown: pd.DataFrame, active: pd.DataFrame) -> str:
+def summary_text(shown: pd.DataFrame, active: pd.DataFrame, sort: str = RISK) -> str:
     lead = (f"All {formatting.count(len(active))} active patients" if len(shown) == len(active)
             else f"Top {formatting.count(len(shown))} of {formatting.count(len(active))} active patients")
-    return (f"{lead}; expected dropouts among them: {expected_dropouts(shown['risk']):,.1f} "
-            "(sum of their risks, if nobody intervenes).")
+    text = (f"{lead} by {SORTS[sort]}; expected dropouts among them: {expected_dropouts(shown['risk']):,.1f} "
+            "(sum of their risks, if nobody intervenes)")
+    if "expected_gain" in shown.columns and shown["expected_gain"].notna().any():
+        text += (f"; expected extra completions if all are called: "
+                 f"{float(shown['expected_gain'].sum(skipna=True)):,.1f}")
+    return text + "."
 
 
-def _summary(shown: pd.DataFrame, active: pd.DataFrame) -> html.Div:
+def _summary(shown: pd.DataFrame, active: pd.DataFrame, sort: str) -> html.Div:
     tiers = shown["risk_tier"].value_counts()
     tier_counts = ", ".join(f"{tiers.get(tier, 0)} {tier.lower()}" for tier in ("High", "Medium", "Low"))
     return html.Div([
-        html.Span(summary_text(shown, active), className="worklist-summary-main"),
+        html.Span(summary_text(shown, active, sort), className="worklist-summary-main"),
         html.Span(f" Risk tiers shown: {tier_counts}.", className="worklist-summary-tiers"),
     ])
 
 
-def worklist_view(cohort_query: str | None, capacity=DEFAULT_CAPACITY) -> WorklistView:
-    """Compute the Worklist for the cohort in ``cohort_query`` and the calling capacity."""
+def worklist_view(cohort_query: str | None, capacity=DEFAULT_CAPACITY, sort=None) -> WorklistView:
+    """Compute the Worklist for the cohort in ``cohort_query``, the calling capacity and the ranking."""
+    sort = sort_choice(sort)
     active = active_patients(cohort_query)
     if active is None:
         reason = context.current().models_unavailable
@@ -103,12 +145,39 @@ def worklist_view(cohort_query: str | None, capacity=DEFAULT_CAPACITY) -> Workli
         else:
             text = NO_ACTIVE_MESSAGE
         return WorklistView(dbc.Alert(text, color="warning", className="mb-3"), None, [])
-    shown = top_by_risk(active, capacity)
-    return WorklistView(None, _summary(shown, active), worklist_rows(shown, cohort_query))
+    active = ranked(active, sort)
+    shown = top_n(active, capacity)
+    as_of = context.current().dataset.as_of
+    return WorklistView(None, _summary(shown, active, sort), worklist_rows(shown, cohort_query, as_of))
 
 
-def update_worklist(cohort_query: str | None, capacity) -> tuple:
-    return worklist_view(cohort_query, capacity).as_outputs()
+def update_worklist(cohort_query: str | None, capacity, sort=None) -> tuple:
+    return worklist_view(cohort_query, capacity, sort).as_outputs()
+
+
+def initial_controls(query: dict) -> tuple:
+    """(capacity, sort) for the page's controls from its URL query parameters."""
+    raw_capacity = query.get(CAPACITY_KEY)
+    capacity = ALL if raw_capacity == ALL else capacity_count(raw_capacity) if raw_capacity else DEFAULT_CAPACITY
+    if capacity not in CAPACITY_CHOICES:
+        capacity = DEFAULT_CAPACITY
+    return capacity, sort_choice(query.get(SORT_KEY))
+
+
+# Keep the ranking and the capacity in the address bar (replaceState, like the cohort
+# filter), leaving every other parameter as it is.
+WRITE_WORKLIST_KEYS_TO_ADDRESS_BAR = f"""
+function(capacity, sort) {{
+    const params = new URLSearchParams(window.location.search);
+    params.set("{CAPACITY_KEY}", String(capacity));
+    params.set("{SORT_KEY}", String(sort));
+    const search = "?" + params.toString();
+    if (window.location.search !== search) {{
+        window.history.replaceState(window.history.state, "", window.location.pathname + search + window.location.hash);
+    }}
+    return search;
+}}
+"""
 
 
 def export_filename() -> str:
@@ -137,7 +206,14 @@ def register_callbacks(app: Dash) -> None:
         Output(ids.WORKLIST_GRID, "rowData"),
         Input(ids.COHORT_QUERY, "data"),
         Input(ids.WORKLIST_CAPACITY, "value"),
+        Input(ids.WORKLIST_SORT, "value"),
     )(update_worklist)
+    app.clientside_callback(
+        WRITE_WORKLIST_KEYS_TO_ADDRESS_BAR,
+        Output(ids.WORKLIST_URL_WRITTEN, "data"),
+        Input(ids.WORKLIST_CAPACITY, "value"),
+        Input(ids.WORKLIST_SORT, "value"),
+    )
     app.callback(
         Output(ids.WORKLIST_DOWNLOAD, "data"),
         Input(ids.WORKLIST_EXPORT_BUTTON, "n_clicks"),

@@ -79,6 +79,8 @@ MODEL_SUBGROUP_GRID = "model-subgroup-grid"
 # Worklist / Patient
 WORKLIST_MESSAGE = "worklist-message"
 WORKLIST_CAPACITY = "worklist-capacity"  # dropdown: how many patients the coordinator can call
+WORKLIST_SORT = "worklist-sort"  # radio: rank by expected gain, risk or deadline
+WORKLIST_URL_WRITTEN = "worklist-url-written"  # dcc.Store: dummy output of the clientside URL writer
 WORKLIST_SUMMARY = "worklist-summary"
 WORKLIST_GRID = "worklist-grid"
 WORKLIST_EXPORT_BUTTON = "worklist-export-button"

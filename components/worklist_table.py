@@ -19,6 +19,8 @@ COLUMNS = (
     ("patient_link", "Patient", "patient_id"),
     ("program", "Program", "program"),
     ("stage_name", "Waiting for", "stage_name"),
+    ("closes_in_days", "Window closes in", "closes_text"),
+    ("expected_gain", "Expected gain if called", "gain_text"),
     ("waited_days", "Days waiting", "waited_days"),
     ("booked", "Booked appointment", "booked"),
     ("risk", "Risk of dropping out", "risk_text"),
@@ -51,21 +53,44 @@ def booked_text(booked_date, days_until_appointment) -> str:
     return f"{day} · in {until} day{'s' if until != 1 else ''}"
 
 
+def closes_text(window_closes, as_of) -> tuple[int | None, str]:
+    """(days left, "in 12 days · 2026-10-12"): when the awaited stage's window closes."""
+    if window_closes is None or pd.isna(window_closes):
+        return None, formatting.MISSING
+    days = int((pd.Timestamp(window_closes) - pd.Timestamp(as_of)).days)
+    when = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
+    return days, f"{when} · {pd.Timestamp(window_closes):%Y-%m-%d}"
+
+
+def gain_text(gain) -> str:
+    """"+12.3 pts": the expected gain in completion probability from a call."""
+    if gain is None or pd.isna(gain):
+        return formatting.MISSING
+    return f"{gain * 100:+.1f} pts"
+
+
 def _program_label(program: str) -> str:
     return str(program).replace("_", " ").capitalize()
 
 
-def worklist_rows(scores: pd.DataFrame, cohort_query: str | None) -> list[dict]:
+def worklist_rows(scores: pd.DataFrame, cohort_query: str | None, as_of=None) -> list[dict]:
     """Grid rows for scored patients, in the frame's order, ranked 1..n in that order."""
     rows = []
+    has_gain = "expected_gain" in scores.columns
     for rank, row in enumerate(scores.itertuples(index=False), start=1):
         risk = float(row.risk)
+        days_left, closes = closes_text(row.window_closes, as_of) if as_of is not None else (None, formatting.MISSING)
+        gain = float(row.expected_gain) if has_gain and pd.notna(row.expected_gain) else None
         rows.append({
             "rank": rank,
             "patient_id": str(row.patient_id),
             "patient_link": f"[{row.patient_id}]({patient_href(row.patient_id, cohort_query)})",
             "program": _program_label(row.program),
             "stage_name": str(row.stage_name),
+            "closes_in_days": days_left,
+            "closes_text": closes,
+            "expected_gain": gain,
+            "gain_text": gain_text(gain),
             "waited_days": int(row.waited_days),
             "booked": booked_text(row.booked_date, row.days_until_appointment),
             "risk": risk,
@@ -98,19 +123,29 @@ def _risk_bar_styles() -> list[dict]:
     return conditions
 
 
-def worklist_grid(grid_id: str) -> dag.AgGrid:
-    """Sortable, filterable grid of the patients to call; the callback fills ``rowData``."""
+def worklist_grid(grid_id: str, show_gain: bool = True) -> dag.AgGrid:
+    """Sortable, filterable grid of the patients to call; the callback fills ``rowData``.
+    ``show_gain``: the benefit model exists (without an outreach log there is none)."""
     numeric = {"type": "rightAligned", "filter": "agNumberColumnFilter"}
     return dag.AgGrid(
         id=grid_id,
         columnDefs=[
             {"field": "rank", "headerName": HEADERS["rank"], "maxWidth": 70, "minWidth": 58, **numeric,
-             "headerTooltip": "Rank by risk within this list (1 = highest risk)"},
+             "headerTooltip": "Rank within this list, in the order chosen above"},
             {"field": "patient_link", "headerName": HEADERS["patient_link"], "cellRenderer": "markdown",
              "filter": "agTextColumnFilter", "minWidth": 105, "headerTooltip": "Open the patient's page"},
             {"field": "program", "headerName": HEADERS["program"], "filter": True, "minWidth": 125},
             {"field": "stage_name", "headerName": HEADERS["stage_name"], "filter": True, "minWidth": 130,
              "wrapText": True, "autoHeight": True, "cellClass": "wrap-cell"},
+            {"field": "closes_in_days", "headerName": HEADERS["closes_in_days"], "minWidth": 120, **numeric,
+             "valueFormatter": {"function": "params.data.closes_text"},
+             "headerTooltip": "Days until the window for the awaited step closes; after that the patient counts "
+                              "as dropped out"},
+            {"field": "expected_gain", "headerName": HEADERS["expected_gain"], "minWidth": 120, **numeric,
+             "valueFormatter": {"function": "params.data.gain_text"},
+             "hide": not show_gain,
+             "headerTooltip": "How much a call is expected to raise this patient's chance of completing the "
+                              "pathway, in percentage points (benefit model learned from logged outreach)"},
             {"field": "waited_days", "headerName": HEADERS["waited_days"], "minWidth": 105,
              "headerTooltip": "Days since the decision that booked the next step", **numeric},
             {"field": "booked", "headerName": HEADERS["booked"], "filter": True, "minWidth": 155,
@@ -133,7 +168,7 @@ def worklist_grid(grid_id: str) -> dag.AgGrid:
         getRowId="params.data.patient_id",
         defaultColDef={"sortable": True, "resizable": True, "flex": 1, "wrapHeaderText": True,
                        "autoHeaderHeight": True},
-        # Nine columns: render them all, so every cell is in the page (find-in-page, tests).
+        # A dozen columns: render them all, so every cell is in the page (find-in-page, tests).
         dashGridOptions={"animateRows": False, "tooltipShowDelay": 300, "suppressColumnVirtualisation": True},
         className="worklist-grid",
         style={"height": "70vh", "minHeight": "480px", "width": "100%"},

@@ -11,6 +11,7 @@ from callbacks.overview import EMPTY_COHORT_MESSAGE
 from callbacks.worklist import (ALL, DEFAULT_CAPACITY, NO_ACTIVE_MESSAGE, export_csv, update_worklist,
                                 worklist_view)
 from components.worklist_table import COLUMNS, booked_text, export_frame, patient_href
+from tests.app.component_text import component_text
 
 
 def _ids(rows):
@@ -143,3 +144,44 @@ def test_empty_cohort_and_no_active_patients(app_data):
 def test_update_worklist_returns_one_value_per_output(app_data):
     outputs = update_worklist("?program=colorectal", 25)
     assert len(outputs) == 4 and outputs[1] is False
+
+
+def test_ranking_by_gain_risk_or_deadline_orders_a_hand_made_list():
+    from callbacks.worklist import DEADLINE, GAIN, RISK, ranked
+
+    frame = pd.DataFrame({
+        "patient_id": ["a", "b", "c", "d"],
+        "risk": [0.9, 0.5, 0.7, 0.5],
+        "expected_gain": [0.01, 0.20, 0.08, float("nan")],  # the riskiest gains least: no proportionality
+        "window_closes": pd.to_datetime(["2026-12-01", "2026-10-05", "2026-10-20", "2026-10-05"]),
+    })
+    assert list(ranked(frame, GAIN)["patient_id"]) == ["b", "c", "a", "d"]  # unknown gain last
+    assert list(ranked(frame, RISK)["patient_id"]) == ["a", "c", "b", "d"]  # ties by id
+    assert list(ranked(frame, DEADLINE)["patient_id"]) == ["b", "d", "c", "a"]
+
+
+def test_without_a_benefit_model_the_list_falls_back_to_risk_and_says_so(app_data):
+    from callbacks.worklist import GAIN, RISK, gain_available, sort_choice
+
+    assert not gain_available()  # the small test data has no outreach log yet
+    assert sort_choice(GAIN) == RISK and sort_choice("nonsense") == RISK
+    view = worklist_view("", 10, GAIN)
+    assert "by risk of dropping out" in component_text(view.summary)
+
+
+def test_deadline_ranking_puts_the_soonest_window_first_and_shows_it(app_data):
+    from callbacks.worklist import DEADLINE
+
+    view = worklist_view("", ALL, DEADLINE)
+    days = [row["closes_in_days"] for row in view.rows]
+    assert days == sorted(days) and days[0] >= 0
+    assert view.rows[0]["closes_text"].startswith(("today", "in "))
+
+
+def test_the_url_sets_capacity_and_ranking_and_bad_values_fall_back(app_data):
+    from callbacks.worklist import DEADLINE, RISK, initial_controls
+
+    assert initial_controls({"n": "100", "sort": "deadline"}) == (100, DEADLINE)
+    assert initial_controls({"n": "all"}) == (ALL, RISK)
+    assert initial_controls({"n": "7", "sort": "<script>"}) == (DEFAULT_CAPACITY, RISK)
+    assert initial_controls({}) == (DEFAULT_CAPACITY, RISK)

@@ -115,3 +115,17 @@ def test_export_returns_the_rows_shown(dash_duo, dash_app, app_data, tmp_path):
 def _rank_of_shortest_wait(app_data, top_ids):
     waited = app_data.risk_scores.set_index("patient_id").loc[top_ids, "waited_days"].to_numpy()
     return int(waited.argmin()) + 1  # AG Grid's sort is stable: the first of equal waits stays first
+
+
+def test_ranking_and_capacity_live_in_the_url_beside_the_cohort(dash_duo, dash_app, app_data):
+    _open_worklist(dash_duo, dash_app, "?program=diabetes&n=10&sort=deadline")
+    dash_duo.wait_for_contains_text(f"#{ids.WORKLIST_SUMMARY}", "by window closing soonest", timeout=15)
+    dash_duo.wait_for_contains_text(f"#{ids.WORKLIST_SUMMARY}", "Top 10 ", timeout=15)
+    # A filter change rewrites the cohort part of the URL and keeps the Worklist's own keys.
+    dash_duo.select_dcc_dropdown(f"#{ids.FILTER_PROGRAM}", "Depression")
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(dash_duo.driver, 10).until(lambda driver: "program=depression" in driver.current_url)
+    url = dash_duo.driver.current_url
+    assert "n=10" in url and "sort=deadline" in url, url
+    assert dash_duo.get_logs() == []
