@@ -7,7 +7,7 @@ from typing import Callable
 import dash
 from flask import jsonify
 
-from callbacks import context, filter_panel, model, overview, pathways, patient, scenarios, worklist
+from callbacks import context, filter_panel, model, outreach, overview, pathways, patient, scenarios, worklist
 from components.layout import shell
 from data.settings import Settings, get_settings
 
@@ -61,6 +61,7 @@ def create_app(dataset=None, settings: Settings | None = None,
     pathways.register_callbacks(app)
     model.register_callbacks(app)
     worklist.register_callbacks(app)
+    outreach.register_callbacks(app)
     patient.register_callbacks(app)
     scenarios.register_callbacks(app)
     return app

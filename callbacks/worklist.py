@@ -129,8 +129,12 @@ def _summary(shown: pd.DataFrame, active: pd.DataFrame, sort: str) -> html.Div:
     ])
 
 
-def worklist_view(cohort_query: str | None, capacity=DEFAULT_CAPACITY, sort=None) -> WorklistView:
-    """Compute the Worklist for the cohort in ``cohort_query``, the calling capacity and the ranking."""
+def worklist_view(cohort_query: str | None, capacity=DEFAULT_CAPACITY, sort=None,
+                  show_called_today: bool = False) -> WorklistView:
+    """Compute the Worklist for the cohort in ``cohort_query``, the calling capacity and the
+    ranking. Patients already called today are left out unless ``show_called_today``."""
+    from callbacks.outreach import attempted_today, latest_calls, outreach_log, unavailable_reason, with_calls
+
     sort = sort_choice(sort)
     active = active_patients(cohort_query)
     if active is None:
@@ -145,14 +149,27 @@ def worklist_view(cohort_query: str | None, capacity=DEFAULT_CAPACITY, sort=None
         else:
             text = NO_ACTIVE_MESSAGE
         return WorklistView(dbc.Alert(text, color="warning", className="mb-3"), None, [])
+    latest = latest_calls()
+    called_today = attempted_today(latest)
+    if called_today and not show_called_today:
+        active = active[~active["patient_id"].astype(str).isin(called_today)]
     active = ranked(active, sort)
     shown = top_n(active, capacity)
     as_of = context.current().dataset.as_of
-    return WorklistView(None, _summary(shown, active, sort), worklist_rows(shown, cohort_query, as_of))
+    rows = with_calls(worklist_rows(shown, cohort_query, as_of), latest)
+    message = None
+    if outreach_log() is None:
+        message = dbc.Alert(f"Calls cannot be recorded or shown right now: {unavailable_reason()} The ranking "
+                            "below still holds.", color="warning", className="mb-3")
+    summary = _summary(shown, active, sort)
+    if called_today and not show_called_today:
+        summary.children.append(html.Span(f" {len(called_today):,} patients called today are not listed.",
+                                          className="worklist-summary-called"))
+    return WorklistView(message, summary, rows)
 
 
-def update_worklist(cohort_query: str | None, capacity, sort=None) -> tuple:
-    return worklist_view(cohort_query, capacity, sort).as_outputs()
+def update_worklist(cohort_query: str | None, capacity, sort=None, show_called_today=None, _refreshes=None) -> tuple:
+    return worklist_view(cohort_query, capacity, sort, bool(show_called_today)).as_outputs()
 
 
 def initial_controls(query: dict) -> tuple:
@@ -207,6 +224,8 @@ def register_callbacks(app: Dash) -> None:
         Input(ids.COHORT_QUERY, "data"),
         Input(ids.WORKLIST_CAPACITY, "value"),
         Input(ids.WORKLIST_SORT, "value"),
+        Input(ids.WORKLIST_SHOW_CALLED, "value"),
+        Input(ids.WORKLIST_REFRESH, "data"),
     )(update_worklist)
     app.clientside_callback(
         WRITE_WORKLIST_KEYS_TO_ADDRESS_BAR,

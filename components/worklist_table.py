@@ -25,6 +25,9 @@ COLUMNS = (
     ("booked", "Booked appointment", "booked"),
     ("risk", "Risk of dropping out", "risk_text"),
     ("risk_tier", "Tier", "risk_tier"),
+    ("last_call", "Last call", "last_call"),
+    ("owner", "Owner", "owner"),
+    ("next_due", "Next call due", "next_due"),
     ("top_drivers", "Why (top drivers)", "top_drivers"),
 )
 HEADERS = {field: header for field, header, _ in COLUMNS}
@@ -160,6 +163,13 @@ def worklist_grid(grid_id: str, show_gain: bool = True) -> dag.AgGrid:
              "maxWidth": 130,
              "cellClassRules": {f"tier-badge {css}": f"params.value === '{tier}'" for tier, css in TIER_CLASSES.items()},
              "headerTooltip": "High: 70% or more; Medium: 40–70%; Low: under 40%"},
+            {"field": "last_call", "headerName": HEADERS["last_call"], "filter": True, "minWidth": 150,
+             "wrapText": True, "autoHeight": True, "cellClass": "wrap-cell",
+             "headerTooltip": "The last call recorded for this patient and how it ended"},
+            {"field": "owner", "headerName": HEADERS["owner"], "filter": True, "minWidth": 100,
+             "headerTooltip": "The coordinator who took this patient on"},
+            {"field": "next_due", "headerName": HEADERS["next_due"], "filter": True, "minWidth": 110,
+             "headerTooltip": "When the next call is due, as recorded with the last call"},
             {"field": "top_drivers", "headerName": HEADERS["top_drivers"], "filter": True, "flex": 2.5,
              "minWidth": 230, "wrapText": True, "autoHeight": True, "cellClass": "drivers-cell",
              "headerTooltip": "What pushes this patient's risk up (+) or down (−) most, in percentage points"},
@@ -169,7 +179,8 @@ def worklist_grid(grid_id: str, show_gain: bool = True) -> dag.AgGrid:
         defaultColDef={"sortable": True, "resizable": True, "flex": 1, "wrapHeaderText": True,
                        "autoHeaderHeight": True},
         # A dozen columns: render them all, so every cell is in the page (find-in-page, tests).
-        dashGridOptions={"animateRows": False, "tooltipShowDelay": 300, "suppressColumnVirtualisation": True},
+        dashGridOptions={"animateRows": False, "tooltipShowDelay": 300, "suppressColumnVirtualisation": True,
+                         "rowSelection": "single"},
         className="worklist-grid",
         style={"height": "70vh", "minHeight": "480px", "width": "100%"},
     )

@@ -93,6 +93,9 @@ EVENT_COLUMNS = (
            description="Day the appointment in next_appointment_date was booked; empty means on the event's "
                        "date. A booking made after the decision day is not known on the decision day."),
 )
+# What a coordinator's call ended in (the outreach log; docs/data.md).
+DISPOSITIONS = ("reached_rebooked", "reached_declined", "left_message", "unreachable", "wrong_number")
+
 TABLES = {"patients": PATIENT_COLUMNS, "events": EVENT_COLUMNS}
 
 

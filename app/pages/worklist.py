@@ -8,12 +8,15 @@ from callbacks import context
 from callbacks.worklist import ALL, CAPACITY_CHOICES, SORTS, gain_available, initial_controls
 from components import ids
 from components.cards import table_card
+from components.outreach_panel import outreach_form, team_summary_grid
 from components.worklist_table import worklist_grid
 
 dash.register_page(__name__, path="/worklist", name="Worklist", title="CarePath · Worklist", order=3)
 
-GRID_NOTE = ("Click a patient id to open their page. Column menus sort and filter within the rows shown; "
-             "the CSV contains exactly the rows shown, in the order shown.")
+GRID_NOTE = ("Click a row to record a call for that patient; click the patient id to open their page. Column "
+             "menus sort and filter within the rows shown; the CSV contains exactly the rows shown, in the order "
+             "shown.")
+TEAM_NOTE = "Calls recorded over the last 30 days, per coordinator and per the patient's home site."
 
 
 def _as_of_note() -> str:
@@ -60,16 +63,24 @@ def layout(**query):  # Dash Pages passes the URL's query parameters (cohort fil
         html.P([_lead(with_gain), "Patients awaiting screening are not booked yet and are not listed.",
                 _as_of_note()], className="page-subtitle"),
         dcc.Store(id=ids.WORKLIST_URL_WRITTEN),
+        dcc.Store(id=ids.WORKLIST_REFRESH, data=0),
         html.Div(id=ids.WORKLIST_MESSAGE),
         html.Div([
             html.Div([
                 _capacity_control(capacity),
                 _sort_control(sort, with_gain),
+                dbc.Switch(id=ids.WORKLIST_SHOW_CALLED, label="Show patients already called today", value=False,
+                           className="worklist-show-called"),
                 dbc.Button("Download CSV", id=ids.WORKLIST_EXPORT_BUTTON, color="primary", outline=True,
                            size="sm"),
                 dcc.Download(id=ids.WORKLIST_DOWNLOAD),
             ], className="worklist-toolbar"),
             html.Div(id=ids.WORKLIST_SUMMARY, className="worklist-summary"),
-            table_card("Patients to call", worklist_grid(ids.WORKLIST_GRID, show_gain=with_gain), GRID_NOTE),
+            dbc.Row([
+                dbc.Col(table_card("Patients to call", worklist_grid(ids.WORKLIST_GRID, show_gain=with_gain),
+                                   GRID_NOTE), xl=9),
+                dbc.Col(dbc.Card(dbc.CardBody(outreach_form()), className="outreach-card"), xl=3),
+            ], className="g-3"),
+            table_card("Team: calls and outcomes", team_summary_grid(), TEAM_NOTE),
         ], id=ids.WORKLIST_BODY),
     ])
