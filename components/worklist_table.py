@@ -140,7 +140,8 @@ def worklist_grid(grid_id: str, show_gain: bool = True) -> dag.AgGrid:
             {"field": "program", "headerName": HEADERS["program"], "filter": True, "minWidth": 125},
             {"field": "stage_name", "headerName": HEADERS["stage_name"], "filter": True, "minWidth": 130,
              "wrapText": True, "autoHeight": True, "cellClass": "wrap-cell"},
-            {"field": "closes_in_days", "headerName": HEADERS["closes_in_days"], "minWidth": 120, **numeric,
+            {"field": "closes_in_days", "headerName": HEADERS["closes_in_days"], "minWidth": 125, **numeric,
+             "wrapText": True, "autoHeight": True, "cellClass": "wrap-cell",
              "valueFormatter": {"function": "params.data.closes_text"},
              "headerTooltip": "Days until the window for the awaited step closes; after that the patient counts "
                               "as dropped out"},

@@ -365,13 +365,15 @@ def bottleneck_text(losses: pd.DataFrame, durations: pd.DataFrame, pathway: Path
 
 def duration_steps(pathway: Pathway = DEFAULT_PATHWAY) -> tuple[tuple[str, str, bool], ...]:
     """(journeys column, label, consecutive stages?): each step of the pathway, then the
-    headline wait from the first decision point to the milestone stage."""
+    headline wait from the first decision point to the milestone stage (unless the milestone
+    is the stage right after the first, whose step already is that wait)."""
     labels = ["Enrollment", *(stage.label for stage in pathway.stages)]
     steps = [(column, f"{a} → {b.lower()}", True)
              for column, a, b in zip(duration_columns(pathway), labels[:-1], labels[1:])]
-    first = pathway.stages[0]
-    start = _led_on_label(first) if first.leads_on else first.label
-    steps.append((MILESTONE_DAYS, f"{start} → {pathway.stage(pathway.milestone).label.lower()}", False))
+    if pathway.milestone != pathway.stage_names[1]:  # else the same span as the first step after the first stage
+        first = pathway.stages[0]
+        start = _led_on_label(first) if first.leads_on else first.label
+        steps.append((MILESTONE_DAYS, f"{start} → {pathway.stage(pathway.milestone).label.lower()}", False))
     return tuple(steps)
 
 

@@ -45,6 +45,11 @@ def _sort_control(sort: str, with_gain: bool) -> html.Div:
     ], className="worklist-capacity")
 
 
+def _unbooked_note() -> str:
+    first = context.pathway().stages[0].label.lower() if context.is_ready() else "screening"
+    return f"Patients awaiting {first} are not booked yet and are not listed."
+
+
 def _lead(with_gain: bool) -> str:
     if with_gain:
         return ("Whom to call today: patients still in their pathway and waiting for a booked appointment, "
@@ -60,8 +65,7 @@ def layout(**query):  # Dash Pages passes the URL's query parameters (cohort fil
     capacity, sort = initial_controls(query) if context.is_ready() else (25, "risk")
     return html.Div([
         html.H1("Worklist", className="page-title"),
-        html.P([_lead(with_gain), "Patients awaiting screening are not booked yet and are not listed.",
-                _as_of_note()], className="page-subtitle"),
+        html.P([_lead(with_gain), _unbooked_note(), _as_of_note()], className="page-subtitle"),
         dcc.Store(id=ids.WORKLIST_URL_WRITTEN),
         dcc.Store(id=ids.WORKLIST_REFRESH, data=0),
         html.Div(id=ids.WORKLIST_MESSAGE),

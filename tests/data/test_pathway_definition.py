@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data.cohorts import cohort_kpis, funnel_counts, sankey_flows
+from data.cohorts import cohort_kpis, funnel_counts, sankey_flows, stage_durations
 from data.io import read_dataset
 from data.journeys import derive_decision_points, derive_journeys
 from data.pathway import DEFAULT_PATHWAY, PathwayError, parse_pathway
@@ -113,6 +113,8 @@ def test_a_two_stage_pathway_gives_journeys_decision_points_and_cohort_metrics(t
     funnel = funnel_counts(journeys, pathway).set_index("step")
     flows = sankey_flows(journeys, pathway)
     assert list(funnel.index) == ["enrolled", "referral_done", "visit_done"]
+    # The milestone is the stage right after the first: its wait is that step, listed once.
+    assert list(stage_durations(journeys, pathway)["label"]) == ["Enrollment → referral", "Referral → specialist visit"]
     assert funnel.loc["visit_done", "patients"] == kpis.completed
     terminal = flows.dropna(subset=["target_status"]).groupby("target_status")["patients"].sum()
     assert terminal["completed"] == kpis.completed
