@@ -81,6 +81,29 @@ def with_calls(rows: list[dict], latest: pd.DataFrame) -> list[dict]:
     return rows
 
 
+def call_history_lines(patient_id: str, shown: int = 3) -> list[str]:
+    """The patient's last calls in words, newest first, for the Patient page."""
+    log = outreach_log()
+    if log is None:
+        return [f"Calls: not available ({unavailable_reason()})"]
+    try:
+        attempts = log.attempts_for(patient_id)
+    except _unavailable_error() as error:
+        return [f"Calls: not available ({error})"]
+    if not attempts:
+        return ["No call recorded yet."]
+    lines = []
+    for attempt in attempts[:shown]:
+        who = f" by {attempt.coordinator}" if attempt.coordinator else ""
+        due = f"; next call due {attempt.due:%Y-%m-%d}" if attempt.due else ""
+        note = f" — “{attempt.note}”" if attempt.note else ""
+        lines.append(f"Call {attempt.attempted_at:%Y-%m-%d}{who}: {DISPOSITION_LABELS.get(attempt.disposition, attempt.disposition)}"
+                     f"{due}{note}")
+    if len(attempts) > shown:
+        lines.append(f"… and {len(attempts) - shown} earlier call{'s' if len(attempts) - shown != 1 else ''}.")
+    return lines
+
+
 # --- Recording ----------------------------------------------------------------------
 
 def _selected(selected_rows) -> pd.Series | None:

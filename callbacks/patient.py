@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from dash import Dash, Input, Output
 
 from callbacks import context
+from callbacks.outreach import call_history_lines
 from data.cohort_filter import apply_cohort
 from components import ids
 from components.figures import empty_figure, journey_timeline_figure, risk_drivers_figure
@@ -318,6 +319,7 @@ def patient_view(patient_text, cohort_query: str | None) -> PatientView:
     message = None if in_cohort else dbc.Alert(OUTSIDE_COHORT, color="light", className="mb-3")
     lines = (waiting_lines(journey, events, cohort_query, as_of) if journey["status"] == "in_progress"
              else [outcome_line(journey), *missed_booking_line(journey, events)])
+    lines += call_history_lines(patient_id)
     header = header_block(patient_id, [(context.pathway().program_labels.get(program, program), "info"),
                                        _status_badge(journey)],
                           lines)
