@@ -276,13 +276,18 @@ class OutreachLog:
             statement = statement.where(attempts.c.attempted_at >= _utc(since))
         return self._frame(statement)
 
-    def latest_by_patient(self) -> pd.DataFrame:
+    def latest_by_patient(self, patient_ids: list[str] | None = None) -> pd.DataFrame:
         """One row per patient with attempts: last attempt time, disposition, due, coordinator,
-        the owner of the patient's newest item and the number of attempts."""
+        the owner of the patient's newest item and the number of attempts (``patient_ids``:
+        only these patients)."""
         attempts, items = OutreachAttempt.__table__, OutreachItem.__table__
+        # The newest attempt is the one with the highest id: writes of one patient are serialised.
         counts = (select(attempts.c.patient_id, func.count().label("attempts"),
                          func.max(attempts.c.id).label("last_id"))
-                  .group_by(attempts.c.patient_id).subquery())
+                  .group_by(attempts.c.patient_id))
+        if patient_ids is not None:
+            counts = counts.where(attempts.c.patient_id.in_([str(p) for p in patient_ids][:5000]))
+        counts = counts.subquery()
         statement = (select(counts.c.patient_id, attempts.c.attempted_at.label("last_attempt_at"),
                             attempts.c.disposition.label("last_disposition"), attempts.c.due,
                             attempts.c.coordinator.label("last_coordinator"), items.c.owner,
