@@ -40,6 +40,7 @@ start_test_postgres() {
     trap stop_test_postgres EXIT
     _pg_as_owner "'$(_pg_bin psql)' -h 127.0.0.1 -p $port -U carepath -d postgres -q -c 'CREATE DATABASE carepath_test'"
     export CAREPATH_TEST_POSTGRES_URL="postgresql+psycopg://carepath@127.0.0.1:${port}/carepath_test"
+    export CAREPATH_TEST_POSTGRES_REQUIRED=1  # the tests fail rather than skip PostgreSQL
     echo "PostgreSQL for the database tests: $CAREPATH_TEST_POSTGRES_URL"
 }
 

@@ -13,6 +13,9 @@ from sqlalchemy.engine import make_url
 POSTGRES_URL = os.environ.get("CAREPATH_TEST_POSTGRES_URL")
 POSTGRES_SKIP = ("CAREPATH_TEST_POSTGRES_URL is not set: PostgreSQL cases skipped "
                  "(scripts/test.sh starts a throwaway cluster and sets it)")
+if os.environ.get("CAREPATH_TEST_POSTGRES_REQUIRED") and not POSTGRES_URL:  # scripts/test.sh (CI) sets it
+    raise pytest.UsageError("CAREPATH_TEST_POSTGRES_REQUIRED is set but CAREPATH_TEST_POSTGRES_URL is not: "
+                            "the PostgreSQL cluster did not start")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not POSTGRES_URL, reason=POSTGRES_SKIP))]
 
 
