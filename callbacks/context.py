@@ -52,6 +52,11 @@ class AppData:
     # Cohort-filter fields (data.cohort_filter.ATTRIBUTE_FIELDS) whose attribute the data does not
     # record or records with one value: hidden in the panel, ignored in a URL.
     unavailable_filter_fields: tuple[str, ...] = ()
+    # The outreach log (database.outreach.OutreachLog), opened and migrated at start-up; when
+    # its database cannot be reached, None and the reason in outreach_unavailable: the
+    # analytics pages work regardless, the Worklist and the API say so.
+    outreach: object = None
+    outreach_unavailable: str | None = None
 
     def has_breakdown(self, column: str) -> bool:
         """Whether a breakdown by this patient attribute can compare two or more groups."""
@@ -193,6 +198,48 @@ def _scenario_engine(dataset, models, log: Callable[[str], None], readiness=None
         return None, reason
 
 
+def open_outreach(settings: Settings, models, log: Callable[[str], None]) -> tuple[object, str | None]:
+    """(the outreach log, None), or (None, why not) when its database cannot be reached.
+    Auto-closes the items of patients no longer waiting in this data."""
+    import os
+
+    from database.engine import redacted
+    from database.outreach import DatabaseUnavailable, open_log, waiting_frame
+
+    try:
+        outreach = open_log(settings)
+    except DatabaseUnavailable as error:
+        log(f"outreach log unavailable: {error}")
+        return None, str(error)
+    except Exception as error:  # a malformed URL or a missing driver: start anyway, say why
+        reason = f"The outreach log database ({settings.database_url.split('@')[-1]}) cannot be opened: {error}"
+        log(f"outreach log unavailable: {reason}")
+        return None, reason
+    if models is not None:  # without scores nobody is known to be waiting: close nothing
+        try:
+            closed = outreach.close_resolved(waiting_frame(models.scores))
+        except DatabaseUnavailable as error:
+            log(f"outreach log unavailable: {error}")
+            return None, str(error)
+        if closed:
+            log(f"outreach log: closed {closed} items whose patients no longer wait in this data")
+    log(f"outreach log: {redacted(str(outreach.engine.url))}")
+    # No pooled connection may cross a fork (gunicorn --preload): each worker opens its own.
+    outreach.engine.dispose()
+    os.register_at_fork(after_in_child=lambda: outreach.engine.dispose(close=False))
+    return outreach, None
+
+
+def outreach_log():
+    """The outreach log, or DatabaseUnavailable with the reason it could not be opened."""
+    from database.outreach import DatabaseUnavailable
+
+    app_data = current()
+    if app_data.outreach is None:
+        raise DatabaseUnavailable(app_data.outreach_unavailable or "The outreach log is not open.")
+    return app_data.outreach
+
+
 def load(server: Flask, dataset=None, settings: Settings | None = None,
          log: Callable[[str], None] = print, training_config=None) -> AppData:
     """Load (or generate, on first run) the dataset, derive the cohort frame and load (or
@@ -215,6 +262,7 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
         frame = with_risk(_cached_cohort_frame(dataset, fingerprint), None if models is None else models.scores)
     enrolled = pd.to_datetime(frame["enrollment_date"])
     scenarios, scenarios_unavailable = _scenario_engine(dataset, models, log, readiness)
+    outreach, outreach_unavailable = open_outreach(settings, models, log)
     _current = AppData(
         dataset=dataset,
         cohort_frame=frame,
@@ -229,6 +277,8 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
         scenarios=scenarios,
         scenarios_unavailable=scenarios_unavailable,
         unavailable_filter_fields=unavailable_fields(frame),
+        outreach=outreach,
+        outreach_unavailable=outreach_unavailable,
     )
     return _current
 

@@ -28,6 +28,9 @@ class Settings:
     n_patients: int
     seed: int
     as_of: str | None = None  # CAREPATH_AS_OF: the data's as-of date when the folder does not state one
+    # CAREPATH_DATABASE_URL: where the outreach log lives (any SQLAlchemy URL, e.g.
+    # postgresql+psycopg://user@host/db); default a SQLite file in the runtime folder.
+    database_url: str = ""
 
 
 def get_settings() -> Settings:
@@ -46,4 +49,5 @@ def get_settings() -> Settings:
         n_patients=int(os.environ.get("CAREPATH_PATIENTS", "50000")),
         seed=int(os.environ.get("CAREPATH_SEED", "7")),
         as_of=os.environ.get("CAREPATH_AS_OF") or None,
+        database_url=os.environ.get("CAREPATH_DATABASE_URL") or f"sqlite:///{var_dir / 'carepath.db'}",
     )

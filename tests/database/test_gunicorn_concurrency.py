@@ -1,0 +1,110 @@
+"""Concurrent writes from several gunicorn workers lose nothing (SQLite and PostgreSQL), and a
+database that cannot be reached leaves the served app working with the API answering 503.
+
+Starts gunicorn (2 workers, --preload, as serve.sh does) on a free loopback port against the
+session's small dataset and its already-trained models, then fires parallel POSTs from threads.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from scripts.local_server import free_port, wait_healthy
+from tests.database.conftest import BACKENDS
+
+ROOT = Path(__file__).resolve().parents[2]
+WRITERS = 20
+
+
+@contextmanager
+def served(small_dataset, isolated_var_dir, tmp_path, database_url):
+    port = free_port()
+    env = {**os.environ, "CAREPATH_VAR_DIR": str(tmp_path / "var"), "CAREPATH_DATA_DIR": str(small_dataset.source_dir),
+           "CAREPATH_MODEL_DIR": str(isolated_var_dir / "models"), "CAREPATH_DATABASE_URL": database_url}
+    log_path = tmp_path / "gunicorn.log"
+    with open(log_path, "w") as log_file:
+        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--preload",
+                                   "--no-control-socket", "--bind", f"127.0.0.1:{port}", "--timeout", "120",
+                                   "tests.database.fast_wsgi:server"],
+                                  cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            try:
+                wait_healthy(f"http://127.0.0.1:{port}", timeout=300)
+            except TimeoutError:
+                raise AssertionError(f"gunicorn did not start:\n{log_path.read_text()[-3000:]}") from None
+            yield f"http://127.0.0.1:{port}", log_path
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def _call(method: str, url: str, body: dict | None = None, headers: dict | None = None) -> tuple[int, dict, dict]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read()), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read()), dict(error.headers)
+
+
+@pytest.mark.parametrize("empty_database_url", BACKENDS, indirect=True)
+def test_20_concurrent_writers_across_2_workers_store_every_attempt_once(small_dataset, small_models,
+                                                                          isolated_var_dir, tmp_path,
+                                                                          empty_database_url):
+    from database.engine import make_engine
+    from database.outreach import OutreachLog
+
+    patients = list(small_models.scores["patient_id"].head(4))
+    with served(small_dataset, isolated_var_dir, tmp_path, empty_database_url) as (base, _log):
+        barrier = threading.Barrier(WRITERS)
+        results: list = [None] * WRITERS
+
+        def write(i: int) -> None:
+            barrier.wait()  # all 20 at once
+            results[i] = _call("POST", f"{base}/api/v1/outreach",
+                               {"patient_id": patients[i % len(patients)], "disposition": "left_message",
+                                "note": f"writer {i}"})
+
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(WRITERS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        statuses = [r[0] for r in results]
+        assert statuses == [201] * WRITERS, [r[1] for r in results if r[0] != 201]
+        # Both workers took part (each answers from its own process).
+        served_by = {r[2].get("X-Served-By") for r in results}
+        by_api = sum(len(_call("GET", f"{base}/api/v1/outreach?patient_id={p}")[1]["attempts"]) for p in patients)
+    log = OutreachLog(make_engine(empty_database_url))
+    frame = log.attempts_frame()
+    log.engine.dispose()
+    assert len(frame) == WRITERS and by_api == WRITERS
+    assert sorted(frame["note"]) == sorted(f"writer {i}" for i in range(WRITERS))  # each exactly once
+    assert frame["id"].is_unique
+    assert len(served_by - {None}) == 2, served_by
+
+
+def test_served_app_starts_without_its_database_and_the_api_says_503(small_dataset, small_models,
+                                                                       isolated_var_dir, tmp_path):
+    closed = f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/carepath"
+    with served(small_dataset, isolated_var_dir, tmp_path, closed) as (base, log_path):
+        status, body, _ = _call("POST", f"{base}/api/v1/outreach",
+                                {"patient_id": small_models.scores["patient_id"].iloc[0], "disposition": "unreachable"})
+        assert status == 503 and "cannot be reached" in body["error"]
+        status, body, _ = _call("GET", f"{base}/api/v1/outreach/candidates?limit=2")
+        assert status == 200 and body["count"] == 2 and "cannot be reached" in body["outreach_unavailable"]
+        with urllib.request.urlopen(f"{base}/_dash-layout", timeout=30) as response:
+            assert response.status == 200  # the analytics pages are served
+    lines = [line for line in log_path.read_text().splitlines() if "outreach log unavailable" in line]
+    assert len(lines) == 1
