@@ -129,3 +129,39 @@ def test_ranking_and_capacity_live_in_the_url_beside_the_cohort(dash_duo, dash_a
     url = dash_duo.driver.current_url
     assert "n=10" in url and "sort=deadline" in url, url
     assert dash_duo.get_logs() == []
+
+
+def test_a_call_logged_on_the_worklist_is_there_after_a_reload(dash_duo, dash_app, app_data):
+    from selenium.webdriver.common.by import By
+
+    _open_worklist(dash_duo, dash_app, "?n=all&sort=risk")
+    expected = _expected_ids(app_data)
+    dash_duo.wait_for_text_to_equal(_cell(0, "patient_link"), expected[0], timeout=20)
+    patient = _shown_patient_ids(dash_duo)[3]
+    dash_duo.driver.execute_script(
+        f"dash_ag_grid.getApi('{ids.WORKLIST_GRID}').getRowNode('{patient}').setSelected(true);")
+    dash_duo.wait_for_contains_text(f"#{ids.OUTREACH_PATIENT}", patient, timeout=10)
+    def click(element):
+        # The form sits in the page's scrolling column: a real click can land on the sticky
+        # panel, so the element is clicked the way the browser's own click handler would be.
+        dash_duo.driver.execute_script("arguments[0].click();", element)
+
+    dash_duo.find_element(f"#{ids.OUTREACH_COORDINATOR}").send_keys("Ana")
+    click(dash_duo.driver.find_element(By.XPATH, f"//*[@id='{ids.OUTREACH_DISPOSITION}']//label[text()='Left a message']/preceding-sibling::input"))
+    dash_duo.find_element(f"#{ids.OUTREACH_NOTE}").send_keys("voicemail; try mornings")
+    click(dash_duo.find_element(f"#{ids.OUTREACH_SAVE}"))
+    dash_duo.wait_for_contains_text(f"#{ids.OUTREACH_FEEDBACK}", f"Saved: {patient}", timeout=10)
+
+    dash_duo.driver.refresh()  # the call is in the database, not in the page
+    dash_duo.wait_for_text_to_equal(_cell(0, "patient_link"), expected[0] if expected[0] != patient else expected[1],
+                                    timeout=20)
+    assert patient not in _shown_patient_ids(dash_duo)  # called today: out of today's list
+    click(dash_duo.find_element(f"#{ids.WORKLIST_SHOW_CALLED}"))
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(dash_duo.driver, 10).until(lambda driver: patient in _shown_patient_ids(dash_duo))
+    last_call = dash_duo.driver.execute_script(
+        f"return dash_ag_grid.getApi('{ids.WORKLIST_GRID}').getRowNode('{patient}').data.last_call;")
+    assert last_call.endswith("Left a message"), last_call
+    assert "Coordinator: Ana" in dash_duo.find_element(f"#{ids.TEAM_SUMMARY_GRID}").text
+    assert dash_duo.get_logs() == []
