@@ -130,3 +130,17 @@ def test_start_up_with_an_unreachable_database_logs_one_line_and_carries_on(smal
     outreach, reason = open_outreach(settings, small_models, lines.append)
     assert outreach is None and "cannot be reached" in reason
     assert len(lines) == 1 and lines[0].startswith("outreach log unavailable:")
+
+
+def test_candidates_follow_expected_gain_when_the_model_gives_it(client, app_data, monkeypatch):
+    from callbacks import context
+
+    scores = app_data.risk_scores.copy()
+    scores["expected_gain"] = 1.0 - scores["risk"]  # the opposite order to risk
+    bundle = dataclasses.replace(app_data.models, scores=scores)
+    monkeypatch.setattr(context, "_current", dataclasses.replace(app_data, models=bundle))
+    body = client.get("/api/v1/outreach/candidates?limit=3").get_json()
+    assert body["ranked_by"] == "expected_gain"
+    assert [c["patient_id"] for c in body["candidates"]] == list(scores.nlargest(3, "expected_gain", keep="first")["patient_id"])
+    assert [c["rank"] for c in body["candidates"]] == [1, 2, 3]
+    assert body["candidates"][0]["expected_gain"] == pytest.approx(scores["expected_gain"].max())
