@@ -85,19 +85,20 @@ def candidates():
         return _error(400, f"limit: must be a whole number from 1 to {MAX_LIMIT}, got {limit}", "limit")
     app_data = context.current()
     top = _ranked_scores().head(limit)
-    columns = [c for c in ("rank", "patient_id", "program", "awaiting_stage", "stage_name", "decision_date",
+    columns = [c for c in ("patient_id", "program", "awaiting_stage", "stage_name", "decision_date",
                            "window_closes", "waited_days", "risk", "risk_tier", "expected_gain") if c in top.columns]
-    latest, unavailable = {}, app_data.outreach_unavailable
-    if app_data.outreach is not None and not top.empty:
-        try:
-            frame = app_data.outreach.latest_by_patient(patient_ids=top["patient_id"].astype(str).tolist())
+    latest, unavailable = {}, None
+    try:
+        outreach = context.outreach_log()
+        if not top.empty:
+            frame = outreach.latest_by_patient(patient_ids=top["patient_id"].astype(str).tolist())
             latest = {row["patient_id"]: {k: _json_value(row[k]) for k in frame.columns if k != "patient_id"}
                       for row in frame.to_dict("records")}
-        except DatabaseUnavailable as error:
-            unavailable = str(error)
+    except DatabaseUnavailable as error:  # the worklist is still served, without the log
+        unavailable = str(error)
     items = []
-    for row in top[columns].to_dict("records"):
-        item = {k: _json_value(v) for k, v in row.items()}
+    for position, row in enumerate(top[columns].to_dict("records"), start=1):
+        item = {"rank": position, **{k: _json_value(v) for k, v in row.items()}}
         item["awaited_stage"] = item.pop("awaiting_stage", None)
         item["last_attempt"] = latest.get(str(row["patient_id"]))
         items.append(item)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import inspect
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import pandas as pd
@@ -198,7 +200,8 @@ def _scenario_engine(dataset, models, log: Callable[[str], None], readiness=None
         return None, reason
 
 
-def open_outreach(settings: Settings, models, log: Callable[[str], None]) -> tuple[object, str | None]:
+def open_outreach(settings: Settings, models, log: Callable[[str], None],
+                  at_start_up: bool = True) -> tuple[object, str | None]:
     """(the outreach log, None), or (None, why not) when its database cannot be reached.
     Auto-closes the items of patients no longer waiting in this data."""
     import os
@@ -224,17 +227,34 @@ def open_outreach(settings: Settings, models, log: Callable[[str], None]) -> tup
         if closed:
             log(f"outreach log: closed {closed} items whose patients no longer wait in this data")
     log(f"outreach log: {redacted(str(outreach.engine.url))}")
-    # No pooled connection may cross a fork (gunicorn --preload): each worker opens its own.
-    outreach.engine.dispose()
-    os.register_at_fork(after_in_child=lambda: outreach.engine.dispose(close=False))
+    if at_start_up:
+        # No pooled connection may cross a fork (gunicorn --preload): each worker opens its own.
+        outreach.engine.dispose()
+        os.register_at_fork(after_in_child=lambda: outreach.engine.dispose(close=False))
     return outreach, None
+
+
+# When the database could not be opened at start-up, try again at most this often (on use),
+# so a database that comes back needs no restart. A pool that lost its server reconnects by itself.
+OUTREACH_RETRY_SECONDS = 30.0
+_outreach_retry = {"at": float("inf"), "settings": None, "log": print}
+_outreach_retry_lock = threading.Lock()
 
 
 def outreach_log():
     """The outreach log, or DatabaseUnavailable with the reason it could not be opened."""
     from database.outreach import DatabaseUnavailable
 
+    global _current
     app_data = current()
+    if app_data.outreach is None and time.monotonic() >= _outreach_retry["at"]:
+        with _outreach_retry_lock:
+            app_data = current()
+            if app_data.outreach is None and time.monotonic() >= _outreach_retry["at"]:
+                _outreach_retry["at"] = time.monotonic() + OUTREACH_RETRY_SECONDS
+                outreach, reason = open_outreach(_outreach_retry["settings"], app_data.models, _outreach_retry["log"],
+                                                 at_start_up=False)
+                _current = app_data = replace(app_data, outreach=outreach, outreach_unavailable=reason)
     if app_data.outreach is None:
         raise DatabaseUnavailable(app_data.outreach_unavailable or "The outreach log is not open.")
     return app_data.outreach
@@ -263,6 +283,8 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
     enrolled = pd.to_datetime(frame["enrollment_date"])
     scenarios, scenarios_unavailable = _scenario_engine(dataset, models, log, readiness)
     outreach, outreach_unavailable = open_outreach(settings, models, log)
+    _outreach_retry.update(at=time.monotonic() + OUTREACH_RETRY_SECONDS if outreach is None else float("inf"),
+                           settings=settings, log=log)
     _current = AppData(
         dataset=dataset,
         cohort_frame=frame,

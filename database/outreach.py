@@ -181,17 +181,22 @@ class OutreachLog:
         try:
             if request_id is not None and (stored := self._by_request_id(request_id)) is not None:
                 return stored
-            try:
-                with write_transaction(self.engine, lock_key=values["patient_id"]) as connection:
-                    item_id = self._open_item(connection, values["patient_id"], awaited_stage, decision_date)
-                    row = connection.execute(insert(attempts).values(item_id=item_id, attempted_at=_now(), **values)
-                                             .returning(*attempts.c)).one()
-                return _attempt(row)
-            except IntegrityError:
-                # The same request id committed by another worker between our check and insert.
-                if request_id is not None and (stored := self._by_request_id(request_id)) is not None:
-                    return stored
-                raise
+            for retry in range(3):
+                try:
+                    with write_transaction(self.engine, lock_key=values["patient_id"]) as connection:
+                        item_id = self._open_item(connection, values["patient_id"], awaited_stage, decision_date)
+                        row = connection.execute(insert(attempts).values(item_id=item_id, attempted_at=_now(),
+                                                                         **values).returning(*attempts.c)).one()
+                    return _attempt(row)
+                except IntegrityError:
+                    # The same request id committed by another worker between our check and insert,
+                    # or (on a database without our per-patient lock) the same item opened twice:
+                    # the transaction rolled back whole; look again.
+                    if request_id is not None and (stored := self._by_request_id(request_id)) is not None:
+                        return stored
+                    if retry == 2:
+                        raise
+            raise AssertionError("unreachable")
         except (OperationalError, InterfaceError) as error:
             raise _unavailable(self.engine, error) from error
 

@@ -109,6 +109,7 @@ def test_database_unreachable_the_api_says_503_and_the_analytics_still_work(clie
 
     reason = "The outreach log database (postgresql+psycopg://x@127.0.0.1:9/carepath) cannot be reached: refused"
     monkeypatch.setattr(context, "_current", dataclasses.replace(app_data, outreach=None, outreach_unavailable=reason))
+    monkeypatch.setitem(context._outreach_retry, "at", float("inf"))  # no reconnect attempt in this test
     pid = app_data.risk_scores.iloc[0]["patient_id"]
     post = client.post("/api/v1/outreach", json={"patient_id": pid, "disposition": "left_message"})
     assert post.status_code == 503 and post.get_json()["error"] == reason
@@ -130,3 +131,30 @@ def test_start_up_with_an_unreachable_database_logs_one_line_and_carries_on(smal
     outreach, reason = open_outreach(settings, small_models, lines.append)
     assert outreach is None and "cannot be reached" in reason
     assert len(lines) == 1 and lines[0].startswith("outreach log unavailable:")
+
+
+def test_candidates_follow_expected_gain_when_the_model_gives_it(client, app_data, monkeypatch):
+    from callbacks import context
+
+    scores = app_data.risk_scores.copy()
+    scores["expected_gain"] = 1.0 - scores["risk"]  # the opposite order to risk
+    bundle = dataclasses.replace(app_data.models, scores=scores)
+    monkeypatch.setattr(context, "_current", dataclasses.replace(app_data, models=bundle))
+    body = client.get("/api/v1/outreach/candidates?limit=3").get_json()
+    assert body["ranked_by"] == "expected_gain"
+    assert [c["patient_id"] for c in body["candidates"]] == list(scores.nlargest(3, "expected_gain", keep="first")["patient_id"])
+    assert [c["rank"] for c in body["candidates"]] == [1, 2, 3]
+    assert body["candidates"][0]["expected_gain"] == pytest.approx(scores["expected_gain"].max())
+
+
+def test_the_log_is_reopened_when_the_database_comes_back(client, app_data, monkeypatch):
+    from callbacks import context
+
+    reason = "The outreach log database (sqlite) cannot be reached: down for maintenance"
+    monkeypatch.setattr(context, "_current", dataclasses.replace(app_data, outreach=None, outreach_unavailable=reason))
+    pid = app_data.risk_scores.iloc[2]["patient_id"]
+    monkeypatch.setitem(context._outreach_retry, "at", float("inf"))  # not yet time to retry
+    assert client.get(f"/api/v1/outreach?patient_id={pid}").status_code == 503
+    monkeypatch.setitem(context._outreach_retry, "at", 0.0)  # retry due: the (working) database opens
+    assert client.get(f"/api/v1/outreach?patient_id={pid}").status_code == 200
+    assert context.current().outreach is not None and context.current().outreach_unavailable is None

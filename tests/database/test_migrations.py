@@ -59,3 +59,19 @@ def test_default_url_is_a_sqlite_file_in_the_runtime_folder(monkeypatch, tmp_pat
     assert get_settings().database_url == f"sqlite:///{tmp_path.resolve() / 'carepath.db'}"
     monkeypatch.setenv("CAREPATH_DATABASE_URL", "postgresql+psycopg://u@db.example/carepath")
     assert get_settings().database_url == "postgresql+psycopg://u@db.example/carepath"
+
+
+@pytest.mark.parametrize("empty_database_url", BACKENDS, indirect=True)
+def test_the_models_match_the_migrated_schema(empty_database_url):
+    """tables.py and the migrations describe the same schema (a change needs a migration)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from database.tables import Base
+
+    engine = make_engine(empty_database_url)
+    upgrade_to_head(engine)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert differences == []
