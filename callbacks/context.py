@@ -272,6 +272,9 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
         dataset = ensure_dataset(settings, log=log)
     from ml.registry import load_or_train  # late import: keeps Dash-free unit tests light
 
+    from database.outreach import with_team_calls
+
+    dataset = with_team_calls(dataset, settings, log)
     readiness = assess(dataset)
     for finding in readiness.blocking + readiness.warnings:
         log(f"readiness {finding}")

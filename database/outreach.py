@@ -6,9 +6,10 @@ a database that cannot be reached raises ``DatabaseUnavailable`` with a message 
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import asdict, dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
 import pandas as pd
 from sqlalchemy import Engine, and_, func, insert, select, update
@@ -278,6 +279,23 @@ class OutreachLog:
             statement = statement.where(attempts.c.attempted_at >= _utc(since))
         return self._frame(statement)
 
+    def as_outreach_table(self, as_of, patient_ids) -> pd.DataFrame:
+        """The team's calls as rows of the dataset contract's outreach table (source
+        "worklist"), so the next training run learns from them as from any logged outreach.
+
+        Only calls made on or before ``as_of`` count: a call's outcome shows only in data
+        taken after it. Calls without an awaited stage (not made from the Worklist) and
+        calls for patients outside ``patient_ids`` are left out."""
+        frame = self.attempts_frame()
+        columns = ["patient_id", "date", "awaited_stage", "disposition", "source", "coordinator", "note"]
+        if frame.empty:
+            return pd.DataFrame(columns=columns)
+        frame["date"] = pd.to_datetime(frame["attempted_at"], utc=True).dt.tz_localize(None).dt.normalize()
+        keep = (frame["date"] <= pd.Timestamp(as_of).normalize()) & frame["awaited_stage"].notna() & \
+            frame["patient_id"].astype(str).isin(set(map(str, patient_ids)))
+        frame = frame.loc[keep].assign(source="worklist")
+        return frame[columns].astype({"date": "datetime64[ns]"}).reset_index(drop=True)
+
     def latest_by_patient(self, patient_ids: list[str] | None = None) -> pd.DataFrame:
         """One row per patient with attempts: last attempt time, disposition, due, coordinator,
         the owner of the patient's newest item and the number of attempts (``patient_ids``:
@@ -348,6 +366,30 @@ def open_log(settings=None, url: str | None = None, migrate: bool = True) -> Out
         except (OperationalError, InterfaceError) as error:
             raise _unavailable(log.engine, error) from error
     return log
+
+
+def with_team_calls(dataset, settings, log: Callable[[str], None] = print):
+    """The dataset with the calls the team logged in the outreach database added to its
+    outreach table (source "worklist"), so the benefit model learns from the team's own log
+    at the next training run. The user's data folder is never written: this is in memory.
+    Without a reachable database, or without calls made by the data's as-of date, the
+    dataset is returned as it is."""
+    try:
+        outreach = open_log(settings)
+    except Exception:  # unreachable or unusable: open_outreach logs why, once
+        return dataset
+    try:
+        calls = outreach.as_outreach_table(dataset.as_of, dataset.patients["patient_id"])
+    except DatabaseUnavailable:
+        return dataset
+    finally:
+        outreach.engine.dispose()
+    if calls.empty:
+        return dataset
+    log(f"outreach log: {len(calls):,} calls logged by the team up to the as-of date join the training data")
+    logged = calls if dataset.outreach is None else pd.concat([dataset.outreach, calls], ignore_index=True)
+    return dataclasses.replace(dataset, outreach=logged)
+
 
 
 def waiting_frame(scores: pd.DataFrame | None) -> pd.DataFrame:

@@ -37,6 +37,10 @@ def load_dataset_and_models(args, log=print):
         sys.exit(f"error: {error}")
     except ContractError as error:
         sys.exit(f"error: the dataset does not meet the contract:\n{error}")
+    from database.outreach import with_team_calls
+
+    # The same training data as the app's: the team's logged calls join the outreach log.
+    dataset = with_team_calls(dataset, settings, log)
     bundle, no_model_reason = load_or_train(dataset, settings, log=log)
     if bundle is None:
         sys.exit(f"error: {no_model_reason}")
