@@ -43,7 +43,7 @@ def logged_calls(outreach: pd.DataFrame | None, source: str | None = PILOT_SOURC
 def sweep_days(calls: pd.DataFrame) -> pd.DatetimeIndex:
     """First day of every week (Monday) in which a call was logged."""
     dates = pd.to_datetime(calls["date"])
-    weeks = (dates - pd.to_timedelta(dates.dt.weekday, unit="D")).dt.normalize()
+    weeks = (dates - pd.to_timedelta(dates.dt.day_of_week, unit="D")).dt.normalize()
     return pd.DatetimeIndex(sorted(weeks.unique()))
 
 

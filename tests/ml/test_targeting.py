@@ -119,3 +119,83 @@ def test_benefit_ranking_beats_the_risk_ranking_on_the_hand_made_log(fitted_hand
     oracle = tev.policy_value(tev.order_by(new_uplift), new_uplift, k)
     assert by_benefit > 1.5 * by_risk
     assert by_benefit > 0.8 * oracle
+
+
+# ----------------------------------------------------------------- plumbing on generated data with a hand-made log
+
+def random_log(dataset, share: float = 0.3, seed: int = 0) -> pd.DataFrame:
+    """A pilot that called a random share of the decision points waiting on each Monday
+    of the year before the as-of date (calls do nothing in this world: plumbing only)."""
+    from data.journeys import derive_decision_points
+
+    rng = np.random.default_rng(seed)
+    points = derive_decision_points(dataset.patients, dataset.events, dataset.as_of)
+    calls, called = [], set()
+    for day in pd.date_range(dataset.as_of - pd.Timedelta(days=400), dataset.as_of - pd.Timedelta(days=30),
+                             freq="W-MON"):
+        waiting = points[(points["decision_date"] <= day) & (points["window_closes"] >= day)
+                         & ~(points["next_stage_date"] <= day)]
+        for row in waiting.itertuples():
+            key = (row.patient_id, row.awaiting_stage)
+            if key not in called and rng.random() < share:
+                called.add(key)
+                calls.append({"patient_id": row.patient_id, "date": day + pd.Timedelta(days=int(rng.integers(0, 3))),
+                              "awaited_stage": row.awaiting_stage, "disposition": "left_message",
+                              "source": "pilot", "coordinator": "c1", "note": ""})
+    return pd.DataFrame(calls)
+
+
+@pytest.fixture(scope="module")
+def logged_small(small_dataset):
+    import copy
+
+    dataset = copy.copy(small_dataset)
+    dataset.outreach = random_log(small_dataset, share=0.6)
+    return dataset
+
+
+def test_pilot_rows_stop_at_the_first_call_and_keep_final_outcomes_only(logged_small):
+    from ml.targeting.rows import pilot_rows
+
+    rows = pilot_rows(logged_small.patients, logged_small.events, logged_small.outreach, logged_small.as_of)
+    assert rows["called"].sum() > 100 and (rows["called"] == 0).sum() > 100
+    assert (rows["window_closes"] < logged_small.as_of).all()  # the outcome is final
+    assert (rows["landmark_date"] == rows["sweep_day"]).all()
+    assert ((rows["next_stage_date"].isna()) | (rows["next_stage_date"] > rows["sweep_day"])).all()  # still waiting
+    point = ["patient_id", "awaiting_stage"]
+    last = rows.groupby(point)["sweep_day"].transform("max")
+    assert (rows.loc[rows["called"] == 1, "sweep_day"] == last[rows["called"] == 1]).all()  # nothing after a call
+    assert rows.loc[rows["called"] == 1].groupby(point).size().max() == 1
+    assert ((rows["window_closes"] - rows["sweep_day"]).dt.days == rows["days_left_in_window"]).all()
+
+
+def test_shuffling_outcomes_dispositions_or_ground_truth_leaves_the_features_unchanged(logged_small):
+    from ml.features import LEAKY_COLUMNS, model_inputs
+    from data.journeys import DECISION_OUTCOME_COLUMNS
+    from ml.targeting.rows import TARGETING_FEATURES, pilot_rows
+
+    assert not set(TARGETING_FEATURES) & {*LEAKY_COLUMNS, *DECISION_OUTCOME_COLUMNS, "true_call_gain", "disposition",
+                                          "note", "called", "stage_done", "coordinator"}
+    rows = pilot_rows(logged_small.patients, logged_small.events, logged_small.outreach, logged_small.as_of)
+    log = logged_small.outreach.copy()
+    rng = np.random.default_rng(3)
+    log["disposition"] = rng.permutation(["reached_rebooked", "unreachable"] * len(log))[:len(log)]
+    log["note"] = "rebooked for next week"
+    patients = logged_small.patients.copy()
+    patients["allowed_cost_to_date"] = rng.permutation(patients["allowed_cost_to_date"].to_numpy())
+    again = pilot_rows(patients, logged_small.events, log, logged_small.as_of)
+    pd.testing.assert_frame_equal(model_inputs(rows, TARGETING_FEATURES), model_inputs(again, TARGETING_FEATURES))
+
+
+def test_train_benefit_fills_expected_gain_or_says_why_not(logged_small, small_dataset):
+    from ml.features import scoring_rows
+    from ml.targeting.train import NO_LOG, train_benefit
+
+    scoring = scoring_rows(small_dataset.patients, small_dataset.events, small_dataset.as_of)
+    model, section, (gain, low, high) = train_benefit(logged_small, scoring, log=lambda m: None)
+    assert section["available"] and model is not None, section
+    assert np.isfinite(gain).all() and len(gain) == len(scoring)
+    assert (low <= gain + 1e-12).all() and (gain <= high + 1e-12).all()
+    assert abs(section["estimated_stage_uplift"]) < 0.1  # calls do nothing in this world
+    model, section, (gain, _, _) = train_benefit(small_dataset, scoring, log=lambda m: None)
+    assert model is None and section == {"available": False, "reason": NO_LOG} and np.isnan(gain).all()
