@@ -22,10 +22,10 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from data.pathway import DEFAULT_PATHWAY, PATHWAY_FILE_NAME, Pathway, PathwayError, pathway_for_folder
-from data.schema import EVENT_COLUMNS, GROUND_TRUTH_COLUMNS, PATIENT_COLUMNS, TABLES
-from data.validation import ContractError, Problem, check_typed_tables, check_values, coerce_table
+from data.schema import EVENT_COLUMNS, GROUND_TRUTH_COLUMNS, OPTIONAL_TABLES, OUTREACH_COLUMNS, PATIENT_COLUMNS, TABLES
+from data.validation import ContractError, Problem, check_outreach, check_typed_tables, check_values, coerce_table
 
-TABLE_COLUMNS = {**TABLES, "ground_truth": GROUND_TRUTH_COLUMNS}
+TABLE_COLUMNS = {**TABLES, **OPTIONAL_TABLES, "ground_truth": GROUND_TRUTH_COLUMNS}
 REQUIRED_TABLES = ("patients", "events")
 FORMATS = ("parquet", "csv")
 MANIFEST = "manifest.json"
@@ -50,6 +50,7 @@ class Dataset:
     source_dir: Path
     as_of_source: str = "manifest.json"  # where the as-of date came from (see read_dataset)
     pathway: Pathway = DEFAULT_PATHWAY  # the folder's own pathway.toml, else the default
+    outreach: pd.DataFrame | None = None  # the outreach log (call attempts), when the folder has one
 
 
 # --------------------------------------------------------------------------- atomic files
@@ -160,7 +161,7 @@ def write_dataset(tables: dict[str, pd.DataFrame], manifest: dict, out_dir, fmt:
     missing = [name for name in REQUIRED_TABLES if name not in tables]
     unknown = [name for name in tables if name not in TABLE_COLUMNS]
     if missing or unknown:
-        raise ValueError(f"tables must hold patients and events (optionally ground_truth); "
+        raise ValueError(f"tables must hold patients and events (optionally outreach, ground_truth); "
                          f"missing {missing}, unknown {unknown}")
     out_dir = Path(out_dir).resolve()
     if out_dir.exists() and not out_dir.is_dir():
@@ -413,19 +414,26 @@ def read_dataset(directory, validate: bool = True, as_of=None) -> Dataset:
                                        str(paths["patients"]), str(paths["events"]), pathway)
         if "ground_truth" in typed:
             problems += check_values(typed["ground_truth"], GROUND_TRUTH_COLUMNS, str(paths["ground_truth"]))
+        if "outreach" in typed:
+            problems += check_outreach(typed["outreach"], typed["patients"], as_of, str(paths["outreach"]), pathway)
         if problems:
             raise ContractError(problems)
     elif any(p.rule == "missing_column" for p in problems):
         raise ContractError([p for p in problems if p.rule == "missing_column"])
 
     ground_truth = typed.get("ground_truth")
+    outreach = typed.get("outreach")
     return Dataset(
         patients=_with_all_columns(typed["patients"], PATIENT_COLUMNS),
         events=_with_all_columns(typed["events"], EVENT_COLUMNS),
-        ground_truth=_with_all_columns(ground_truth, GROUND_TRUTH_COLUMNS) if ground_truth is not None else None,
+        # Optional ground-truth columns (the call gain) stay absent when a dataset has none.
+        ground_truth=_with_all_columns(ground_truth, [c for c in GROUND_TRUTH_COLUMNS
+                                                      if c.required or c.name in ground_truth.columns])
+        if ground_truth is not None else None,
         manifest=manifest,
         as_of=as_of,
         source_dir=directory.resolve(),
         as_of_source=source,
         pathway=pathway,
+        outreach=_with_all_columns(outreach, OUTREACH_COLUMNS) if outreach is not None else None,
     )

@@ -93,14 +93,34 @@ EVENT_COLUMNS = (
            description="Day the appointment in next_appointment_date was booked; empty means on the event's "
                        "date. A booking made after the decision day is not known on the decision day."),
 )
+# Outreach log (optional): one row per call attempt by a navigator / care coordinator.
+DISPOSITIONS = ("reached_rebooked", "reached_declined", "left_message", "unreachable", "wrong_number")
+OUTREACH_SOURCES = {"pilot": "the historical navigation pilot (synthetic data)",
+                    "worklist": "a call logged from CarePath's worklist"}
+OUTREACH_COLUMNS = (
+    Column("patient_id", "str", description="Must be in patients."),
+    Column("date", "date", description="Day of the call attempt (on or before the as-of date)."),
+    Column("awaited_stage", "str", allowed=DEFAULT_PATHWAY.decision_stages,
+           description="The stage the patient was waiting for: one of the pathway's decision stages."),
+    Column("disposition", "str", allowed=DISPOSITIONS,
+           description="reached_rebooked (reached; a slot, transport or cost help arranged), reached_declined "
+                       "(reached; nothing arranged), left_message, unreachable (no answer, no message), "
+                       "wrong_number (the number on file does not reach the patient)."),
+    Column("source", "str", description="Who logged it: 'pilot' (the generated programme), 'worklist' (the app)."),
+    Column("coordinator", "str", required=False, nullable=True, description="Who called."),
+    Column("note", "str", required=False, nullable=True, description="Free text."),
+)
 TABLES = {"patients": PATIENT_COLUMNS, "events": EVENT_COLUMNS}
+OPTIONAL_TABLES = {"outreach": OUTREACH_COLUMNS}
 
 
 def table_columns(table: str, pathway: Pathway = DEFAULT_PATHWAY) -> tuple[Column, ...]:
     """A table's columns with the allowed programs, stages and results of ``pathway``."""
-    allowed = {"program": pathway.program_names} if table == "patients" else (
-        {"stage": pathway.stage_names, "result": pathway.results} if table == "events" else {})
-    return tuple(replace(c, allowed=allowed[c.name]) if c.name in allowed else c for c in TABLES[table])
+    allowed = {"patients": {"program": pathway.program_names},
+               "events": {"stage": pathway.stage_names, "result": pathway.results},
+               "outreach": {"awaited_stage": pathway.decision_stages}}.get(table, {})
+    columns = TABLES[table] if table in TABLES else OPTIONAL_TABLES[table]
+    return tuple(replace(c, allowed=allowed[c.name]) if c.name in allowed else c for c in columns)
 
 # Ground truth: written by the generator only, kept apart from the features.
 GROUND_TRUTH_COLUMNS = (
@@ -111,4 +131,10 @@ GROUND_TRUTH_COLUMNS = (
     Column("true_dropout_probability", "float", min_value=0, max_value=1,
            description="P(drop out before completing the pathway | what is observable at the decision point)."),
     Column("will_drop_out", "bool", description="Realised outcome in the full (uncensored) simulation."),
+    Column("true_completion_probability", "float", required=False, nullable=True, min_value=0, max_value=1,
+           description="For a patient in progress and awaiting this stage on the as-of date: P(not dropping out, "
+                       "i.e. completing the pathway or exiting appropriately) if nobody calls; empty otherwise."),
+    Column("true_call_gain", "float", required=False, nullable=True, min_value=0, max_value=1,
+           description="For the same rows: the exact increase in that probability from a navigator's call started "
+                       "on the as-of date (docs/data.md, Outreach); empty otherwise."),
 )

@@ -418,6 +418,35 @@ def _check_events(events: pd.DataFrame, patients: pd.DataFrame, as_of, source: s
     return problems
 
 
+def check_outreach(outreach: pd.DataFrame, patients: pd.DataFrame, as_of, source: str = "outreach",
+                   pathway: Pathway = DEFAULT_PATHWAY) -> list[Problem]:
+    """The outreach log's rules on a typed table: dispositions and awaited stages from the
+    allowed sets, attempts not after the as-of date, patients in the patients table."""
+    problems = _check_empty(outreach, source)
+    columns = table_columns("outreach", pathway)
+    problems += check_values(outreach, columns, source)
+    problems += _check_after_as_of(outreach, "date", as_of, source, ["awaited_stage"])
+    if _has(outreach, "patient_id") and _has(patients, "patient_id"):
+        known = pd.Index(patients["patient_id"].dropna().unique())
+        orphan = (outreach["patient_id"].notna() & ~outreach["patient_id"].isin(known)).to_numpy()
+        if orphan.any():
+            problems.append(Problem(source, "patient_id", "unknown_patient",
+                                    f"{_rows_verb(int(orphan.sum()), 'refers', 'refer')} to patients not in the "
+                                    "patients table", _examples(outreach, orphan, ["patient_id", "date"])))
+    return problems
+
+
+def validate_outreach(outreach: pd.DataFrame, patients: pd.DataFrame, as_of, source: str = "<memory>/outreach",
+                      pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
+    """Type an outreach log by the contract and raise ``ContractError`` listing every rule it breaks;
+    return the typed table."""
+    typed, problems = coerce_table(outreach, table_columns("outreach", pathway), source)
+    problems += check_outreach(typed, patients, as_of, source, pathway)
+    if problems:
+        raise ContractError(problems)
+    return typed
+
+
 def check_typed_tables(patients: pd.DataFrame, events: pd.DataFrame, as_of,
                        patients_file: str = "patients", events_file: str = "events",
                        pathway: Pathway = DEFAULT_PATHWAY) -> list[Problem]:

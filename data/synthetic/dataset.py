@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from data.synthetic.generator import (DEFAULT_AS_OF, GENERATOR_VERSION, allowed_cost_to_date, draw_population,
-                                      events_table, simulate)
+                                      events_table, outreach_table, simulate)
 from data.synthetic.ground_truth import ground_truth_table
 from data.synthetic.params import GeneratorParams
 
@@ -17,14 +17,14 @@ __all__ = ["DEFAULT_AS_OF", "generate_tables"]
 
 def generate_tables(n_patients: int, seed: int, as_of=DEFAULT_AS_OF,
                     params: GeneratorParams | None = None) -> tuple[dict, dict]:
-    """Generate patients, events and ground truth; return (tables, manifest)."""
+    """Generate patients, events, the pilot's outreach log and ground truth; return (tables, manifest)."""
     params = params or GeneratorParams()
     population, draws = draw_population(n_patients, seed, as_of, params)
     sim = simulate(population, draws, params)
     events = events_table(sim, params, draws)
     patients = population.patients.copy()
     patients["allowed_cost_to_date"] = allowed_cost_to_date(patients, events)
-    tables = {"patients": patients, "events": events,
+    tables = {"patients": patients, "events": events, "outreach": outreach_table(sim, params, draws),
               "ground_truth": ground_truth_table(sim, params)}
     manifest = {
         "generator": "carepath.synthetic", "generator_version": GENERATOR_VERSION, "seed": seed,

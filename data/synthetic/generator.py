@@ -22,7 +22,7 @@ from data.pathway import ALLOWED_WINDOW_DAYS, DECISION_STAGES
 from data.schema import LANGUAGES, PAYERS, PROGRAMS, RACE_ETHNICITIES, REGIONS, STAGES
 
 DEFAULT_AS_OF = "2026-09-30"
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"  # 2: the outreach world (pilot calls, call model)
 EPOCH = np.datetime64("1970-01-01", "D")
 
 # Independent uniform streams per patient; adding a stream never shifts another.
@@ -33,6 +33,18 @@ DRAW_NAMES = (
     "diagnosis_result",
     *[f"{stage}_cost" for stage in STAGES],
 )
+# The outreach world's streams come after every older one, so adding them shifted nothing.
+# `call_*` decide what a call does (redrawn by Levers.call_draw_seed); `pilot_*` whom the
+# historical pilot called.
+CALL_DRAW_NAMES = (
+    "phone_valid",
+    *[f"{stage}_call_{what}" for stage in DECISION_STAGES for what in ("reach", "remove", "attend", "voicemail")],
+)
+PILOT_DRAW_NAMES = tuple(f"{stage}_pilot_{what}" for stage in DECISION_STAGES for what in ("random", "staff"))
+DRAW_NAMES = DRAW_NAMES + CALL_DRAW_NAMES + PILOT_DRAW_NAMES
+# Who placed a call (per stage, in the simulation): none, the pilot's random arm, the
+# pilot's staff judgement, a what-if call (Levers.calls).
+CALL_NONE, CALL_PILOT_RANDOM, CALL_PILOT_STAFF, CALL_WHAT_IF = 0, 1, 2, 3
 
 
 @dataclass
@@ -179,12 +191,14 @@ def simulate(population: Population, draws: dict, params: GeneratorParams | None
     # `effectiveness` (relative).  (The treatment/follow-up outreach streams stay unused,
     # so the other streams keep their seeds.)
     outreach = _outreach_mask(population, levers) & (draws["diagnosis_outreach"] < levers.outreach_effectiveness)
+    call_day = _what_if_call_days(population, levers)
+    call_draws = _call_draws(draws, levers, n)
     previous = stages["screening"]
     indicated = screened & positive
     for stage in DECISION_STAGES:
         stages[stage] = _simulate_booked_stage(
             params, levers, attrs, effect, draws, stage, indicated, previous, screen_days, outreach,
-            population.as_of_day)
+            population.as_of_day, call_day, call_draws)
         previous = stages[stage]
         if stage == "diagnosis":
             confirmed = draws["diagnosis_result"] < tm.confirmed_probability(params, attrs)
@@ -203,6 +217,36 @@ def _screening_delay(params, program, window, u) -> np.ndarray:
     return 7 + np.floor(-mean * np.log1p(-u * (1 - np.exp(-span / mean)))).astype(np.int64)
 
 
+def pilot_days(params: GeneratorParams, as_of_day: int) -> tuple[int, int]:
+    """First and last day of the historical pilot (inclusive); sweeps every pilot_sweep_days from the first."""
+    start = as_of_day - int(round(params.pilot_start_months_before * 30.44))
+    end = as_of_day - int(round(params.pilot_end_months_before * 30.44))
+    return start, end
+
+
+def _what_if_call_days(population: Population, levers: Levers) -> np.ndarray:
+    """Per patient: the day of a what-if call (Levers.calls), -1 for none."""
+    days = np.full(len(population.patients), -1, dtype=np.int64)
+    if not levers.calls:
+        return days
+    position = pd.Index(population.patients["patient_id"].to_numpy(dtype=object)).get_indexer(
+        pd.Index(list(levers.calls), dtype=object))
+    unknown = [pid for pid, pos in zip(levers.calls, position) if pos < 0]
+    if unknown:
+        raise ValueError(f"calls name patients not in the population: {unknown[:5]}")
+    for pos, when in zip(position, levers.calls.values()):
+        days[pos] = population.as_of_day + int(when) if isinstance(when, (int, np.integer)) else _day(when)
+    return days
+
+
+def _call_draws(draws: dict, levers: Levers, n: int) -> dict:
+    """The call streams: the population's own, or fresh ones from `levers.call_draw_seed`."""
+    if levers.call_draw_seed is None:
+        return {name: draws[name] for name in CALL_DRAW_NAMES}
+    rngs = _streams(int(levers.call_draw_seed), len(CALL_DRAW_NAMES))
+    return {name: rng.random(n) for name, rng in zip(CALL_DRAW_NAMES, rngs)}
+
+
 def _outreach_mask(population: Population, levers: Levers) -> np.ndarray:
     if not levers.outreach_patient_ids or levers.outreach_effectiveness <= 0:
         return np.zeros(len(population.patients), bool)
@@ -210,7 +254,7 @@ def _outreach_mask(population: Population, levers: Levers) -> np.ndarray:
 
 
 def _simulate_booked_stage(params, levers, attrs, effect, draws, stage, indicated, previous,
-                           screen_days, outreach, as_of_day) -> dict:
+                           screen_days, outreach, as_of_day, what_if_call_day, call_draws) -> dict:
     window = tm.window_days(attrs["program_code"], stage)
     decision_day = previous["day"]
     lead = tm.lead_days_from_quantile(params, attrs, stage, draws[f"{stage}_lead"],
@@ -225,15 +269,70 @@ def _simulate_booked_stage(params, levers, attrs, effect, draws, stage, indicate
                 & (lead + delay <= window))
     day = decision_day + np.where(first, lead, lead + delay)
     attended = first | rebooked
-    # A navigated patient (see `simulate`) who would drop out at a stage still open at
-    # the as-of date attends it late instead.
+    # Navigator calls (the pilot's and what-if ones) act on patients still waiting.
+    calls = _place_calls(params, levers, draws, stage, indicated, decision_day, lead, window, attended, day,
+                         as_of_day, what_if_call_day)
+    call = _call_outcome(params, attrs, call_draws, stage, lead, decision_day, window, calls["call_day"])
+    navigated = (calls["call_source"] > CALL_NONE) & call["navigated"] & ~attended
+    day = np.where(navigated, call["navigated_day"], day)
+    attended = attended | navigated
+    # A patient the old uniform outreach lever navigates (see `simulate`) who would drop
+    # out at a stage still open at the as-of date attends it late instead.
     still_open = decision_day + window >= as_of_day
     rescued = outreach & indicated & ~attended & still_open
     rescue_day = np.minimum(decision_day + window, np.maximum(decision_day + lead, as_of_day + 14))
     day = np.where(rescued, rescue_day, day).astype(np.int64)
     attended = attended | rescued
     return {"indicated": indicated, "decision_day": decision_day, "lead": lead, "attended": attended,
-            "day": day, "missed": attended & ~first, "window": window, "first_attended": first}
+            "day": day, "missed": attended & ~first & ~(navigated & (day <= decision_day + lead)),
+            "window": window, "first_attended": first, "navigated": navigated, **calls, **{f"call_{k}": v for k, v in call.items()}}
+
+
+def _waiting_at(t, indicated, decision_day, window, attended, day) -> np.ndarray:
+    """Still waiting for the stage on day t: indicated, decided, not attended yet, window open."""
+    return indicated & (t >= decision_day) & np.where(attended, t < day, t <= decision_day + window)
+
+
+def _place_calls(params, levers, draws, stage, indicated, decision_day, lead, window, attended, day,
+                 as_of_day, what_if_call_day) -> dict:
+    """Per patient: the day of the (first) call at this stage and who placed it."""
+    n = len(indicated)
+    call_day = np.full(n, -1, dtype=np.int64)
+    source = np.zeros(n, dtype=np.int64)
+    if levers.pilot:
+        start, end = pilot_days(params, as_of_day)
+        step = params.pilot_sweep_days
+        first_sweep = start + step * np.ceil(np.maximum(0, decision_day - start) / step).astype(np.int64)
+        in_pilot = (first_sweep <= end) & _waiting_at(first_sweep, indicated, decision_day, window, attended, day)
+        random_arm = in_pilot & (draws[f"{stage}_pilot_random"] < params.pilot_random_share)
+        overdue = decision_day + lead + params.pilot_staff_overdue_days
+        staff_sweep = first_sweep + step * np.ceil(np.maximum(0, overdue - first_sweep) / step).astype(np.int64)
+        staff = (in_pilot & ~random_arm & (staff_sweep <= end)
+                 & _waiting_at(staff_sweep, indicated, decision_day, window, attended, day)
+                 & (draws[f"{stage}_pilot_staff"] < params.pilot_staff_share))
+        call_day = np.where(random_arm, first_sweep, np.where(staff, staff_sweep, call_day))
+        source = np.where(random_arm, CALL_PILOT_RANDOM, np.where(staff, CALL_PILOT_STAFF, source))
+    what_if = (what_if_call_day >= 0) & _waiting_at(what_if_call_day, indicated, decision_day, window, attended, day)
+    take = what_if & ((call_day < 0) | (what_if_call_day < call_day))
+    call_day = np.where(take, what_if_call_day, call_day)
+    source = np.where(take, CALL_WHAT_IF, source)
+    return {"call_day": call_day, "call_source": source}
+
+
+def _call_outcome(params, attrs, call_draws, stage, lead, decision_day, window, call_day) -> dict:
+    """What a call started on `call_day` does, for every patient (used where a call was placed)."""
+    phone_ok = call_draws["phone_valid"] < tm.phone_valid_probability(params, attrs)
+    attempt = tm.attempts_to_reach(params, tm.reach_attempt_probability(params, attrs),
+                                   call_draws[f"{stage}_call_reach"])
+    reached = phone_ok & (attempt <= params.call_attempts)
+    reach_day = call_day + params.call_attempt_gap_days * (np.minimum(attempt, params.call_attempts) - 1)
+    time_left = decision_day + window - reach_day >= params.rebook_room_days
+    removable = call_draws[f"{stage}_call_remove"] < tm.removable_probability(params, attrs, stage, lead)
+    attends = call_draws[f"{stage}_call_attend"] < params.navigated_attend_probability
+    return {"phone_ok": phone_ok, "attempt": attempt, "reached": reached, "reach_day": reach_day,
+            "time_left": time_left, "removable": removable,
+            "navigated": reached & time_left & removable & attends,
+            "navigated_day": tm.navigated_day(params, reach_day, decision_day + lead).astype(np.int64)}
 
 
 def outcome_by_patient(sim: Simulation) -> np.ndarray:
@@ -287,6 +386,50 @@ def events_table(sim: Simulation, params: GeneratorParams, draws: dict) -> pd.Da
     return events.iloc[order].reset_index(drop=True)
 
 
+PILOT_COORDINATORS = ("A. Rivera", "J. Chen", "M. Okafor", "S. Patel", "L. Nguyen")
+PILOT_NOTES = {CALL_PILOT_RANDOM: "pilot: randomised to a call", CALL_PILOT_STAFF: "pilot: staff pick (long overdue)"}
+
+
+def outreach_table(sim: Simulation, params: GeneratorParams, draws: dict) -> pd.DataFrame:
+    """The pilot's call log: one row per attempt dated on or before the as-of date.
+
+    Attempts go `call_attempt_gap_days` apart until one reaches the patient (a wrong number
+    ends the episode at once), the patient has attended, or the window has closed.
+    """
+    population = sim.population
+    ids = population.patients["patient_id"].to_numpy()
+    frames = []
+    for stage_number, stage in enumerate(DECISION_STAGES):
+        s = sim.stages[stage]
+        pilot = np.isin(s["call_source"], list(PILOT_NOTES))
+        failed = np.where(draws[f"{stage}_call_voicemail"] < params.voicemail_share, "left_message", "unreachable")
+        agreed = s["call_removable"] & s["call_time_left"]
+        for attempt in range(1, params.call_attempts + 1):
+            day = s["call_day"] + params.call_attempt_gap_days * (attempt - 1)
+            wrong = ~s["call_phone_ok"]
+            made = pilot & (day <= population.as_of_day) & (day <= s["decision_day"] + s["window"])
+            if attempt > 1:
+                # The call before this one was made and did not end the episode, and the
+                # patient has not attended in between.
+                made &= ~wrong & (s["call_attempt"] >= attempt) & ~(s["attended"] & (s["day"] <= day))
+            idx = np.flatnonzero(made)
+            reached_now = s["call_reached"][idx] & (s["call_attempt"][idx] == attempt)
+            disposition = np.where(wrong[idx], "wrong_number", np.where(
+                reached_now, np.where(agreed[idx], "reached_rebooked", "reached_declined"), failed[idx]))
+            frames.append(pd.DataFrame({
+                "patient_id": ids[idx],
+                "date": EPOCH + day[idx].astype("timedelta64[D]"),
+                "awaited_stage": stage,
+                "disposition": disposition,
+                "source": "pilot",
+                "coordinator": np.asarray(PILOT_COORDINATORS)[(idx * 7 + stage_number) % len(PILOT_COORDINATORS)],
+                "note": np.where(s["call_source"][idx] == CALL_PILOT_RANDOM, PILOT_NOTES[CALL_PILOT_RANDOM],
+                                 PILOT_NOTES[CALL_PILOT_STAFF]),
+            }))
+    log = pd.concat(frames, ignore_index=True)
+    return log.sort_values(["date", "patient_id"], kind="stable").reset_index(drop=True)
+
+
 def allowed_cost_to_date(patients: pd.DataFrame, events: pd.DataFrame) -> np.ndarray:
     billed = events.groupby("patient_id", sort=False, observed=True)["billed_cost"].sum()
     to_date = patients["patient_id"].map(billed).fillna(0.0).to_numpy()
@@ -294,4 +437,4 @@ def allowed_cost_to_date(patients: pd.DataFrame, events: pd.DataFrame) -> np.nda
 
 
 __all__ = ["DEFAULT_AS_OF", "Population", "Simulation", "draw_population", "simulate",
-           "events_table", "outcome_by_patient", "ALLOWED_WINDOW_DAYS"]
+           "events_table", "outreach_table", "outcome_by_patient", "pilot_days", "ALLOWED_WINDOW_DAYS"]

@@ -140,6 +140,63 @@ def dropout_probability(params: GeneratorParams, attrs: dict, stage: np.ndarray,
     return np.clip(result, 0.0, 1.0)
 
 
+def call_effect(params: GeneratorParams, attrs: dict, stage: np.ndarray, lead_days: np.ndarray,
+                missed_previous: np.ndarray, screen_days: np.ndarray, waited_days: np.ndarray) -> dict:
+    """Exact effect of a navigator's call started `waited_days` after the decision point on a
+    patient still waiting for `stage` then (not attended yet, window open).
+
+    Returns arrays: `completion` (P(not dropping out) without a call), `gain` (its increase
+    from the call), `stage_attendance` and `stage_gain` (the same for attending the awaited
+    stage within its window).  The call helps only a patient who would otherwise miss the
+    stage, and only if it reaches them (working number, one of `call_attempts` attempts),
+    their barrier is removable, at least `rebook_room_days` remain in the window after the
+    reaching attempt, and they then attend; the phone latent is averaged over.
+    """
+    effect = tm.patient_effect(params, attrs)
+    cont = _Continuation(params, attrs, effect)
+    stage = np.asarray(stage)
+    lead = np.asarray(lead_days, dtype=np.float64)
+    waited = np.broadcast_to(np.asarray(waited_days, dtype=np.float64), stage.shape)
+    out = {k: np.full(stage.shape, np.nan) for k in ("completion", "gain", "stage_attendance", "stage_gain")}
+    for name in DECISION_STAGES:
+        rows = stage == name
+        if not rows.any():
+            continue
+        sub = {k: v[rows] for k, v in attrs.items()}
+        sub_effect, sub_lead, sub_waited = effect[rows], lead[rows], waited[rows]
+        q0, q1 = _take(cont.after[name][0], rows), _take(cont.after[name][1], rows)
+        first, late = _stage_success_parts(params, sub, sub_effect, name, sub_lead,
+                                           np.asarray(missed_previous, dtype=np.float64)[rows],
+                                           np.asarray(screen_days, dtype=np.float64)[rows])
+        window = tm.window_days(sub["program_code"], name)
+        since_booking = sub_waited - sub_lead
+        p_rebook = tm.rebook_probability(params, sub, sub_effect, name)
+        alive = tm.rebook_survival(params, since_booking)
+        after_miss = p_rebook * np.maximum(0.0, alive - tm.rebook_survival(params, window - sub_lead)) / (
+            (1 - p_rebook) + p_rebook * alive)
+        before = since_booking < 0
+        attend = np.where(before, first + late, after_miss)
+        ok = np.where(before, first * q0 + late * q1, after_miss * q1)
+        p_phone = tm.phone_valid_probability(params, sub)
+        p_attempt = tm.reach_attempt_probability(params, sub)
+        helped_stage = np.zeros(int(rows.sum()))
+        helped_path = np.zeros(int(rows.sum()))
+        for attempt in range(1, params.call_attempts + 1):
+            reached_now = p_phone * (1 - p_attempt) ** (attempt - 1) * p_attempt
+            elapsed = sub_waited + params.call_attempt_gap_days * (attempt - 1)
+            in_time = window - elapsed >= params.rebook_room_days
+            after = np.where(elapsed >= sub_lead, q1, q0)  # reached on/after the booked day: a missed booking
+            helped_stage += reached_now * in_time
+            helped_path += reached_now * in_time * after
+        converts = (1 - attend) * tm.removable_probability(params, sub, name, sub_lead) * \
+            params.navigated_attend_probability
+        out["completion"][rows] = ok
+        out["gain"][rows] = converts * helped_path
+        out["stage_attendance"][rows] = attend
+        out["stage_gain"][rows] = converts * helped_stage
+    return out
+
+
 def _take(value, rows):
     return value[rows] if isinstance(value, np.ndarray) else np.full(int(rows.sum()), value)
 
@@ -163,11 +220,32 @@ def ground_truth_table(sim: Simulation, params: GeneratorParams) -> pd.DataFrame
     probability = dropout_probability(
         params, sub, stage.astype(str), np.concatenate([p[2] for p in parts]),
         np.concatenate([p[3] for p in parts]).astype(np.float64), screen_days[idx])
+    decision_day = np.concatenate([p[4] for p in parts])
+    lead = np.concatenate([p[2] for p in parts])
+    missed_previous = np.concatenate([p[3] for p in parts]).astype(np.float64)
+    # In progress and awaiting the stage on the as-of date: what a call today would change.
+    waiting = np.zeros(len(idx), bool)
+    start = 0
+    for stage_name, stage_idx, *_ in parts:
+        s = sim.stages[stage_name]
+        waiting[start:start + len(stage_idx)] = (
+            ~(s["attended"][stage_idx] & (s["day"][stage_idx] <= as_of_day))
+            & (s["decision_day"][stage_idx] + s["window"][stage_idx] >= as_of_day))
+        start += len(stage_idx)
+    gain = np.full(len(idx), np.nan)
+    completion = np.full(len(idx), np.nan)
+    if waiting.any():
+        w = np.flatnonzero(waiting)
+        effect = call_effect(params, {k: v[w] for k, v in sub.items()}, stage[w].astype(str), lead[w],
+                             missed_previous[w], screen_days[idx][w], as_of_day - decision_day[w])
+        gain[w], completion[w] = effect["gain"], effect["completion"]
     table = pd.DataFrame({
         "patient_id": population.patients["patient_id"].to_numpy()[idx],
         "decision_stage": stage.astype(str),
-        "decision_date": EPOCH + np.concatenate([p[4] for p in parts]).astype("timedelta64[D]"),
+        "decision_date": EPOCH + decision_day.astype("timedelta64[D]"),
         "true_dropout_probability": probability,
         "will_drop_out": will_drop[idx],
+        "true_completion_probability": completion,
+        "true_call_gain": gain,
     })
     return table.sort_values(["patient_id", "decision_date"], kind="stable").reset_index(drop=True)

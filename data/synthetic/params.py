@@ -89,6 +89,43 @@ class GeneratorParams:
     })
     event_cost_log_sd: float = 0.3
 
+    # Outreach: what a navigator's call can change (docs/data.md, "Outreach").  A call is
+    # one episode of up to `call_attempts` attempts `call_attempt_gap_days` apart.
+    # Reach: the number on file works (a latent the log reveals as "wrong_number") ...
+    phone_valid_logit: float = 2.2
+    phone_valid_vulnerable_effect: float = -0.9   # Medicaid/uninsured: numbers change more often
+    phone_valid_adi_effect: float = -0.25         # per 25 ADI points above 50
+    # ... and each attempt reaches the patient with this logistic probability.
+    reach_logit: float = 0.0
+    reach_non_english_effect: float = -0.85        # no call in the patient's language on the first try
+    reach_portal_effect: float = 0.55              # portal users answer / call back
+    reach_no_show_effect: float = -0.25            # per prior no-show (capped at 5)
+    call_attempts: int = 3
+    call_attempt_gap_days: int = 2
+    # Reached: the barrier is one the navigator can remove with these chances (independent).
+    remove_wait_probability: float = 0.40          # booked wait beyond lead_free_days -> an earlier slot
+    remove_cost_probability: float = 0.32          # cost/transport help: high out-of-pocket, far, Medicaid/uninsured
+    remove_reminder_probability: float = 0.12      # otherwise a reminder and a confirmed slot only
+    cost_barrier_out_of_pocket: float = 500.0
+    cost_barrier_distance_km: float = 25.0
+    # A navigated patient (reached, barrier removed, at least rebook_room_days left in the
+    # window after the reaching attempt) is rebooked `navigated_lead_days` after the call
+    # (or keeps an earlier booking) and attends with this probability.
+    navigated_attend_probability: float = 0.85
+    navigated_lead_days: int = 7
+    voicemail_share: float = 0.6                   # an unanswered attempt leaves a message (else unreachable)
+    # The historical pilot: weekly sweeps of patients waiting for a booked stage between
+    # these months before the as-of date; each waiting patient is randomised once, at the
+    # first sweep they are waiting in, to a call with probability pilot_random_share; of
+    # the others, staff call pilot_staff_share of those still waiting
+    # pilot_staff_overdue_days past their booked date (a judgement pick, not random).
+    pilot_start_months_before: float = 18.0
+    pilot_end_months_before: float = 6.0
+    pilot_sweep_days: int = 7
+    pilot_random_share: float = 0.30
+    pilot_staff_share: float = 0.50
+    pilot_staff_overdue_days: int = 14
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -105,8 +142,17 @@ class Levers:
     attendance_odds_ratio: dict = field(default_factory=dict)   # stage -> odds ratio
     lead_time_scale: dict = field(default_factory=dict)         # stage -> multiplier (0.7 = 30% shorter)
     lead_time_cut_days: dict = field(default_factory=dict)      # stage -> days removed
+    # The old uniform lever, kept for the Scenarios engine: one draw per contacted patient
+    # decides (with probability `effectiveness`) that they do not drop out at any stage
+    # still open at the as-of date.
     outreach_patient_ids: frozenset = frozenset()
     outreach_effectiveness: float = 0.0  # relative cut in a contacted patient's dropout probability
+    # Navigator calls under the call model: patient_id -> day of the call (an int is days
+    # after the as-of date, 0 = the as-of date; or a date).  The call acts on the stage the
+    # patient awaits that day, with its own draws (`call_draw_seed` redraws them).
+    calls: dict = field(default_factory=dict)
+    call_draw_seed: int | None = None
+    pilot: bool = True  # the historical pilot programme (False: the history without it)
 
     def is_baseline(self) -> bool:
         return self == Levers()

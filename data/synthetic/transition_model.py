@@ -113,3 +113,43 @@ def confirmed_probability(params: GeneratorParams, attrs: dict) -> np.ndarray:
 def screening_probability(params: GeneratorParams, attrs: dict, effect: np.ndarray) -> np.ndarray:
     base = np.asarray([params.screening_logit[p] for p in PROGRAMS])[attrs["program_code"]]
     return expit(base + effect)
+
+
+# --------------------------------------------------------------------------- navigator calls
+
+
+def phone_valid_probability(params: GeneratorParams, attrs: dict) -> np.ndarray:
+    """P(the number on file reaches the patient at all): a latent the log shows as wrong numbers."""
+    return expit(params.phone_valid_logit + params.phone_valid_vulnerable_effect * is_vulnerable_payer(attrs)
+                 + params.phone_valid_adi_effect * (attrs["adi"] - 50.0) / 25.0)
+
+
+def reach_attempt_probability(params: GeneratorParams, attrs: dict) -> np.ndarray:
+    """P(one attempt on a working number reaches the patient)."""
+    return expit(params.reach_logit + params.reach_non_english_effect * attrs["non_english"]
+                 + params.reach_portal_effect * attrs["portal_user"]
+                 + params.reach_no_show_effect * np.minimum(attrs["prior_no_shows_12m"], 5))
+
+
+def removable_probability(params: GeneratorParams, attrs: dict, stage: str, lead_days: np.ndarray) -> np.ndarray:
+    """P(a reached patient's barrier is one the navigator can remove), by the barriers present."""
+    long_wait = np.asarray(lead_days, dtype=np.float64) > params.lead_free_days[stage]
+    cost = ((attrs["est_out_of_pocket"] > params.cost_barrier_out_of_pocket)
+            | (attrs["distance_km"] > params.cost_barrier_distance_km) | is_vulnerable_payer(attrs))
+    stays = ((1 - params.remove_wait_probability * long_wait) * (1 - params.remove_cost_probability * cost)
+             * (1 - params.remove_reminder_probability))
+    return 1 - stays
+
+
+def attempts_to_reach(params: GeneratorParams, p_attempt: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The attempt (1, 2, ...) that reaches a patient on a working number, from one uniform draw:
+    geometric by inversion, so one stream decides every attempt."""
+    p = np.clip(p_attempt, 1e-9, 1 - 1e-9)
+    return (np.floor(np.log1p(-u) / np.log1p(-p)) + 1).astype(np.int64)
+
+
+def navigated_day(params: GeneratorParams, reach_day: np.ndarray, booked_day: np.ndarray) -> np.ndarray:
+    """Day a navigated patient attends: an earlier slot if the booking is further off, else the
+    booking itself; after a missed booking, `navigated_lead_days` after the call."""
+    soon = reach_day + params.navigated_lead_days
+    return np.where(reach_day < booked_day, np.minimum(booked_day, soon), soon)
