@@ -16,8 +16,8 @@ from ml.targeting import evaluation as tev
 from ml.targeting.benefit import BenefitConfig, BenefitModel, StageUpliftModel, continuation_rates
 from ml.targeting.rows import OUTCOME, TARGETING_FEATURES, TREATED, pilot_rows, targeting_scoring_rows
 
-MIN_CALLED_ROWS = 200
-MIN_UNCALLED_ROWS = 200
+MIN_CALLED_ROWS = 100
+MIN_UNCALLED_ROWS = 100
 CAPACITIES = (25, 100)
 NO_LOG = ("the dataset has no outreach log (table 'outreach'), so there is no record of whom calls helped "
           "to learn from")

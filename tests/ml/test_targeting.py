@@ -150,7 +150,7 @@ def logged_small(small_dataset):
     import copy
 
     dataset = copy.copy(small_dataset)
-    dataset.outreach = random_log(small_dataset, share=0.6)
+    dataset.outreach = random_log(small_dataset, share=0.5)
     return dataset
 
 
