@@ -21,7 +21,8 @@ DR-learner, whose pseudo-outcomes are far noisier at call shares of 20–50 %.
 
 The uplift is on the awaited stage (done within its window, the outcome that is final
 soonest); the gain in completing the pathway is that uplift times the chance of not
-dropping out afterwards once the stage is done, observed per program and stage.
+dropping out afterwards once the stage is done (``ContinuationModel``, learned from
+decision points whose pathway outcome is final).
 
 Why not causalml: it would pull a heavy stack for two learners we can write in sixty
 lines on sklearn's HistGradientBoosting, whose behaviour (native categoricals, missing
@@ -44,11 +45,11 @@ from ml.features import CATEGORICAL_FEATURES, model_inputs
 
 @dataclass(frozen=True)
 class BenefitConfig:
-    n_folds: int = 5
+    n_folds: int = 3
     random_state: int = 0
-    learner: str = "x"               # "x" (X-learner) or "dr" (doubly robust)
-    nuisance_max_iter: int = 200
-    nuisance_learning_rate: float = 0.05
+    learner: str = "disposition"     # "disposition", "x" (X-learner) or "dr" (doubly robust)
+    nuisance_max_iter: int = 100
+    nuisance_learning_rate: float = 0.1
     nuisance_min_samples_leaf: int = 100
     effect_max_iter: int = 150
     effect_learning_rate: float = 0.03
@@ -117,6 +118,34 @@ def pseudo_outcomes(t, y, mu0, mu1, e) -> np.ndarray:
 
 
 @dataclass
+class RebookingEffect:
+    """Uplift = a × P(a call rebooks the patient | x) × P(stage not done without a call | x).
+
+    A call helps only when it reaches the patient and removes the barrier (the log says so:
+    disposition reached_rebooked), and only a patient who would not have come anyway gains.
+    P(rebooked) is learned from every called row's disposition, a far less noisy label
+    than the stage outcome; P(not done) from the rows nobody called; the scalar a (the
+    share of rebooked patients who then attend) from the called rows' outcomes, by the
+    method of moments, which the random share of the assignment keeps honest.
+    """
+    rebook: object
+    untreated: object
+    attend_share: float
+
+    @classmethod
+    def fit(cls, X, t, y, rebooked, features, config: BenefitConfig) -> "RebookingEffect":
+        called, control = t == 1, t == 0
+        rebook = _classifier(features, config).fit(X[called], rebooked[called])
+        untreated = _classifier(features, config).fit(X[control], y[control])
+        p_rebook, p_done = _proba(rebook, X[called]), _proba(untreated, X[called])
+        share = (y[called].mean() - p_done.mean()) / max(1e-9, (p_rebook * (1 - p_done)).mean())
+        return cls(rebook, untreated, float(np.clip(share, 0.0, 1.0)))
+
+    def predict(self, X) -> np.ndarray:
+        return self.attend_share * _proba(self.rebook, X) * (1 - _proba(self.untreated, X))
+
+
+@dataclass
 class StageUpliftModel:
     """Cross-fitted uplift on the awaited stage; predict() averages the fold models."""
     features: tuple
@@ -128,7 +157,7 @@ class StageUpliftModel:
 
     @classmethod
     def fit(cls, rows: pd.DataFrame, treatment, outcome, groups, features,
-            config: BenefitConfig | None = None) -> "StageUpliftModel":
+            config: BenefitConfig | None = None, rebooked=None) -> "StageUpliftModel":
         config = config or BenefitConfig()
         features = tuple(features)
         X = model_inputs(rows, features)
@@ -138,6 +167,14 @@ class StageUpliftModel:
         for train, test in folds:
             mu0[test], mu1[test], e[test] = _nuisances(X, t, y, train, test, features, config)
         pseudo = pseudo_outcomes(t, y, mu0, mu1, e)
+        if config.learner == "disposition":
+            models, oof = [], np.empty(len(t))
+            r = np.asarray(rebooked, int)
+            for train, test in folds:
+                model = RebookingEffect.fit(X.iloc[train], t[train], y[train], r[train], features, config)
+                oof[test] = model.predict(X.iloc[test])
+                models.append(model)
+            return cls(features, models, config, oof, pseudo, e)
         if config.learner == "x":
             # X-learner: imputed effects per arm, blended by the propensity.
             imputed = np.where(t == 1, y - mu0, mu1 - y)
@@ -161,6 +198,33 @@ class StageUpliftModel:
         return self.predict_all(rows).mean(axis=0)
 
 
+# What happens after the awaited stage does not depend on how long the patient waited for it.
+WAITING_FEATURES = ("waited_days", "days_until_appointment", "days_past_booking", "days_left_in_window")
+
+
+@dataclass
+class ContinuationModel:
+    """P(not dropping out afterwards | the awaited stage was done), per patient: gradient
+    boosting on decision points whose pathway outcome is final and whose awaited stage
+    happened, on their decision day.  Patients differ here as much as in the call's uplift
+    (the same barriers that keep them waiting stop them later)."""
+    features: tuple
+    model: object
+
+    @classmethod
+    def fit(cls, decision_rows: pd.DataFrame, features, config: BenefitConfig | None = None):
+        config = config or BenefitConfig()
+        done = decision_rows[decision_rows["label_known"] & decision_rows["next_stage_date"].notna()]
+        features = tuple(f for f in features if f not in WAITING_FEATURES and f in done.columns)
+        target = 1 - done["dropped_out"].astype(int).to_numpy()
+        if len(done) < 100 or len(np.unique(target)) < 2:
+            return None
+        return cls(features, _classifier(features, config).fit(model_inputs(done, features), target))
+
+    def predict(self, rows: pd.DataFrame) -> np.ndarray:
+        return _proba(self.model, model_inputs(rows, self.features))
+
+
 def continuation_rates(points: pd.DataFrame) -> dict:
     """P(not dropping out afterwards | the awaited stage was done), per (program, stage),
     from decision points whose pathway outcome is final; 1.0 where nothing is known
@@ -180,12 +244,15 @@ def continuation_of(rows: pd.DataFrame, rates: dict) -> np.ndarray:
 class BenefitModel:
     """Expected gain in P(completing the pathway) from one call now, per waiting patient."""
     stage: StageUpliftModel
-    continuation: dict
+    continuation: dict                           # per (program, stage): the fallback
+    continuation_model: ContinuationModel | None = None
 
     def expected_gain(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(gain, low, high): the fold models' mean, and their minimum and maximum."""
         if rows.empty:
             empty = np.zeros(0)
             return empty, empty, empty
-        per_fold = self.stage.predict_all(rows) * continuation_of(rows, self.continuation)
+        after = (self.continuation_model.predict(rows) if self.continuation_model is not None
+                 else continuation_of(rows, self.continuation))
+        per_fold = self.stage.predict_all(rows) * after
         return per_fold.mean(axis=0), per_fold.min(axis=0), per_fold.max(axis=0)

@@ -11,14 +11,16 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from data.journeys import derive_decision_points
+from ml.features import decision_day_rows
 from ml.targeting import evaluation as tev
-from ml.targeting.benefit import BenefitConfig, BenefitModel, StageUpliftModel, continuation_rates
-from ml.targeting.rows import OUTCOME, TARGETING_FEATURES, TREATED, pilot_rows, targeting_scoring_rows
+from ml.targeting.benefit import BenefitConfig, BenefitModel, ContinuationModel, StageUpliftModel, continuation_rates
+from ml.targeting.rows import OUTCOME, REBOOKED, SWEEP_DAYS, TARGETING_FEATURES, TREATED, pilot_rows, targeting_scoring_rows
 
 MIN_CALLED_ROWS = 100
 MIN_UNCALLED_ROWS = 100
 CAPACITIES = (25, 100)
+LEARNER_LABELS = {"disposition": "rebooking learner (P(rebooked) × P(not done otherwise))", "x": "X-learner",
+                  "dr": "DR-learner"}
 NO_LOG = ("the dataset has no outreach log (table 'outreach'), so there is no record of whom calls helped "
           "to learn from")
 
@@ -76,7 +78,8 @@ def train_benefit(dataset, scoring: pd.DataFrame, risk: Callable[[pd.DataFrame],
     if outreach is None or len(outreach) == 0:
         return None, _unavailable(NO_LOG), nothing
     started = time.perf_counter()
-    rows = pilot_rows(dataset.patients, dataset.events, outreach, dataset.as_of, dataset.pathway)
+    step = (dataset.manifest.get("params") or {}).get("pilot_sweep_days", SWEEP_DAYS)
+    rows = pilot_rows(dataset.patients, dataset.events, outreach, dataset.as_of, dataset.pathway, step_days=step)
     t, y = rows[TREATED].to_numpy(int), rows[OUTCOME].to_numpy(int)
     if t.sum() < MIN_CALLED_ROWS or (1 - t).sum() < MIN_UNCALLED_ROWS:
         return None, _unavailable(
@@ -84,14 +87,16 @@ def train_benefit(dataset, scoring: pd.DataFrame, risk: Callable[[pd.DataFrame],
             f"whose outcome is final; the benefit model needs at least {MIN_CALLED_ROWS} of each"), nothing
     features = tuple(f for f in TARGETING_FEATURES if f in rows.columns and rows[f].notna().any()
                      and rows[f].nunique() > 1)
-    stage = StageUpliftModel.fit(rows, t, y, rows["patient_id"].to_numpy(), features, config)
-    points = derive_decision_points(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
-    model = BenefitModel(stage, continuation_rates(points))
+    stage = StageUpliftModel.fit(rows, t, y, rows["patient_id"].to_numpy(), features, config,
+                                 rebooked=rows[REBOOKED].to_numpy(int))
+    decision_rows = decision_day_rows(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
+    model = BenefitModel(stage, continuation_rates(decision_rows),
+                         ContinuationModel.fit(decision_rows, features, config))
     scoring_features = targeting_scoring_rows(scoring)
     gains = model.expected_gain(scoring_features)
     order = tev.order_by(stage.out_of_fold)
     section = {
-        "available": True, "learner": "DR-learner" if config.learner == "dr" else "X-learner",
+        "available": True, "learner": LEARNER_LABELS[config.learner],
         "config": config.to_dict(), "features": list(features),
         "outcome": "the awaited stage done within its window (stage uplift), times the chance of not dropping "
                    "out afterwards",
@@ -102,6 +107,7 @@ def train_benefit(dataset, scoring: pd.DataFrame, risk: Callable[[pd.DataFrame],
         "propensity_range": [float(stage.propensity.min()), float(stage.propensity.max())],
         "qini_coefficient": {"benefit": tev.qini_coefficient(order, stage.pseudo)},
         "continuation": model.continuation,
+        "continuation_model": model.continuation_model is not None,
     }
     if risk is not None:
         section["qini_coefficient"]["risk"] = tev.qini_coefficient(tev.order_by(risk(rows)), stage.pseudo)
