@@ -168,6 +168,8 @@ class StageUpliftModel:
             mu0[test], mu1[test], e[test] = _nuisances(X, t, y, train, test, features, config)
         pseudo = pseudo_outcomes(t, y, mu0, mu1, e)
         if config.learner == "disposition":
+            if rebooked is None:
+                raise ValueError("the rebooking learner needs each called row's rebooked label (from the dispositions)")
             models, oof = [], np.empty(len(t))
             r = np.asarray(rebooked, int)
             for train, test in folds:
