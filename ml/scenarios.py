@@ -17,13 +17,16 @@ Methods
   levers only help); one who dropped out at a stage would have attended with
   probability (a' - a) / (1 - a), the same patient with the same luck, then finished
   with the chain's probability.
-  Patients in progress get the expected change.  Outreach cuts contacted patients'
-  calibrated risk (what is left of it after the other levers) by the effectiveness.
+  Patients in progress get the expected change.  Outreach: with a benefit model
+  (ml.targeting, learned from the outreach log) the top patients by expected gain are
+  contacted and each gains their expected gain (at most the risk left after the other
+  levers); without one, the top by risk, whose remaining risk falls by the effectiveness.
   Screening uptake brings in patients no model has seen: both methods count them at
   the cohort's completion rate (flagged in the result).
 - Ground truth (synthetic data only): re-simulate the same patients with the same
-  draws under the levers; the navigation draw is averaged out exactly (expected
-  over it), everything else is the realised re-simulation.
+  draws under the levers; navigator calls on the as-of date are averaged over 16
+  redrawn call outcomes (the old uniform lever's navigation draw exactly), everything
+  else is the realised re-simulation.
 """
 from __future__ import annotations
 
