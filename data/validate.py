@@ -25,6 +25,10 @@ def summarize(dataset) -> str:
     lines = [f"Dataset {dataset.source_dir}: valid"]
     lines.append(f"  patients:     {len(patients):,} rows")
     lines.append(f"  events:       {len(events):,} rows ({events['patient_id'].nunique():,} patients with events)")
+    if dataset.outreach is not None:
+        outreach = dataset.outreach
+        lines.append(f"  outreach:     {len(outreach):,} call attempts ({outreach['patient_id'].nunique():,} patients, "
+                     f"{outreach['date'].min():%Y-%m-%d} to {outreach['date'].max():%Y-%m-%d})")
     if dataset.ground_truth is not None:
         lines.append(f"  ground_truth: {len(dataset.ground_truth):,} rows")
     lines.append(f"  as-of date:   {dataset.as_of:%Y-%m-%d}{inferred}")

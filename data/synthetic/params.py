@@ -93,19 +93,19 @@ class GeneratorParams:
     # one episode of up to `call_attempts` attempts `call_attempt_gap_days` apart.
     # Reach: the number on file works (a latent the log reveals as "wrong_number") ...
     phone_valid_logit: float = 2.2
-    phone_valid_vulnerable_effect: float = -0.9   # Medicaid/uninsured: numbers change more often
+    phone_valid_vulnerable_effect: float = -1.2   # Medicaid/uninsured: numbers change more often
     phone_valid_adi_effect: float = -0.25         # per 25 ADI points above 50
     # ... and each attempt reaches the patient with this logistic probability.
     reach_logit: float = 0.0
-    reach_non_english_effect: float = -0.85        # no call in the patient's language on the first try
+    reach_non_english_effect: float = -1.1         # no call in the patient's language on the first try
     reach_portal_effect: float = 0.55              # portal users answer / call back
-    reach_no_show_effect: float = -0.25            # per prior no-show (capped at 5)
+    reach_no_show_effect: float = -0.30            # per prior no-show (capped at 5)
     call_attempts: int = 3
     call_attempt_gap_days: int = 2
     # Reached: the barrier is one the navigator can remove with these chances (independent).
-    remove_wait_probability: float = 0.40          # booked wait beyond lead_free_days -> an earlier slot
-    remove_cost_probability: float = 0.32          # cost/transport help: high out-of-pocket, far, Medicaid/uninsured
-    remove_reminder_probability: float = 0.12      # otherwise a reminder and a confirmed slot only
+    remove_wait_probability: float = 0.42          # booked wait beyond lead_free_days -> an earlier slot
+    remove_cost_probability: float = 0.34          # cost/transport help: high out-of-pocket, far, Medicaid/uninsured
+    remove_reminder_probability: float = 0.14      # otherwise a reminder and a confirmed slot only
     cost_barrier_out_of_pocket: float = 500.0
     cost_barrier_distance_km: float = 25.0
     # A navigated patient (reached, barrier removed, at least rebook_room_days left in the
