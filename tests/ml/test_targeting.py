@@ -192,6 +192,8 @@ def test_shuffling_outcomes_dispositions_or_ground_truth_leaves_the_features_unc
 
 
 def test_train_benefit_fills_expected_gain_or_says_why_not(logged_small, small_dataset):
+    import copy
+
     from ml.features import scoring_rows
     from ml.targeting.train import NO_LOG, train_benefit
 
@@ -201,7 +203,9 @@ def test_train_benefit_fills_expected_gain_or_says_why_not(logged_small, small_d
     assert np.isfinite(gain).all() and len(gain) == len(scoring)
     assert (low <= gain + 1e-12).all() and (gain <= high + 1e-12).all()
     assert abs(section["estimated_stage_uplift"]) < 0.1  # calls do nothing in this world
-    model, section, (gain, _, _) = train_benefit(small_dataset, scoring, log=lambda m: None)
+    without_log = copy.copy(small_dataset)
+    without_log.outreach = None  # user data without an outreach table
+    model, section, (gain, _, _) = train_benefit(without_log, scoring, log=lambda m: None)
     assert model is None and section == {"available": False, "reason": NO_LOG} and np.isnan(gain).all()
 
 
