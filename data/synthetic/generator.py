@@ -285,7 +285,8 @@ def _simulate_booked_stage(params, levers, attrs, effect, draws, stage, indicate
     attended = attended | rescued
     return {"indicated": indicated, "decision_day": decision_day, "lead": lead, "attended": attended,
             "day": day, "missed": attended & ~first & ~(navigated & (day <= decision_day + lead)),
-            "window": window, "first_attended": first, "navigated": navigated, **calls, **{f"call_{k}": v for k, v in call.items()}}
+            "window": window, "first_attended": first, "navigated": navigated, **calls,
+            **{f"call_{k}": v for k, v in call.items()}}
 
 
 def _waiting_at(t, indicated, decision_day, window, attended, day) -> np.ndarray:
