@@ -202,6 +202,13 @@ def _feature_frame(points: pd.DataFrame, waited: np.ndarray, patients: pd.DataFr
     return rows
 
 
+def landmark_rows(points: pd.DataFrame, waited: np.ndarray, patients: pd.DataFrame,
+                  booked_on: pd.Series | None = None) -> pd.DataFrame:
+    """Feature rows of ``points`` on the landmark day ``waited`` days after each decision
+    (what was known that day); used by the targeting rows of ml.targeting."""
+    return _feature_frame(points, waited, patients, booked_on)
+
+
 def training_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of,
                   pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
     """Landmark rows of decision points whose outcome is final, with the label.

@@ -29,6 +29,7 @@ from data.settings import Settings, get_settings
 from ml.features import usable_features
 from ml.models import TrainingConfig
 from ml.report import report_markdown
+from ml.targeting.benefit import BenefitConfig
 from ml.training import ModelBundle, ModelUnavailable, train_models
 
 REGISTRY_FORMAT = 1
@@ -51,6 +52,10 @@ def data_fingerprint(dataset: Dataset) -> str:
     else:  # no checksums recorded: hash the frames themselves
         basis = {name: hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
                  for name, frame in (("patients", dataset.patients), ("events", dataset.events))}
+    outreach = getattr(dataset, "outreach", None)
+    if outreach is not None:  # the benefit model learns from the log: a new call means a new model
+        basis["outreach"] = (files["outreach"]["sha256"] if "outreach" in files else hashlib.sha256(
+            pd.util.hash_pandas_object(outreach, index=False).to_numpy().tobytes()).hexdigest())
     basis["as_of"] = str(dataset.as_of.date())
     return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
 
@@ -60,6 +65,8 @@ def model_key(dataset: Dataset, config: TrainingConfig) -> str:
     # supports (or in the rule deciding it) must never load models built for another set.
     basis = {"data": data_fingerprint(dataset), "config": config.to_dict(), "versions": library_versions(),
              "features": list(usable_features(dataset.patients).used)}
+    if getattr(dataset, "outreach", None) is not None:  # keys of data without a log stay as they were
+        basis["benefit_config"] = BenefitConfig().to_dict()
     return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 

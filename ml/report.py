@@ -1,6 +1,7 @@
 """Human-readable model report (Markdown and terminal table) from report.json content."""
 from __future__ import annotations
 
+from ml.targeting.report import benefit_markdown
 from ml.models import MODEL_LABELS, MODEL_NAMES
 
 
@@ -63,4 +64,6 @@ def report_markdown(report: dict) -> str:
     if skipped:
         parts += ["", "Not audited (fewer than two recorded values): "
                   + ", ".join(f"{s['attribute']} ({s['reason']})" for s in skipped) + "."]
+    if "benefit" in report:
+        parts += ["", *benefit_markdown(report["benefit"])]
     return "\n".join(parts) + "\n"

@@ -17,13 +17,16 @@ Methods
   levers only help); one who dropped out at a stage would have attended with
   probability (a' - a) / (1 - a), the same patient with the same luck, then finished
   with the chain's probability.
-  Patients in progress get the expected change.  Outreach cuts contacted patients'
-  calibrated risk (what is left of it after the other levers) by the effectiveness.
+  Patients in progress get the expected change.  Outreach: with a benefit model
+  (ml.targeting, learned from the outreach log) the top patients by expected gain are
+  contacted and each gains their expected gain (at most the risk left after the other
+  levers); without one, the top by risk, whose remaining risk falls by the effectiveness.
   Screening uptake brings in patients no model has seen: both methods count them at
   the cohort's completion rate (flagged in the result).
 - Ground truth (synthetic data only): re-simulate the same patients with the same
-  draws under the levers; the navigation draw is averaged out exactly (expected
-  over it), everything else is the realised re-simulation.
+  draws under the levers; navigator calls on the as-of date are averaged over 16
+  redrawn call outcomes (the old uniform lever's navigation draw exactly), everything
+  else is the realised re-simulation.
 """
 from __future__ import annotations
 
@@ -45,6 +48,8 @@ BOOTSTRAP_RESAMPLES = 200
 # Coefficient draws of the stage-attendance model: each bootstrap resample of patients
 # also takes one, so the intervals carry the model's own uncertainty, not only the patients'.
 MODEL_DRAWS = 30
+# Redrawn call outcomes averaged in the ground truth of the outreach lever (benefit model).
+TRUTH_CALL_DRAWS = 16
 
 
 def _interval(samples: np.ndarray) -> list[float]:
@@ -88,6 +93,12 @@ class ScenarioEngine:
         if self.resimulator is not None:
             self._resim_patient = self._position(self.resimulator.population.patients["patient_id"])
         self._truth_cache: dict = {}
+        # The outreach lever uses the benefit model when there is one (ml.targeting): contacted =
+        # top by expected gain, each gains their expected gain; otherwise top by risk, each
+        # losing `effectiveness` of their risk.
+        gains = bundle.scores["expected_gain"] if "expected_gain" in bundle.scores.columns else None
+        self.uses_benefit_model = gains is not None and bool(gains.notna().any())
+        self.outreach_ranking = "expected_gain" if self.uses_benefit_model else "risk"
 
     # ------------------------------------------------------------------ building blocks
     def _position(self, ids) -> np.ndarray:
@@ -189,7 +200,8 @@ class ScenarioEngine:
             round(levers.outreach_top_pct * len(scores)))
         if levers.outreach_effectiveness <= 0:
             n = 0
-        return scores.nlargest(min(n, len(scores)), "risk")  # scores are ranked already; nlargest is explicit
+        # With a benefit model, the calls go to the patients a call helps most (ties: by risk, the scores' order).
+        return scores.nlargest(min(n, len(scores)), self.outreach_ranking)
 
     # ------------------------------------------------------------------ projections
     def _confirmed_shares(self) -> tuple[float, dict]:
@@ -221,7 +233,12 @@ class ScenarioEngine:
                                          with_draws=bool(resamples))
         contacted_risk = pop["patient_id"].map(contacted.set_index("patient_id")["risk"]).fillna(0.0).to_numpy()
         # Outreach acts on the risk that remains once the pathway levers act: nobody is rescued twice.
-        deltas = pathway_gain + levers.outreach_effectiveness * np.maximum(0.0, contacted_risk - pathway_gain)
+        remaining = np.maximum(0.0, contacted_risk - pathway_gain)
+        if self.uses_benefit_model:
+            gain = pop["patient_id"].map(contacted.set_index("patient_id")["expected_gain"]).fillna(0.0).to_numpy()
+            deltas = pathway_gain + np.minimum(np.clip(gain, 0.0, None), remaining)
+        else:
+            deltas = pathway_gain + levers.outreach_effectiveness * remaining
         delta = deltas[0]
         cohort_index = self._patients[member]
         extra_positives = self._extra_positives(levers, cohort_index)
@@ -232,6 +249,10 @@ class ScenarioEngine:
         result = {
             "patients": int(n), "in_progress": int(pop["in_progress"].sum()), "contacted": int(len(contacted)),
             "levers": levers.to_dict(),
+            "outreach_method": ("benefit model: the top patients by expected gain from a call, each gaining it "
+                                "(learned from the outreach log; the effectiveness setting only switches calls on)"
+                                if self.uses_benefit_model else
+                                "top patients by risk, each losing the effectiveness share of their risk"),
             "baseline_completion_rate": float(base.mean()),
             "methods": {
                 "model": self._summarise(base, delta, extra_positives, levers, len(contacted), resamples,
@@ -301,14 +322,23 @@ class ScenarioEngine:
                              attendance_shift=dict(levers.attendance_pp),
                              lead_time_scale={s: 1 - v for s, v in levers.wait_cut_pct.items() if v})
         without_outreach = self._simulate(base_levers)
-        with_full_outreach = self._simulate(Levers(**{**base_levers.__dict__,
-                                                      "outreach_patient_ids": frozenset(contacted["patient_id"]),
-                                                      "outreach_effectiveness": 1.0})) if len(contacted) else without_outreach
         baseline = self._simulate(Levers())
-        e = levers.outreach_effectiveness
-        # Expected over the navigation draw: a contacted patient is navigated with probability e.
-        scenario_ok = np.where(contacted_mask, (1 - e) * without_outreach[0] + e * with_full_outreach[0],
-                               without_outreach[0])
+        if self.uses_benefit_model and len(contacted):
+            # Navigator calls on the as-of date under the call model, averaged over redrawn call
+            # outcomes (reach, barrier, attendance), so the truth is an expectation like the projection.
+            calls = {pid: 0 for pid in contacted["patient_id"]}
+            called = np.mean([self._simulate(Levers(**{**base_levers.__dict__, "calls": calls,
+                                                       "call_draw_seed": seed}))[0]
+                              for seed in range(TRUTH_CALL_DRAWS)], axis=0)
+            scenario_ok = np.where(contacted_mask, called, without_outreach[0])
+        else:
+            with_full_outreach = self._simulate(Levers(**{
+                **base_levers.__dict__, "outreach_patient_ids": frozenset(contacted["patient_id"]),
+                "outreach_effectiveness": 1.0})) if len(contacted) else without_outreach
+            e = levers.outreach_effectiveness
+            # Expected over the navigation draw: a contacted patient is navigated with probability e.
+            scenario_ok = np.where(contacted_mask, (1 - e) * without_outreach[0] + e * with_full_outreach[0],
+                                   without_outreach[0])
         base_rate = float(baseline[0][in_pop].mean())
         true_rate = float(scenario_ok[in_pop].mean())
         newly_positive = without_outreach[1] & ~baseline[1] & in_cohort
@@ -326,7 +356,7 @@ class ScenarioEngine:
 
             sim = self.resimulator.run(levers)
             positive = sim.stages["diagnosis"]["indicated"]
-            if len(self._truth_cache) >= 8:
+            if len(self._truth_cache) >= 8 + TRUTH_CALL_DRAWS:
                 self._truth_cache.pop(next(iter(self._truth_cache)))  # oldest first
             self._truth_cache[key] = (positive & (outcome_by_patient(sim) != "dropped_out"), positive)
         return self._truth_cache[key]

@@ -18,12 +18,14 @@ from ml.cli_common import add_data_arguments, load_dataset_and_models
 from ml.models import MODEL_LABELS
 
 EXPORT_COLUMNS = ("rank", "patient_id", "program", "awaiting_stage", "stage_name", "decision_date", "booked_date",
-                  "window_closes", "waited_days", "days_until_appointment", "risk", "risk_tier")
+                  "window_closes", "waited_days", "days_until_appointment", "risk", "risk_tier", "expected_gain")
 
 
 def worklist_frame(scores: pd.DataFrame) -> pd.DataFrame:
-    out = scores.loc[:, list(EXPORT_COLUMNS)].rename(columns={"waited_days": "days_waiting"})
+    # expected_gain: the benefit model's gain in P(completing) from a call today; empty without an outreach log.
+    out = scores.reindex(columns=list(EXPORT_COLUMNS)).rename(columns={"waited_days": "days_waiting"})
     out["risk"] = out["risk"].round(4)
+    out["expected_gain"] = out["expected_gain"].astype(float).round(4)
     for k in range(3):
         out[f"driver_{k + 1}"] = [ds[k]["text"] if len(ds) > k else "" for ds in scores["drivers"]]
     for column in ("decision_date", "booked_date", "window_closes"):

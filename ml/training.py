@@ -43,6 +43,9 @@ SCORE_COLUMNS = {
     "days_until_appointment": _NUMBER, "lead_days": _NUMBER, "stage_name": _TEXT,
     **{f"risk_{name}": _NUMBER for name in MODEL_NAMES}, "risk": _NUMBER, "risk_tier": _TEXT,
     "reference_risk": _NUMBER, "drivers": _TEXT, "top_drivers": _TEXT,
+    # The benefit model's expected gain in P(completing the pathway) from a call today and the
+    # spread of its cross-fitted models; missing (NaN) without an outreach log (report: benefit.reason).
+    "expected_gain": _NUMBER, "expected_gain_low": _NUMBER, "expected_gain_high": _NUMBER,
 }
 
 
@@ -59,6 +62,7 @@ class ModelBundle:
     scores: pd.DataFrame
     contributions: pd.DataFrame
     features: tuple = FEATURES  # the features both models were trained on (usable_features)
+    benefit: object = None  # ml.targeting.benefit.BenefitModel, or None without an outreach log
 
     def risk(self, rows: pd.DataFrame, model: str | None = None) -> np.ndarray:
         """Calibrated probability of dropping out before completing the pathway."""
@@ -157,11 +161,12 @@ def _model_report(name, raw, calibrated, y, rows, oracle, fold_models, X, splits
     return metrics
 
 
-def _score_in_progress(bundle_parts, dataset, config, log) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _score_in_progress(bundle_parts, dataset, config, log) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(scores, contributions, scoring rows), all in the order of the scores (highest risk first)."""
     pipelines, calibrators, primary, reference = bundle_parts
     rows = scoring_rows(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
     if rows.empty:  # nobody in progress at the as-of date
-        return _empty_scores(), pd.DataFrame(columns=["patient_id", *reference.columns])
+        return _empty_scores(), pd.DataFrame(columns=["patient_id", *reference.columns]), rows
     X = model_inputs(rows, reference.columns)
 
     def risk_of(name):
@@ -187,7 +192,7 @@ def _score_in_progress(bundle_parts, dataset, config, log) -> tuple[pd.DataFrame
     contributions = contributions.iloc[order].reset_index(drop=True)
     contributions.insert(0, "patient_id", scores["patient_id"].to_numpy())
     scores.insert(0, "rank", np.arange(1, len(scores) + 1))
-    return scores, contributions
+    return scores, contributions, rows.iloc[order].reset_index(drop=True)
 
 
 def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: str = "",
@@ -229,7 +234,10 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
     models["logistic_regression"]["coefficients"] = (
         logistic_coefficients(pipelines["logistic_regression"]).round(4).to_dict("records"))
     reference = reference_row(X)
-    scores, contributions = _score_in_progress((pipelines, calibrators, primary, reference), dataset, config, log)
+    scores, contributions, score_rows = _score_in_progress((pipelines, calibrators, primary, reference), dataset,
+                                                           config, log)
+    benefit, benefit_report = _add_expected_gain(scores, score_rows, dataset, pipelines[primary],
+                                                 calibrators[primary], features.used, log)
     report = {
         "as_of": str(dataset.as_of.date()),
         "n_decision_points": n_points,
@@ -247,6 +255,24 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
         "features": features.as_report(),
         "subgroups_skipped": ev.skipped_subgroup_attributes(rows),
         "models": models,
+        "benefit": benefit_report,
     }
     return ModelBundle(key, config, pipelines, calibrators, primary, reference, report, scores, contributions,
-                       features.used)
+                       features.used, benefit)
+
+
+def _add_expected_gain(scores, score_rows, dataset, pipeline, calibrator, features, log):
+    """Train the benefit model (when the dataset logs outreach), fill the scores' expected
+    gain, and return (model or None, the report's benefit section)."""
+    from ml.targeting.train import policy_table, train_benefit
+
+    def risk(rows):
+        return calibrator.transform(pipeline.predict_proba(model_inputs(rows, features))[:, 1])
+
+    benefit, section, (gain, low, high) = train_benefit(dataset, score_rows, risk, log=log)
+    scores["expected_gain"], scores["expected_gain_low"], scores["expected_gain_high"] = gain, low, high
+    if benefit is None:
+        log(f"  no benefit model: {section['reason']}")
+    else:
+        section["policy_value"] = policy_table(scores, dataset)
+    return benefit, section

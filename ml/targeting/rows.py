@@ -1,0 +1,122 @@
+"""Rows the benefit model learns from (the logged pilot outreach) and scores (patients waiting now).
+
+A *sweep* is a week of the pilot programme (every ``step_days`` from its first logged
+call; the manifest's ``pilot_sweep_days`` when documented): on its first day the
+navigators looked at everyone waiting and called some of them.  Each decision point waiting on a sweep day
+(its awaited stage not yet happened, its window open) gives one row with the features
+known that day; rows stop at the decision point's first call, because everything after
+it is changed by the call.  Treatment = at least one call attempt during the sweep's
+week.  Outcome = the awaited stage happened within its window, which is final once the
+window has closed: rows whose window is still open at the as-of date are left out
+(censored, as in ``ml.features.training_rows``).
+
+Each called row also carries ``rebooked``: one of its call attempts reached the patient
+and removed the barrier (disposition reached_rebooked), a post-call outcome that the
+benefit model learns as a label.  Nothing dated after the sweep day becomes a feature:
+the calls' dispositions, the next stage date and the ground truth are outcomes or
+yardsticks, never inputs.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from data.journeys import derive_decision_points
+from data.pathway import DEFAULT_PATHWAY, Pathway
+from ml.features import FEATURES, booking_made_on, landmark_rows
+
+# Time left to rebook is what a call can use: the product brief names it first.
+TARGETING_FEATURES = FEATURES + ("days_left_in_window",)
+SWEEP_DAYS = 7
+TREATED, OUTCOME, REBOOKED = "called", "stage_done", "rebooked"
+REBOOKED_DISPOSITION = "reached_rebooked"
+PILOT_SOURCE = "pilot"
+
+
+def logged_calls(outreach: pd.DataFrame | None, source: str | None = PILOT_SOURCE) -> pd.DataFrame:
+    """Call attempts of the log (of one source when the log says where each came from)."""
+    if outreach is None or outreach.empty:
+        return pd.DataFrame(columns=["patient_id", "date", "awaited_stage", "disposition"])
+    calls = outreach
+    if source is not None and "source" in calls.columns and (calls["source"] == source).any():
+        calls = calls[calls["source"] == source]
+    return pd.DataFrame({"patient_id": calls["patient_id"].astype(str).to_numpy(),
+                         "date": pd.to_datetime(calls["date"]).dt.normalize().to_numpy(),
+                         "awaited_stage": calls["awaited_stage"].astype(str).to_numpy(),
+                         "disposition": (calls["disposition"].astype(str).to_numpy() if "disposition" in calls.columns
+                                         else np.full(len(calls), "", dtype=object))})
+
+
+def sweep_days(calls: pd.DataFrame, step_days: int = SWEEP_DAYS) -> pd.DatetimeIndex:
+    """The sweeps' first days: every ``step_days`` from the first logged call to the last."""
+    dates = pd.to_datetime(calls["date"])
+    return pd.date_range(dates.min(), dates.max(), freq=f"{int(step_days)}D")
+
+
+def _first_call(points: pd.DataFrame, calls: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Date of each decision point's first logged call while it was waiting (NaT if never), and
+    whether any of its calls rebooked the patient (reached, barrier removed: a post-call outcome)."""
+    keyed = points[["patient_id", "awaiting_stage", "decision_date", "window_closes"]].astype(
+        {"patient_id": str, "awaiting_stage": str}).reset_index(names="_point")
+    matched = keyed.merge(calls.rename(columns={"awaited_stage": "awaiting_stage"}),
+                          on=["patient_id", "awaiting_stage"], how="inner")
+    matched = matched[(matched["date"] >= matched["decision_date"]) & (matched["date"] <= matched["window_closes"])]
+    first = matched.groupby("_point")["date"].min()
+    out = np.full(len(points), np.datetime64("NaT"), dtype="datetime64[ns]")
+    out[first.index.to_numpy()] = first.to_numpy(dtype="datetime64[ns]")
+    rebooked = np.zeros(len(points), bool)
+    rebooked[matched.loc[matched["disposition"] == REBOOKED_DISPOSITION, "_point"].unique()] = True
+    return out, rebooked
+
+
+def _with_window_left(rows: pd.DataFrame) -> pd.DataFrame:
+    rows["days_left_in_window"] = (rows["window_closes"] - rows["landmark_date"]).dt.days.astype(float)
+    return rows
+
+
+def pilot_rows(patients: pd.DataFrame, events: pd.DataFrame, outreach: pd.DataFrame | None, as_of,
+               pathway: Pathway = DEFAULT_PATHWAY, source: str | None = PILOT_SOURCE,
+               step_days: int = SWEEP_DAYS) -> pd.DataFrame:
+    """One row per (decision point, sweep day) while waiting and not yet called, with the
+    treatment (called that week) and the final outcome (stage done within its window)."""
+    as_of = pd.Timestamp(as_of).normalize()
+    calls = logged_calls(outreach, source)
+    points = derive_decision_points(patients, events, as_of, pathway)
+    # Final outcome only: the window closed before the as-of date.
+    points = points[points["window_closes"] < as_of].reset_index(drop=True)
+    if calls.empty or points.empty:
+        return _with_window_left(landmark_rows(points.iloc[:0], np.zeros(0), patients)).assign(
+            **{TREATED: pd.Series(dtype=int), OUTCOME: pd.Series(dtype=int), REBOOKED: pd.Series(dtype=int),
+               "sweep_day": pd.Series(dtype="datetime64[ns]")})
+    first_call, rebooked = _first_call(points, calls)
+    booked_on = booking_made_on(points, events, pathway)
+    decision = points["decision_date"].to_numpy("datetime64[ns]")
+    closes = points["window_closes"].to_numpy("datetime64[ns]")
+    done = points["next_stage_date"].to_numpy("datetime64[ns]")
+    frames = []
+    for day in sweep_days(calls, step_days):
+        d = np.datetime64(day, "ns")
+        week_end = d + np.timedelta64(int(step_days), "D")
+        waiting = (decision <= d) & (closes >= d) & ~(done <= d)  # NaT compares False: never done
+        not_called_before = ~(first_call < d)
+        rows_at = np.flatnonzero(waiting & not_called_before)
+        if not len(rows_at):
+            continue
+        sub = points.iloc[rows_at]
+        waited = ((d - decision[rows_at]) / np.timedelta64(1, "D")).astype(float)
+        frame = landmark_rows(sub, waited, patients, booked_on.iloc[rows_at])
+        frame["sweep_day"] = day
+        frame[TREATED] = ((first_call[rows_at] >= d) & (first_call[rows_at] < week_end)).astype(int)
+        frame[REBOOKED] = (frame[TREATED].to_numpy() == 1) & rebooked[rows_at]
+        frames.append(frame)
+    if not frames:
+        return pilot_rows(patients, events, None, as_of, pathway)
+    rows = _with_window_left(pd.concat(frames, ignore_index=True))
+    rows[REBOOKED] = rows[REBOOKED].astype(int)
+    rows[OUTCOME] = (rows["next_stage_date"].notna() & (rows["next_stage_date"] <= rows["window_closes"])).astype(int)
+    return rows.sort_values(["patient_id", "decision_date", "sweep_day"], kind="stable").reset_index(drop=True)
+
+
+def targeting_scoring_rows(scoring: pd.DataFrame) -> pd.DataFrame:
+    """``ml.features.scoring_rows`` with the targeting features added (the as-of date is the landmark)."""
+    return _with_window_left(scoring.copy())
