@@ -66,11 +66,13 @@ def _json_value(value):
 
 
 def _ranked_scores() -> pd.DataFrame:
+    """The Worklist's default ranking (expected gain when the benefit model exists, else risk)."""
+    from callbacks.worklist import ranked, sort_choice
+
     scores = context.current().risk_scores
     if scores is None or scores.empty:
         return pd.DataFrame(columns=["patient_id"])
-    order = "expected_gain" if "expected_gain" in scores.columns else "risk"
-    return scores.sort_values(order, ascending=False, kind="stable")
+    return ranked(scores, sort_choice(None))
 
 
 @api.get("/outreach/candidates")

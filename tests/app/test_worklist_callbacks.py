@@ -25,8 +25,8 @@ def _expected(app_data, query):
     return scores[scores["patient_id"].isin(cohort)].sort_values("risk", ascending=False, kind="stable")
 
 
-def test_whole_cohort_ranked_by_risk_top_default(app_data):
-    view = worklist_view("")
+def test_whole_cohort_ranked_by_risk(app_data):
+    view = worklist_view("", DEFAULT_CAPACITY, "risk")
     expected = _expected(app_data, "")
     assert view.message is None
     assert len(view.rows) == min(DEFAULT_CAPACITY, len(expected))
@@ -40,7 +40,7 @@ def test_whole_cohort_ranked_by_risk_top_default(app_data):
 def test_capacity_gives_the_top_n_by_risk_in_order(app_data, capacity):
     expected = _expected(app_data, "")
     n = len(expected) if capacity == ALL else min(capacity, len(expected))
-    view = worklist_view("", capacity)
+    view = worklist_view("", capacity, "risk")
     assert _ids(view.rows) == list(expected["patient_id"][:n])
     summary = view.summary.children[0].children
     expected_dropouts = expected["risk"][:n].sum()
@@ -50,7 +50,7 @@ def test_capacity_gives_the_top_n_by_risk_in_order(app_data, capacity):
 
 def test_program_filter(app_data):
     for program in ("colorectal", "diabetes", "depression"):
-        view = worklist_view(f"?program={program}", ALL)
+        view = worklist_view(f"?program={program}", ALL, "risk")
         assert _ids(view.rows) == list(_expected(app_data, f"?program={program}")["patient_id"])
         assert {row["program"] for row in view.rows} <= {program.capitalize()}
     everyone = worklist_view("", ALL)
@@ -59,7 +59,7 @@ def test_program_filter(app_data):
 
 
 def test_risk_tier_filter(app_data):
-    high = worklist_view("?risk=high", ALL)
+    high = worklist_view("?risk=high", ALL, "risk")
     assert high.rows and {row["risk_tier"] for row in high.rows} == {"High"}
     assert all(row["risk"] >= 0.70 for row in high.rows)
     assert _ids(high.rows) == list(_expected(app_data, "?risk=high")["patient_id"])
@@ -160,10 +160,28 @@ def test_ranking_by_gain_risk_or_deadline_orders_a_hand_made_list():
     assert list(ranked(frame, DEADLINE)["patient_id"]) == ["b", "d", "c", "a"]
 
 
-def test_without_a_benefit_model_the_list_falls_back_to_risk_and_says_so(app_data):
+def test_by_default_the_list_is_ranked_by_expected_gain_when_the_benefit_model_exists(app_data):
+    from callbacks.worklist import GAIN, gain_available
+
+    assert gain_available()  # the generated data carries the pilot's outreach log
+    view = worklist_view("", ALL)
+    gains = [row["expected_gain"] for row in view.rows if row["expected_gain"] is not None]
+    assert gains == sorted(gains, reverse=True) and len(gains) == len(view.rows)
+    assert "by expected gain if called" in component_text(view.summary)
+    assert "expected extra completions if all are called" in component_text(view.summary)
+    assert view.rows[0]["gain_text"].startswith("+") and view.rows[0]["gain_text"].endswith(" pts")
+    assert worklist_view("", 10, GAIN).rows == worklist_view("", 10).rows
+
+
+def test_without_a_benefit_model_the_list_falls_back_to_risk_and_says_so(app_data, monkeypatch):
+    import dataclasses
+
     from callbacks.worklist import GAIN, RISK, gain_available, sort_choice
 
-    assert not gain_available()  # the small test data has no outreach log yet
+    no_log = app_data.models.scores.drop(columns=[c for c in app_data.models.scores if c.startswith("expected_gain")])
+    monkeypatch.setattr(context, "_current",
+                        dataclasses.replace(app_data, models=dataclasses.replace(app_data.models, scores=no_log)))
+    assert not gain_available()
     assert sort_choice(GAIN) == RISK and sort_choice("nonsense") == RISK
     view = worklist_view("", 10, GAIN)
     assert "by risk of dropping out" in component_text(view.summary)
@@ -179,9 +197,9 @@ def test_deadline_ranking_puts_the_soonest_window_first_and_shows_it(app_data):
 
 
 def test_the_url_sets_capacity_and_ranking_and_bad_values_fall_back(app_data):
-    from callbacks.worklist import DEADLINE, RISK, initial_controls
+    from callbacks.worklist import DEADLINE, GAIN, RISK, initial_controls
 
     assert initial_controls({"n": "100", "sort": "deadline"}) == (100, DEADLINE)
-    assert initial_controls({"n": "all"}) == (ALL, RISK)
-    assert initial_controls({"n": "7", "sort": "<script>"}) == (DEFAULT_CAPACITY, RISK)
-    assert initial_controls({}) == (DEFAULT_CAPACITY, RISK)
+    assert initial_controls({"n": "all", "sort": "risk"}) == (ALL, RISK)
+    assert initial_controls({"n": "7", "sort": "<script>"}) == (DEFAULT_CAPACITY, GAIN)
+    assert initial_controls({}) == (DEFAULT_CAPACITY, GAIN)

@@ -16,7 +16,10 @@ def client(dash_app):
 
 @pytest.fixture
 def scored_patient(app_data):
-    return app_data.risk_scores.iloc[0]
+    """The first candidate: the top of the Worklist's default ranking."""
+    from callbacks.worklist import ranked, sort_choice
+
+    return ranked(app_data.risk_scores, sort_choice(None)).iloc[0]
 
 
 def test_candidates_are_the_ranked_worklist(client, app_data):

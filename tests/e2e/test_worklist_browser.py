@@ -1,4 +1,4 @@
-"""Worklist page in a real browser: rows ranked by risk load cleanly, a patient link
+"""Worklist page in a real browser: rows ranked by expected gain load cleanly, a patient link
 opens that patient's page, and the CSV holds exactly the rows the grid shows."""
 import csv
 import time
@@ -15,11 +15,13 @@ pytestmark = pytest.mark.e2e
 GRID = f"#{ids.WORKLIST_GRID}"
 
 
-def _expected_ids(app_data, query=""):
+def _expected_ids(app_data, query="", sort=None):
+    """The cohort's scored patients in the Worklist's order (its default: expected gain)."""
+    from callbacks.worklist import ranked, sort_choice
+
     cohort = set(context.cohort_frame(query)["patient_id"])
     scores = app_data.risk_scores
-    return list(scores[scores["patient_id"].isin(cohort)].sort_values("risk", ascending=False,
-                                                                       kind="stable")["patient_id"])
+    return list(ranked(scores[scores["patient_id"].isin(cohort)], sort_choice(sort))["patient_id"])
 
 
 def _open_worklist(dash_duo, dash_app, query=""):
@@ -135,7 +137,7 @@ def test_a_call_logged_on_the_worklist_is_there_after_a_reload(dash_duo, dash_ap
     from selenium.webdriver.common.by import By
 
     _open_worklist(dash_duo, dash_app, "?n=all&sort=risk")
-    expected = _expected_ids(app_data)
+    expected = _expected_ids(app_data, sort="risk")
     dash_duo.wait_for_text_to_equal(_cell(0, "patient_link"), expected[0], timeout=20)
     patient = _shown_patient_ids(dash_duo)[3]
     dash_duo.driver.execute_script(
