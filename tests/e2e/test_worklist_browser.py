@@ -16,10 +16,12 @@ GRID = f"#{ids.WORKLIST_GRID}"
 
 
 def _expected_ids(app_data, query="", sort=None):
-    """The cohort's scored patients in the Worklist's order (its default: expected gain)."""
+    """The cohort's scored patients in the Worklist's order (its default: expected gain),
+    without those already called today (other tests may have logged calls in this session)."""
+    from callbacks.outreach import attempted_today, latest_calls
     from callbacks.worklist import ranked, sort_choice
 
-    cohort = set(context.cohort_frame(query)["patient_id"])
+    cohort = set(context.cohort_frame(query)["patient_id"]) - attempted_today(latest_calls())
     scores = app_data.risk_scores
     return list(ranked(scores[scores["patient_id"].isin(cohort)], sort_choice(sort))["patient_id"])
 
@@ -143,6 +145,7 @@ def test_a_call_logged_on_the_worklist_is_there_after_a_reload(dash_duo, dash_ap
     dash_duo.driver.execute_script(
         f"dash_ag_grid.getApi('{ids.WORKLIST_GRID}').getRowNode('{patient}').setSelected(true);")
     dash_duo.wait_for_contains_text(f"#{ids.OUTREACH_PATIENT}", patient, timeout=10)
+
     def click(element):
         # The form sits in the page's scrolling column: a real click can land on the sticky
         # panel, so the element is clicked the way the browser's own click handler would be.
