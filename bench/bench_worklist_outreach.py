@@ -91,7 +91,7 @@ def main() -> None:
 
     result = {"date": str(date.today()), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
               "patients": args.patients, "attempts": args.attempts, "in_progress": int(len(scores)),
-              "gain_available": worklist.gain_available(),
+              "gain_available": bool(worklist.gain_available()),
               "log_write_seconds": round(write_seconds, 1), "callbacks": timings}
     out = ROOT / "bench" / "results" / "worklist-outreach.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
