@@ -38,14 +38,15 @@ def unavailable_reason() -> str:
     return context.current().outreach_unavailable or "the outreach log is not open."
 
 
-def latest_calls() -> pd.DataFrame:
-    """One row per patient with logged calls (last call, its outcome, due date, owner), or an
-    empty frame when nothing is logged or the log cannot be reached."""
+def latest_calls(patient_ids=None) -> pd.DataFrame:
+    """One row per patient with logged calls (last call, its outcome, due date, owner), for
+    ``patient_ids`` only when given (the list on screen, not the whole log), or an empty
+    frame when nothing is logged or the log cannot be reached."""
     log = outreach_log()
     if log is None:
         return pd.DataFrame()
     try:
-        return log.latest_by_patient()
+        return log.latest_by_patient(None if patient_ids is None else [str(p) for p in patient_ids])
     except _unavailable_error():
         return pd.DataFrame()
 

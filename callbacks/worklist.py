@@ -10,6 +10,7 @@ import pandas as pd
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from callbacks import context
+from callbacks.outreach import attempted_today, latest_calls, outreach_log, unavailable_reason, with_calls
 from callbacks.overview import EMPTY_COHORT_MESSAGE
 from components import formatting, ids
 from components.worklist_table import export_frame, expected_dropouts, worklist_rows
@@ -133,8 +134,6 @@ def worklist_view(cohort_query: str | None, capacity=DEFAULT_CAPACITY, sort=None
                   show_called_today: bool = False) -> WorklistView:
     """Compute the Worklist for the cohort in ``cohort_query``, the calling capacity and the
     ranking. Patients already called today are left out unless ``show_called_today``."""
-    from callbacks.outreach import attempted_today, latest_calls, outreach_log, unavailable_reason, with_calls
-
     sort = sort_choice(sort)
     active = active_patients(cohort_query)
     if active is None:
@@ -149,7 +148,7 @@ def worklist_view(cohort_query: str | None, capacity=DEFAULT_CAPACITY, sort=None
         else:
             text = NO_ACTIVE_MESSAGE
         return WorklistView(dbc.Alert(text, color="warning", className="mb-3"), None, [])
-    latest = latest_calls()
+    latest = latest_calls(active["patient_id"])
     called_today = attempted_today(latest)
     if called_today and not show_called_today:
         active = active[~active["patient_id"].astype(str).isin(called_today)]
