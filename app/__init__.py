@@ -7,6 +7,7 @@ from typing import Callable
 import dash
 from flask import jsonify
 
+from app import http_guard
 from app.api import register_api
 from callbacks import context, filter_panel, model, outreach, overview, pathways, patient, scenarios, worklist
 from components.layout import shell
@@ -66,4 +67,5 @@ def create_app(dataset=None, settings: Settings | None = None,
     outreach.register_callbacks(app)
     patient.register_callbacks(app)
     scenarios.register_callbacks(app)
+    http_guard.install(app, settings)
     return app

@@ -14,6 +14,7 @@ from dash import Dash, Input, Output, State, ctx, no_update
 from callbacks import context
 from callbacks.worklist import CAPACITY_KEY, SORT_KEY
 from data.cohort_filter import CohortFilter, from_controls, to_controls, to_query
+from data.input_errors import text_or_none
 from components import ids
 from components.layout import NAV_PAGES
 
@@ -56,8 +57,11 @@ def query_from_controls(*values) -> str:
 
 
 def nav_links(pathname: str | None, query: str | None) -> tuple:
-    """Each nav link keeps the cohort query, and the current page's link is active."""
-    hrefs = tuple(path + (query or "") for path, _ in NAV_PAGES)
+    """Each nav link keeps the cohort query (re-written canonically, never echoed as sent),
+    and the current page's link is active."""
+    pathname = text_or_none(pathname, "page path", 200)
+    query = to_query(context.cohort_filter(query))
+    hrefs = tuple(path + query for path, _ in NAV_PAGES)
     active = tuple(pathname == path for path, _ in NAV_PAGES)
     return hrefs + active
 

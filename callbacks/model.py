@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from dash import Dash, Input, Output, html
 
 from callbacks import context
+from data.input_errors import text_or_none
 from components import formatting, ids
 from components.figures import calibration_figure, empty_figure, importance_figure, model_colour, roc_figure
 from components.model_tables import (auc_too_uncertain, coefficients_table, comparison_table, features_summary,
@@ -151,6 +152,7 @@ def update_model(_pathname: str | None) -> tuple:
 
 def subgroup_view(model_name: str | None) -> list[dict]:
     """Grid rows for one model's subgroups (the shown model when none is chosen)."""
+    model_name = text_or_none(model_name, "model", 80)
     report = _report()
     if report is None:
         return []

@@ -12,6 +12,7 @@ from dash import Dash, Input, Output
 from callbacks import context
 from callbacks.outreach import call_history_lines
 from data.cohort_filter import apply_cohort
+from data.input_errors import text_or_none
 from components import ids
 from components.figures import empty_figure, journey_timeline_figure, risk_drivers_figure
 from components.patient_view import attributes_list, drivers_list, header_block, no_risk_block, risk_block
@@ -51,8 +52,14 @@ class PatientView:
                 self.attributes)
 
 
+# Ids look like P0001234; a user's own ids may be longer, but never this long. A longer
+# "id" is refused, not looked up or echoed back in the not-found message.
+MAX_PATIENT_ID_CHARS = 64
+
+
 def normalise_patient_id(text) -> str:
-    return str(text or "").strip().upper()
+    """The id as typed, trimmed and upper-cased; InvalidInput for anything but short text."""
+    return (text_or_none(text, "patient id", MAX_PATIENT_ID_CHARS) or "").strip().upper()
 
 
 def _day(value) -> str:

@@ -17,7 +17,9 @@ from components.figures import empty_figure, scenario_funnel_figure
 from components.scenario_view import (NO_CHANGE, interval, methods_table, money, share_of_true_gain,
                                       signed_patients, signed_percent, truth_table)
 from data.pathway import DECISION_STAGES
-from ml.scenario_levers import PRESETS, ScenarioLevers
+from data.cohort_filter import MAX_QUERY_CHARS
+from data.input_errors import InvalidInput, kind, text_or_none
+from ml.scenario_levers import PRESETS, ScenarioLevers, lever_number, levers_from_dict, preset_levers
 
 PRESET_CHOICES = {NO_CHANGE: ScenarioLevers(), **PRESETS}
 
@@ -36,13 +38,16 @@ NO_TRUTH_MESSAGE = ("No ground truth is available: this data is not simulated, s
 
 
 # ---------------------------------------------------------------- levers <-> controls
-def _fraction(percent) -> float:
-    return round(float(percent or 0) / 100, 4)
+def _fraction(percent, field: str = "scenario lever") -> float:
+    return round(lever_number(percent, field) / 100, 4)
 
 
 def levers_from_controls(values) -> ScenarioLevers:
     """Slider values (percent / percentage points) and cost -> ScenarioLevers (fractions).
-    Raises ValueError with a readable message for values out of range."""
+    Raises ValueError with a readable message for values out of range, and InvalidInput
+    (a ValueError too) for values that are not numbers at all."""
+    if len(values) != len(CONTROL_IDS):
+        raise InvalidInput("scenario levers", f"expected {len(CONTROL_IDS)} control values, got {len(values)}")
     screening, *rest = values
     attendance, waits = rest[:len(DECISION_STAGES)], rest[len(DECISION_STAGES):2 * len(DECISION_STAGES)]
     top, effect, cost = rest[2 * len(DECISION_STAGES):]
@@ -52,7 +57,7 @@ def levers_from_controls(values) -> ScenarioLevers:
         wait_cut_pct={s: _fraction(v) for s, v in zip(DECISION_STAGES, waits) if v},
         outreach_top_pct=_fraction(top),
         outreach_effectiveness=_fraction(effect),
-        cost_per_contact=float(cost or 0),
+        cost_per_contact=lever_number(cost, "scenario cost per contact"),
     )
 
 
@@ -70,7 +75,7 @@ def controls_from_levers(levers: ScenarioLevers) -> list:
 def preset_controls(preset: str) -> list:
     """Control values for a preset. A preset without outreach keeps the cost per contact the
     user typed (it costs nothing either way, and the user's figure is still right for later)."""
-    levers = PRESET_CHOICES[preset]
+    levers = PRESET_CHOICES[NO_CHANGE] if preset == NO_CHANGE else preset_levers(preset)
     values = controls_from_levers(levers)
     if not levers.cost_per_contact:
         values[-1] = no_update
@@ -79,6 +84,8 @@ def preset_controls(preset: str) -> list:
 
 def apply_preset(_clicks) -> list:
     triggered = ctx.triggered_id
+    if _clicks is not None and not isinstance(_clicks, list):
+        raise InvalidInput("scenario preset clicks", f"expected a list, got {kind(_clicks)}")
     if not triggered or not any(_clicks or []):
         return [no_update] * len(CONTROL_IDS)
     return preset_controls(triggered["preset"])
@@ -165,8 +172,11 @@ def scenario_view(cohort_query: str | None, *control_values) -> ScenarioView:
         if data.models_unavailable:
             return ScenarioView(message=_alert(f"Scenarios need the dropout-risk model. {data.models_unavailable}"))
         return ScenarioView(message=_alert(NO_MODEL_MESSAGE, "info"))
+    cohort_query = text_or_none(cohort_query, "cohort query", MAX_QUERY_CHARS)
     try:
         levers = levers_from_controls(control_values)
+    except InvalidInput:
+        raise  # a forged value, not a slider out of range: the web layer answers 400
     except ValueError as error:
         return ScenarioView(message=_alert(f"These levers cannot be projected: {error}."))
     cohort = context.cohort_frame(cohort_query)
@@ -205,12 +215,17 @@ def truth_view(state: dict | None):
     """The projections beside the ground-truth re-simulation of the same patients (slow: seconds
     at full size, so never part of the slider callback)."""
     engine = context.current().scenarios
+    if state is not None and not isinstance(state, dict):
+        raise InvalidInput("scenario state", f"expected an object, got {kind(state)}")
     if engine is None or not state:
         return None
+    unknown = set(state) - {"levers", "cohort_query"}
+    if unknown or "levers" not in state:
+        raise InvalidInput("scenario state", "expected exactly the keys 'levers' and 'cohort_query'")
+    levers = levers_from_dict(state["levers"])
     if engine.resimulator is None:
         return dbc.Alert(NO_TRUTH_MESSAGE, color="secondary", className="mb-0")
-    levers = ScenarioLevers(**state["levers"])
-    cohort_ids = context.cohort_frame(state["cohort_query"])["patient_id"]
+    cohort_ids = context.cohort_frame(state.get("cohort_query"))["patient_id"]
     result = engine.project(levers, cohort_ids=cohort_ids, with_truth=True, resamples=0)
     if result["patients"] == 0:
         return None

@@ -13,6 +13,8 @@ from callbacks import context
 from callbacks.outreach import attempted_today, latest_calls, outreach_log, unavailable_reason, with_calls
 from callbacks.overview import EMPTY_COHORT_MESSAGE
 from components import formatting, ids
+from data.cohort_filter import to_query
+from data.input_errors import InvalidInput, kind, text_or_none
 from components.worklist_table import export_frame, expected_dropouts, worklist_rows
 
 ALL = "all"
@@ -62,7 +64,9 @@ def gain_available() -> bool:
 
 def sort_choice(value) -> str:
     """A known ranking for ``value`` (from the URL or the control): gain when the benefit
-    model exists, else risk; an unknown or unavailable choice falls back to that default."""
+    model exists, else risk; an unknown or unavailable choice falls back to that default.
+    A value that is not text at all raises InvalidInput."""
+    text_or_none(value, "worklist sort", 40)
     default = GAIN if gain_available() else RISK
     if value == GAIN and not gain_available():
         return default
@@ -95,7 +99,12 @@ def active_patients(cohort_query: str | None) -> pd.DataFrame | None:
 
 
 def capacity_count(capacity) -> int | None:
-    """The number of patients to show (None: all). Unknown values fall back to the default."""
+    """The number of patients to show (None: all). Unknown values fall back to the default;
+    a value that is neither a number nor text (a list, an object) raises InvalidInput."""
+    if isinstance(capacity, bool) or not isinstance(capacity, (int, float, str, type(None))):
+        raise InvalidInput("worklist capacity", f"expected a number or {ALL!r}, got {kind(capacity)}")
+    if isinstance(capacity, str) and len(capacity) > 12:
+        raise InvalidInput("worklist capacity", "longer than 12 characters")
     if capacity == ALL:
         return None
     try:
@@ -135,6 +144,10 @@ def worklist_view(cohort_query: str | None, capacity=DEFAULT_CAPACITY, sort=None
     """Compute the Worklist for the cohort in ``cohort_query``, the calling capacity and the
     ranking. Patients already called today are left out unless ``show_called_today``."""
     sort = sort_choice(sort)
+    capacity_count(capacity)  # validated before any work
+    # Validated once, and only the canonical form goes on: every row's link carries it, so
+    # echoing what the client sent would multiply a long query by the number of rows.
+    cohort_query = to_query(context.cohort_filter(cohort_query))
     active = active_patients(cohort_query)
     if active is None:
         reason = context.current().models_unavailable

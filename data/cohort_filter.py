@@ -13,11 +13,16 @@ from urllib.parse import parse_qs, urlencode
 
 import pandas as pd
 
+from data.input_errors import InvalidInput, kind, list_of_text, number_or_none, text_or_none
 from data.schema import PATIENT_COLUMNS, PAYERS, RACE_ETHNICITIES, REGIONS, SEXES
 from data.schema import PROGRAMS as DEFAULT_PROGRAMS
 
 _AGE_COLUMN = next(c for c in PATIENT_COLUMNS if c.name == "age")
 AGE_BOUNDS = (int(_AGE_COLUMN.min_value), int(_AGE_COLUMN.max_value))
+
+# The longest cohort query string accepted from a client. A canonical query naming every
+# choice of a large dataset stays well under this; anything longer is not a link we wrote.
+MAX_QUERY_CHARS = 8192
 
 RISK_TIERS = ("high", "medium", "low")
 RISK_TIER_LABELS = {"high": "High", "medium": "Medium", "low": "Low"}
@@ -140,7 +145,11 @@ def parse_query(search: str | None, sites: tuple[str, ...] | None = None,
     """Read a URL query string ("?program=diabetes&age=40-65"); bad parts are ignored,
     because a hand-edited or outdated link should still open a page. So are restrictions
     on ``unavailable`` fields (see unavailable_fields): the data cannot apply them, and
-    dropping them keeps one cohort on one canonical URL."""
+    dropping them keeps one cohort on one canonical URL.
+
+    A query that is not text, or longer than MAX_QUERY_CHARS, is not a link at all: it
+    raises InvalidInput (the web layer answers 400)."""
+    search = text_or_none(search, "cohort query", MAX_QUERY_CHARS)
     params = parse_qs((search or "").lstrip("?"), keep_blank_values=False)
     values = {f.attribute: tuple(params.get(f.query_key, ())) for f in CHOICE_FIELDS}
     age_min = age_max = None
@@ -184,7 +193,19 @@ CONTROL_ORDER = ("programs", "age", "sexes", "race_ethnicities", "payers", "regi
 
 def from_controls(programs, age, sexes, race_ethnicities, payers, regions, sites,
                   enrolled_from, enrolled_to, risk_tiers) -> CohortFilter:
-    """Build the filter from the panel's control values (in CONTROL_ORDER)."""
+    """Build the filter from the panel's control values (in CONTROL_ORDER); values of the
+    wrong type (a number for a list, an object for a date) raise InvalidInput."""
+    programs, sexes, race_ethnicities, payers, regions, sites, risk_tiers = (
+        list_of_text(value, f"filter {name}") for name, value in (
+            ("programs", programs), ("sexes", sexes), ("race_ethnicities", race_ethnicities),
+            ("payers", payers), ("regions", regions), ("sites", sites), ("risk_tiers", risk_tiers)))
+    if age is not None:
+        if not isinstance(age, (list, tuple)) or len(age) > 2:
+            raise InvalidInput("filter age", f"expected a list of two numbers, got {kind(age)}")
+        for bound in age:
+            number_or_none(bound, "filter age")
+    enrolled_from = text_or_none(enrolled_from, "filter enrolled_from", 40)
+    enrolled_to = text_or_none(enrolled_to, "filter enrolled_to", 40)
     age_min, age_max = (list(age) + [None, None])[:2] if age else (None, None)
     return normalise(CohortFilter(
         programs=tuple(programs or ()), age_min=age_min, age_max=age_max,

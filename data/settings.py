@@ -31,6 +31,11 @@ class Settings:
     # CAREPATH_DATABASE_URL: where the outreach log lives (any SQLAlchemy URL, e.g.
     # postgresql+psycopg://user@host/db); default a SQLite file in the runtime folder.
     database_url: str = ""
+    # CAREPATH_MAX_REQUEST_BYTES: the largest request body accepted (413 beyond).
+    max_request_bytes: int = 1024 * 1024
+    # CAREPATH_TRUSTED_HOSTS: comma-separated names the Host header may carry (400 otherwise);
+    # "*" switches the check off (behind a proxy that already checks).
+    trusted_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
 
 
 def get_settings() -> Settings:
@@ -50,4 +55,12 @@ def get_settings() -> Settings:
         seed=int(os.environ.get("CAREPATH_SEED", "7")),
         as_of=os.environ.get("CAREPATH_AS_OF") or None,
         database_url=os.environ.get("CAREPATH_DATABASE_URL") or f"sqlite:///{var_dir / 'carepath.db'}",
+        max_request_bytes=int(os.environ.get("CAREPATH_MAX_REQUEST_BYTES", 1024 * 1024)),
+        trusted_hosts=_trusted_hosts(os.environ.get("CAREPATH_TRUSTED_HOSTS")),
     )
+
+
+def _trusted_hosts(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return Settings.trusted_hosts
+    return tuple(name.strip() for name in text.split(",") if name.strip())

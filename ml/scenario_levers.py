@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from data.input_errors import InvalidInput, kind, number_or_none, text_or_none
 from data.pathway import DECISION_STAGES
 
 
@@ -53,3 +54,57 @@ PRESET_LABELS = {
     "navigator_outreach": "Navigator outreach: top 20 % by risk, 30 % effective",
     "screening_drive": "Screening drive: +10 pp uptake",
 }
+
+
+# ---------------------------------------------------------------- from a client
+# The levers also arrive from the browser: as slider values, as a preset's name and inside
+# the stored state of the projection shown. Each is checked here, so a forged value is an
+# InvalidInput (answered 400) rather than an exception deep in the engine.
+_NUMBER_FIELDS = ("screening_uptake_pp", "outreach_top_pct", "outreach_effectiveness", "cost_per_contact")
+_STAGE_FIELDS = ("attendance_pp", "wait_cut_pct")
+MAX_COST_PER_CONTACT = 1_000_000.0
+
+
+def lever_number(value, field: str) -> float:
+    """A control's value as a float (None or empty: 0); InvalidInput for anything else."""
+    value = number_or_none(value, field)
+    return 0.0 if value is None else float(value)
+
+
+def preset_levers(name) -> ScenarioLevers:
+    """The named preset's levers; InvalidInput for a name that is no preset."""
+    text_or_none(name, "scenario preset", 80)
+    if name not in PRESETS:
+        raise InvalidInput("scenario preset", f"unknown preset (use one of {', '.join(PRESETS)})")
+    return PRESETS[name]
+
+
+def levers_from_dict(values) -> ScenarioLevers:
+    """ScenarioLevers from ``to_dict()`` output sent back by a client; unknown keys, wrong
+    types and out-of-range values raise InvalidInput naming the lever."""
+    if not isinstance(values, dict):
+        raise InvalidInput("scenario levers", f"expected an object, got {kind(values)}")
+    known = {f for f in ScenarioLevers.__dataclass_fields__}
+    unknown = sorted(str(k)[:40] for k in values if k not in known)
+    if unknown:
+        raise InvalidInput("scenario levers", f"unknown lever {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    checked = {}
+    for name in _NUMBER_FIELDS:
+        if name in values:
+            checked[name] = lever_number(values[name], f"scenario levers {name}")
+    if checked.get("cost_per_contact", 0.0) > MAX_COST_PER_CONTACT:
+        raise InvalidInput("scenario levers cost_per_contact", f"above {MAX_COST_PER_CONTACT:,.0f}")
+    for name in _STAGE_FIELDS:
+        stages = values.get(name, {})
+        if not isinstance(stages, dict):
+            raise InvalidInput(f"scenario levers {name}", f"expected an object of stage: fraction, got {kind(stages)}")
+        checked[name] = {str(stage)[:40]: lever_number(v, f"scenario levers {name}") for stage, v in stages.items()}
+    top_n = values.get("outreach_top_n")
+    if top_n is not None:
+        if isinstance(top_n, bool) or not isinstance(top_n, int):
+            raise InvalidInput("scenario levers outreach_top_n", f"expected a whole number, got {kind(top_n)}")
+        checked["outreach_top_n"] = top_n
+    try:
+        return ScenarioLevers(**checked)
+    except ValueError as error:
+        raise InvalidInput("scenario levers", str(error)) from None
