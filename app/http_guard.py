@@ -194,7 +194,7 @@ def _register_error_handlers(server: Flask) -> None:
 
     @server.errorhandler(RequestEntityTooLarge)
     def _too_large(_error_):
-        limit = server.config.get("MAX_CONTENT_LENGTH")
+        limit = server.config.get("CAREPATH_MAX_REQUEST_BYTES")
         return _error(413, f"Request body too large (the limit is {limit:,} bytes).")
 
     @server.errorhandler(Exception)
@@ -214,7 +214,10 @@ def install(app: dash.Dash, settings: Settings) -> None:
     """Harden ``app``'s HTTP surface with the limits and hosts in ``settings``."""
     server = app.server
     limit = settings.max_request_bytes
-    server.config["MAX_CONTENT_LENGTH"] = limit
+    # One byte more than allowed: Werkzeug silently truncates a chunked body (no declared
+    # length) at MAX_CONTENT_LENGTH, so reading one byte past the limit is how to tell.
+    server.config["MAX_CONTENT_LENGTH"] = limit + 1
+    server.config["CAREPATH_MAX_REQUEST_BYTES"] = limit
     server.config["TRUSTED_HOSTS"] = None if "*" in settings.trusted_hosts else list(settings.trusted_hosts)
     _hide_versions(app)
     _register_error_handlers(server)

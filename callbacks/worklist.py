@@ -221,6 +221,9 @@ def shown_rows(virtual_rows: list | None, rows: list | None) -> list:
 
 def export_csv(n_clicks, virtual_rows: list | None, rows: list | None):
     """The CSV download of exactly the rows shown, in the order shown."""
+    for name, value in (("grid rows shown", virtual_rows), ("grid rows", rows)):
+        if value is not None and not isinstance(value, list):
+            raise InvalidInput(name, f"expected a list, got {kind(value)}")
     shown = shown_rows(virtual_rows, rows)
     if not n_clicks or not shown:
         return no_update

@@ -9,6 +9,7 @@ import dash_ag_grid as dag
 import pandas as pd
 
 from components import formatting
+from data.csv_safety import escape_formulas
 
 PATIENT_PAGE = "/patient"
 
@@ -105,10 +106,12 @@ def worklist_rows(scores: pd.DataFrame, cohort_query: str | None, as_of=None) ->
 
 
 def export_frame(rows: list[dict] | None) -> pd.DataFrame:
-    """The CSV's table: the given grid rows, in their order, with the grid's headers."""
-    rows = rows or []
-    return pd.DataFrame({header: [row.get(export_field) for row in rows]
-                         for _, header, export_field in COLUMNS})
+    """The CSV's table: the given grid rows, in their order, with the grid's headers. Text
+    that a spreadsheet would run as a formula is escaped (the rows come from the browser,
+    and notes and owners are typed by people)."""
+    rows = [row for row in (rows or []) if isinstance(row, dict)]
+    return escape_formulas(pd.DataFrame({header: [row.get(export_field) for row in rows]
+                                         for _, header, export_field in COLUMNS}))
 
 
 def _risk_bar_styles() -> list[dict]:

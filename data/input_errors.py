@@ -5,6 +5,8 @@ worklist controls); the web layer answers it with 400 and its message, never a 5
 """
 from __future__ import annotations
 
+import math
+
 
 class InvalidInput(ValueError):
     """``field`` names the input, the message says the rule it broke, for a person.
@@ -50,7 +52,7 @@ def number_or_none(value, field: str):
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidInput(field, f"expected a number, got {kind(value)}")
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         raise InvalidInput(field, "expected a finite number")
     return value
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from data.csv_safety import escape_formulas
 from data.io import atomic_write_text
 from ml.cli_common import add_data_arguments, load_dataset_and_models
 from ml.models import MODEL_LABELS
@@ -40,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _, bundle, _ = load_dataset_and_models(args)
     table = worklist_frame(bundle.scores)
-    atomic_write_text(args.out, table.to_csv(index=False))
+    # Site names and drivers come from the user's data: escaped before a spreadsheet opens them.
+    atomic_write_text(args.out, escape_formulas(table).to_csv(index=False))
     summary = {"patients_scored": int(len(table)), "model": bundle.primary, "as_of": bundle.report["as_of"],
                "by_tier": table["risk_tier"].value_counts().to_dict(),
                "by_stage": table["awaiting_stage"].value_counts().to_dict(),
