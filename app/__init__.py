@@ -54,7 +54,7 @@ def create_app(dataset=None, settings: Settings | None = None,
     server = app.server
     _register_health_route(server)
     register_api(server)
-    context.init_cache(server, settings)
+    context.init_cache(server, settings, log=log)
     app_data = context.load(server, dataset=dataset, settings=settings, log=log, training_config=training_config)
     app.layout = shell(app_data.sites, app_data.enrolled_first, app_data.enrolled_last,
                        hidden_fields=app_data.unavailable_filter_fields,

@@ -12,15 +12,20 @@ import hashlib
 import inspect
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 import pandas as pd
 from flask import Flask
 from flask_caching import Cache
 
 import data.journeys
-from data.cohort_filter import CohortFilter, apply_cohort, parse_query, unavailable_fields
+from data.cohort_filter import (
+    CohortFilter,
+    apply_cohort,
+    parse_query,
+    unavailable_fields,
+)
 from data.readiness import OK, assess
 from data.settings import Settings, get_settings
 
@@ -46,7 +51,7 @@ class AppData:
     models_unavailable: str | None = None
     readiness: object = None  # data.readiness.ReadinessReport, computed once at start-up
     # Per-patient look-ups for the Patient page, built once at start-up.
-    lookup: "PatientLookup | None" = None
+    lookup: PatientLookup | None = None
     # What-if projections for the Scenarios page (ml.scenarios.ScenarioEngine): its attendance
     # model and pathway chain are fitted here once, so a slider move is array arithmetic.
     scenarios: object = None
@@ -82,7 +87,7 @@ class PatientLookup:
     scoring_features: pd.DataFrame  # model feature rows of the scored patients, indexed by patient_id
 
     @classmethod
-    def build(cls, dataset, models) -> "PatientLookup":
+    def build(cls, dataset, models) -> PatientLookup:
         from ml.features import scoring_rows  # late import, as for the registry below
 
         patient_ids = dataset.patients["patient_id"].astype(str).to_numpy()
@@ -142,8 +147,43 @@ def cache_config(settings: Settings) -> dict:
             "CACHE_THRESHOLD": 100, "CACHE_DEFAULT_TIMEOUT": 0}
 
 
-def init_cache(server: Flask, settings: Settings | None = None) -> None:
-    cache.init_app(server, config=cache_config(settings or get_settings()))
+REDIS_CONNECT_TIMEOUT_SECONDS = 2.0
+
+
+def redis_unreachable(url: str) -> str | None:
+    """None when the Redis at ``url`` answers a PING, else why not (in words)."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
+                                      socket_timeout=REDIS_CONNECT_TIMEOUT_SECONDS)
+        client.ping()
+        client.close()
+    except (redis.RedisError, OSError, ValueError) as error:
+        return str(error) or type(error).__name__
+    return None
+
+
+def init_cache(server: Flask, settings: Settings | None = None, log: Callable[[str], None] = print) -> None:
+    """The first start-up step: the runtime folder is checked (data.store.prepare_runtime) and
+    the cache opened. The cache is an optimisation, so a Redis that cannot be reached means
+    the file cache, with a warning, not a server that will not start."""
+    from data.store import prepare_runtime  # late import, as in load()
+
+    settings = settings or get_settings()
+    if settings.redis_url:
+        reason = redis_unreachable(settings.redis_url)
+        if reason:
+            log(f"warning: REDIS_URL {_redis_location(settings.redis_url)} cannot be reached ({reason}); "
+                f"using the file cache in {settings.cache_dir} instead")
+            settings = replace(settings, redis_url=None)
+    prepare_runtime(settings, log)
+    cache.init_app(server, config=cache_config(settings))
+
+
+def _redis_location(url: str) -> str:
+    """host:port/db of a Redis URL, without any password in it."""
+    return url.split("@")[-1].split("://")[-1]
 
 
 def dataset_fingerprint(dataset) -> str:
@@ -267,12 +307,15 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
     global _current
     settings = settings or get_settings()
     if dataset is None:
-        from data.store import ensure_dataset  # late import: generating pulls in the simulator
+        from data.store import (
+            ensure_dataset,  # late import: generating pulls in the simulator
+        )
 
         dataset = ensure_dataset(settings, log=log)
-    from ml.registry import load_or_train  # late import: keeps Dash-free unit tests light
-
     from database.outreach import with_team_calls
+    from ml.registry import (
+        load_or_train,  # late import: keeps Dash-free unit tests light
+    )
 
     dataset = with_team_calls(dataset, settings, log)
     readiness = assess(dataset)

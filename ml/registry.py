@@ -14,8 +14,8 @@ import platform
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import joblib
 import numpy as np
@@ -26,6 +26,7 @@ from filelock import FileLock
 
 from data.io import Dataset
 from data.settings import Settings, get_settings
+from data.store import remove_stale_temp_folders
 from ml.features import usable_features
 from ml.models import TrainingConfig
 from ml.report import report_markdown
@@ -35,6 +36,10 @@ from ml.training import ModelBundle, ModelUnavailable, train_models
 REGISTRY_FORMAT = 1
 BUNDLE_FILE = "bundle.joblib"
 SIDECAR_FILE = "meta.json"
+CHECKSUM_FIELD = "bundle_sha256"  # in the sidecar: the bundle's sha256, checked before loading
+QUARANTINE_DIR = "quarantine"  # under model_dir: artifacts that failed to load, kept for a post-mortem
+# save()'s temporary folders: "." + the hex key + "." + mkdtemp's 8 random characters.
+TEMP_FOLDER_PATTERN = r"\.[0-9a-f]{8,64}\.[a-z0-9_]{8}"
 
 _loaded: dict[str, ModelBundle] = {}
 
@@ -70,7 +75,48 @@ def model_key(dataset: Dataset, config: TrainingConfig) -> str:
     return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
-def load(model_dir: Path, key: str) -> ModelBundle | None:
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def quarantine(folder: Path, reason: str, log: Callable[[str], None] = print) -> Path | None:
+    """Move an artifact folder that cannot be used to ``model_dir/quarantine`` (never deleted:
+    someone may want to know what went wrong), with one log line. None when another worker
+    moved it first."""
+    target_root = folder.parent / QUARANTINE_DIR
+    target_root.mkdir(exist_ok=True)
+    target = target_root / f"{folder.name}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+    try:
+        os.replace(folder, target)
+    except FileNotFoundError:
+        return None
+    log(f"model artifact {folder.name} {reason}: moved to {target} and retraining")
+    return target
+
+
+def _load_checked(folder: Path, meta: dict, log: Callable[[str], None]) -> ModelBundle | None:
+    """The bundle in ``folder``, or None after quarantining it when it fails its checksum or
+    cannot be unpickled (a truncated or corrupt file must not stop every start)."""
+    bundle_path = folder / BUNDLE_FILE
+    expected = meta.get(CHECKSUM_FIELD)
+    try:
+        if expected is not None and file_sha256(bundle_path) != expected:
+            quarantine(folder, "fails its sha256 checksum", log)
+            return None
+        return joblib.load(bundle_path)
+    except FileNotFoundError:
+        quarantine(folder, f"has no {BUNDLE_FILE}", log)
+        return None
+    except Exception as error:  # unpickling a damaged file can raise almost anything
+        quarantine(folder, f"cannot be loaded ({type(error).__name__})", log)
+        return None
+
+
+def load(model_dir: Path, key: str, log: Callable[[str], None] = print) -> ModelBundle | None:
     folder = Path(model_dir) / key
     try:
         meta = json.loads((folder / SIDECAR_FILE).read_text())
@@ -78,7 +124,7 @@ def load(model_dir: Path, key: str) -> ModelBundle | None:
         return None
     if meta.get("versions") != library_versions() or meta.get("key") != key:
         return None
-    return joblib.load(folder / BUNDLE_FILE)
+    return _load_checked(folder, meta, log)
 
 
 def save(bundle: ModelBundle, model_dir: Path, dataset: Dataset) -> Path:
@@ -88,12 +134,13 @@ def save(bundle: ModelBundle, model_dir: Path, dataset: Dataset) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{bundle.key}.", dir=model_dir))
     try:
         joblib.dump(bundle, tmp / BUNDLE_FILE)
+        bundle_sha256 = file_sha256(tmp / BUNDLE_FILE)
         (tmp / "report.json").write_text(json.dumps(bundle.report, indent=2, default=str))
         (tmp / "report.md").write_text(report_markdown(bundle.report))
         meta = {"key": bundle.key, "versions": library_versions(), "data_fingerprint": data_fingerprint(dataset),
                 "config": bundle.config.to_dict(), "features": bundle.report.get("features"),
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                "trained_by_pid": os.getpid(),
+                "trained_by_pid": os.getpid(), CHECKSUM_FIELD: bundle_sha256,
                 "metrics": {name: {k: m[k] for k in ("roc_auc", "ece", "brier")}
                             for name, m in bundle.report["models"].items()}}
         # The sidecar is written last: its presence means the folder is complete.
@@ -119,15 +166,16 @@ def load_or_train(dataset: Dataset, settings: Settings | None = None, config: Tr
     key = model_key(dataset, config)
     if key in _loaded:
         return _loaded[key], None
-    bundle = load(settings.model_dir, key)
+    remove_stale_temp_folders(settings.model_dir, TEMP_FOLDER_PATTERN, log)
+    bundle = load(settings.model_dir, key, log)
     if bundle is None:
         settings.model_dir.mkdir(parents=True, exist_ok=True)
         with FileLock(str(settings.model_dir / f"{key}.lock")):
-            bundle = load(settings.model_dir, key)  # another worker may have trained meanwhile
+            bundle = load(settings.model_dir, key, log)  # another worker may have trained meanwhile
             if bundle is None:
                 log(f"training models (key {key}) ...")
                 try:
-                    bundle = train_models(dataset, config, key=key, log=log)
+                    bundle = train_in_threads(dataset, config, key=key, log=log)
                 except ModelUnavailable as reason:
                     log(f"no model trained: {reason}")
                     return None, str(reason)
@@ -137,6 +185,15 @@ def load_or_train(dataset: Dataset, settings: Settings | None = None, config: Tr
         log(f"loaded models {key} from {settings.model_dir}")
     _loaded[key] = bundle
     return bundle, None
+
+
+def train_in_threads(dataset: Dataset, config: TrainingConfig, key: str, log: Callable[[str], None]) -> ModelBundle:
+    """Train with joblib's threading backend: loky's worker processes (~300 MB each) would
+    outlive the training by minutes, and in a gunicorn master started with --preload their
+    executor makes every forked worker print "AssertionError: can only join a child process"
+    at shutdown. The folds fit in native code (OpenMP), so threads lose little."""
+    with joblib.parallel_config(backend="threading"):
+        return train_models(dataset, config, key=key, log=log)
 
 
 def get_models(dataset: Dataset, settings: Settings | None = None, config: TrainingConfig | None = None,
