@@ -12,20 +12,15 @@ import hashlib
 import inspect
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Callable
 
 import pandas as pd
 from flask import Flask
 from flask_caching import Cache
 
 import data.journeys
-from data.cohort_filter import (
-    CohortFilter,
-    apply_cohort,
-    parse_query,
-    unavailable_fields,
-)
+from data.cohort_filter import CohortFilter, apply_cohort, parse_query, unavailable_fields
 from data.readiness import OK, assess
 from data.settings import Settings, get_settings
 
@@ -51,7 +46,7 @@ class AppData:
     models_unavailable: str | None = None
     readiness: object = None  # data.readiness.ReadinessReport, computed once at start-up
     # Per-patient look-ups for the Patient page, built once at start-up.
-    lookup: PatientLookup | None = None
+    lookup: "PatientLookup | None" = None
     # What-if projections for the Scenarios page (ml.scenarios.ScenarioEngine): its attendance
     # model and pathway chain are fitted here once, so a slider move is array arithmetic.
     scenarios: object = None
@@ -87,7 +82,7 @@ class PatientLookup:
     scoring_features: pd.DataFrame  # model feature rows of the scored patients, indexed by patient_id
 
     @classmethod
-    def build(cls, dataset, models) -> PatientLookup:
+    def build(cls, dataset, models) -> "PatientLookup":
         from ml.features import scoring_rows  # late import, as for the registry below
 
         patient_ids = dataset.patients["patient_id"].astype(str).to_numpy()
@@ -307,15 +302,12 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
     global _current
     settings = settings or get_settings()
     if dataset is None:
-        from data.store import (
-            ensure_dataset,  # late import: generating pulls in the simulator
-        )
+        from data.store import ensure_dataset  # late import: generating pulls in the simulator
 
         dataset = ensure_dataset(settings, log=log)
+    from ml.registry import load_or_train  # late import: keeps Dash-free unit tests light
+
     from database.outreach import with_team_calls
-    from ml.registry import (
-        load_or_train,  # late import: keeps Dash-free unit tests light
-    )
 
     dataset = with_team_calls(dataset, settings, log)
     readiness = assess(dataset)

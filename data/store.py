@@ -14,19 +14,12 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import Callable
 
 from filelock import FileLock
 
-from data.io import (
-    FORMATS,
-    MANIFEST,
-    REQUIRED_TABLES,
-    Dataset,
-    read_dataset,
-    write_dataset,
-)
+from data.io import FORMATS, MANIFEST, REQUIRED_TABLES, Dataset, read_dataset, write_dataset
 from data.settings import Settings, get_settings
 
 

@@ -14,8 +14,8 @@ import platform
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import Callable
 
 import joblib
 import numpy as np
