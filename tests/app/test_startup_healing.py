@@ -132,3 +132,59 @@ def test_a_users_data_folder_is_never_cleaned(tmp_path):
                        model_dir=var_dir / "models", cache_dir=var_dir / "cache", redis_url=None)
     prepare_runtime(settings, print)
     assert lookalike.exists()
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def test_gunicorn_preload_trains_leaves_no_workers_and_stops_without_tracebacks(small_dataset, tmp_path):
+    """Issue 11: each training run left two ~300 MB joblib worker processes for minutes, and
+    the gunicorn master printed "AssertionError: can only join a child process" tracebacks at
+    shutdown. Serve as scripts/serve.sh does (--preload, 2 workers) with an empty model folder,
+    so the master trains, and with REDIS_URL at a closed port (the file cache takes over)."""
+    import urllib.request
+
+    from scripts.local_server import free_port, wait_healthy
+
+    port = free_port()
+    env = {**os.environ, "CAREPATH_VAR_DIR": str(tmp_path / "var"), "CAREPATH_DATA_DIR": str(small_dataset.source_dir),
+           "CAREPATH_MODEL_DIR": str(tmp_path / "models"), "REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0"}
+    log_path = tmp_path / "gunicorn.log"
+    with open(log_path, "w") as log_file:
+        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--preload",
+                                   "--no-control-socket", "--bind", f"127.0.0.1:{port}", "--timeout", "120",
+                                   "tests.database.fast_wsgi:server"],
+                                  cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            wait_healthy(f"http://127.0.0.1:{port}", timeout=600)
+            deadline = time.monotonic() + 60
+            while len(_descendants(server.pid)) < 2 and time.monotonic() < deadline:
+                time.sleep(0.5)  # healthy once one worker answers; the second may still be forking
+            time.sleep(2)
+            descendants = _descendants(server.pid)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=60) as response:
+                server_header = response.headers.get("Server", "")
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    log = log_path.read_text()
+    assert "training models" in log, "the master was meant to train"
+    assert len(descendants) == 2, f"expected the 2 gunicorn workers only, found {len(descendants)} processes"
+    assert "warning: REDIS_URL" in log
+    assert "Traceback" not in log and "AssertionError" not in log, log[-3000:]
+    assert server_header == "gunicorn", server_header  # no version, no Python
