@@ -27,7 +27,7 @@ logger = logging.getLogger("carepath.http")
 
 CALLBACK_PATH = "/_dash-update-component"
 # Dash's own callback payloads nest a few levels (grid rows inside inputs inside the body);
-# nothing legitimate comes near this, and json's recursive decoder must never be the limit.
+# nothing legitimate comes near this.
 MAX_JSON_DEPTH = 32
 # Cacheable everywhere: the renderer, component bundles and our assets hold no patient data.
 STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/", "/_favicon.ico")
@@ -53,27 +53,16 @@ def _read_limited_body(limit: int) -> bytes:
     return body
 
 
-def json_depth_exceeds(text: str, limit: int) -> bool:
-    """Whether brackets nest deeper than ``limit`` outside strings (a linear scan, so a
-    100,000-deep body is refused before json's recursive decoder sees it)."""
-    depth = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif char in "]}":
-            depth -= 1
+def nests_deeper_than(value, limit: int) -> bool:
+    """Whether lists and objects in a parsed JSON value nest deeper than ``limit`` (walked
+    without recursion; only containers are visited, so a big flat body costs little)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
     return False
 
 
@@ -118,12 +107,14 @@ def _guard_callback_body(app: dash.Dash, limit: int):
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return _error(400, "The callback request is not UTF-8 JSON.")
-    if json_depth_exceeds(text, MAX_JSON_DEPTH):
-        return _error(400, f"The callback request nests deeper than {MAX_JSON_DEPTH} levels.")
     try:
         parsed = json.loads(text)
-    except (ValueError, RecursionError):
+    except RecursionError:  # json's decoder recurses: a 100,000-deep body ends here
+        return _error(400, f"The callback request nests deeper than {MAX_JSON_DEPTH} levels.")
+    except ValueError:
         return _error(400, "The callback request is not valid JSON.")
+    if isinstance(parsed, (dict, list)) and nests_deeper_than(parsed, MAX_JSON_DEPTH):
+        return _error(400, f"The callback request nests deeper than {MAX_JSON_DEPTH} levels.")
     problem = callback_body_problem(parsed, app.callback_map)
     if problem:
         return _error(400, f"Malformed callback request: {problem}.")

@@ -56,11 +56,14 @@ def get_settings() -> Settings:
         as_of=os.environ.get("CAREPATH_AS_OF") or None,
         database_url=os.environ.get("CAREPATH_DATABASE_URL") or f"sqlite:///{var_dir / 'carepath.db'}",
         max_request_bytes=int(os.environ.get("CAREPATH_MAX_REQUEST_BYTES", 1024 * 1024)),
-        trusted_hosts=_trusted_hosts(os.environ.get("CAREPATH_TRUSTED_HOSTS")),
+        trusted_hosts=_trusted_hosts(os.environ.get("CAREPATH_TRUSTED_HOSTS"), os.environ.get("CAREPATH_HOST")),
     )
 
 
-def _trusted_hosts(text: str | None) -> tuple[str, ...]:
-    if not text:
-        return Settings.trusted_hosts
-    return tuple(name.strip() for name in text.split(",") if name.strip())
+def _trusted_hosts(text: str | None, bind_host: str | None) -> tuple[str, ...]:
+    """The setting's names; by default the loopback names plus the address the server binds
+    (CAREPATH_HOST), unless that is a wildcard, which names no host."""
+    if text:
+        return tuple(name.strip() for name in text.split(",") if name.strip())
+    extra = (bind_host,) if bind_host and bind_host not in ("0.0.0.0", "::", *Settings.trusted_hosts) else ()
+    return Settings.trusted_hosts + extra

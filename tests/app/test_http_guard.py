@@ -138,3 +138,11 @@ def test_score_cli_export_escapes_formulas():
     escaped = escape_formulas(frame)
     assert escaped.loc[0, "site"].startswith("'=")
     assert escaped.loc[0, "risk"] == -0.1
+
+
+def test_the_bound_address_is_trusted_by_default(monkeypatch):
+    monkeypatch.delenv("CAREPATH_TRUSTED_HOSTS", raising=False)
+    monkeypatch.setenv("CAREPATH_HOST", "10.0.0.5")
+    assert get_settings().trusted_hosts == ("localhost", "127.0.0.1", "::1", "10.0.0.5")
+    monkeypatch.setenv("CAREPATH_HOST", "0.0.0.0")
+    assert get_settings().trusted_hosts == ("localhost", "127.0.0.1", "::1")
