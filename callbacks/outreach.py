@@ -11,6 +11,7 @@ import pandas as pd
 from dash import Dash, Input, Output, State, ctx, no_update
 
 from callbacks import context
+from data.input_errors import number_or_none
 from components import ids
 from components.outreach_panel import DISPOSITION_LABELS, NO_SELECTION
 
@@ -197,6 +198,7 @@ def update_team_summary(_refreshes) -> list[dict]:
 
 def act(save_clicks, assign_clicks, selected_rows, coordinator, disposition, note, due, refreshes):
     """The Save / Take on buttons: one callback, so both refresh the list the same way."""
+    refreshes = number_or_none(refreshes, "worklist refresh counter")
     if ctx.triggered_id == ids.OUTREACH_ASSIGN:
         feedback, changed = assign_to(selected_rows, coordinator)
     else:
