@@ -186,7 +186,7 @@ def _register_error_handlers(server: Flask) -> None:
     @server.errorhandler(RequestEntityTooLarge)
     def _too_large(_error_):
         limit = server.config.get("CAREPATH_MAX_REQUEST_BYTES")
-        return _error(413, f"Request body too large (the limit is {limit:,} bytes).")
+        return _error(413, f"Request body too large (the limit is {limit:,} bytes, CAREPATH_MAX_REQUEST_BYTES).")
 
     @server.errorhandler(Exception)
     def _last_resort(error: Exception):

@@ -11,9 +11,9 @@ import pandas as pd
 from dash import Dash, Input, Output, State, ctx, no_update
 
 from callbacks import context
-from data.input_errors import number_or_none
 from components import ids
 from components.outreach_panel import DISPOSITION_LABELS, NO_SELECTION
+from data.input_errors import number_or_none
 
 TEAM_SUMMARY_DAYS = 30
 UNAVAILABLE = ("Calls cannot be recorded right now: {reason} The list and every analytics page still work; "

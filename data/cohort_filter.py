@@ -13,7 +13,8 @@ from urllib.parse import parse_qs, urlencode
 
 import pandas as pd
 
-from data.input_errors import InvalidInput, kind, list_of_text, number_or_none, text_or_none
+from data import input_errors
+from data.input_errors import InvalidInput, kind
 from data.schema import PATIENT_COLUMNS, PAYERS, RACE_ETHNICITIES, REGIONS, SEXES
 from data.schema import PROGRAMS as DEFAULT_PROGRAMS
 
@@ -149,7 +150,7 @@ def parse_query(search: str | None, sites: tuple[str, ...] | None = None,
 
     A query that is not text, or longer than MAX_QUERY_CHARS, is not a link at all: it
     raises InvalidInput (the web layer answers 400)."""
-    search = text_or_none(search, "cohort query", MAX_QUERY_CHARS)
+    search = input_errors.text_or_none(search, "cohort query", MAX_QUERY_CHARS)
     params = parse_qs((search or "").lstrip("?"), keep_blank_values=False)
     values = {f.attribute: tuple(params.get(f.query_key, ())) for f in CHOICE_FIELDS}
     age_min = age_max = None
@@ -196,16 +197,16 @@ def from_controls(programs, age, sexes, race_ethnicities, payers, regions, sites
     """Build the filter from the panel's control values (in CONTROL_ORDER); values of the
     wrong type (a number for a list, an object for a date) raise InvalidInput."""
     programs, sexes, race_ethnicities, payers, regions, sites, risk_tiers = (
-        list_of_text(value, f"filter {name}") for name, value in (
+        input_errors.list_of_text(value, f"filter {name}") for name, value in (
             ("programs", programs), ("sexes", sexes), ("race_ethnicities", race_ethnicities),
             ("payers", payers), ("regions", regions), ("sites", sites), ("risk_tiers", risk_tiers)))
     if age is not None:
         if not isinstance(age, (list, tuple)) or len(age) > 2:
             raise InvalidInput("filter age", f"expected a list of two numbers, got {kind(age)}")
         for bound in age:
-            number_or_none(bound, "filter age")
-    enrolled_from = text_or_none(enrolled_from, "filter enrolled_from", 40)
-    enrolled_to = text_or_none(enrolled_to, "filter enrolled_to", 40)
+            input_errors.number_or_none(bound, "filter age")
+    enrolled_from = input_errors.text_or_none(enrolled_from, "filter enrolled_from", 40)
+    enrolled_to = input_errors.text_or_none(enrolled_to, "filter enrolled_to", 40)
     age_min, age_max = (list(age) + [None, None])[:2] if age else (None, None)
     return normalise(CohortFilter(
         programs=tuple(programs or ()), age_min=age_min, age_max=age_max,

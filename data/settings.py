@@ -55,7 +55,7 @@ def get_settings() -> Settings:
         seed=int(os.environ.get("CAREPATH_SEED", "7")),
         as_of=os.environ.get("CAREPATH_AS_OF") or None,
         database_url=os.environ.get("CAREPATH_DATABASE_URL") or f"sqlite:///{var_dir / 'carepath.db'}",
-        max_request_bytes=int(os.environ.get("CAREPATH_MAX_REQUEST_BYTES", 1024 * 1024)),
+        max_request_bytes=int(os.environ.get("CAREPATH_MAX_REQUEST_BYTES") or 1024 * 1024),
         trusted_hosts=_trusted_hosts(os.environ.get("CAREPATH_TRUSTED_HOSTS"), os.environ.get("CAREPATH_HOST")),
     )
 

@@ -111,7 +111,7 @@ def _load_checked(folder: Path, meta: dict, log: Callable[[str], None]) -> Model
     except FileNotFoundError:
         quarantine(folder, f"has no {BUNDLE_FILE}", log)
         return None
-    except Exception as error:  # unpickling a damaged file can raise almost anything
+    except Exception as error:  # noqa: BLE001 - unpickling a damaged file can raise almost anything
         quarantine(folder, f"cannot be loaded ({type(error).__name__})", log)
         return None
 
