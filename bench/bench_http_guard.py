@@ -4,8 +4,9 @@
 
 On a small synthetic dataset (trained into a scratch var dir): the Worklist response size
 (capacity "all") as junk is added to the cohort query; the time the callback-body check
-takes for a small body and for a grid export's body (~0.5 MB of rows); and one training run
-with joblib's loky processes against one with threads (ml.registry.train_in_threads).
+takes for a small body and for a grid export's body (~1 MB of rows); and one training run
+each with joblib's loky processes, with threads whose OpenMP pools are not capped, and with
+ml.registry.train_in_threads (threads, each capped to its share of the cores).
 Writes bench/results/http-guard.json.
 """
 from __future__ import annotations
@@ -51,7 +52,7 @@ def main() -> None:
     from app.http_guard import callback_body_problem, nests_deeper_than
     from components import ids
     from ml.models import TrainingConfig
-    from ml.registry import model_key
+    from ml.registry import model_key, train_in_threads
     from ml.training import train_models
     from tests.app.test_http_callbacks import callback_body
 
@@ -98,11 +99,21 @@ def main() -> None:
 
         dataset = ensure_dataset(log=lambda message: None)
         key = model_key(dataset, config)
-        for backend in ("loky", "threading"):
+        quiet = lambda message: None
+
+        def loky():
+            with joblib.parallel_config(backend="loky"):
+                train_models(dataset, config, key=key, log=quiet)
+
+        def threads_uncapped():
+            with joblib.parallel_config(backend="threading"):
+                train_models(dataset, config, key=key, log=quiet)
+
+        for name, run in (("loky_processes", loky), ("threads_uncapped", threads_uncapped),
+                          ("threads_capped_registry", lambda: train_in_threads(dataset, config, key, quiet))):
             started = time.perf_counter()
-            with joblib.parallel_config(backend=backend):
-                train_models(dataset, config, key=key, log=lambda message: None)
-            results[f"training_{backend}_s"] = round(time.perf_counter() - started, 1)
+            run()
+            results[f"training_{name}_s"] = round(time.perf_counter() - started, 1)
 
     out = ROOT / "bench" / "results" / "http-guard.json"
     out.parent.mkdir(exist_ok=True)
