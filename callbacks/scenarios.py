@@ -16,9 +16,8 @@ from components import formatting, ids
 from components.figures import empty_figure, scenario_funnel_figure
 from components.scenario_view import (NO_CHANGE, interval, methods_table, money, share_of_true_gain,
                                       signed_patients, signed_percent, truth_table)
+from data.input_errors import InvalidInput, kind
 from data.pathway import DECISION_STAGES
-from data.cohort_filter import MAX_QUERY_CHARS
-from data.input_errors import InvalidInput, kind, text_or_none
 from ml.scenario_levers import PRESETS, ScenarioLevers, lever_number, levers_from_dict, preset_levers
 
 PRESET_CHOICES = {NO_CHANGE: ScenarioLevers(), **PRESETS}
@@ -172,7 +171,6 @@ def scenario_view(cohort_query: str | None, *control_values) -> ScenarioView:
         if data.models_unavailable:
             return ScenarioView(message=_alert(f"Scenarios need the dropout-risk model. {data.models_unavailable}"))
         return ScenarioView(message=_alert(NO_MODEL_MESSAGE, "info"))
-    cohort_query = text_or_none(cohort_query, "cohort query", MAX_QUERY_CHARS)
     try:
         levers = levers_from_controls(control_values)
     except InvalidInput:

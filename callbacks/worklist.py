@@ -109,7 +109,7 @@ def capacity_count(capacity) -> int | None:
         return None
     try:
         count = int(capacity)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # JSON's Infinity overflows int()
         return DEFAULT_CAPACITY
     return count if count > 0 else DEFAULT_CAPACITY
 

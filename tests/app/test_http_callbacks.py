@@ -247,3 +247,13 @@ def test_unexpected_exception_is_a_logged_500_without_details(dash_app, monkeypa
     assert "Traceback" not in response.get_data(as_text=True)
     assert any("KeyError" in record.getMessage() for record in caplog.records)
     assert not any("P0000042" in record.getMessage() for record in caplog.records)
+
+
+def test_infinite_capacity_is_not_a_500(dash_app):
+    """Python's json reads ``Infinity``; int() of it overflows."""
+    body = callback_body(dash_app, ids.WORKLIST_GRID, "rowData",
+                         {(ids.COHORT_QUERY, "data"): "", (ids.WORKLIST_CAPACITY, "value"): 1.0,
+                          (ids.WORKLIST_SORT, "value"): "risk"})
+    raw = json.dumps(body).replace('"value": 1.0', '"value": Infinity').encode()
+    assert b"Infinity" in raw
+    assert post(dash_app.server.test_client(), None, raw=raw).status_code == 200
