@@ -16,10 +16,12 @@ def kpi_card(title: str, value_id: str, note: str = "") -> dbc.Card:
     ]), className="kpi-card h-100")
 
 
-def figure_card(title: str, graph_id: str, footer=None) -> dbc.Card:
+def figure_card(title: str, graph_id: str, footer=None, graph_class: str = "") -> dbc.Card:
+    """A titled card around a graph; ``graph_class`` adds a class (e.g. a taller graph)."""
     return dbc.Card([
         dbc.CardHeader(title, className="figure-title"),
-        dbc.CardBody(dcc.Graph(id=graph_id, config=GRAPH_CONFIG, className="figure"), className="figure-body"),
+        dbc.CardBody(dcc.Graph(id=graph_id, config=GRAPH_CONFIG, className=f"figure {graph_class}".strip()),
+                     className="figure-body"),
         dbc.CardFooter(footer) if footer is not None else None,
     ], className="figure-card mb-3")
 

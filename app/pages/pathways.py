@@ -29,7 +29,7 @@ def layout(**_query):  # Dash Pages passes the URL's query parameters; the filte
                "payers lose the most.", className="page-subtitle"),
         html.Div(id=ids.PATHWAYS_MESSAGE),
         dbc.Card(dbc.CardBody(html.Div(id=ids.BOTTLENECK_TEXT)), className="bottleneck-callout mb-3"),
-        figure_card("Stage transitions", ids.SANKEY_GRAPH, footer=_status_legend()),
+        figure_card("Stage transitions", ids.SANKEY_GRAPH, footer=_status_legend(), graph_class="figure--sankey"),
         dbc.Row([
             dbc.Col(figure_card("Days between stages", ids.DURATIONS_GRAPH), xl=7),
             dbc.Col(table_card("Median and IQR", html.Div(id=ids.DURATIONS_TABLE),
