@@ -99,8 +99,9 @@ def lever_controls(preset_labels: dict) -> dbc.Card:
             _lever("Effectiveness", _slider(ids.SCENARIO_OUTREACH_EFFECT, 100, 5, "%", 25),
                    "share of a contacted patient's dropout risk the outreach removes"),
             _lever("Cost per contact (USD)",
+                   # debounce: the projection follows on Enter or leaving the box, not every keystroke.
                    dbc.Input(id=ids.SCENARIO_COST_PER_CONTACT, type="number", min=0, step=5,
-                             value=DEFAULT_COST_PER_CONTACT, size="sm", className="lever-cost")),
+                             value=DEFAULT_COST_PER_CONTACT, size="sm", className="lever-cost", debounce=True)),
         ]),
     ]), className="scenario-levers mb-3")
 

@@ -58,3 +58,21 @@ def test_moving_a_wait_cut_slider_updates_the_projection(dash_duo, dash_app, app
     until(lambda: "+0.0 patients" not in dash_duo.find_element(summary).text, timeout=15)
     assert "patients completing" in dash_duo.find_element(summary).text
     assert dash_duo.get_logs() == []
+
+
+def test_a_typed_lever_value_applies_on_enter(dash_duo, dash_app, app_data):
+    """The slider's number box used to apply a typed value only when it lost focus."""
+    _open_scenarios(dash_duo, dash_app)
+    summary = f"#{ids.SCENARIO_SUMMARY}"
+    dash_duo.wait_for_contains_text(summary, "+0.0 patients completing", timeout=20)
+    box = dash_duo.find_element(f"#{ids.SCENARIO_WAIT_CUT['diagnosis']} input")
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus();", box)
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("30")
+    box.send_keys(Keys.ENTER)
+    until(lambda: "+0.0 patients" not in dash_duo.find_element(summary).text, timeout=15)
+    handle = dash_duo.find_element(f"#{ids.SCENARIO_WAIT_CUT['diagnosis']} [role='slider']")
+    assert handle.get_attribute("aria-valuenow") == "30"
+    # Still typing in the same box: Enter did not move the focus away for good.
+    assert dash_duo.driver.execute_script("return document.activeElement") == box
+    assert dash_duo.get_logs() == []
