@@ -9,6 +9,7 @@ from data.pathway import DECISION_STAGES
 URL = "url"
 COHORT_QUERY = "cohort-query"  # dcc.Store: the canonical query string of the cohort filter
 URL_WRITTEN = "url-written"  # dcc.Store: dummy output of the clientside URL writer
+URL_NOTICE = "url-notice"  # names the URL parameters a link carried that were ignored
 NAVBAR = "navbar"
 
 # Navigation links, keyed by page path.

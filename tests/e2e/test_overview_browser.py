@@ -91,3 +91,14 @@ def test_url_restores_filters(dash_duo, dash_app, app_data):
     _wait_for_kpi_patients(dash_duo, len(app_data.cohort_frame))
     assert urlparse(dash_duo.driver.current_url).query == ""
     assert dash_duo.get_logs() == []
+
+
+def test_a_link_with_invalid_parameters_names_them_in_a_notice(dash_duo, dash_app, app_data):
+    """`?program=xyz&age=abc` used to be dropped without a word."""
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_element(f"#{ids.NAV_LINKS['/']}")
+    dash_duo.driver.get(dash_duo.server_url + "/?program=xyz&age=abc&program=diabetes")
+    dash_duo.wait_for_contains_text(f"#{ids.URL_NOTICE}", "program=xyz", timeout=15)
+    notice = dash_duo.find_element(f"#{ids.URL_NOTICE}").text
+    assert "age=abc" in notice and "program=diabetes" not in notice
+    assert dash_duo.get_logs() == []
