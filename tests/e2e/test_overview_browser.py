@@ -102,3 +102,14 @@ def test_a_link_with_invalid_parameters_names_them_in_a_notice(dash_duo, dash_ap
     notice = dash_duo.find_element(f"#{ids.URL_NOTICE}").text
     assert "age=abc" in notice and "program=diabetes" not in notice
     assert dash_duo.get_logs() == []
+
+
+def test_an_unknown_page_gets_the_styled_not_found_page_in_the_shell(dash_duo, dash_app):
+    """It used to be a bare "404 - Page not found" heading."""
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_element(f"#{ids.NAV_LINKS['/']}")
+    dash_duo.driver.get(dash_duo.server_url + "/no-such-page?program=diabetes")
+    dash_duo.wait_for_contains_text(".page-title", "Page not found", timeout=15)
+    assert dash_duo.find_element(f"#{ids.NAV_LINKS['/pathways']}")  # the app's navbar is still there
+    assert len(dash_duo.find_elements(".not-found-links a")) >= 6
+    assert dash_duo.get_logs() == []
