@@ -41,3 +41,10 @@ def table_card(title: str, body, subtitle: str = "") -> dbc.Card:
                         html.Div(subtitle, className="kpi-note") if subtitle else None]),
         dbc.CardBody(body),
     ], className="figure-card mb-3")
+
+
+def rate_with_counts(value: str, numerator, denominator) -> list:
+    """A KPI's percentage with its numerator and denominator beneath it."""
+    from components.formatting import fraction
+
+    return [value, html.Div(fraction(numerator, denominator), className="kpi-fraction")]

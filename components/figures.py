@@ -42,9 +42,11 @@ def empty_figure(message: str) -> go.Figure:
 
 def funnel_figure(funnel: pd.DataFrame) -> go.Figure:
     """Stage funnel from ``data.cohorts.funnel_counts``: bar per step, with the
-    conversion from the previous step and the drop-off (and what it means) on hover."""
+    conversion from the previous step beside its denominator ("66% of 1,870"), and the
+    drop-off (and what it means) on hover."""
+    previous = [None, *funnel["patients"].tolist()[:-1]]
     conversion = [
-        "" if pd.isna(c) else f"{c:.0%} of previous" for c in funnel["conversion"]
+        "" if pd.isna(c) else f"{c:.0%} of {p:,}" for c, p in zip(funnel["conversion"], previous)
     ]
     fig = go.Figure(go.Funnel(
         # Plain lists: a handful of values reads better in the JSON than base64 arrays.

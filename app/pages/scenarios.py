@@ -7,6 +7,7 @@ from dash import dcc, html
 from callbacks import context
 from components import ids
 from components.cards import GRAPH_CONFIG, kpi_card
+from components.reconciliation import reconciliation_button
 from components.scenario_view import lever_controls
 from ml.scenario_levers import PRESET_LABELS
 
@@ -100,7 +101,8 @@ def layout(**_query):  # Dash Pages passes the URL's query parameters; the filte
         html.P(["If we cut wait times or fund outreach, how many more patients finish treatment, and at what cost? "
                 "The cohort filters choose the patients; the levers below choose the changes.", _as_of_note()],
                className="page-subtitle"),
-        html.P(DEFINITION, className="scenario-definition"),
+        html.P(DEFINITION, className="scenario-definition mb-1"),
+        html.Div(reconciliation_button(), className="mb-3"),
         dcc.Store(id=ids.SCENARIO_STATE),
         html.Div(id=ids.SCENARIO_MESSAGE),
         dbc.Row([

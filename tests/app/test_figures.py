@@ -23,7 +23,7 @@ def test_funnel_figure_shows_counts_and_conversion():
     assert list(trace.x) == [100, 80]
     assert list(trace.y) == ["Enrolled", "Screened"]
     assert trace.text[0] == "100"
-    assert trace.text[1] == "80 · 80% of previous"
+    assert trace.text[1] == "80 · 80% of 100"  # the conversion beside its denominator
     assert "Drop-off" in trace.hovertemplate
 
 
