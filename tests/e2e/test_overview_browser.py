@@ -113,3 +113,14 @@ def test_an_unknown_page_gets_the_styled_not_found_page_in_the_shell(dash_duo, d
     assert dash_duo.find_element(f"#{ids.NAV_LINKS['/pathways']}")  # the app's navbar is still there
     assert len(dash_duo.find_elements(".not-found-links a")) >= 6
     assert dash_duo.get_logs() == []
+
+
+def test_how_these_numbers_relate_opens_with_the_counts(dash_duo, dash_app, app_data):
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.set_window_size(1440, 900)
+    dash_duo.wait_for_element(f"#{ids.RECONCILE_BUTTON}")
+    dash_duo.wait_for_contains_text(f"#{ids.KPI_COMPLETION_RATE}", " of ", timeout=15)
+    dash_duo.driver.execute_script("arguments[0].click();", dash_duo.find_element(f"#{ids.RECONCILE_BUTTON}"))
+    dash_duo.wait_for_contains_text(f"#{ids.RECONCILE_BODY}", "Adherence (not lost to follow-up)", timeout=20)
+    assert "Completion rate" in dash_duo.find_element(f"#{ids.RECONCILE_BODY}").text
+    assert dash_duo.get_logs() == []
