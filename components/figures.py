@@ -64,16 +64,20 @@ def funnel_figure(funnel: pd.DataFrame) -> go.Figure:
 
 
 def trend_figure(trend: pd.DataFrame) -> go.Figure:
-    """Monthly enrollments (bars) and pathway completions (line) from
-    ``data.cohorts.monthly_trend``."""
-    fig = go.Figure()
+    """Monthly enrollments (bars, top panel) and pathway completions (line, bottom panel, its
+    own scale) from ``data.cohorts.monthly_trend``. On one axis the completions (tens a
+    month) lay flat under enrollments in the thousands."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1, row_heights=[0.5, 0.5])
     fig.add_bar(x=trend["month"], y=trend["enrolled"], name="Enrolled", marker_color=BRAND,
-                hovertemplate="%{x|%b %Y}: %{y:,} enrolled<extra></extra>")
+                hovertemplate="%{x|%b %Y}: %{y:,} enrolled<extra></extra>", row=1, col=1)
     fig.add_scatter(x=trend["month"], y=trend["completed"], name="Completed pathway",
                     mode="lines+markers", line=dict(color=COMPLETED_COLOUR, width=3),
-                    hovertemplate="%{x|%b %Y}: %{y:,} completed<extra></extra>")
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.1, x=0), hovermode="x unified")
-    fig.update_yaxes(title_text="Patients", rangemode="tozero")
+                    hovertemplate="%{x|%b %Y}: %{y:,} completed<extra></extra>", row=2, col=1)
+    fig.update_layout(showlegend=False, hovermode="x unified")
+    fig.update_yaxes(title_text="Enrolled", rangemode="tozero", automargin=True, row=1, col=1)
+    fig.update_yaxes(title_text="Completed", rangemode="tozero", automargin=True, row=2, col=1)
     return _base_layout(fig)
 
 
@@ -85,7 +89,7 @@ def _translucent(hex_colour: str, alpha: float = 0.35) -> str:
 # The Sankey is drawn at a fixed height (the page's stylesheet gives its graph the same
 # height: .figure--sankey in assets/carepath.css), so node sizes and label rows are known here.
 SANKEY_HEIGHT = 560
-SANKEY_MARGINS = dict(l=10, r=10, t=10, b=10)
+SANKEY_MARGINS = dict(l=10, r=10, t=34, b=10)  # the top margin keeps the mode bar off the top labels
 SANKEY_NODE_PAD = 18  # px between nodes of one column: more than one label row
 SANKEY_THICKNESS = 16
 SANKEY_FONT_SIZE = 11
@@ -236,8 +240,10 @@ def durations_figure(durations: pd.DataFrame) -> go.Figure:
         marker_color=BRAND, fillcolor=_translucent(BRAND, 0.25), name="Days", showlegend=False,
         hoverinfo="x+y",
     ))
-    fig.update_xaxes(title_text="Days (box: IQR, line: median, whiskers: 5th–95th percentile)",
-                     rangemode="tozero")
+    # Two short lines and automargin: the one-line title was wider than the plot and cut off.
+    fig.update_xaxes(title_text="Days<br><span style='font-size:11px'>box: IQR · line: median · whiskers: "
+                                "5th–95th percentile</span>", rangemode="tozero", automargin=True)
+    fig.update_yaxes(automargin=True)
     return _base_layout(fig)
 
 
@@ -349,14 +355,23 @@ def risk_drivers_figure(drivers: pd.DataFrame, reference_risk: float, risk: floa
         connector=dict(line=dict(color="#ced4da", width=1)),
         hovertemplate="%{y}: %{text}<extra></extra>", cliponaxis=False,
     ))
-    # Room on the right for the "+12.7 pts" labels; ticks stop at 100% anyway.
-    top = max(reference_risk, risk, reference_risk + drivers["contribution"].clip(lower=0).sum())
-    fig.update_xaxes(title_text="Risk of dropping out", tickformat=".0%", range=[0, min(1.0, top) + 0.12],
-                     tickvals=[0, 0.25, 0.5, 0.75, 1.0])
+    # Room for the "+12.7 pts" labels outside the bars: on the right of the furthest bar end, and
+    # on the left of a bar that pulls the risk down close to 0 (its label sits left of its end).
+    running = reference_risk + drivers["contribution"].cumsum()
+    ends = [reference_risk, risk, *running]
+    top = max(reference_risk, risk, running.max() if len(running) else risk)
+    lowest = min(ends)
+    left = -0.12 if (drivers["contribution"] < 0).any() and lowest < 0.12 else 0.0
+    fig.update_xaxes(title_text="Risk of dropping out", tickformat=".0%",
+                     range=[min(left, lowest - 0.12) if lowest < 0 else left, min(1.0, top) + 0.14],
+                     tickvals=[0, 0.25, 0.5, 0.75, 1.0], automargin=True)
     # First bar on top: the chart reads from the typical patient down to this one.
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_layout(showlegend=False, height=max(300, 34 * len(labels) + 80))
-    return _base_layout(fig)
+    fig = _base_layout(fig)
+    # Labels drawn outside the plot (cliponaxis off) still need a margin wide enough to show them.
+    fig.update_layout(margin=dict(MARGINS, r=56, l=10))
+    return fig
 
 
 def _iso(value) -> str:

@@ -126,3 +126,33 @@ def test_sankey_layout_keeps_nodes_inside_and_apart_and_labels_apart():
     # The first column holds the whole cohort; the last column is left of the labels' room.
     assert layout.loc[layout["node"] == "Enrolled", "value"].item() == 3187
     assert layout["x"].max() < 0.9
+
+
+def test_trend_puts_completions_on_their_own_scale():
+    """Completions (tens a month) lay flat under enrollments in the thousands on one axis."""
+    trend = pd.DataFrame({"month": pd.to_datetime(["2025-01-01", "2025-02-01"]),
+                          "enrolled": [1000, 1100], "completed": [40, 55]})
+    fig = trend_figure(trend)
+    bar, line = fig.data
+    assert bar.yaxis == "y" and line.yaxis == "y2"
+    assert fig.layout.yaxis2.title.text == "Completed"
+
+
+def test_axis_titles_and_value_labels_have_room():
+    """The duration title was wider than the plot and cut; the waterfall's outside labels had a
+    10 px margin."""
+    from components.figures import risk_drivers_figure
+
+    durations = pd.DataFrame({"step": ["a"], "label": ["A → B"], "consecutive": [True], "n": [5], "p05": [1.0],
+                              "p25": [2.0], "median": [3.0], "p75": [4.0], "p95": [9.0]})
+    fig = durations_figure(durations)
+    assert fig.layout.xaxis.automargin is True
+    import re
+
+    lines = [re.sub(r"<[^>]+>", "", line) for line in fig.layout.xaxis.title.text.split("<br>")]
+    assert len(lines) == 2 and max(map(len, lines)) < 60
+    drivers = pd.DataFrame({"label": ["Wait", "Age"], "contribution": [0.127, -0.09]})
+    waterfall = risk_drivers_figure(drivers, reference_risk=0.05, risk=0.087)
+    assert waterfall.layout.margin.r >= 40
+    low, high = waterfall.layout.xaxis.range
+    assert low < 0 < 0.05 + 0.127 + 0.12 <= high
