@@ -9,6 +9,7 @@ from flask import jsonify
 
 from app import http_guard
 from app.api import register_api
+from app.error_pages import register_error_pages
 from callbacks import context, filter_panel, model, outreach, overview, pathways, patient, scenarios, worklist
 from components.layout import shell
 from data.settings import Settings, get_settings
@@ -54,6 +55,7 @@ def create_app(dataset=None, settings: Settings | None = None,
     server = app.server
     _register_health_route(server)
     register_api(server)
+    register_error_pages(app)
     context.init_cache(server, settings, log=log)
     app_data = context.load(server, dataset=dataset, settings=settings, log=log, training_config=training_config)
     app.layout = shell(app_data.sites, app_data.enrolled_first, app_data.enrolled_last,

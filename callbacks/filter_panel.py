@@ -8,18 +8,24 @@ instead would make Dash Pages re-render the whole page on every filter change.
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs, parse_qsl
 
-from dash import Dash, Input, Output, State, ctx, no_update
+import dash_bootstrap_components as dbc
+from dash import Dash, Input, Output, State, ctx, html, no_update
 
 from callbacks import context
 from callbacks.worklist import CAPACITY_KEY, SORT_KEY
-from data.cohort_filter import CohortFilter, from_controls, to_controls, to_query
+from data.cohort_filter import (AGE_BOUNDS, AGE_KEY, CHOICE_FIELDS, ENROLLED_FROM_KEY, ENROLLED_TO_KEY, CohortFilter,
+                                from_controls, to_controls, to_query)
 from data.input_errors import text_or_none
 from components import ids
 from components.layout import NAV_PAGES
 
 # URL keys that belong to one page rather than to the cohort.
 PAGE_QUERY_KEYS = (CAPACITY_KEY, SORT_KEY)
+# Keys a page reads itself (the Patient page's ?id=): never reported as ignored.
+OTHER_PAGE_KEYS = ("id",)
+COHORT_KEYS = {f.query_key: f.attribute for f in CHOICE_FIELDS}
 
 # The panel's controls and their properties, in data.cohort_filter.CONTROL_ORDER.
 CONTROLS = (
@@ -50,6 +56,57 @@ def controls_update(search: str | None, reset: bool, current_values) -> tuple:
 
 def controls_from_url(search: str | None, reset_clicks, *current_values) -> tuple:
     return controls_update(search, ctx.triggered_id == ids.FILTER_RESET, current_values)
+
+
+def _age_problem(value: str, kept: CohortFilter) -> str | None:
+    low, _, high = value.partition("-")
+    try:
+        ages = [int(part) for part in (low, high) if part]
+    except ValueError:
+        return f"not an age range (use e.g. {AGE_BOUNDS[0]}-65)"
+    if not ages:
+        return f"not an age range (use e.g. {AGE_BOUNDS[0]}-65)"
+    youngest, oldest = AGE_BOUNDS
+    full_range = int(low or youngest) <= youngest and int(high or oldest) >= oldest  # clipped to no restriction
+    if kept.age_min is None and kept.age_max is None and not full_range:
+        return "this data records no usable age"
+    return None
+
+
+def dropped_parameters(search: str | None, kept: CohortFilter) -> list[tuple[str, str]]:
+    """(parameter as written, why it was ignored) for each part of a link's query that the
+    cohort filter ``kept`` (what context.cohort_filter made of it) does not carry: unknown
+    keys, values the data does not have, ages and dates that do not parse."""
+    canonical = parse_qs(to_query(kept).lstrip("?"))
+    dropped = []
+    for key, value in parse_qsl((search or "").lstrip("?"), keep_blank_values=True):
+        written = f"{key}={value}"
+        if key in PAGE_QUERY_KEYS or key in OTHER_PAGE_KEYS:
+            continue
+        if key in COHORT_KEYS:
+            if value not in canonical.get(key, []):
+                dropped.append((written, f"no {key} “{value}” in this data"))
+        elif key == AGE_KEY:
+            problem = _age_problem(value, kept)
+            if problem:
+                dropped.append((written, problem))
+        elif key in (ENROLLED_FROM_KEY, ENROLLED_TO_KEY):
+            if not canonical.get(key):
+                dropped.append((written, "not a date (use YYYY-MM-DD)"))
+        else:
+            dropped.append((written, "not a filter CarePath knows"))
+    return dropped
+
+
+def url_notice(search: str | None):
+    """A dismissable notice naming the parameters of the link that were ignored, or None."""
+    dropped = dropped_parameters(search, context.cohort_filter(search))
+    if not dropped:
+        return None
+    items = [html.Li([html.Code(written), f": {why}"]) for written, why in dropped]
+    return dbc.Alert([html.Strong("Part of this link was ignored; the page shows the cohort without it."),
+                      html.Ul(items, className="mb-0")],
+                     color="warning", dismissable=True, className="mb-3 url-notice")
 
 
 def query_from_controls(*values) -> str:
@@ -103,6 +160,7 @@ def register_callbacks(app: Dash) -> None:
         Input(ids.URL, "pathname"),
         Input(ids.COHORT_QUERY, "data"),
     )(nav_links)
+    app.callback(Output(ids.URL_NOTICE, "children"), Input(ids.URL, "search"))(url_notice)
     app.clientside_callback(
         WRITE_QUERY_TO_ADDRESS_BAR,
         Output(ids.URL_WRITTEN, "data"),

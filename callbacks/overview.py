@@ -5,13 +5,16 @@ from dataclasses import dataclass
 
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, html
+from dash import Dash, Input, Output, State, html, no_update
 
 from callbacks import context
 from components import formatting, ids
+from components.cards import rate_with_counts
 from components.figures import empty_figure, funnel_figure, trend_figure
+from components.reconciliation import reconciliation_body
 from components.tables import funnel_table
-from data.cohorts import cohort_kpis, funnel_counts, monthly_trend
+from data.cohorts import cohort_kpis, completion_reconciliation, funnel_counts, monthly_trend
+from ml.scenario_levers import ScenarioLevers
 from data.readiness import OK
 
 EMPTY_COHORT_MESSAGE = "No patients match these filters. Widen the filters or press Reset."
@@ -99,12 +102,14 @@ def overview_view(cohort_query: str | None) -> OverviewView:
     pathway = context.pathway()
     kpis = cohort_kpis(frame, pathway)
     funnel = funnel_counts(frame, pathway)
+    resolved = kpis.resolved_after_positive_screen
     return OverviewView(
         message=as_of_notice(app_data),
         patients=formatting.count(kpis.patients),
-        screening_uptake=formatting.percent(kpis.screening_uptake),
-        completion_rate=formatting.percent(kpis.completion_rate),
-        dropout_rate=formatting.percent(kpis.dropout_rate),
+        screening_uptake=rate_with_counts(formatting.percent(kpis.screening_uptake), kpis.screened,
+                                          kpis.screened + kpis.not_screened),
+        completion_rate=rate_with_counts(formatting.percent(kpis.completion_rate), kpis.completed, resolved),
+        dropout_rate=rate_with_counts(formatting.percent(kpis.dropout_rate), kpis.dropped_out, resolved),
         median_days_to_treatment=formatting.days(kpis.median_days_to_milestone),
         in_progress=formatting.count(kpis.in_progress),
         high_risk=high_risk,
@@ -116,6 +121,29 @@ def overview_view(cohort_query: str | None) -> OverviewView:
 
 def update_overview(cohort_query: str | None) -> tuple:
     return overview_view(cohort_query).as_outputs()
+
+
+def reconciliation_view(cohort_query: str | None):
+    """"How these numbers relate" for the cohort: computed only when the reader opens it."""
+    frame = context.cohort_frame(cohort_query)
+    if frame.empty:
+        return EMPTY_COHORT_MESSAGE
+    pathway = context.pathway()
+    first = pathway.stages[0]
+    labels = {"first": first.label, "screened": first.done, "not_screened": first.missed,
+              "positive": " or ".join(first.result_label(r) for r in first.leads_on) or first.done}
+    engine, adherence = context.current().scenarios, None
+    if engine is not None:
+        baseline = engine.project(ScenarioLevers(), cohort_ids=frame["patient_id"], with_truth=False, resamples=0)
+        if baseline["patients"]:
+            adherence = {"rate": baseline["baseline_completion_rate"], "patients": baseline["patients"]}
+    return reconciliation_body(completion_reconciliation(frame, pathway), labels, adherence)
+
+
+def open_reconciliation(clicks, cohort_query: str | None) -> tuple:
+    if not clicks:
+        return no_update, no_update
+    return reconciliation_view(cohort_query), True
 
 
 def register_callbacks(app: Dash) -> None:
@@ -133,3 +161,11 @@ def register_callbacks(app: Dash) -> None:
         Output(ids.TREND_GRAPH, "figure"),
         Input(ids.COHORT_QUERY, "data"),
     )(update_overview)
+    # "How these numbers relate" sits on the Overview, Pathways and Scenarios pages (one at a time).
+    app.callback(
+        Output(ids.RECONCILE_BODY, "children"),
+        Output(ids.RECONCILE_MODAL, "is_open"),
+        Input(ids.RECONCILE_BUTTON, "n_clicks"),
+        State(ids.COHORT_QUERY, "data"),
+        prevent_initial_call=True,
+    )(open_reconciliation)

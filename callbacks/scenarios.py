@@ -14,8 +14,8 @@ from callbacks import context
 from callbacks.overview import EMPTY_COHORT_MESSAGE
 from components import formatting, ids
 from components.figures import empty_figure, scenario_funnel_figure
-from components.scenario_view import (NO_CHANGE, interval, methods_table, money, share_of_true_gain,
-                                      signed_patients, signed_percent, truth_table)
+from components.scenario_view import (ADHERENCE, NO_CHANGE, attribution_table, interval, methods_table, money,
+                                      share_of_true_gain, signed_patients, signed_percent, truth_table)
 from data.input_errors import InvalidInput, kind
 from data.pathway import DECISION_STAGES
 from ml.scenario_levers import PRESETS, ScenarioLevers, lever_number, levers_from_dict, preset_levers
@@ -129,11 +129,16 @@ def _with_interval(value: str, bounds, fmt) -> list:
 def summary_text(result: dict) -> str:
     extra = result["extra_completions"]
     cost_per = result["cost_per_extra_completion"]
-    cost_part = f", at {money(cost_per)} of outreach per extra completion" if cost_per is not None else ""
+    uncosted = [row["lever"] for row in result.get("attribution", []) if row["cost"] is None]
+    cost_part = (f", at {money(cost_per)} of outreach per extra patient the outreach itself keeps"
+                 if cost_per is not None else "")
+    if cost_part and uncosted:
+        cost_part += f" ({' and '.join(uncosted)}: cost not modelled)"
     return (f"Of {formatting.count(result['patients'])} patients with a positive screen, "
-            f"{formatting.percent(result['baseline_completion_rate'])} complete (adherence) today. "
+            f"{formatting.percent(result['baseline_completion_rate'])} are not lost to follow-up today "
+            f"({ADHERENCE}). "
             f"With these levers the model projects {formatting.percent(result['projected_completion_rate'])}: "
-            f"{signed_patients(extra)} patients completing{cost_part}.")
+            f"{signed_patients(extra)} patients not lost{cost_part}.")
 
 
 def _flags(result: dict):
@@ -154,10 +159,48 @@ def _cost_note(result: dict) -> list:
 
 
 def _cost_per_extra(result: dict) -> list:
+    uncosted = [row["lever"] for row in result.get("attribution", []) if row["cost"] is None]
     if result["cost_per_extra_completion"] is None:
-        why = "no outreach cost" if not result["programme_cost"] else "no extra completions"
+        why = "no outreach cost" if not result["programme_cost"] else "no extra patients from outreach"
+        if uncosted:
+            why += f"; {' and '.join(uncosted)}: cost not modelled"
         return [formatting.MISSING, html.Div(why, className="kpi-interval")]
-    return _with_interval(money(result["cost_per_extra_completion"]), result["cost_per_extra_completion_ci"], money)
+    outreach_extra = result["outreach_extra_completions"]
+    return [money(result["cost_per_extra_completion"]),
+            html.Div(interval(result["cost_per_extra_completion_ci"], money), className="kpi-interval"),
+            html.Div(f"outreach only: {money(result['programme_cost'])} ÷ {signed_patients(outreach_extra)} "
+                     "extra from outreach" + (f"; {' and '.join(uncosted)}: cost not modelled" if uncosted else ""),
+                     className="kpi-interval")]
+
+
+def _level_cards(result: dict) -> tuple[list, list, list]:
+    """Today's, projected and change cards that agree with the extra patients: each rate with
+    its numerator and denominator. A screening drive adds positive screens assumed to adhere at
+    today's rate, so it adds patients without moving the rate; the change card then says both."""
+    patients, new_positives = result["patients"], result["extra_positive_screens"]
+    baseline, projected = result["baseline_completion_rate"], result["projected_completion_rate"]
+    kept_today = baseline * patients
+    kept_projected = kept_today + result["extra_completions"]
+    denominator = patients + new_positives
+    baseline_card = [formatting.percent(baseline),
+                     html.Div(f"≈{formatting.count(round(kept_today))} of {formatting.count(patients)} positive screens",
+                              className="kpi-interval")]
+    rate = kept_projected / denominator if denominator else projected
+    projected_card = [formatting.percent(rate),
+                      html.Div("" if new_positives else interval(result["projected_completion_rate_ci"],
+                                                                 formatting.percent), className="kpi-interval"),
+                      html.Div(f"≈{formatting.count(round(kept_projected))} of {formatting.count(round(denominator))} "
+                               "positive screens" + (f" (incl. {formatting.count(round(new_positives))} new from "
+                                                     "screening)" if new_positives else ""),
+                               className="kpi-interval")]
+    more_patients = result["extra_completions"] / kept_today if kept_today else None
+    change_card = [signed_percent(more_patients),
+                   html.Div("" if new_positives else interval(result["relative_improvement_ci"], signed_percent),
+                            className="kpi-interval"),
+                   html.Div(f"{(rate - baseline) * 100:+.1f} percentage points in the rate"
+                            + (" (new screens assumed at today's rate)" if new_positives else ""),
+                            className="kpi-interval")]
+    return baseline_card, projected_card, change_card
 
 
 def scenario_view(cohort_query: str | None, *control_values) -> ScenarioView:
@@ -183,22 +226,18 @@ def scenario_view(cohort_query: str | None, *control_values) -> ScenarioView:
     result = engine.project(levers, cohort_ids=cohort["patient_id"], with_truth=False)
     if result["patients"] == 0:
         return ScenarioView(message=_alert(f"{result['message']} Widen the filters or press Reset."))
-    baseline, projected = result["baseline_completion_rate"], result["projected_completion_rate"]
+    baseline_card, projected_card, change_card = _level_cards(result)
     return ScenarioView(
         summary=summary_text(result),
-        baseline=[formatting.percent(baseline),
-                  html.Div(f"of {formatting.count(result['patients'])} positive screens", className="kpi-interval")],
-        projected=_with_interval(formatting.percent(projected), result["projected_completion_rate_ci"],
-                                 formatting.percent),
-        relative=[signed_percent(result["relative_improvement"]),
-                  html.Div(interval(result["relative_improvement_ci"], signed_percent), className="kpi-interval"),
-                  html.Div(f"{(projected - baseline) * 100:+.1f} percentage points", className="kpi-interval")],
+        baseline=baseline_card,
+        projected=projected_card,
+        relative=change_card,
         extra=_with_interval(signed_patients(result["extra_completions"]), result["extra_completions_ci"],
                              signed_patients),
         cost=_cost_note(result),
         cost_per_extra=_cost_per_extra(result),
         flags=_flags(result),
-        methods=methods_table(result),
+        methods=html.Div([methods_table(result), attribution_table(result["attribution"])]),
         funnel=scenario_funnel_figure(pd.DataFrame(result["funnel"])),
         state={"levers": levers.to_dict(), "cohort_query": cohort_query or ""},
     )

@@ -16,10 +16,12 @@ def kpi_card(title: str, value_id: str, note: str = "") -> dbc.Card:
     ]), className="kpi-card h-100")
 
 
-def figure_card(title: str, graph_id: str, footer=None) -> dbc.Card:
+def figure_card(title: str, graph_id: str, footer=None, graph_class: str = "") -> dbc.Card:
+    """A titled card around a graph; ``graph_class`` adds a class (e.g. a taller graph)."""
     return dbc.Card([
         dbc.CardHeader(title, className="figure-title"),
-        dbc.CardBody(dcc.Graph(id=graph_id, config=GRAPH_CONFIG, className="figure"), className="figure-body"),
+        dbc.CardBody(dcc.Graph(id=graph_id, config=GRAPH_CONFIG, className=f"figure {graph_class}".strip()),
+                     className="figure-body"),
         dbc.CardFooter(footer) if footer is not None else None,
     ], className="figure-card mb-3")
 
@@ -39,3 +41,10 @@ def table_card(title: str, body, subtitle: str = "") -> dbc.Card:
                         html.Div(subtitle, className="kpi-note") if subtitle else None]),
         dbc.CardBody(body),
     ], className="figure-card mb-3")
+
+
+def rate_with_counts(value: str, numerator, denominator) -> list:
+    """A KPI's percentage with its numerator and denominator beneath it."""
+    from components.formatting import fraction
+
+    return [value, html.Div(fraction(numerator, denominator), className="kpi-fraction")]

@@ -42,9 +42,11 @@ def empty_figure(message: str) -> go.Figure:
 
 def funnel_figure(funnel: pd.DataFrame) -> go.Figure:
     """Stage funnel from ``data.cohorts.funnel_counts``: bar per step, with the
-    conversion from the previous step and the drop-off (and what it means) on hover."""
+    conversion from the previous step beside its denominator ("66% of 1,870"), and the
+    drop-off (and what it means) on hover."""
+    previous = [None, *funnel["patients"].tolist()[:-1]]
     conversion = [
-        "" if pd.isna(c) else f"{c:.0%} of previous" for c in funnel["conversion"]
+        "" if pd.isna(c) else f"{c:.0%} of {p:,}" for c, p in zip(funnel["conversion"], previous)
     ]
     fig = go.Figure(go.Funnel(
         # Plain lists: a handful of values reads better in the JSON than base64 arrays.
@@ -62,16 +64,22 @@ def funnel_figure(funnel: pd.DataFrame) -> go.Figure:
 
 
 def trend_figure(trend: pd.DataFrame) -> go.Figure:
-    """Monthly enrollments (bars) and pathway completions (line) from
-    ``data.cohorts.monthly_trend``."""
+    """Monthly enrollments (bars, top panel) and pathway completions (line, bottom panel, its
+    own scale) from ``data.cohorts.monthly_trend``. On one axis the completions (tens a
+    month) lay flat under enrollments in the thousands."""
     fig = go.Figure()
-    fig.add_bar(x=trend["month"], y=trend["enrolled"], name="Enrolled", marker_color=BRAND,
+    fig.add_bar(x=trend["month"], y=trend["enrolled"], name="Enrolled", marker_color=BRAND, yaxis="y",
                 hovertemplate="%{x|%b %Y}: %{y:,} enrolled<extra></extra>")
-    fig.add_scatter(x=trend["month"], y=trend["completed"], name="Completed pathway",
+    fig.add_scatter(x=trend["month"], y=trend["completed"], name="Completed pathway", yaxis="y2",
                     mode="lines+markers", line=dict(color=COMPLETED_COLOUR, width=3),
                     hovertemplate="%{x|%b %Y}: %{y:,} completed<extra></extra>")
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.1, x=0), hovermode="x unified")
-    fig.update_yaxes(title_text="Patients", rangemode="tozero")
+    # Two panels on one date axis (set by hand: make_subplots costs ~30 ms per filter change).
+    fig.update_layout(
+        showlegend=False, hovermode="x unified",
+        xaxis=dict(anchor="y2"),
+        yaxis=dict(domain=[0.55, 1.0], title_text="Enrolled", rangemode="tozero", automargin=True),
+        yaxis2=dict(domain=[0.0, 0.45], title_text="Completed", rangemode="tozero", automargin=True),
+    )
     return _base_layout(fig)
 
 
@@ -80,15 +88,119 @@ def _translucent(hex_colour: str, alpha: float = 0.35) -> str:
     return f"rgba({red}, {green}, {blue}, {alpha})"
 
 
-def sankey_figure(flows: pd.DataFrame) -> go.Figure:
-    """Pathway Sankey from ``data.cohorts.sankey_flows``. Terminal nodes (and the links
-    into them) take their status colour; links without patients are left out."""
+# The Sankey is drawn at a fixed height (the page's stylesheet gives its graph the same
+# height: .figure--sankey in assets/carepath.css), so node sizes and label rows are known here.
+SANKEY_HEIGHT = 560
+SANKEY_MARGINS = dict(l=10, r=10, t=34, b=10)  # the top margin keeps the mode bar off the top labels
+SANKEY_NODE_PAD = 18  # px between nodes of one column: more than one label row
+SANKEY_THICKNESS = 16
+SANKEY_FONT_SIZE = 11
+# Columns sit between these x positions (fractions of the plot width); the right-most leaves
+# room for its labels, which are drawn to the right of every node like the others.
+SANKEY_X_RANGE = (0.008, 0.84)
+# Label geometry assumed when wrapping: the narrowest plot width the page is laid out for
+# (the plot is about 1,110 px wide at 1440×900) and a generous average character width.
+SANKEY_ASSUMED_WIDTH_PX = 1000
+LABEL_CHAR_PX = 6.8
+LABEL_LINE_PX = 14
+LABEL_OFFSET_PX = 4
+
+
+def _sankey_depths(links: list[tuple[str, str]], nodes: list[str]) -> dict:
+    """Column of each node: its distance from the first node (links arrive ordered by depth)."""
+    depth = {nodes[0]: 0} if nodes else {}
+    for source, target in links:
+        depth[target] = max(depth.get(target, 0), depth.get(source, 0) + 1)
+    return depth
+
+
+def _wrap_label(text: str, chars: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width=max(8, chars), break_long_words=False) or [text]
+
+
+def _spread(centres: list[float], heights: list[float], top: float, bottom: float) -> list[float]:
+    """Label centres moved as little as needed so that no two (of the given heights) overlap,
+    all within [top, bottom]: pushed down in order, then back up from the bottom."""
+    placed = []
+    for centre, height in zip(centres, heights):
+        lowest = top + height / 2 if not placed else placed[-1] + (heights[len(placed) - 1] + height) / 2 + 1
+        placed.append(max(centre, lowest))
+    for i in range(len(placed) - 1, -1, -1):
+        highest = bottom - heights[i] / 2 if i == len(placed) - 1 else placed[i + 1] - (heights[i] + heights[i + 1]) / 2 - 1
+        placed[i] = min(placed[i], highest)
+    return placed
+
+
+def sankey_node_layout(flows: pd.DataFrame, plot_height: float = SANKEY_HEIGHT - SANKEY_MARGINS["t"] -
+                       SANKEY_MARGINS["b"]) -> pd.DataFrame:
+    """Where each node of the Sankey goes, computed here rather than left to plotly, whose
+    automatic layout puts thin late-stage nodes (and their labels) on top of each other.
+
+    One column per depth; in each column the node that carries patients on comes first and
+    the terminal branches follow below it, packed from the top with the node heights plotly
+    will draw (d3-sankey's scale: the tightest column fills the plot height). Returns per node
+    (in the figure's order): node, value, depth, x and y (centre, fractions of the plot, y from
+    the top, as plotly's fixed arrangement takes them), the label lines and the label's centre
+    (px from the top), spread so that no two labels of a column overlap."""
     flows = flows[flows["patients"] > 0]
+    links = list(zip(flows["source"], flows["target"]))
     nodes = list(dict.fromkeys([*flows["source"], *flows["target"]]))
-    index = {node: i for i, node in enumerate(nodes)}
     inflow = flows.groupby("target")["patients"].sum()
     outflow = flows.groupby("source")["patients"].sum()
-    size = {node: int(inflow.get(node, outflow.get(node, 0))) for node in nodes}
+    value = {node: float(max(inflow.get(node, 0), outflow.get(node, 0))) for node in nodes}
+    depth = _sankey_depths(links, nodes)
+    last = max(depth.values(), default=0)
+    columns: dict[int, list[str]] = {}
+    for node in nodes:
+        columns.setdefault(depth[node], []).append(node)
+    continuing = set(flows["source"])
+    for column in columns.values():  # the node patients continue from first, then terminals in pathway order
+        column.sort(key=lambda node: node not in continuing)
+    most = max((len(c) for c in columns.values()), default=1)
+    pad = min(SANKEY_NODE_PAD, plot_height / max(1, most - 1))
+    scale = min(((plot_height - (len(c) - 1) * pad) / sum(value[n] for n in c)) for c in columns.values()) \
+        if columns else 0.0
+    x_left, x_right = SANKEY_X_RANGE
+    step = (x_right - x_left) / last if last else 0.0
+    label_px = (step * SANKEY_ASSUMED_WIDTH_PX if last else SANKEY_ASSUMED_WIDTH_PX * (1 - x_right)) \
+        - SANKEY_THICKNESS / 2 - LABEL_OFFSET_PX - 6
+    chars = int(label_px // LABEL_CHAR_PX)
+    rows = {}
+    for column_depth, column in columns.items():
+        top = 0.0
+        centres, heights, lines = [], [], []
+        for node in column:
+            height = value[node] * scale
+            centre = top + height / 2
+            top += height + pad
+            label = _wrap_label(f"{node} · {int(value[node]):,}", chars)
+            centres.append(centre)
+            lines.append(label)
+            heights.append(len(label) * LABEL_LINE_PX)
+        label_centres = _spread(centres, heights, 0.0, plot_height)
+        for node, centre, label, label_centre in zip(column, centres, lines, label_centres):
+            # Plotly ignores a position of exactly 0, so nothing sits on the very edge.
+            rows[node] = {"node": node, "value": value[node], "depth": column_depth,
+                          "x": max(1e-3, x_left + column_depth * step),
+                          "y": min(max(1e-3, centre / plot_height), 1 - 1e-3),
+                          "label_lines": label, "label_y_px": label_centre}
+    return pd.DataFrame([rows[node] for node in nodes],
+                        columns=["node", "value", "depth", "x", "y", "label_lines", "label_y_px"])
+
+
+def sankey_figure(flows: pd.DataFrame) -> go.Figure:
+    """Pathway Sankey from ``data.cohorts.sankey_flows``. Terminal nodes (and the links
+    into them) take their status colour; links without patients are left out.
+
+    Node positions are fixed (``sankey_node_layout``) and the labels are annotations beside
+    the nodes: plotly's own labels of thin late-stage nodes overlap, and the last column's
+    would run leftwards into the one before it."""
+    flows = flows[flows["patients"] > 0]
+    layout = sankey_node_layout(flows)
+    nodes = layout["node"].tolist()
+    index = {node: i for i, node in enumerate(nodes)}
     # Inner nodes have no status (None, or NaN once pandas stores the column as strings).
     terminal_status = {target: status for target, status in zip(flows["target"], flows["target_status"])
                        if status in STATUS_COLOURS}
@@ -96,19 +208,26 @@ def sankey_figure(flows: pd.DataFrame) -> go.Figure:
     link_colours = [_translucent(STATUS_COLOURS[status]) if status in STATUS_COLOURS else INNER_LINK_COLOUR
                     for status in flows["target_status"]]
     fig = go.Figure(go.Sankey(
-        # Left alignment keeps each terminal branch next to the stage it leaves.
-        node=dict(label=[f"{node} · {size[node]:,}" for node in nodes], color=node_colours, pad=14,
-                  thickness=16, align="left", line=dict(width=0), customdata=nodes,
+        arrangement="fixed",
+        node=dict(label=[""] * len(nodes), x=layout["x"].tolist(), y=layout["y"].tolist(), color=node_colours,
+                  pad=SANKEY_NODE_PAD, thickness=SANKEY_THICKNESS, line=dict(width=0), customdata=nodes,
                   hovertemplate="<b>%{customdata}</b><br>%{value:,} patients<extra></extra>"),
         link=dict(source=[index[s] for s in flows["source"]], target=[index[t] for t in flows["target"]],
                   value=flows["patients"].tolist(), color=link_colours,
                   hovertemplate="%{source.customdata} → %{target.customdata}<br>%{value:,} patients<extra></extra>"),
         valueformat=",d",
-        textfont=dict(size=11),
+        textfont=dict(size=SANKEY_FONT_SIZE),
     ))
-    # A fixed height: the late stages are thin, and need room for their labels.
-    fig.update_layout(height=540)
-    return _base_layout(fig)
+    plot_height = SANKEY_HEIGHT - SANKEY_MARGINS["t"] - SANKEY_MARGINS["b"]
+    fig = _base_layout(fig)
+    # One update with every label: add_annotation one by one validates each and costs ~100 ms.
+    fig.update_layout(height=SANKEY_HEIGHT, margin=SANKEY_MARGINS, annotations=[
+        {"text": "<br>".join(row.label_lines), "x": row.x, "y": 1 - row.label_y_px / plot_height, "xref": "paper",
+         "yref": "paper", "xanchor": "left", "yanchor": "middle", "xshift": SANKEY_THICKNESS / 2 + LABEL_OFFSET_PX,
+         "showarrow": False, "align": "left", "font": {"size": SANKEY_FONT_SIZE, "color": "#212529"},
+         "bgcolor": "rgba(255, 255, 255, 0.7)", "borderpad": 0, "name": "sankey-node-label"}
+        for row in layout.itertuples()])
+    return fig
 
 
 def durations_figure(durations: pd.DataFrame) -> go.Figure:
@@ -123,8 +242,10 @@ def durations_figure(durations: pd.DataFrame) -> go.Figure:
         marker_color=BRAND, fillcolor=_translucent(BRAND, 0.25), name="Days", showlegend=False,
         hoverinfo="x+y",
     ))
-    fig.update_xaxes(title_text="Days (box: IQR, line: median, whiskers: 5th–95th percentile)",
-                     rangemode="tozero")
+    # Two short lines and automargin: the one-line title was wider than the plot and cut off.
+    fig.update_xaxes(title_text="Days<br><span style='font-size:11px'>box: IQR · line: median · whiskers: "
+                                "5th–95th percentile</span>", rangemode="tozero", automargin=True)
+    fig.update_yaxes(automargin=True)
     return _base_layout(fig)
 
 
@@ -236,14 +357,23 @@ def risk_drivers_figure(drivers: pd.DataFrame, reference_risk: float, risk: floa
         connector=dict(line=dict(color="#ced4da", width=1)),
         hovertemplate="%{y}: %{text}<extra></extra>", cliponaxis=False,
     ))
-    # Room on the right for the "+12.7 pts" labels; ticks stop at 100% anyway.
-    top = max(reference_risk, risk, reference_risk + drivers["contribution"].clip(lower=0).sum())
-    fig.update_xaxes(title_text="Risk of dropping out", tickformat=".0%", range=[0, min(1.0, top) + 0.12],
-                     tickvals=[0, 0.25, 0.5, 0.75, 1.0])
+    # Room for the "+12.7 pts" labels outside the bars: on the right of the furthest bar end, and
+    # on the left of a bar that pulls the risk down close to 0 (its label sits left of its end).
+    running = reference_risk + drivers["contribution"].cumsum()
+    ends = [reference_risk, risk, *running]
+    top = max(reference_risk, risk, running.max() if len(running) else risk)
+    lowest = min(ends)
+    left = -0.12 if (drivers["contribution"] < 0).any() and lowest < 0.12 else 0.0
+    fig.update_xaxes(title_text="Risk of dropping out", tickformat=".0%",
+                     range=[min(left, lowest - 0.12) if lowest < 0 else left, min(1.0, top) + 0.14],
+                     tickvals=[0, 0.25, 0.5, 0.75, 1.0], automargin=True)
     # First bar on top: the chart reads from the typical patient down to this one.
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_layout(showlegend=False, height=max(300, 34 * len(labels) + 80))
-    return _base_layout(fig)
+    fig = _base_layout(fig)
+    # Labels drawn outside the plot (cliponaxis off) still need a margin wide enough to show them.
+    fig.update_layout(margin=dict(MARGINS, r=56, l=10))
+    return fig
 
 
 def _iso(value) -> str:

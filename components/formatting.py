@@ -20,3 +20,10 @@ def percent(fraction) -> str:
 
 def days(value) -> str:
     return MISSING if _missing(value) else f"{value:,.0f} days"
+
+
+def fraction(numerator, denominator) -> str:
+    """The counts behind a percentage: "2,085 of 6,395"."""
+    if _missing(numerator) or _missing(denominator):
+        return MISSING
+    return f"{int(numerator):,} of {int(denominator):,}"

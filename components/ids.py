@@ -9,6 +9,11 @@ from data.pathway import DECISION_STAGES
 URL = "url"
 COHORT_QUERY = "cohort-query"  # dcc.Store: the canonical query string of the cohort filter
 URL_WRITTEN = "url-written"  # dcc.Store: dummy output of the clientside URL writer
+URL_NOTICE = "url-notice"  # names the URL parameters a link carried that were ignored
+# "How these numbers relate" (components/reconciliation.py), on the Overview, Pathways and Scenarios pages
+RECONCILE_BUTTON = "reconcile-button"
+RECONCILE_MODAL = "reconcile-modal"
+RECONCILE_BODY = "reconcile-body"
 NAVBAR = "navbar"
 
 # Navigation links, keyed by page path.

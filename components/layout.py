@@ -41,6 +41,6 @@ def shell(sites, enrolled_first, enrolled_last, hidden_fields: tuple[str, ...] =
         dbc.Container(dbc.Row([
             dbc.Col(filter_panel(sites, enrolled_first, enrolled_last, hidden_fields, program_labels),
                     md=4, lg=3, xxl=2),
-            dbc.Col(dash.page_container, md=8, lg=9, xxl=10, className="page-body"),
+            dbc.Col([html.Div(id=ids.URL_NOTICE), dash.page_container], md=8, lg=9, xxl=10, className="page-body"),
         ]), fluid=True),
     ])

@@ -12,6 +12,9 @@ from data.pathway import DECISION_STAGES
 from data.schema import STAGE_LABELS
 
 NO_CHANGE = "no_change"  # the preset button that clears every lever
+# The Scenarios measure has its own name: it is not the Overview's completion rate (see
+# data.cohorts.completion_reconciliation for how the two relate).
+ADHERENCE = "adherence: they complete the pathway, exit appropriately, or are expected to"
 
 # Slider ranges in the units the user reads (percent / percentage points).
 SCREENING_MAX_PP = 20
@@ -99,8 +102,9 @@ def lever_controls(preset_labels: dict) -> dbc.Card:
             _lever("Effectiveness", _slider(ids.SCENARIO_OUTREACH_EFFECT, 100, 5, "%", 25),
                    "share of a contacted patient's dropout risk the outreach removes"),
             _lever("Cost per contact (USD)",
+                   # debounce: the projection follows on Enter or leaving the box, not every keystroke.
                    dbc.Input(id=ids.SCENARIO_COST_PER_CONTACT, type="number", min=0, step=5,
-                             value=DEFAULT_COST_PER_CONTACT, size="sm", className="lever-cost")),
+                             value=DEFAULT_COST_PER_CONTACT, size="sm", className="lever-cost", debounce=True)),
         ]),
     ]), className="scenario-levers mb-3")
 
@@ -113,7 +117,7 @@ def methods_table(result: dict) -> dbc.Table:
     body = [html.Tr([html.Td(name), html.Td(formatting.percent(m["projected_completion_rate"])),
                      html.Td(signed_percent(m["relative_improvement"])),
                      html.Td(signed_patients(m["extra_completions"]))]) for name, m in rows]
-    head = html.Thead(html.Tr([html.Th("Method"), html.Th("Projected completion"), html.Th("Relative improvement"),
+    head = html.Thead(html.Tr([html.Th("Method"), html.Th("Projected adherence"), html.Th("Relative improvement"),
                                html.Th("Extra completions")]))
     return dbc.Table([head, html.Tbody(body)], size="sm", bordered=False, hover=True,
                      className="scenario-table mb-0")
@@ -124,8 +128,8 @@ def truth_table(result: dict) -> dbc.Table:
     model, arithmetic = result["methods"]["model"], result["methods"]["arithmetic"]
     baseline = result["baseline_completion_rate"]
     measures = (
-        ("Baseline completion", formatting.percent, baseline, baseline, result["true_baseline_completion_rate"]),
-        ("Projected completion", formatting.percent, model["projected_completion_rate"],
+        ("Adherence today", formatting.percent, baseline, baseline, result["true_baseline_completion_rate"]),
+        ("Projected adherence", formatting.percent, model["projected_completion_rate"],
          arithmetic["projected_completion_rate"], result["true_completion_rate"]),
         ("Relative improvement", signed_percent, model["relative_improvement"], arithmetic["relative_improvement"],
          result["true_relative_improvement"]),
@@ -142,3 +146,23 @@ def truth_table(result: dict) -> dbc.Table:
 def share_of_true_gain(estimate: float, truth: float) -> str:
     """'82%' of the true gain, or '' when the true gain is too small to divide by."""
     return f"{estimate / truth:.0%}" if truth and abs(truth) >= 1 else ""
+
+
+def attribution_table(rows: list[dict]) -> html.Div | None:
+    """Extra patients per lever and, for the levers with a cost model (outreach), their cost
+    per extra patient; the others are labelled "cost not modelled"."""
+    if not rows:
+        return None
+    head = html.Thead(html.Tr([html.Th("Lever"), html.Th("Extra patients"), html.Th("Cost"),
+                               html.Th("Cost per extra patient")]))
+    body = [html.Tr([html.Td(row["lever"].capitalize()), html.Td(signed_patients(row["extra_completions"])),
+                     html.Td(money(row["cost"]) if row["cost"] is not None else html.Em(row["cost_note"])),
+                     html.Td(money(row["cost_per_extra_completion"]) if row["cost_per_extra_completion"] is not None
+                             else (html.Em(row["cost_note"]) if row["cost"] is None else formatting.MISSING))])
+            for row in rows]
+    return html.Div([
+        html.Div("Where the extra patients come from (model-based)", className="lever-group-title mt-3"),
+        dbc.Table([head, html.Tbody(body)], size="sm", bordered=False, className="scenario-table mb-1"),
+        html.P("Outreach is credited with what it adds on top of the other levers (it acts on the risk they "
+               "leave), so the rows add up to the headline.", className="kpi-note mb-0"),
+    ], className="scenario-attribution")

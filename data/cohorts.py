@@ -108,6 +108,64 @@ def cohort_kpis(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> Coho
     )
 
 
+# --- How the rates relate -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class CompletionReconciliation:
+    """The counts behind every rate that speaks of screening or completion, so a reader can
+    see how the Overview's completion rate, the funnel's step conversions and the Scenarios'
+    adherence relate. positive = completed + exited_after_positive + dropped_out +
+    in_progress_after_positive."""
+
+    enrolled: int
+    screened: int
+    not_screened: int  # window closed without a screen
+    awaiting_screening: int  # window still open
+    positive: int  # the first stage's result led on (e.g. a positive screen)
+    completed: int
+    exited_after_positive: int  # a later stage ended the pathway appropriately (ruled out)
+    dropped_out: int  # at a booked stage
+    in_progress_after_positive: int
+
+    @property
+    def screening_uptake(self) -> float | None:
+        return _none_if_nan(_ratio(self.screened, self.screened + self.not_screened))
+
+    @property
+    def screened_of_enrolled(self) -> float | None:
+        """The funnel's "of previous" for its screened step: those still awaiting a screen count here."""
+        return _none_if_nan(_ratio(self.screened, self.enrolled))
+
+    @property
+    def completion_rate(self) -> float | None:
+        return _none_if_nan(_ratio(self.completed, self.completed + self.dropped_out))
+
+    @property
+    def adherence_bounds(self) -> tuple[float | None, float | None]:
+        """Share of positive screens not lost to follow-up if every patient in progress dropped
+        out, and if none did; the Scenarios page puts them in between by their calibrated risk."""
+        kept = self.completed + self.exited_after_positive
+        return (_none_if_nan(_ratio(kept, self.positive)),
+                _none_if_nan(_ratio(kept + self.in_progress_after_positive, self.positive)))
+
+
+def completion_reconciliation(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> CompletionReconciliation:
+    flags = _outcome_flags(frame, pathway)
+    after_first = frame["status_stage"] != pathway.first_stage
+    positive = _funnel_masks(frame, pathway).get(f"{pathway.first_stage}_led_on", flags["screened"])
+    return CompletionReconciliation(
+        enrolled=len(frame),
+        screened=int(flags["screened"].sum()),
+        not_screened=int(flags["not_screened"].sum()),
+        awaiting_screening=int((flags["in_progress"] & ~after_first).sum()),
+        positive=int(positive.fillna(False).sum()),
+        completed=int(flags["completed"].sum()),
+        exited_after_positive=int((flags["exited"] & after_first).sum()),
+        dropped_out=int(flags["dropped_out"].sum()),
+        in_progress_after_positive=int((flags["in_progress"] & after_first).sum()),
+    )
+
+
 # --- Stage funnel -------------------------------------------------------------------
 
 def funnel_steps(pathway: Pathway = DEFAULT_PATHWAY) -> tuple[tuple[str, str, str], ...]:
@@ -352,7 +410,8 @@ def bottleneck_text(losses: pd.DataFrame, durations: pd.DataFrame, pathway: Path
                 "and resolved got it")
     else:
         loss = (f"Biggest loss: {stage_phrases(pathway)[worst['stage']]} — {worst['dropout_share']:.0%} of patients "
-                f"who needed it did not get it ({_patients(int(worst['dropped_out']))})")
+                f"who needed it did not get it ({int(worst['dropped_out']):,} of {_patients(int(worst['resolved']))} "
+                "resolved)")
     slowest = slowest_step(durations)
     if slowest is None:
         wait = "slowest step: not known yet"

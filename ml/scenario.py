@@ -58,7 +58,7 @@ def summary_text(result: dict) -> str:
         return result.get("message", "no patients")
     lines = [f"{result['patients']:,} patients with a positive screen ({result['in_progress']:,} in progress), "
              f"{result['contacted']:,} contacted",
-             f"completion (no dropout) baseline {_pct(result['baseline_completion_rate'])}"]
+             f"adherence (not lost to follow-up) baseline {_pct(result['baseline_completion_rate'])}"]
     for name, m in result["methods"].items():
         ci = m.get("extra_completions_ci")
         ci_text = f" (95% {ci[0]:.0f}–{ci[1]:.0f})" if ci else ""
@@ -66,6 +66,10 @@ def summary_text(result: dict) -> str:
         lines.append(f"  {name:<10} projected {_pct(m['projected_completion_rate'])}, relative "
                      f"{_pct(m['relative_improvement'])}, extra completions {m['extra_completions']:.0f}{ci_text}"
                      + (f", ${cost:,.0f} per extra completion" if cost else ""))
+    for row in result.get("attribution", []):
+        cost = (f"${row['cost']:,.0f}, ${row['cost_per_extra_completion']:,.0f} per extra"
+                if row["cost"] is not None and row["cost_per_extra_completion"] is not None else row["cost_note"])
+        lines.append(f"  from {row['lever']}: {row['extra_completions']:+.0f} ({cost})")
     if "true_completion_rate" in result:
         lines.append(f"  {'truth':<10} {_pct(result['true_baseline_completion_rate'])} → "
                      f"{_pct(result['true_completion_rate'])}, relative {_pct(result['true_relative_improvement'])}, "

@@ -87,5 +87,6 @@ def stage_conversion_arithmetic(levers: ScenarioLevers, resolved: pd.DataFrame, 
             "funnel": _expected_funnel(n_patients, conversion, confirmed_share, n_patients + extra_positives,
                                        projected),
             "extra_non_dropouts": float(extra),
+            "outreach_extra": float(outreach),
             "completion_rate_change": float(extra / n_patients) if n_patients else 0.0,
             "decision_points_used": int(len(resolved))}

@@ -57,6 +57,38 @@ def _interval(samples: np.ndarray) -> list[float]:
     return [float(low), float(high)]
 
 
+# The levers' names in an attribution, and whether the engine has a cost for them.
+PATHWAY_LEVERS = "wait-time cuts and first-visit attendance"
+OUTREACH_LEVER = "targeted outreach"
+SCREENING_LEVER = "screening uptake"
+COST_NOT_MODELLED = "cost not modelled"
+
+
+def lever_attribution(levers: ScenarioLevers, pathway_extra: float, outreach_extra: float,
+                      screening_extra: float, n_contacted: int) -> list[dict]:
+    """Extra completions per active lever and, where the engine has one, its cost.
+
+    Only outreach is costed (contacts × cost per contact); wait cuts, attendance and
+    screening drives have no cost model, so they are listed with COST_NOT_MODELLED rather
+    than lowering a cost per extra completion they did not pay for. Outreach is credited
+    with what it adds on top of the other levers (it acts on the risk they leave), so the
+    parts add up to the total."""
+    rows = []
+    if any(levers.wait_cut_pct.values()) or any(levers.attendance_pp.values()):
+        rows.append({"lever": PATHWAY_LEVERS, "extra_completions": pathway_extra, "cost": None,
+                     "cost_per_extra_completion": None, "cost_note": COST_NOT_MODELLED})
+    if n_contacted and levers.outreach_effectiveness > 0:
+        cost = n_contacted * levers.cost_per_contact
+        rows.append({"lever": OUTREACH_LEVER, "extra_completions": outreach_extra, "cost": float(cost),
+                     "cost_per_extra_completion": float(cost / outreach_extra) if cost and outreach_extra > 0
+                     else None,
+                     "cost_note": f"{n_contacted:,} contacts × ${levers.cost_per_contact:,.0f}"})
+    if levers.screening_uptake_pp:
+        rows.append({"lever": SCREENING_LEVER, "extra_completions": screening_extra, "cost": None,
+                     "cost_per_extra_completion": None, "cost_note": COST_NOT_MODELLED})
+    return rows
+
+
 class ScenarioEngine:
     """Heavy work once (decision rows, attendance model and chain, stage fits); projections are cheap."""
 
@@ -240,6 +272,9 @@ class ScenarioEngine:
         else:
             deltas = pathway_gain + levers.outreach_effectiveness * remaining
         delta = deltas[0]
+        # The part of each patient's gain that the outreach adds on top of the other levers:
+        # the only lever with a cost, so the only gain a cost per extra completion divides.
+        outreach_deltas = deltas - pathway_gain
         cohort_index = self._patients[member]
         extra_positives = self._extra_positives(levers, cohort_index)
         arithmetic = stage_conversion_arithmetic(
@@ -248,6 +283,7 @@ class ScenarioEngine:
         base = pop["non_dropout"].to_numpy()
         result = {
             "patients": int(n), "in_progress": int(pop["in_progress"].sum()), "contacted": int(len(contacted)),
+            "extra_positive_screens": float(extra_positives),
             "levers": levers.to_dict(),
             "outreach_method": ("benefit model: the top patients by expected gain from a call, each gaining it "
                                 "(learned from the outreach log; the effectiveness setting only switches calls on)"
@@ -256,9 +292,11 @@ class ScenarioEngine:
             "baseline_completion_rate": float(base.mean()),
             "methods": {
                 "model": self._summarise(base, delta, extra_positives, levers, len(contacted), resamples,
-                                         delta_draws=deltas[1:]),
+                                         delta_draws=deltas[1:], costed_delta=outreach_deltas[0],
+                                         costed_draws=outreach_deltas[1:]),
                 "arithmetic": self._summarise(base, np.full(n, arithmetic["completion_rate_change"]),
-                                              extra_positives, levers, len(contacted), 0),
+                                              extra_positives, levers, len(contacted), 0,
+                                              costed_delta=np.full(n, arithmetic["outreach_extra"] / n)),
             },
             "funnel": self.pathway_funnel(levers, pop, extra_positives),
             "arithmetic_detail": arithmetic,
@@ -266,40 +304,53 @@ class ScenarioEngine:
         }
         result.update({k: result["methods"]["model"][k] for k in (
             "projected_completion_rate", "relative_improvement", "extra_completions", "programme_cost",
+            "outreach_extra_completions",
             "cost_per_extra_completion", "projected_completion_rate_ci", "relative_improvement_ci",
             "extra_completions_ci", "cost_per_extra_completion_ci")})
+        result["attribution"] = lever_attribution(levers, float(pathway_gain[0].sum()),
+                                                  float(outreach_deltas[0].sum()),
+                                                  extra_positives * float(base.mean()), len(contacted))
         if with_truth and self.resimulator is not None:
             result.update(self.truth(levers, member, in_pop, contacted))
         return result
 
     def _summarise(self, base, delta, extra_positives, levers, n_contacted, resamples,
-                   delta_draws: np.ndarray | None = None) -> dict:
+                   delta_draws: np.ndarray | None = None, costed_delta: np.ndarray | None = None,
+                   costed_draws: np.ndarray | None = None) -> dict:
         """Headline numbers and, with `resamples`, 95 % intervals: patients resampled (Poisson
         bootstrap) and, where `delta_draws` (model draws, patients) are given, each resample
         paired with one draw of the model's coefficients.  Extra positive screens complete at
-        the (resampled) baseline rate."""
+        the (resampled) baseline rate.  The cost per extra completion divides the outreach
+        cost by the gain of the outreach alone (`costed_delta`), never by gains of uncosted levers."""
         n = len(base)
         cost = n_contacted * levers.cost_per_contact
         rate, projected = base.mean(), (base.sum() + delta.sum()) / n
         extra = delta.sum() + extra_positives * rate
+        costed = np.zeros(n) if costed_delta is None else costed_delta
+        costed_extra = costed.sum()
         out = {"projected_completion_rate": float(projected),
                "relative_improvement": float((projected - rate) / rate) if rate else None,
                "extra_completions": float(extra), "programme_cost": float(cost),
-               "cost_per_extra_completion": float(cost / extra) if cost and extra > 0 else None}
+               "outreach_extra_completions": float(costed_extra),
+               "cost_per_extra_completion": float(cost / costed_extra) if cost and costed_extra > 0 else None}
         if resamples:
             weights = np.random.default_rng(0).poisson(1.0, (resamples, n))
             base_s, delta_s = weights @ base, weights @ delta
             if delta_draws is not None and len(delta_draws):
                 draw = np.arange(resamples) % len(delta_draws)
                 delta_s = np.einsum("rn,rn->r", weights, delta_draws[draw])
+            costed_s = weights @ costed
+            if costed_draws is not None and len(costed_draws):
+                costed_s = np.einsum("rn,rn->r", weights, costed_draws[np.arange(resamples) % len(costed_draws)])
             totals = weights.sum(axis=1)
             rate_s, proj_s = base_s / totals, (base_s + delta_s) / totals
             extra_s = delta_s * n / totals + extra_positives * rate_s
+            costed_s = costed_s * n / totals
             out.update({"projected_completion_rate_ci": _interval(proj_s),
                         "relative_improvement_ci": _interval((proj_s - rate_s) / rate_s),
                         "extra_completions_ci": _interval(extra_s),
                         "cost_per_extra_completion_ci": _interval(
-                            np.divide(cost, extra_s, out=np.full(len(extra_s), np.nan), where=extra_s > 0))
+                            np.divide(cost, costed_s, out=np.full(len(costed_s), np.nan), where=costed_s > 0))
                         if cost else None})
         else:
             out.update({k: None for k in ("projected_completion_rate_ci", "relative_improvement_ci",

@@ -11,4 +11,7 @@ bind="${CAREPATH_HOST:-127.0.0.1}:${CAREPATH_PORT:-8050}"
 echo "CarePath: http://${bind}/  (health: http://${bind}/healthz)"
 # --preload loads the data once, before the workers fork, so they share it and
 # never generate it twice; --no-control-socket keeps gunicorn 27 out of ~/.gunicorn.
-exec .venv/bin/gunicorn --workers 2 --preload --no-control-socket --bind "$bind" wsgi:server
+# --limit-request-line 8190 (gunicorn's maximum): links up to that length reach the app, which
+# answers a query over app/error_pages.py MAX_QUERY_CHARS with its own "link too long" page.
+exec .venv/bin/gunicorn --workers 2 --preload --no-control-socket --limit-request-line 8190 \
+  --bind "$bind" wsgi:server

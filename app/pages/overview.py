@@ -7,6 +7,7 @@ from callbacks import context
 from callbacks.overview import kpi_definitions
 from components import ids
 from components.cards import figure_card, kpi_card
+from components.reconciliation import reconciliation_button
 from data.pathway import DEFAULT_PATHWAY
 
 dash.register_page(__name__, path="/", name="Overview", title="CarePath · Overview", order=0)
@@ -33,7 +34,8 @@ def layout(**_query):  # Dash Pages passes the URL's query parameters; the filte
                className="page-subtitle"),
         html.Div(id=ids.OVERVIEW_MESSAGE),
         html.Div([kpi_card(title, value_id, note) for title, value_id, note in kpi_definitions(_pathway())],
-                 className="kpi-grid mb-3"),
+                 className="kpi-grid mb-1"),
+        html.Div(reconciliation_button(), className="mb-3"),
         dbc.Row([
             dbc.Col(figure_card("Stage funnel", ids.FUNNEL_GRAPH,
                                 footer=html.Div(id=ids.FUNNEL_TABLE)), xl=7),

@@ -6,6 +6,7 @@ from dash import html
 
 from components import ids
 from components.cards import figure_card, table_card
+from components.reconciliation import reconciliation_button
 from components.tables import breakdown_grid
 from data.journeys import STATUS_LABELS, STATUSES
 
@@ -28,8 +29,9 @@ def layout(**_query):  # Dash Pages passes the URL's query parameters; the filte
         html.P("Where patients leave the pathway, how long each step takes, and which sites and "
                "payers lose the most.", className="page-subtitle"),
         html.Div(id=ids.PATHWAYS_MESSAGE),
-        dbc.Card(dbc.CardBody(html.Div(id=ids.BOTTLENECK_TEXT)), className="bottleneck-callout mb-3"),
-        figure_card("Stage transitions", ids.SANKEY_GRAPH, footer=_status_legend()),
+        dbc.Card(dbc.CardBody([html.Div(id=ids.BOTTLENECK_TEXT), reconciliation_button()]),
+                 className="bottleneck-callout mb-3"),
+        figure_card("Stage transitions", ids.SANKEY_GRAPH, footer=_status_legend(), graph_class="figure--sankey"),
         dbc.Row([
             dbc.Col(figure_card("Days between stages", ids.DURATIONS_GRAPH), xl=7),
             dbc.Col(table_card("Median and IQR", html.Div(id=ids.DURATIONS_TABLE),

@@ -7,22 +7,26 @@ from dash import dcc, html
 from callbacks import context
 from components import ids
 from components.cards import GRAPH_CONFIG, kpi_card
+from components.reconciliation import reconciliation_button
 from components.scenario_view import lever_controls
 from ml.scenario_levers import PRESET_LABELS
 
 dash.register_page(__name__, path="/scenarios", name="Scenarios", title="CarePath · Scenarios", order=5)
 
-DEFINITION = ("Completion (adherence) = share of patients with a positive screen who do not drop out: they complete "
-              "the pathway or exit appropriately (for example, the diagnosis rules the condition out). Patients still "
-              "in progress count with their calibrated chance of not dropping out.")
+DEFINITION = ("Adherence (not lost to follow-up) = share of patients with a positive screen who do not drop out: "
+              "they complete the pathway or exit appropriately (for example, the diagnosis rules the condition out). "
+              "Patients still in progress count with their calibrated chance of not dropping out. This is not the "
+              "Overview's completion rate (completed ÷ (completed + dropped out)): 'How these numbers relate' shows "
+              "both with their counts.")
 
 KPIS = (
-    ("Baseline completion", ids.SCENARIO_KPI_BASELINE, "today, no levers"),
-    ("Projected completion", ids.SCENARIO_KPI_PROJECTED, "model-based, with these levers"),
-    ("Relative improvement", ids.SCENARIO_KPI_RELATIVE, "projected ÷ baseline − 1"),
-    ("Extra patients completing", ids.SCENARIO_KPI_EXTRA, "in this cohort"),
+    ("Adherence today", ids.SCENARIO_KPI_BASELINE, "not lost to follow-up, no levers"),
+    ("Projected adherence", ids.SCENARIO_KPI_PROJECTED, "model-based, with these levers"),
+    ("Change", ids.SCENARIO_KPI_RELATIVE, "patients not lost: projected ÷ today − 1"),
+    ("Extra patients not lost", ids.SCENARIO_KPI_EXTRA, "in this cohort"),
     ("Programme cost", ids.SCENARIO_KPI_COST, "outreach only; wait cuts and uptake drives are not costed"),
-    ("Cost per extra completion", ids.SCENARIO_KPI_COST_PER_EXTRA, "programme cost ÷ extra patients completing"),
+    ("Cost per extra patient (outreach)", ids.SCENARIO_KPI_COST_PER_EXTRA,
+     "outreach cost ÷ the extra patients the outreach itself keeps"),
 )
 
 HOW_TO_READ = [
@@ -97,7 +101,8 @@ def layout(**_query):  # Dash Pages passes the URL's query parameters; the filte
         html.P(["If we cut wait times or fund outreach, how many more patients finish treatment, and at what cost? "
                 "The cohort filters choose the patients; the levers below choose the changes.", _as_of_note()],
                className="page-subtitle"),
-        html.P(DEFINITION, className="scenario-definition"),
+        html.P(DEFINITION, className="scenario-definition mb-1"),
+        html.Div(reconciliation_button(), className="mb-3"),
         dcc.Store(id=ids.SCENARIO_STATE),
         html.Div(id=ids.SCENARIO_MESSAGE),
         dbc.Row([

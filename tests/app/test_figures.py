@@ -2,8 +2,8 @@
 import pandas as pd
 import plotly.graph_objects as go
 
-from components.figures import (STATUS_COLOURS, durations_figure, empty_figure, funnel_figure, sankey_figure,
-                                trend_figure)
+from components.figures import (SANKEY_HEIGHT, SANKEY_MARGINS, STATUS_COLOURS, durations_figure, empty_figure,
+                                funnel_figure, sankey_figure, sankey_node_layout, trend_figure)
 from data.cohorts import funnel_counts
 
 
@@ -23,7 +23,7 @@ def test_funnel_figure_shows_counts_and_conversion():
     assert list(trace.x) == [100, 80]
     assert list(trace.y) == ["Enrolled", "Screened"]
     assert trace.text[0] == "100"
-    assert trace.text[1] == "80 · 80% of previous"
+    assert trace.text[1] == "80 · 80% of 100"  # the conversion beside its denominator
     assert "Drop-off" in trace.hovertemplate
 
 
@@ -66,7 +66,10 @@ def test_sankey_figure_colours_terminals_by_status_and_skips_empty_links():
     assert trace.type == "sankey"
     nodes = list(trace.node.customdata)
     assert nodes == ["Enrolled", "Screened", "Not screened (dropped out)", "Negative screen"]
-    assert list(trace.node.label)[:2] == ["Enrolled · 10", "Screened · 8"]
+    # Labels are annotations beside the nodes (plotly's own overlap on thin nodes).
+    labels = [a.text for a in sankey_figure(_flows()).layout.annotations]
+    assert labels[:2] == ["Enrolled · 10", "Screened · 8"]
+    assert trace.arrangement == "fixed" and set(trace.node.label) == {""}
     assert trace.node.color[nodes.index("Not screened (dropped out)")] == STATUS_COLOURS["dropped_out"]
     assert trace.node.color[nodes.index("Screened")] not in STATUS_COLOURS.values()
     assert list(trace.link.value) == [8, 2, 8]
@@ -91,3 +94,65 @@ def test_durations_figure_draws_boxes_from_quantiles_and_skips_empty_steps():
     assert list(box.y) == ["A → B"]
     assert (list(box.q1), list(box.median), list(box.q3)) == ([2.0], [3.0], [4.0])
     assert (list(box.lowerfence), list(box.upperfence)) == ([1.0], [9.0])
+
+
+def _default_flows():
+    from data.cohorts import sankey_flows
+
+    # A cohort shaped like the default data: most patients screened, few reach the late stages.
+    statuses = ([("completed", "follow_up")] * 127 + [("dropped_out", "follow_up")] * 9
+                + [("in_progress", "follow_up")] * 6 + [("dropped_out", "treatment")] * 40
+                + [("in_progress", "treatment")] * 3 + [("exited", "diagnosis")] * 300
+                + [("dropped_out", "diagnosis")] * 150 + [("in_progress", "diagnosis")] * 12
+                + [("exited", "screening")] * 1500 + [("dropped_out", "screening")] * 856
+                + [("in_progress", "screening")] * 184)
+    journeys = pd.DataFrame(statuses, columns=["status", "status_stage"])
+    return sankey_flows(journeys)
+
+
+def test_sankey_layout_keeps_nodes_inside_and_apart_and_labels_apart():
+    """Guards the overlapping and off-plot nodes plotly's automatic layout drew."""
+    layout = sankey_node_layout(_default_flows())
+    plot_height = SANKEY_HEIGHT - SANKEY_MARGINS["t"] - SANKEY_MARGINS["b"]
+    assert layout["x"].between(0, 1, inclusive="neither").all()
+    assert layout["y"].between(0, 1, inclusive="neither").all()
+    assert (layout["x"] > 0).all() and (layout["y"] > 0).all()  # plotly ignores a position of 0
+    for _, column in layout.groupby("depth"):
+        labels = column.sort_values("label_y_px")
+        tops = labels["label_y_px"] - labels["label_lines"].str.len() * 7
+        bottoms = labels["label_y_px"] + labels["label_lines"].str.len() * 7
+        assert (tops.iloc[1:].to_numpy() >= bottoms.iloc[:-1].to_numpy()).all()
+        assert tops.min() >= 0 and bottoms.max() <= plot_height
+    # The first column holds the whole cohort; the last column is left of the labels' room.
+    assert layout.loc[layout["node"] == "Enrolled", "value"].item() == 3187
+    assert layout["x"].max() < 0.9
+
+
+def test_trend_puts_completions_on_their_own_scale():
+    """Completions (tens a month) lay flat under enrollments in the thousands on one axis."""
+    trend = pd.DataFrame({"month": pd.to_datetime(["2025-01-01", "2025-02-01"]),
+                          "enrolled": [1000, 1100], "completed": [40, 55]})
+    fig = trend_figure(trend)
+    bar, line = fig.data
+    assert bar.yaxis == "y" and line.yaxis == "y2"
+    assert fig.layout.yaxis2.title.text == "Completed"
+
+
+def test_axis_titles_and_value_labels_have_room():
+    """The duration title was wider than the plot and cut; the waterfall's outside labels had a
+    10 px margin."""
+    from components.figures import risk_drivers_figure
+
+    durations = pd.DataFrame({"step": ["a"], "label": ["A → B"], "consecutive": [True], "n": [5], "p05": [1.0],
+                              "p25": [2.0], "median": [3.0], "p75": [4.0], "p95": [9.0]})
+    fig = durations_figure(durations)
+    assert fig.layout.xaxis.automargin is True
+    import re
+
+    lines = [re.sub(r"<[^>]+>", "", line) for line in fig.layout.xaxis.title.text.split("<br>")]
+    assert len(lines) == 2 and max(map(len, lines)) < 60
+    drivers = pd.DataFrame({"label": ["Wait", "Age"], "contribution": [0.127, -0.09]})
+    waterfall = risk_drivers_figure(drivers, reference_risk=0.05, risk=0.087)
+    assert waterfall.layout.margin.r >= 40
+    low, high = waterfall.layout.xaxis.range
+    assert low < 0 < 0.05 + 0.127 + 0.12 <= high

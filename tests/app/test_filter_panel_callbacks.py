@@ -46,3 +46,27 @@ def test_nav_links_keep_the_cohort_and_mark_the_current_page():
     assert hrefs[0] == "/?program=diabetes"
     assert hrefs[1] == "/pathways?program=diabetes"
     assert active == tuple(path == "/pathways" for path, _ in NAV_PAGES)
+
+
+def test_dropped_url_parameters_are_named(app_data):
+    """A bad link used to be cleaned up without a word."""
+    from callbacks.filter_panel import dropped_parameters, url_notice
+    from callbacks import context
+
+    search = "?program=xyz&age=abc&program=diabetes&from=not-a-date&colour=blue&n=25&sort=risk"
+    dropped = dict(dropped_parameters(search, context.cohort_filter(search)))
+    assert set(dropped) == {"program=xyz", "age=abc", "from=not-a-date", "colour=blue"}
+    assert "age range" in dropped["age=abc"] and "date" in dropped["from=not-a-date"]
+    notice = str(url_notice(search))
+    assert "program=xyz" in notice and "age=abc" in notice
+
+
+def test_valid_and_canonicalised_parameters_are_not_reported(app_data):
+    from callbacks.filter_panel import dropped_parameters, url_notice
+    from callbacks import context
+
+    site = app_data.sites[0]
+    for search in ("", "?program=diabetes&age=40-65", f"?site={site}", "?age=0-120", "?risk=high",
+                   "?from=2025-06-30&to=2024-01-01", "?id=P0000001"):
+        assert dropped_parameters(search, context.cohort_filter(search)) == [], search
+    assert url_notice("?program=diabetes") is None

@@ -13,9 +13,14 @@ def test_whole_population(app_data):
     kpis = cohort_kpis(frame)
     assert view.message is None
     assert view.patients == f"{len(frame):,}"
-    assert view.screening_uptake == f"{kpis.screening_uptake:.1%}"
-    assert view.completion_rate == f"{kpis.completion_rate:.1%}"
-    assert view.dropout_rate == f"{kpis.dropout_rate:.1%}"
+    assert view.screening_uptake[0] == f"{kpis.screening_uptake:.1%}"
+    assert view.completion_rate[0] == f"{kpis.completion_rate:.1%}"
+    assert view.dropout_rate[0] == f"{kpis.dropout_rate:.1%}"
+    # Each percentage with its numerator and denominator beneath it.
+    resolved = kpis.completed + kpis.dropped_out
+    assert view.completion_rate[1].children == f"{kpis.completed:,} of {resolved:,}"
+    assert view.dropout_rate[1].children == f"{kpis.dropped_out:,} of {resolved:,}"
+    assert view.screening_uptake[1].children == f"{kpis.screened:,} of {kpis.screened + kpis.not_screened:,}"
     assert view.in_progress == f"{kpis.in_progress:,}"
     high = app_data.models.scores["risk_tier"] == "High"
     assert view.high_risk == f"{int(high.sum()):,}"
@@ -63,3 +68,25 @@ def test_kpi_cards_explain_their_denominators():
     assert "positive screen patients whose pathway resolved" in notes[ids.KPI_COMPLETION_RATE]
     assert "dropped out at diagnosis, treatment or follow-up" in notes[ids.KPI_DROPOUT_RATE]
     assert "exits and in progress excluded" in notes[ids.KPI_DROPOUT_RATE]
+
+
+def test_how_these_numbers_relate_reconciles_completion_and_adherence(app_data):
+    """Overview's completion rate and Scenarios' adherence were two numbers under one name."""
+    from callbacks import context
+    from callbacks.overview import open_reconciliation
+    from data.cohorts import completion_reconciliation
+    from ml.scenario_levers import ScenarioLevers
+    from tests.app.component_text import component_text
+
+    body, is_open = open_reconciliation(1, "?program=colorectal")
+    assert is_open is True
+    text = component_text(body)
+    frame = context.cohort_frame("?program=colorectal")
+    counts = completion_reconciliation(frame)
+    kpis = cohort_kpis(frame)
+    baseline = app_data.scenarios.project(ScenarioLevers(), cohort_ids=frame["patient_id"], with_truth=False)
+    for shown in (f"{kpis.completion_rate:.1%}", f"{kpis.screening_uptake:.1%}",
+                  f"{baseline['baseline_completion_rate']:.1%}", f"{counts.screened / counts.enrolled:.1%}",
+                  f"completed {counts.completed:,} + dropped out {counts.dropped_out:,}"):
+        assert shown in text, shown
+    assert "Adherence (not lost to follow-up)" in text and "Completion rate" in text

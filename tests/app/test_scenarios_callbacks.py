@@ -108,7 +108,7 @@ def test_program_filter_restricts_the_population(app_data):
     everyone = scenario_view("", *NO_LEVERS)
     diabetes = scenario_view("?program=diabetes", *NO_LEVERS)
     assert diabetes.state["cohort_query"] == "?program=diabetes"
-    count = lambda view: int(component_text(view.baseline[1]).split()[1].replace(",", ""))  # "of N positive screens"
+    count = lambda view: int(component_text(view.baseline[1]).split()[2].replace(",", ""))  # "≈K of N positive screens"
     assert 0 < count(diabetes) < count(everyone)
 
 
@@ -174,3 +174,55 @@ def test_data_that_cannot_support_projections_says_why(app_data, monkeypatch):
     view = scenario_view("", *NO_LEVERS)
     assert isinstance(view.message, dbc.Alert) and reason in view.message.children
     assert view.body_hidden
+
+
+def _project(app_data, levers):
+    return app_data.scenarios.project(levers, cohort_ids=app_data.cohort_frame["patient_id"], with_truth=False)
+
+
+def test_cost_per_extra_patient_divides_the_outreach_cost_by_the_outreach_gain_only(app_data):
+    """"Pathway optimisation" used to divide the outreach cost by every extra patient, most of
+    them from the (uncosted) wait cuts: $7 where outreach alone cost $157 per extra patient."""
+    combined = _project(app_data, PRESETS["pathway_optimisation"])
+    rows = {row["lever"]: row for row in combined["attribution"]}
+    waits, outreach = rows["wait-time cuts and first-visit attendance"], rows["targeted outreach"]
+    assert waits["cost"] is None and waits["cost_note"] == "cost not modelled"
+    assert waits["extra_completions"] + outreach["extra_completions"] == pytest.approx(combined["extra_completions"])
+    assert outreach["extra_completions"] > 0 and waits["extra_completions"] > outreach["extra_completions"]
+    assert combined["cost_per_extra_completion"] == pytest.approx(
+        combined["programme_cost"] / outreach["extra_completions"])
+    assert combined["cost_per_extra_completion"] > combined["programme_cost"] / combined["extra_completions"]
+    # Outreach alone costs at least as much per extra patient as on top of the wait cuts... and the
+    # same order of magnitude: the combination no longer looks many times cheaper.
+    alone = _project(app_data, PRESETS["navigator_outreach"])
+    assert combined["cost_per_extra_completion"] >= 0.5 * alone["cost_per_extra_completion"]
+    low, high = combined["cost_per_extra_completion_ci"]
+    assert low <= combined["cost_per_extra_completion"] <= high
+
+    view = scenario_view("", *preset_controls("pathway_optimisation"))
+    assert view.cost_per_extra[0] == f"${combined['cost_per_extra_completion']:,.0f}"
+    assert "cost not modelled" in component_text(view.cost_per_extra)
+    assert "cost not modelled" in component_text(view.methods)
+
+
+def test_screening_drive_cards_agree_with_the_extra_patients(app_data):
+    """The drive showed "Projected 48.5 %" and "+0.0 %" beside "+666 extra": the new patients
+    adhere at today's rate, so the rate stays while the count grows; the cards now say so."""
+    controls = [value if value is not no_update else 45 for value in preset_controls("screening_drive")]
+    view = scenario_view("", *controls)
+    result = _project(app_data, PRESETS["screening_drive"])
+    assert result["extra_completions"] > 0 and result["extra_positive_screens"] > 0
+    kept_today = result["baseline_completion_rate"] * result["patients"]
+    assert view.relative[0] == f"{result['extra_completions'] / kept_today:+.1%}"
+    assert view.relative[0] != "+0.0%"
+    projected = component_text(view.projected)
+    assert f"{round(kept_today + result['extra_completions']):,} of" in projected
+    assert "new from screening" in projected
+    assert "percentage points" in component_text(view.relative)
+    assert "cost not modelled" in component_text(view.methods)
+
+
+def test_every_scenario_rate_card_carries_its_numerator_and_denominator(app_data):
+    view = scenario_view("", *NO_LEVERS)
+    for card in (view.baseline, view.projected):
+        assert f"of {app_data.scenarios.project(ScenarioLevers(), cohort_ids=app_data.cohort_frame['patient_id'], with_truth=False)['patients']:,} positive screens" in component_text(card)

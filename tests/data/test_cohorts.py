@@ -243,7 +243,7 @@ def test_bottleneck_text(journeys):
     assert bottleneck(losses)["stage"] == "follow_up"
     text = bottleneck_text(losses, stage_durations(journeys))
     assert text == ("Biggest loss: follow-up after treatment — 33% of patients who needed it did not get it "
-                    "(1 patient); slowest step: treatment → follow-up, median 52 days.")
+                    "(1 of 3 patients resolved); slowest step: treatment → follow-up, median 52 days.")
     assert "indicated and resolved" in BOTTLENECK_DEFINITION
 
 
@@ -297,3 +297,21 @@ def test_breakdown_by_payer_agrees_with_the_kpis(journeys):
         if kpis.dropout_rate is not None:
             assert table.loc[payer, "dropout_rate"] == pytest.approx(kpis.dropout_rate)
     assert table["patients"].sum() == len(journeys)
+
+
+def test_completion_reconciliation_adds_up_and_matches_the_kpis(journeys):
+    """The counts behind the Overview's completion rate, the funnel and the Scenarios' adherence:
+    every positive screen is completed, exited, dropped out or in progress, once."""
+    from data.cohorts import cohort_kpis, completion_reconciliation, funnel_counts
+
+    counts = completion_reconciliation(journeys)
+    kpis = cohort_kpis(journeys)
+    assert counts.positive == (counts.completed + counts.exited_after_positive + counts.dropped_out
+                               + counts.in_progress_after_positive)
+    assert counts.positive == int(funnel_counts(journeys).set_index("step").loc["screening_led_on", "patients"])
+    assert counts.enrolled == counts.screened + counts.not_screened + counts.awaiting_screening
+    assert counts.completion_rate == kpis.completion_rate
+    assert counts.screening_uptake == kpis.screening_uptake
+    assert counts.screened_of_enrolled == counts.screened / counts.enrolled
+    low, high = counts.adherence_bounds
+    assert low <= high and high - low == pytest.approx(counts.in_progress_after_positive / counts.positive)

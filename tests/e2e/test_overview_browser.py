@@ -91,3 +91,36 @@ def test_url_restores_filters(dash_duo, dash_app, app_data):
     _wait_for_kpi_patients(dash_duo, len(app_data.cohort_frame))
     assert urlparse(dash_duo.driver.current_url).query == ""
     assert dash_duo.get_logs() == []
+
+
+def test_a_link_with_invalid_parameters_names_them_in_a_notice(dash_duo, dash_app, app_data):
+    """`?program=xyz&age=abc` used to be dropped without a word."""
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_element(f"#{ids.NAV_LINKS['/']}")
+    dash_duo.driver.get(dash_duo.server_url + "/?program=xyz&age=abc&program=diabetes")
+    dash_duo.wait_for_contains_text(f"#{ids.URL_NOTICE}", "program=xyz", timeout=15)
+    notice = dash_duo.find_element(f"#{ids.URL_NOTICE}").text
+    assert "age=abc" in notice and "program=diabetes" not in notice
+    assert dash_duo.get_logs() == []
+
+
+def test_an_unknown_page_gets_the_styled_not_found_page_in_the_shell(dash_duo, dash_app):
+    """It used to be a bare "404 - Page not found" heading."""
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_element(f"#{ids.NAV_LINKS['/']}")
+    dash_duo.driver.get(dash_duo.server_url + "/no-such-page?program=diabetes")
+    dash_duo.wait_for_contains_text(".page-title", "Page not found", timeout=15)
+    assert dash_duo.find_element(f"#{ids.NAV_LINKS['/pathways']}")  # the app's navbar is still there
+    assert len(dash_duo.find_elements(".not-found-links a")) >= 6
+    assert dash_duo.get_logs() == []
+
+
+def test_how_these_numbers_relate_opens_with_the_counts(dash_duo, dash_app, app_data):
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.set_window_size(1440, 900)
+    dash_duo.wait_for_element(f"#{ids.RECONCILE_BUTTON}")
+    dash_duo.wait_for_contains_text(f"#{ids.KPI_COMPLETION_RATE}", " of ", timeout=15)
+    dash_duo.driver.execute_script("arguments[0].click();", dash_duo.find_element(f"#{ids.RECONCILE_BUTTON}"))
+    dash_duo.wait_for_contains_text(f"#{ids.RECONCILE_BODY}", "Adherence (not lost to follow-up)", timeout=20)
+    assert "Completion rate" in dash_duo.find_element(f"#{ids.RECONCILE_BODY}").text
+    assert dash_duo.get_logs() == []

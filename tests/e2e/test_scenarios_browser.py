@@ -31,12 +31,12 @@ def test_scenarios_page_projects_presets_and_checks_truth(dash_duo, dash_app, ap
     _open_scenarios(dash_duo, dash_app)
     summary = f"#{ids.SCENARIO_SUMMARY}"
     dash_duo.wait_for_contains_text(summary, "positive screen", timeout=20)
-    assert "+0.0 patients completing" in dash_duo.find_element(summary).text
+    assert "+0.0 patients not lost" in dash_duo.find_element(summary).text
     dash_duo.wait_for_element(f"#{ids.SCENARIO_FUNNEL_GRAPH} .js-plotly-plot")
 
     _click_preset(dash_duo, OUTREACH_LABEL)
     until(lambda: "+0.0 patients" not in dash_duo.find_element(summary).text, timeout=15)
-    assert "of outreach per extra completion" in dash_duo.find_element(summary).text
+    assert "of outreach per extra patient" in dash_duo.find_element(summary).text
     # The preset moved the outreach sliders (the slider's handle reports its value).
     handle = dash_duo.find_element(f"#{ids.SCENARIO_OUTREACH_TOP} [role='slider']")
     assert handle.get_attribute("aria-valuenow") == "20"
@@ -49,12 +49,30 @@ def test_scenarios_page_projects_presets_and_checks_truth(dash_duo, dash_app, ap
 def test_moving_a_wait_cut_slider_updates_the_projection(dash_duo, dash_app, app_data):
     _open_scenarios(dash_duo, dash_app)
     summary = f"#{ids.SCENARIO_SUMMARY}"
-    dash_duo.wait_for_contains_text(summary, "+0.0 patients completing", timeout=20)
+    dash_duo.wait_for_contains_text(summary, "+0.0 patients not lost", timeout=20)
     handle = dash_duo.find_element(f"#{ids.SCENARIO_WAIT_CUT['diagnosis']} [role='slider']")
     dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus();", handle)
     for _ in range(6):  # six 5 % steps: cut the diagnosis wait by 30 %
         handle.send_keys(Keys.ARROW_RIGHT)
     until(lambda: handle.get_attribute("aria-valuenow") == "30", timeout=10)
     until(lambda: "+0.0 patients" not in dash_duo.find_element(summary).text, timeout=15)
-    assert "patients completing" in dash_duo.find_element(summary).text
+    assert "patients not lost" in dash_duo.find_element(summary).text
+    assert dash_duo.get_logs() == []
+
+
+def test_a_typed_lever_value_applies_on_enter(dash_duo, dash_app, app_data):
+    """The slider's number box used to apply a typed value only when it lost focus."""
+    _open_scenarios(dash_duo, dash_app)
+    summary = f"#{ids.SCENARIO_SUMMARY}"
+    dash_duo.wait_for_contains_text(summary, "+0.0 patients not lost", timeout=20)
+    box = dash_duo.find_element(f"#{ids.SCENARIO_WAIT_CUT['diagnosis']} input")
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus();", box)
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("30")
+    box.send_keys(Keys.ENTER)
+    until(lambda: "+0.0 patients" not in dash_duo.find_element(summary).text, timeout=15)
+    handle = dash_duo.find_element(f"#{ids.SCENARIO_WAIT_CUT['diagnosis']} [role='slider']")
+    assert handle.get_attribute("aria-valuenow") == "30"
+    # Still typing in the same box: Enter did not move the focus away for good.
+    assert dash_duo.driver.execute_script("return document.activeElement") == box
     assert dash_duo.get_logs() == []
