@@ -326,9 +326,9 @@ def pathway():
 def cohort_filter(query: str | None) -> CohortFilter:
     app_data = current()
     return parse_query(query, app_data.sites, app_data.unavailable_filter_fields,
-                       app_data.dataset.pathway.program_names)
+                       app_data.dataset.pathway.program_names, app_data.dataset.pathway)
 
 
 def cohort_frame(query: str | None) -> pd.DataFrame:
     """The patients in the cohort described by a URL query string."""
-    return apply_cohort(current().cohort_frame, cohort_filter(query))
+    return apply_cohort(current().cohort_frame, cohort_filter(query), pathway())

@@ -53,7 +53,7 @@ class Program:
     windows: dict[str, int]  # stage -> allowed days
     stage_names: dict[str, str] = field(default_factory=dict)  # stage -> what the program calls it
     horizons: dict[str, int] = field(default_factory=dict)  # awaited stage -> outcome horizon, if stated
-    measures: tuple["Measure", ...] = ()  # quality measures defined for this program (may be none)
+    measures: tuple[Measure, ...] = ()  # quality measures defined for this program (may be none)
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ class Pathway:
         return self.programs[self.program_names.index(name)]
 
     @property
-    def measures(self) -> tuple[tuple[str, "Measure"], ...]:
+    def measures(self) -> tuple[tuple[str, Measure], ...]:
         """(program, measure) for every quality measure the definition gives, in file order."""
         return tuple((p.name, m) for p in self.programs for m in p.measures)
 

@@ -138,7 +138,7 @@ def risk_table(time, event, events: tuple[int, ...], days, censor_reason=None) -
     at_risk - events - censored of this one.
     """
     time, event = _validated(time, event, events)
-    days = np.asarray(sorted(set(int(d) for d in days)), dtype=float)
+    days = np.asarray(sorted({int(d) for d in days}), dtype=float)
     starts = np.concatenate([[-np.inf], days[:-1]])
     table = {"day": days.astype("int64")}
     # Interval (start, end]; the first one is [0, end].

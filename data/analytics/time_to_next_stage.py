@@ -21,7 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from data.analytics.competing_risks import CumulativeIncidence, aalen_johansen, risk_table
+from data.analytics.competing_risks import (
+    CumulativeIncidence,
+    aalen_johansen,
+    risk_table,
+)
 from data.pathway import DEFAULT_PATHWAY, Pathway
 
 REACHED, EXITED, DROPPED_OUT = 1, 2, 3

@@ -29,12 +29,12 @@ def summary_lines(result: dict) -> list[str]:
     overall = result["overall"]
     return [
         f"{result['label']} ({result['program']}; {result['reference'] or 'local definition'})",
-        f"  rate:               {_percent(overall['rate'])} = {overall['numerator']:,} / {overall['denominator']:,} "
-        f"(95 % CI {_percent(overall['rate_lower'])}–{_percent(overall['rate_upper'])})",
+        (f"  rate:               {_percent(overall['rate'])} = {overall['numerator']:,} / {overall['denominator']:,} "
+         f"(95 % CI {_percent(overall['rate_lower'])}–{_percent(overall['rate_upper'])})"),
         f"  numerator gap:      {overall['gap']:,}",
         f"  not yet evaluable:  {overall['not_yet_evaluable']:,} (window still open on {result['as_of']})",
-        f"  excluded, age:      {overall['excluded_age_out_of_range']:,} out of range, "
-        f"{overall['excluded_age_not_recorded']:,} not recorded",
+        (f"  excluded, age:      {overall['excluded_age_out_of_range']:,} out of range, "
+         f"{overall['excluded_age_not_recorded']:,} not recorded"),
     ]
 
 

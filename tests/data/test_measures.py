@@ -3,6 +3,7 @@ exclusion; the definition format's rules; and the command line's JSON."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -107,7 +108,7 @@ def test_a_program_without_a_measure_has_none():
     ("age_max = 75", "age_max = 75\ncolour = 1"),
 ])
 def test_a_broken_measure_is_refused_naming_the_field(change, field):
-    text = open(DEFAULT_PATHWAY.source, encoding="utf-8").read()
+    text = Path(DEFAULT_PATHWAY.source).read_text(encoding="utf-8")
     assert change in text
     with pytest.raises(PathwayError, match=r"programs\.colorectal\.measures\[0\]"):
         parse_pathway(text.replace(change, field), "pathway.toml")
