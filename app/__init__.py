@@ -8,7 +8,8 @@ import dash
 from flask import jsonify
 
 from app.api import register_api
-from callbacks import context, filter_panel, model, outreach, overview, pathways, patient, scenarios, worklist
+from callbacks import (context, filter_panel, journeys, measures, model, outreach, overview, pathways, patient,
+                       scenarios, worklist)
 from components.layout import shell
 from data.settings import Settings, get_settings
 
@@ -66,4 +67,6 @@ def create_app(dataset=None, settings: Settings | None = None,
     outreach.register_callbacks(app)
     patient.register_callbacks(app)
     scenarios.register_callbacks(app)
+    journeys.register_callbacks(app)
+    measures.register_callbacks(app)
     return app

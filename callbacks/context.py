@@ -21,6 +21,7 @@ from flask_caching import Cache
 
 import data.journeys
 from data.cohort_filter import CohortFilter, apply_cohort, parse_query, unavailable_fields
+from data.analytics.time_to_next_stage import follow_up_for_dataset
 from data.readiness import OK, assess
 from data.settings import Settings, get_settings
 
@@ -59,6 +60,9 @@ class AppData:
     # analytics pages work regardless, the Worklist and the API say so.
     outreach: object = None
     outreach_unavailable: str | None = None
+    # Time to the next stage from every decision point (data.analytics.time_to_next_stage),
+    # derived once here for the Journeys page.
+    follow_up: pd.DataFrame | None = None
 
     def has_breakdown(self, column: str) -> bool:
         """Whether a breakdown by this patient attribute can compare two or more groups."""
@@ -304,6 +308,7 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
         unavailable_filter_fields=unavailable_fields(frame),
         outreach=outreach,
         outreach_unavailable=outreach_unavailable,
+        follow_up=follow_up_for_dataset(dataset, frame),
     )
     return _current
 

@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from components import ids
 from components.filters import filter_panel
+from components.selection_chips import selection_store, selection_chips
 
 # (path, label) in navbar order; every path is a registered page.
 NAV_PAGES = (
@@ -16,6 +17,8 @@ NAV_PAGES = (
     ("/worklist", "Worklist"),
     ("/patient", "Patient"),
     ("/scenarios", "Scenarios"),
+    ("/journeys", "Journeys"),
+    ("/quality", "Quality"),
 )
 
 
@@ -39,7 +42,8 @@ def shell(sites, enrolled_first, enrolled_last, hidden_fields: tuple[str, ...] =
         dcc.Store(id=ids.URL_WRITTEN),
         navbar(),
         dbc.Container(dbc.Row([
-            dbc.Col(filter_panel(sites, enrolled_first, enrolled_last, hidden_fields, program_labels),
+            dbc.Col([filter_panel(sites, enrolled_first, enrolled_last, hidden_fields, program_labels),
+                     selection_store(), selection_chips()],
                     md=4, lg=3, xxl=2),
             dbc.Col(dash.page_container, md=8, lg=9, xxl=10, className="page-body"),
         ]), fluid=True),

@@ -109,3 +109,15 @@ def time_to_next_stage(follow_up: pd.DataFrame, group: str = "Cohort", days=None
     days = days if days is not None else risk_table_days(time.max() if len(time) else 0)
     return TimeToNextStage(group, aalen_johansen(time, event, EVENTS),
                            risk_table(time, event, EVENTS, days, follow_up["censor_reason"]))
+
+
+def follow_up_for_dataset(dataset, cohort_frame: pd.DataFrame) -> pd.DataFrame:
+    """The follow-up frame of every decision point in ``dataset``, with the patient
+    attributes of ``cohort_frame`` (site, payer, …) the page compares groups by."""
+    from data.journeys import derive_decision_points
+
+    points = derive_decision_points(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
+    follow_up = follow_up_frame(points, cohort_frame, dataset.as_of, dataset.pathway)
+    attributes = [c for c in ("site", "payer", "region", "sex", "race_ethnicity") if c in cohort_frame.columns]
+    return follow_up.merge(cohort_frame[["patient_id", *attributes]], on="patient_id", how="left",
+                           validate="many_to_one")
