@@ -12,9 +12,12 @@ GROUP_COLOURS = ("#1f6f8b", "#d1495b", "#e9a23b", "#6a4c93")
 
 
 def _step(times: np.ndarray, values: np.ndarray, horizon: float) -> tuple[list, list]:
-    """A right-continuous step function from day 0 (value 0) to ``horizon``."""
-    x = np.concatenate([[0.0], times, [horizon]])
-    y = np.concatenate([[0.0], values, [values[-1] if len(values) else 0.0]])
+    """A right-continuous step function from day 0 (value 0) to ``horizon``, as explicit
+    corner points (each jump drawn vertically), so a band between two steps fills correctly
+    when one edge is traced backwards."""
+    before = np.concatenate([[0.0], values[:-1]]) if len(values) else values
+    x = np.concatenate([[0.0], np.repeat(times, 2), [horizon]])
+    y = np.concatenate([[0.0], np.column_stack([before, values]).ravel(), [values[-1] if len(values) else 0.0]])
     return x.tolist(), y.tolist()
 
 
@@ -35,10 +38,10 @@ def incidence_figure(estimates: list, event_labels: dict[int, str], events: tupl
             if bands and len(curve):
                 _, low = _step(times, curve["lower"].to_numpy(dtype=float), horizon)
                 _, high = _step(times, curve["upper"].to_numpy(dtype=float), horizon)
-                fig.add_scatter(x=x + x[::-1], y=high + low[::-1], fill="toself", line=dict(width=0, shape="hv"),
+                fig.add_scatter(x=x + x[::-1], y=high + low[::-1], fill="toself", line=dict(width=0),
                                 fillcolor=_translucent(colour, 0.15), hoverinfo="skip", showlegend=False,
                                 row=1, col=col)
-            fig.add_scatter(x=x, y=y, mode="lines", line=dict(color=colour, width=2, shape="hv"),
+            fig.add_scatter(x=x, y=y, mode="lines", line=dict(color=colour, width=2),
                             name=f"{estimate.group} (n = {estimate.n:,})", legendgroup=estimate.group,
                             showlegend=col == 1,
                             hovertemplate=f"{estimate.group}<br>day %{{x:.0f}}: %{{y:.1%}}<extra></extra>",

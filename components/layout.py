@@ -7,7 +7,7 @@ from dash import dcc, html
 
 from components import ids
 from components.filters import filter_panel
-from components.selection_chips import selection_store, selection_chips
+from components.selection_chips import selection_chips, selection_store
 
 # (path, label) in navbar order; every path is a registered page.
 NAV_PAGES = (
@@ -42,8 +42,11 @@ def shell(sites, enrolled_first, enrolled_last, hidden_fields: tuple[str, ...] =
         dcc.Store(id=ids.URL_WRITTEN),
         navbar(),
         dbc.Container(dbc.Row([
-            dbc.Col([filter_panel(sites, enrolled_first, enrolled_last, hidden_fields, program_labels),
-                     selection_store(), selection_chips()],
+            # The chart selection's chips sit above the panel, inside one sticky column, so they
+            # stay in view while the page scrolls.
+            dbc.Col(html.Div([selection_store(), selection_chips(),
+                              filter_panel(sites, enrolled_first, enrolled_last, hidden_fields, program_labels)],
+                             className="filter-column"),
                     md=4, lg=3, xxl=2),
             dbc.Col(dash.page_container, md=8, lg=9, xxl=10, className="page-body"),
         ]), fluid=True),
