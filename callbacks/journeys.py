@@ -15,8 +15,15 @@ from components import ids
 from components.figures import empty_figure
 from components.incidence_figures import incidence_figure
 from components.journey_view import risk_table, variant_rows
-from data.analytics.time_to_next_stage import (CENSOR_REASON_LABELS, DROPPED_OUT, EXITED, REACHED, event_labels,
-                                               risk_table_days, time_to_next_stage)
+from data.analytics.time_to_next_stage import (
+    CENSOR_REASON_LABELS,
+    DROPPED_OUT,
+    EXITED,
+    REACHED,
+    event_labels,
+    risk_table_days,
+    time_to_next_stage,
+)
 from data.analytics.variants import OTHER, code_for_key, journey_variants
 from data.cohort_filter import VARIANT_KEY
 

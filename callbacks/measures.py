@@ -14,7 +14,12 @@ from callbacks.overview import EMPTY_COHORT_MESSAGE
 from components import ids
 from components.figures import empty_figure
 from components.measure_figures import measure_trend_figure
-from components.measure_view import definition_text, gap_patient_links, rate_table, summary
+from components.measure_view import (
+    definition_text,
+    gap_patient_links,
+    rate_table,
+    summary,
+)
 from data.measures import measure_result
 
 SEPARATOR = "/"

@@ -22,11 +22,13 @@ def definition_text(measure, pathway, program: str) -> html.Div:
             else f", aged {measure.age_min if measure.age_min is not None else 0}–"
                  f"{measure.age_max if measure.age_max is not None else 120} at the {index}")
     return html.Div([
-        html.P([html.Strong("Denominator: "), f"{pathway.program_labels[program]} patients with a {index} result "
-                f"“{results}”{ages}, whose {measure.within_days}-day window has closed by the as-of date."]),
+        html.P([html.Strong("Denominator: "),
+                (f"{pathway.program_labels[program]} patients with a {index} result “{results}”{ages}, "
+                 f"whose {measure.within_days}-day window has closed by the as-of date.")]),
         html.P([html.Strong("Numerator: "), f"those with a {follow_up} 0–{measure.within_days} days after the {index}."]),
-        html.P([html.Strong("Listed apart: "), "patients whose window is still open (not yet evaluable), "
-                "outside the age range, or with no age recorded."]),
+        html.P([html.Strong("Listed apart: "),
+                ("patients whose window is still open (not yet evaluable), outside the age range, "
+                 "or with no age recorded.")]),
         html.P(f"Follows {measure.reference}." if measure.reference else "", className="text-muted small mb-0"),
     ], className="measure-definition")
 

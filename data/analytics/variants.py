@@ -14,7 +14,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from data.journeys import STATUS_COMPLETED, STATUS_DROPPED_OUT, STATUS_EXITED, STATUS_IN_PROGRESS
+from data.journeys import (
+    STATUS_COMPLETED,
+    STATUS_DROPPED_OUT,
+    STATUS_EXITED,
+    STATUS_IN_PROGRESS,
+)
 from data.pathway import DEFAULT_PATHWAY, Pathway
 
 NO_EVENTS = "none"

@@ -6,9 +6,18 @@ from __future__ import annotations
 from dash import no_update
 
 from callbacks import context
-from callbacks.filter_panel import query_from_panel, selection_chip_list, selection_update
-from callbacks.journeys import (MAX_GROUPS, group_options, journeys_view, limit_groups,
-                                selection_from_variant_click)
+from callbacks.filter_panel import (
+    query_from_panel,
+    selection_chip_list,
+    selection_update,
+)
+from callbacks.journeys import (
+    MAX_GROUPS,
+    group_options,
+    journeys_view,
+    limit_groups,
+    selection_from_variant_click,
+)
 from callbacks.pathways import selection_from_sankey_click
 from data.cohort_filter import CohortFilter, to_controls
 from tests.app.component_text import component_text as text_of

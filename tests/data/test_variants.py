@@ -6,7 +6,14 @@ import pandas as pd
 import pytest
 
 from data.analytics.sankey_nodes import node_from_click, node_labels, through_node
-from data.analytics.variants import NO_EVENTS, OTHER, code_for_key, journey_variants, variant_codes, variant_key
+from data.analytics.variants import (
+    NO_EVENTS,
+    OTHER,
+    code_for_key,
+    journey_variants,
+    variant_codes,
+    variant_key,
+)
 from data.cohort_filter import CohortFilter, apply_cohort, parse_query, to_query
 from data.cohorts import sankey_flows
 from data.journeys import derive_journeys

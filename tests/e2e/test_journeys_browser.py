@@ -28,11 +28,7 @@ def _open(dash_duo, dash_app, path, query=""):
 def _click(dash_duo, selector: str) -> None:
     element = dash_duo.wait_for_element(selector, timeout=20)
     dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", element)
-    try:
-        element.click()
-    except Exception as exc:
-        dash_duo.driver.save_screenshot("/tmp/av/click.png")
-        raise AssertionError(str(exc)[:600]) from None
+    element.click()
 
 
 def _query(dash_duo) -> dict:
