@@ -116,3 +116,24 @@ def test_a_sankey_click_names_a_node_and_ignores_links():
     assert node_from_click({"source": {}, "target": {}, "label": ""}) is None
     assert node_from_click({"customdata": "Elsewhere"}) is None
     assert node_from_click(None) is None
+
+
+def test_a_dataset_with_its_own_two_stage_pathway_gets_variants_and_curves(tmp_path):
+    from data.analytics.time_to_next_stage import EVENTS, follow_up_frame, time_to_next_stage
+    from data.io import read_dataset
+    from data.journeys import derive_decision_points
+    from tests.two_stage import write_two_stage_folder
+
+    write_two_stage_folder(tmp_path)
+    dataset = read_dataset(tmp_path)
+    pathway, patients, events, as_of = dataset.pathway, dataset.patients, dataset.events, dataset.as_of
+    journeys = derive_journeys(patients, events, as_of, pathway)
+    table = journey_variants(journeys, pathway)
+    assert table["patients"].sum() == len(journeys)
+    assert set(table["key"]) <= {NO_EVENTS, "referral", "referral-visit", "visit", "visit-referral", OTHER}
+    points = derive_decision_points(patients, events, as_of, pathway)
+    follow_up = follow_up_frame(points, journeys, as_of, pathway)
+    assert len(follow_up) == len(points) and set(follow_up["event"]) <= {0, *EVENTS}
+    assert (follow_up["event"] != 2).all()  # nothing ends the pathway at the visit
+    estimate = time_to_next_stage(follow_up)
+    assert estimate.table["at_risk"].iloc[0] == len(follow_up)
