@@ -49,6 +49,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--var-dir", type=Path, help="reuse a var dir (data and models) between runs")
+    parser.add_argument("--fast-models", action="store_true",
+                        help="train with fewer trees/resamples (the views timed here do not use the model's "
+                             "quality, only its risk tiers for the ?risk= filters)")
     args = parser.parse_args()
     var_dir = args.var_dir or Path(tempfile.mkdtemp(prefix="carepath-bench-"))
     os.environ.update({"CAREPATH_VAR_DIR": str(var_dir), "CAREPATH_PATIENTS": str(args.patients),
@@ -59,7 +62,13 @@ def main() -> None:
     from data.analytics.time_to_next_stage import follow_up_for_dataset
 
     started = time.perf_counter()
-    create_app(log=lambda message: print(message, file=sys.stderr))
+    training_config = None
+    if args.fast_models:
+        from ml.models import TrainingConfig
+
+        training_config = TrainingConfig(gb_max_iter=120, gb_learning_rate=0.08, gb_min_samples_leaf=40,
+                                         bootstrap_resamples=20, explanation_permutations=4)
+    create_app(log=lambda message: print(message, file=sys.stderr), training_config=training_config)
     app_s = time.perf_counter() - started
     app_data = context.current()
     pathway = context.pathway()
@@ -93,7 +102,7 @@ def main() -> None:
                                               f"Python {platform.python_version()}",
         "patients": len(app_data.cohort_frame), "seed": args.seed, "as_of": str(app_data.dataset.as_of.date()),
         "decision_points": len(app_data.follow_up),
-        "create_app_s": round(app_s, 1),
+        "create_app_s": round(app_s, 1), "fast_models": args.fast_models,
         "startup_follow_up_frame_ms": _percentiles(follow_up_ms),
         "callbacks": results,
         "colorectal_measure": {k: rate[k] for k in ("numerator", "denominator", "rate", "rate_lower", "rate_upper",
