@@ -20,8 +20,9 @@ from flask import Flask
 from flask_caching import Cache
 
 import data.journeys
-from data.cohort_filter import CohortFilter, apply_cohort, parse_query, unavailable_fields
+from data.cohort_filter import VARIANT_CODE_COLUMN, CohortFilter, apply_cohort, parse_query, unavailable_fields
 from data.analytics.time_to_next_stage import follow_up_for_dataset
+from data.analytics.variants import variant_codes
 from data.readiness import OK, assess
 from data.settings import Settings, get_settings
 
@@ -287,6 +288,7 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
     fingerprint = dataset_fingerprint(dataset)
     with server.app_context():
         frame = with_risk(_cached_cohort_frame(dataset, fingerprint), None if models is None else models.scores)
+    frame[VARIANT_CODE_COLUMN] = variant_codes(frame, dataset.pathway)  # the variant filter compares these
     enrolled = pd.to_datetime(frame["enrollment_date"])
     scenarios, scenarios_unavailable = _scenario_engine(dataset, models, log, readiness)
     outreach, outreach_unavailable = open_outreach(settings, models, log)

@@ -66,13 +66,14 @@ def _events_for(stage) -> tuple[int, ...]:
     return (REACHED, EXITED, DROPPED_OUT) if stage.ends else (REACHED, DROPPED_OUT)
 
 
-def incidence_view(cohort_query: str | None, awaiting_stage: str, compare_by: str | None, groups) -> tuple:
-    """(figure, risk table) for the decision points awaiting ``awaiting_stage`` in the cohort."""
+def incidence_view(frame, awaiting_stage: str, compare_by: str | None, groups) -> tuple:
+    """(figure, risk table) for the decision points awaiting ``awaiting_stage`` of the
+    patients in ``frame`` (the cohort)."""
     app_data = context.current()
     pathway = context.pathway()
     if awaiting_stage not in pathway.decision_stages:
         awaiting_stage = pathway.decision_stages[0]
-    patients = context.cohort_frame(cohort_query)["patient_id"]
+    patients = frame["patient_id"]
     follow_up = app_data.follow_up
     follow_up = follow_up[(follow_up["awaiting_stage"] == awaiting_stage)
                           & follow_up["patient_id"].isin(patients)]
@@ -101,7 +102,7 @@ def journeys_view(cohort_query: str | None, awaiting_stage: str, compare_by: str
     if frame.empty:
         blank = empty_figure("No patients in this cohort")
         return JourneysView(dbc.Alert(EMPTY_COHORT_MESSAGE, color="warning", className="mb-3"), blank, None, [], "")
-    figure, table = incidence_view(cohort_query, awaiting_stage, compare_by, groups)
+    figure, table = incidence_view(frame, awaiting_stage, compare_by, groups)
     variants = journey_variants(frame, context.pathway(), top=TOP_VARIANTS)
     note = (f"{len(variants) - (variants['key'] == OTHER).sum()} most common of the cohort's journeys "
             f"({len(frame):,} patients); click a variant to filter every page to its patients.")

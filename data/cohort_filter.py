@@ -77,6 +77,7 @@ ENROLLED_FROM_KEY = "from"
 ENROLLED_TO_KEY = "to"
 VARIANT_KEY = "variant"
 NODE_KEY = "node"
+VARIANT_CODE_COLUMN = "variant_code"  # optional cohort-frame column: data.analytics.variants.variant_codes
 SELECTION_KEYS = (VARIANT_KEY, NODE_KEY)  # the chart-click selection, kept apart from the panel's controls
 
 
@@ -267,7 +268,10 @@ def apply_cohort(frame: pd.DataFrame, cohort: CohortFilter, pathway: Pathway = D
             keep &= enrolled < pd.Timestamp(cohort.enrolled_to) + pd.Timedelta(days=1)
     if cohort.variant is not None:
         code = code_for_key(cohort.variant, pathway)
-        keep &= variant_codes(frame, pathway) == (-1 if code is None else code)
+        # The app's cohort frame carries the codes (VARIANT_CODE_COLUMN, derived once at start-up).
+        codes = frame[VARIANT_CODE_COLUMN].to_numpy() if VARIANT_CODE_COLUMN in frame.columns \
+            else variant_codes(frame, pathway)
+        keep &= codes == (-1 if code is None else code)
     if cohort.node is not None:
         keep &= through_node(frame, cohort.node, pathway)
     return frame.loc[keep]
