@@ -119,7 +119,11 @@ def test_a_sankey_click_names_a_node_and_ignores_links():
 
 
 def test_a_dataset_with_its_own_two_stage_pathway_gets_variants_and_curves(tmp_path):
-    from data.analytics.time_to_next_stage import EVENTS, follow_up_frame, time_to_next_stage
+    from data.analytics.time_to_next_stage import (
+        EVENTS,
+        follow_up_frame,
+        time_to_next_stage,
+    )
     from data.io import read_dataset
     from data.journeys import derive_decision_points
     from tests.two_stage import write_two_stage_folder
