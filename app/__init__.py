@@ -10,7 +10,8 @@ from flask import jsonify
 from app import http_guard
 from app.api import register_api
 from app.error_pages import register_error_pages
-from callbacks import context, filter_panel, model, outreach, overview, pathways, patient, scenarios, worklist
+from callbacks import (context, filter_panel, journeys, measures, model, outreach, overview, pathways, patient,
+                       scenarios, worklist)
 from components.layout import shell
 from data.settings import Settings, get_settings
 
@@ -69,5 +70,7 @@ def create_app(dataset=None, settings: Settings | None = None,
     outreach.register_callbacks(app)
     patient.register_callbacks(app)
     scenarios.register_callbacks(app)
+    journeys.register_callbacks(app)
+    measures.register_callbacks(app)
     http_guard.install(app, settings)
     return app

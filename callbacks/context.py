@@ -20,7 +20,9 @@ from flask import Flask
 from flask_caching import Cache
 
 import data.journeys
-from data.cohort_filter import CohortFilter, apply_cohort, parse_query, unavailable_fields
+from data.cohort_filter import VARIANT_CODE_COLUMN, CohortFilter, apply_cohort, parse_query, unavailable_fields
+from data.analytics.time_to_next_stage import follow_up_for_dataset
+from data.analytics.variants import variant_codes
 from data.readiness import OK, assess
 from data.settings import Settings, get_settings
 
@@ -59,6 +61,9 @@ class AppData:
     # analytics pages work regardless, the Worklist and the API say so.
     outreach: object = None
     outreach_unavailable: str | None = None
+    # Time to the next stage from every decision point (data.analytics.time_to_next_stage),
+    # derived once here for the Journeys page.
+    follow_up: pd.DataFrame | None = None
 
     def has_breakdown(self, column: str) -> bool:
         """Whether a breakdown by this patient attribute can compare two or more groups."""
@@ -318,6 +323,7 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
     fingerprint = dataset_fingerprint(dataset)
     with server.app_context():
         frame = with_risk(_cached_cohort_frame(dataset, fingerprint), None if models is None else models.scores)
+    frame[VARIANT_CODE_COLUMN] = variant_codes(frame, dataset.pathway)  # the variant filter compares these
     enrolled = pd.to_datetime(frame["enrollment_date"])
     scenarios, scenarios_unavailable = _scenario_engine(dataset, models, log, readiness)
     outreach, outreach_unavailable = open_outreach(settings, models, log)
@@ -339,6 +345,7 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
         unavailable_filter_fields=unavailable_fields(frame),
         outreach=outreach,
         outreach_unavailable=outreach_unavailable,
+        follow_up=follow_up_for_dataset(dataset, frame),
     )
     return _current
 
@@ -361,9 +368,9 @@ def pathway():
 def cohort_filter(query: str | None) -> CohortFilter:
     app_data = current()
     return parse_query(query, app_data.sites, app_data.unavailable_filter_fields,
-                       app_data.dataset.pathway.program_names)
+                       app_data.dataset.pathway.program_names, app_data.dataset.pathway)
 
 
 def cohort_frame(query: str | None) -> pd.DataFrame:
     """The patients in the cohort described by a URL query string."""
-    return apply_cohort(current().cohort_frame, cohort_filter(query))
+    return apply_cohort(current().cohort_frame, cohort_filter(query), pathway())

@@ -8,18 +8,23 @@ instead would make Dash Pages re-render the whole page on every filter change.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from urllib.parse import parse_qs, parse_qsl
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, State, ctx, html, no_update
+from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
 
 from callbacks import context
 from callbacks.worklist import CAPACITY_KEY, SORT_KEY
-from data.cohort_filter import (AGE_BOUNDS, AGE_KEY, CHOICE_FIELDS, ENROLLED_FROM_KEY, ENROLLED_TO_KEY, CohortFilter,
-                                from_controls, to_controls, to_query)
+from data.analytics.sankey_nodes import node_labels
+from data.analytics.variants import code_for_key, variant_label
+from data.cohort_filter import (AGE_BOUNDS, AGE_KEY, CHOICE_FIELDS, ENROLLED_FROM_KEY, ENROLLED_TO_KEY, NODE_KEY,
+                                VARIANT_KEY, CohortFilter, from_controls, selection_of, to_controls, to_query,
+                                with_selection)
 from data.input_errors import text_or_none
 from components import ids
 from components.layout import NAV_PAGES
+from components.selection_chips import chip
 
 # URL keys that belong to one page rather than to the cohort.
 PAGE_QUERY_KEYS = (CAPACITY_KEY, SORT_KEY)
@@ -49,7 +54,8 @@ def controls_update(search: str | None, reset: bool, current_values) -> tuple:
     between pages (whose links carry the query) does not recompute anything.
     """
     target = CohortFilter() if reset else context.cohort_filter(search)
-    if from_controls(*current_values) == target:
+    # The chart selection has no control; it lives in its own store (selection_update).
+    if from_controls(*current_values) == replace(target, variant=None, node=None):
         return (no_update,) * len(CONTROLS)
     return to_controls(target)
 
@@ -90,6 +96,9 @@ def dropped_parameters(search: str | None, kept: CohortFilter) -> list[tuple[str
             problem = _age_problem(value, kept)
             if problem:
                 dropped.append((written, problem))
+        elif key in (VARIANT_KEY, NODE_KEY):
+            if value not in canonical.get(key, []):
+                dropped.append((written, f"no {key} “{value}” in this pathway"))
         elif key in (ENROLLED_FROM_KEY, ENROLLED_TO_KEY):
             if not canonical.get(key):
                 dropped.append((written, "not a date (use YYYY-MM-DD)"))
@@ -111,6 +120,47 @@ def url_notice(search: str | None):
 
 def query_from_controls(*values) -> str:
     return to_query(from_controls(*values))
+
+
+def query_from_panel(*values) -> str:
+    """The canonical query of the controls (CONTROL_ORDER) and, last, the chart selection store."""
+    *controls, selection = values
+    return to_query(with_selection(from_controls(*controls), selection, context.pathway()))
+
+
+def selection_update(search: str | None, reset: bool, removed: str | None, current: dict | None):
+    """The chart selection for the URL's query, cleared on Reset, less a chip's key when removed."""
+    if reset:
+        return {}
+    if removed:
+        return {key: value for key, value in (current or {}).items() if key != removed}
+    target = selection_of(context.cohort_filter(search))
+    return no_update if target == (current or {}) else target
+
+
+def selection_from_url(search, reset_clicks, chip_clicks, current) -> dict:
+    triggered = ctx.triggered_id
+    removed = None
+    if isinstance(triggered, dict) and triggered.get("type") == ids.FILTER_CHIP_REMOVE:
+        # A chip appearing also "triggers" with n_clicks 0: only a real click removes it.
+        if not any(t["value"] for t in ctx.triggered):
+            return no_update
+        removed = triggered.get("key")
+    return selection_update(search, triggered == ids.FILTER_RESET, removed, current)
+
+
+def selection_chip_list(selection: dict | None) -> list:
+    """A removable chip per chart selection, in words."""
+    pathway = context.pathway()
+    selection = selection or {}
+    chips = []
+    code = code_for_key(selection.get(VARIANT_KEY), pathway)
+    if code is not None:
+        chips.append(chip(VARIANT_KEY, variant_label(code, pathway)))
+    node = node_labels(pathway).get(selection.get(NODE_KEY))
+    if node is not None:
+        chips.append(chip(NODE_KEY, f"through “{node}”"))
+    return chips
 
 
 def nav_links(pathname: str | None, query: str | None) -> tuple:
@@ -152,8 +202,19 @@ def register_callbacks(app: Dash) -> None:
     )(controls_from_url)
     app.callback(
         Output(ids.COHORT_QUERY, "data"),
-        [Input(cid, prop) for cid, prop in CONTROLS],
-    )(query_from_controls)
+        [Input(cid, prop) for cid, prop in CONTROLS] + [Input(ids.FILTER_SELECTION, "data")],
+    )(query_from_panel)
+    app.callback(
+        Output(ids.FILTER_SELECTION, "data"),
+        Input(ids.URL, "search"),
+        Input(ids.FILTER_RESET, "n_clicks"),
+        Input({"type": ids.FILTER_CHIP_REMOVE, "key": ALL}, "n_clicks"),
+        State(ids.FILTER_SELECTION, "data"),
+    )(selection_from_url)
+    app.callback(
+        Output(ids.FILTER_CHIPS, "children"),
+        Input(ids.FILTER_SELECTION, "data"),
+    )(selection_chip_list)
     app.callback(
         [Output(ids.NAV_LINKS[path], "href") for path, _ in NAV_PAGES]
         + [Output(ids.NAV_LINKS[path], "active") for path, _ in NAV_PAGES],

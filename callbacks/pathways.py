@@ -6,13 +6,15 @@ from dataclasses import dataclass
 
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, html
+from dash import Dash, Input, Output, State, html, no_update
 
 from callbacks import context
 from callbacks.overview import EMPTY_COHORT_MESSAGE
 from components import ids
 from components.figures import durations_figure, empty_figure, sankey_figure
 from components.tables import breakdown_rows, durations_table
+from data.analytics.sankey_nodes import node_from_click
+from data.cohort_filter import NODE_KEY
 from data.cohorts import (bottleneck_definition, bottleneck_text, breakdown, sankey_flows, stage_durations,
                           stage_losses)
 
@@ -82,7 +84,23 @@ def update_pathways(cohort_query: str | None) -> tuple:
     return pathways_view(cohort_query).as_outputs()
 
 
+def selection_from_sankey_click(click_data: dict | None, current: dict | None):
+    """A click on a Sankey node selects the patients through it on every page (the URL's
+    ``node=``); a click on a link selects nothing."""
+    points = (click_data or {}).get("points") or [None]
+    slug = node_from_click(points[0], context.pathway())
+    if slug is None:
+        return no_update
+    return {**(current or {}), NODE_KEY: slug}
+
+
 def register_callbacks(app: Dash) -> None:
+    app.callback(
+        Output(ids.FILTER_SELECTION, "data", allow_duplicate=True),
+        Input(ids.SANKEY_GRAPH, "clickData"),
+        State(ids.FILTER_SELECTION, "data"),
+        prevent_initial_call=True,
+    )(selection_from_sankey_click)
     app.callback(
         Output(ids.PATHWAYS_MESSAGE, "children"),
         Output(ids.BOTTLENECK_TEXT, "children"),

@@ -110,7 +110,7 @@ def typical_wait(cohort_query: str | None, program: str, stage: str) -> TypicalW
     column = wait_column(stage, context.pathway())
     cohort = replace(context.cohort_filter(cohort_query), risk_tiers=())
     scope = "matching the cohort filters"
-    frame = apply_cohort(context.current().cohort_frame, cohort)
+    frame = apply_cohort(context.current().cohort_frame, cohort, context.pathway())
     days = frame.loc[frame["program"] == program, column].dropna()
     if days.empty:
         frame = context.current().cohort_frame

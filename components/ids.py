@@ -24,6 +24,8 @@ NAV_LINKS = {
     "/worklist": "nav-worklist",
     "/patient": "nav-patient",
     "/scenarios": "nav-scenarios",
+    "/journeys": "nav-journeys",
+    "/quality": "nav-quality",
 }
 
 # Cohort filter panel
@@ -38,6 +40,10 @@ FILTER_SITE = "filter-site"
 FILTER_ENROLLMENT = "filter-enrollment"
 FILTER_RISK_TIER = "filter-risk-tier"
 FILTER_RESET = "filter-reset"
+# The chart selection (a journey variant, a Sankey node) kept beside the panel's controls.
+FILTER_SELECTION = "filter-selection"  # dcc.Store: {"variant": key, "node": slug}
+FILTER_CHIPS = "filter-chips"  # the selection's removable chips
+FILTER_CHIP_REMOVE = "filter-chip-remove"  # pattern-matching type: {"type": ..., "key": "variant" | "node"}
 
 # Overview page
 OVERVIEW_MESSAGE = "overview-message"
@@ -138,3 +144,22 @@ SCENARIO_METHODS = "scenario-methods"  # model-based vs arithmetic table
 SCENARIO_FUNNEL_GRAPH = "scenario-funnel-graph"
 SCENARIO_TRUTH_BUTTON = "scenario-truth-button"
 SCENARIO_TRUTH = "scenario-truth"
+
+# Journeys page
+JOURNEYS_MESSAGE = "journeys-message"
+JOURNEYS_STAGE = "journeys-stage"  # dropdown: the decision point (stage awaited)
+JOURNEYS_COMPARE_BY = "journeys-compare-by"  # radio: compare groups by site, payer, program or none
+JOURNEYS_GROUPS = "journeys-groups"  # dropdown: up to three groups to compare
+JOURNEYS_INCIDENCE_GRAPH = "journeys-incidence-graph"
+JOURNEYS_RISK_TABLE = "journeys-risk-table"
+JOURNEYS_VARIANTS_GRID = "journeys-variants-grid"
+JOURNEYS_VARIANTS_NOTE = "journeys-variants-note"
+
+# Quality page
+QUALITY_MESSAGE = "quality-message"
+QUALITY_MEASURE = "quality-measure"  # dropdown: program/measure
+QUALITY_DEFINITION = "quality-definition"
+QUALITY_SUMMARY = "quality-summary"
+QUALITY_TREND_GRAPH = "quality-trend-graph"
+QUALITY_SITE_TABLE = "quality-site-table"
+QUALITY_GAP = "quality-gap"  # the numerator gap's patients (patient-level: gated by role)

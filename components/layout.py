@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from components import ids
 from components.filters import filter_panel
+from components.selection_chips import selection_chips, selection_store
 
 # (path, label) in navbar order; every path is a registered page.
 NAV_PAGES = (
@@ -16,6 +17,8 @@ NAV_PAGES = (
     ("/worklist", "Worklist"),
     ("/patient", "Patient"),
     ("/scenarios", "Scenarios"),
+    ("/journeys", "Journeys"),
+    ("/quality", "Quality"),
 )
 
 
@@ -39,7 +42,11 @@ def shell(sites, enrolled_first, enrolled_last, hidden_fields: tuple[str, ...] =
         dcc.Store(id=ids.URL_WRITTEN),
         navbar(),
         dbc.Container(dbc.Row([
-            dbc.Col(filter_panel(sites, enrolled_first, enrolled_last, hidden_fields, program_labels),
+            # The chart selection's chips sit above the panel, inside one sticky column, so they
+            # stay in view while the page scrolls.
+            dbc.Col(html.Div([selection_store(), selection_chips(),
+                              filter_panel(sites, enrolled_first, enrolled_last, hidden_fields, program_labels)],
+                             className="filter-column"),
                     md=4, lg=3, xxl=2),
             dbc.Col([html.Div(id=ids.URL_NOTICE), dash.page_container], md=8, lg=9, xxl=10, className="page-body"),
         ]), fluid=True),

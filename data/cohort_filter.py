@@ -15,6 +15,9 @@ import pandas as pd
 
 from data import input_errors
 from data.input_errors import InvalidInput, kind
+from data.analytics.sankey_nodes import node_labels, through_node
+from data.analytics.variants import code_for_key, variant_codes, variant_key
+from data.pathway import DEFAULT_PATHWAY, Pathway
 from data.schema import PATIENT_COLUMNS, PAYERS, RACE_ETHNICITIES, REGIONS, SEXES
 from data.schema import PROGRAMS as DEFAULT_PROGRAMS
 
@@ -44,6 +47,10 @@ class CohortFilter:
     enrolled_from: dt.date | None = None
     enrolled_to: dt.date | None = None
     risk_tiers: tuple[str, ...] = ()
+    # A selection made by clicking a chart (Journeys' variants, Pathways' Sankey): a journey
+    # variant key (data.analytics.variants) and a Sankey node slug (data.analytics.sankey_nodes).
+    variant: str | None = None
+    node: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,32 @@ ATTRIBUTE_FIELDS = {"age": "age", "sexes": "sex", "race_ethnicities": "race_ethn
 AGE_KEY = "age"
 ENROLLED_FROM_KEY = "from"
 ENROLLED_TO_KEY = "to"
+VARIANT_KEY = "variant"
+NODE_KEY = "node"
+VARIANT_CODE_COLUMN = "variant_code"  # optional cohort-frame column: data.analytics.variants.variant_codes
+SELECTION_KEYS = (VARIANT_KEY, NODE_KEY)  # the chart-click selection, kept apart from the panel's controls
+
+
+def valid_variant(key, pathway: Pathway = DEFAULT_PATHWAY) -> str | None:
+    """The canonical variant key, or None when it names no variant of this pathway."""
+    code = code_for_key(str(key) if key else None, pathway)
+    return None if code is None else variant_key(code, pathway)
+
+
+def valid_node(slug, pathway: Pathway = DEFAULT_PATHWAY) -> str | None:
+    return slug if isinstance(slug, str) and slug in node_labels(pathway) else None
+
+
+def with_selection(cohort: CohortFilter, selection: dict | None, pathway: Pathway = DEFAULT_PATHWAY) -> CohortFilter:
+    """The filter with the chart selection ({"variant": key, "node": slug}, either optional) validated."""
+    selection = selection if isinstance(selection, dict) else {}
+    return replace(cohort, variant=valid_variant(selection.get(VARIANT_KEY), pathway),
+                   node=valid_node(selection.get(NODE_KEY), pathway))
+
+
+def selection_of(cohort: CohortFilter) -> dict:
+    """The chart selection as the filter panel's store holds it (only the keys set)."""
+    return {key: value for key, value in ((VARIANT_KEY, cohort.variant), (NODE_KEY, cohort.node)) if value}
 
 
 def _canonical(values, allowed: tuple[str, ...] | None) -> tuple[str, ...]:
@@ -142,7 +175,8 @@ def without_fields(cohort: CohortFilter, fields: tuple[str, ...]) -> CohortFilte
 
 
 def parse_query(search: str | None, sites: tuple[str, ...] | None = None,
-                unavailable: tuple[str, ...] = (), programs: tuple[str, ...] | None = DEFAULT_PROGRAMS) -> CohortFilter:
+                unavailable: tuple[str, ...] = (), programs: tuple[str, ...] | None = DEFAULT_PROGRAMS,
+                pathway: Pathway = DEFAULT_PATHWAY) -> CohortFilter:
     """Read a URL query string ("?program=diabetes&age=40-65"); bad parts are ignored,
     because a hand-edited or outdated link should still open a page. So are restrictions
     on ``unavailable`` fields (see unavailable_fields): the data cannot apply them, and
@@ -168,6 +202,7 @@ def parse_query(search: str | None, sites: tuple[str, ...] | None = None,
         sites,
         programs,
     )
+    cohort = with_selection(cohort, {key: params[key][0] for key in SELECTION_KEYS if key in params}, pathway)
     return without_fields(cohort, unavailable)
 
 
@@ -184,6 +219,7 @@ def to_query(cohort: CohortFilter) -> str:
         pairs.append((ENROLLED_FROM_KEY, cohort.enrolled_from.isoformat()))
     if cohort.enrolled_to:
         pairs.append((ENROLLED_TO_KEY, cohort.enrolled_to.isoformat()))
+    pairs.extend((key, value) for key, value in selection_of(cohort).items())
     return "?" + urlencode(pairs) if pairs else ""
 
 
@@ -232,7 +268,7 @@ def to_controls(cohort: CohortFilter) -> tuple:
     )
 
 
-def apply_cohort(frame: pd.DataFrame, cohort: CohortFilter) -> pd.DataFrame:
+def apply_cohort(frame: pd.DataFrame, cohort: CohortFilter, pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
     """The rows of a per-patient frame (journeys joined with patient attributes) in the cohort."""
     keep = pd.Series(True, index=frame.index)
     for f in CHOICE_FIELDS:
@@ -252,6 +288,14 @@ def apply_cohort(frame: pd.DataFrame, cohort: CohortFilter) -> pd.DataFrame:
         if cohort.enrolled_to:
             # Inclusive of the whole last day, whatever the time of day stored.
             keep &= enrolled < pd.Timestamp(cohort.enrolled_to) + pd.Timedelta(days=1)
+    if cohort.variant is not None:
+        code = code_for_key(cohort.variant, pathway)
+        # The app's cohort frame carries the codes (VARIANT_CODE_COLUMN, derived once at start-up).
+        codes = frame[VARIANT_CODE_COLUMN].to_numpy() if VARIANT_CODE_COLUMN in frame.columns \
+            else variant_codes(frame, pathway)
+        keep &= codes == (-1 if code is None else code)
+    if cohort.node is not None:
+        keep &= through_node(frame, cohort.node, pathway)
     return frame.loc[keep]
 
 

@@ -53,6 +53,25 @@ class Program:
     windows: dict[str, int]  # stage -> allowed days
     stage_names: dict[str, str] = field(default_factory=dict)  # stage -> what the program calls it
     horizons: dict[str, int] = field(default_factory=dict)  # awaited stage -> outcome horizon, if stated
+    measures: tuple[Measure, ...] = ()  # quality measures defined for this program (may be none)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A follow-up quality measure: of patients whose ``index_stage`` had one of
+    ``index_results`` (the index event) and whose age at it lies in [age_min, age_max],
+    the share who had ``follow_up_stage`` within ``within_days`` days of it.
+    Computed by ``data.measures``; the format is in docs/pathway.md."""
+
+    name: str
+    label: str
+    index_stage: str
+    index_results: tuple[str, ...]
+    follow_up_stage: str
+    within_days: int
+    age_min: int | None = None
+    age_max: int | None = None
+    reference: str = ""  # the published measure it follows, in words
 
 
 @dataclass(frozen=True)
@@ -118,6 +137,11 @@ class Pathway:
 
     def program(self, name: str) -> Program:
         return self.programs[self.program_names.index(name)]
+
+    @property
+    def measures(self) -> tuple[tuple[str, Measure], ...]:
+        """(program, measure) for every quality measure the definition gives, in file order."""
+        return tuple((p.name, m) for p in self.programs for m in p.measures)
 
     def window_days(self, program: str, stage: str) -> int:
         return self.program(program).windows[stage]
@@ -218,7 +242,7 @@ def _programs(raw, stages: tuple[Stage, ...], source: str) -> tuple[Program, ...
         where = f"programs.{name}"
         if not _NAME.match(name) or not isinstance(entry, dict):
             raise _fail(source, where, "program", "a program is a [programs.lower_case_name] table")
-        unknown = set(entry) - {"label", "windows", "stage_names", "outcome_horizon_days"}
+        unknown = set(entry) - {"label", "windows", "stage_names", "outcome_horizon_days", "measures"}
         if unknown:
             raise _fail(source, where, "unknown_key", f"unknown key(s) {sorted(unknown)}")
         windows = entry.get("windows")
@@ -246,8 +270,64 @@ def _programs(raw, stages: tuple[Stage, ...], source: str) -> tuple[Program, ...
                             f"{days} days is shorter than the remaining windows ({minimum} days): the outcome "
                             "would be labelled before it is known")
             checked[stage] = days
-        programs.append(Program(program.name, program.label, windows, program.stage_names, checked))
+        programs.append(Program(program.name, program.label, windows, program.stage_names, checked,
+                                _measures(entry.get("measures", []), stages, source, f"{where}.measures")))
     return tuple(programs)
+
+
+_MEASURE_KEYS = {"name", "label", "reference", "index_stage", "index_results", "follow_up_stage", "within_days",
+                 "age_min", "age_max"}
+
+
+def _age(value, source: str, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 120:
+        raise _fail(source, where, "age", f"{value!r} must be a whole number of years between 0 and 120")
+    return value
+
+
+def _measures(raw, stages: tuple[Stage, ...], source: str, where: str) -> tuple[Measure, ...]:
+    """A program's [[programs.NAME.measures]] entries (none is fine)."""
+    if not isinstance(raw, list):
+        raise _fail(source, where, "measures", "give measures as [[programs.NAME.measures]] tables")
+    names = [s.name for s in stages]
+    measures = []
+    for i, entry in enumerate(raw):
+        at = f"{where}[{i}]"
+        if not isinstance(entry, dict):
+            raise _fail(source, at, "measure", "each measure is a table")
+        unknown = set(entry) - _MEASURE_KEYS
+        if unknown:
+            raise _fail(source, at, "unknown_key", f"unknown key(s) {sorted(unknown)}")
+        name = entry.get("name")
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise _fail(source, f"{at}.name", "name", f"{name!r} is not a lower-case name such as \"follow_up\"")
+        index_stage, follow_up_stage = entry.get("index_stage"), entry.get("follow_up_stage")
+        if index_stage not in names[:-1]:
+            raise _fail(source, f"{at}.index_stage", "index_stage",
+                        f"{index_stage!r} must be a stage before the last: {names[:-1]}")
+        if follow_up_stage not in names or names.index(follow_up_stage) <= names.index(index_stage):
+            raise _fail(source, f"{at}.follow_up_stage", "follow_up_stage",
+                        f"{follow_up_stage!r} must be a stage after {index_stage!r}: {names[names.index(index_stage) + 1:]}")
+        index_results = _names(entry.get("index_results"), source, f"{at}.index_results")
+        stage = stages[names.index(index_stage)]
+        if stage.has_results and (not index_results or set(index_results) - set(stage.leads_on)):
+            raise _fail(source, f"{at}.index_results", "index_results",
+                        f"give results of {index_stage!r} that lead on, among {list(stage.leads_on)}")
+        if not stage.has_results and index_results:
+            raise _fail(source, f"{at}.index_results", "index_results", f"{index_stage!r} carries no results")
+        age_min, age_max = _age(entry.get("age_min"), source, f"{at}.age_min"), _age(entry.get("age_max"), source,
+                                                                                     f"{at}.age_max")
+        if age_min is not None and age_max is not None and age_min > age_max:
+            raise _fail(source, f"{at}.age_min", "age", f"age_min {age_min} is above age_max {age_max}")
+        measures.append(Measure(name, str(entry.get("label", name.replace("_", " ").capitalize())), index_stage,
+                                index_results, follow_up_stage,
+                                _positive_days(entry.get("within_days"), source, f"{at}.within_days"),
+                                age_min, age_max, str(entry.get("reference", ""))))
+    if len({m.name for m in measures}) != len(measures):
+        raise _fail(source, where, "duplicate_measure", "measure names repeat")
+    return tuple(measures)
 
 
 def parse_pathway(text: str, source: str = "<memory>") -> Pathway:

@@ -63,6 +63,8 @@ def main() -> None:
                 ("patient.png", f"/patient?id={top_patient['patient_id']}", ".js-plotly-plot .trace", ()),
                 ("scenarios.png", "/scenarios", ".js-plotly-plot .trace",
                  (".scenario-preset", "#scenario-truth-button")),
+                ("journeys.png", "/journeys", "#journeys-variants-grid .ag-row", ()),
+                ("quality.png", "/quality", "#quality-trend-graph .js-plotly-plot .trace", ()),
             ]
             for name, path, ready, click in pages:
                 driver.set_window_size(1440, 2000)

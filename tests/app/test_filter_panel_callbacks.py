@@ -70,3 +70,17 @@ def test_valid_and_canonicalised_parameters_are_not_reported(app_data):
                    "?from=2025-06-30&to=2024-01-01", "?id=P0000001"):
         assert dropped_parameters(search, context.cohort_filter(search)) == [], search
     assert url_notice("?program=diabetes") is None
+
+
+def test_chart_selections_in_a_link_are_not_reported_unless_unknown(app_data):
+    """variant= and node= are cohort keys of the Journeys/Sankey selection: the notice must not
+    call a valid one unknown, and must name one the pathway does not have."""
+    from callbacks.filter_panel import dropped_parameters
+    from callbacks import context
+    from data.analytics.sankey_nodes import node_labels
+
+    node = next(iter(node_labels(context.pathway())))
+    search = f"?node={node}"
+    assert dropped_parameters(search, context.cohort_filter(search)) == []
+    bad = "?node=no-such-node"
+    assert [written for written, _ in dropped_parameters(bad, context.cohort_filter(bad))] == ["node=no-such-node"]

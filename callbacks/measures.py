@@ -1,0 +1,102 @@
+"""Quality page callbacks: the pathway definition's follow-up measures on the cohort —
+numerator, denominator, exclusions, the rate with its Wilson interval by site and by
+month, and the patients in the numerator gap."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import Dash, Input, Output, html
+
+from callbacks import context
+from callbacks.overview import EMPTY_COHORT_MESSAGE
+from components import ids
+from components.figures import empty_figure
+from components.measure_figures import measure_trend_figure
+from components.measure_view import (
+    definition_text,
+    gap_patient_links,
+    rate_table,
+    summary,
+)
+from data.measures import measure_result
+
+SEPARATOR = "/"
+
+
+@dataclass(frozen=True)
+class QualityView:
+    message: object
+    definition: object
+    summary: object
+    trend: go.Figure
+    site_table: object
+    gap: object
+
+    def as_outputs(self) -> tuple:
+        return self.message, self.definition, self.summary, self.trend, self.site_table, self.gap
+
+
+def measure_options() -> list[dict]:
+    """One option per (program, measure) of the pathway definition (none: no options)."""
+    pathway = context.pathway()
+    return [{"label": f"{pathway.program_labels[program]}: {measure.label}",
+             "value": f"{program}{SEPARATOR}{measure.name}"} for program, measure in pathway.measures]
+
+
+def _measure(value: str | None):
+    measures = context.pathway().measures
+    for program, measure in measures:
+        if value == f"{program}{SEPARATOR}{measure.name}":
+            return program, measure
+    return measures[0] if measures else (None, None)
+
+
+def gap_patients(result, cohort_query: str | None):
+    """The numerator gap's patients as links to their Patient pages. Patient-level: the one
+    place a role check belongs (analysts see aggregates only)."""
+    if not result.gap_patient_ids:
+        return html.P("Nobody in the numerator gap.", className="text-muted")
+    follow_up_name = context.pathway().stage_name(result.program, result.measure.follow_up_stage)
+    return gap_patient_links(result.gap_patient_ids, cohort_query, follow_up_name)
+
+
+def quality_view(cohort_query: str | None, measure_value: str | None) -> QualityView:
+    pathway = context.pathway()
+    program, measure = _measure(measure_value)
+    blank = empty_figure("Nothing to show")
+    if measure is None:
+        message = dbc.Alert(f"The pathway definition ({pathway.source}) defines no quality measures; "
+                            "docs/pathway.md says how to add one.", color="info", className="mb-3")
+        return QualityView(message, None, None, blank, None, None)
+    frame = context.cohort_frame(cohort_query)
+    if frame.empty:
+        return QualityView(dbc.Alert(EMPTY_COHORT_MESSAGE, color="warning", className="mb-3"),
+                           definition_text(measure, pathway, program), None, blank, None, None)
+    result = measure_result(frame, program, measure, context.current().dataset.as_of)
+    message = None
+    if result.overall["denominator"].iloc[0] == 0:
+        message = dbc.Alert(f"Nobody in this cohort is in the measure's denominator (it counts "
+                            f"{pathway.program_labels[program]} patients only).", color="info", className="mb-3")
+    trend = (measure_trend_figure(result.by_month) if (result.by_month["denominator"] > 0).any()
+             else empty_figure("No evaluable patients"))
+    return QualityView(message, definition_text(measure, pathway, program), summary(result.overall), trend,
+                       rate_table(result.by_site, "Site"), gap_patients(result, cohort_query))
+
+
+def update_quality(cohort_query, measure_value) -> tuple:
+    return quality_view(cohort_query, measure_value).as_outputs()
+
+
+def register_callbacks(app: Dash) -> None:
+    app.callback(
+        Output(ids.QUALITY_MESSAGE, "children"),
+        Output(ids.QUALITY_DEFINITION, "children"),
+        Output(ids.QUALITY_SUMMARY, "children"),
+        Output(ids.QUALITY_TREND_GRAPH, "figure"),
+        Output(ids.QUALITY_SITE_TABLE, "children"),
+        Output(ids.QUALITY_GAP, "children"),
+        Input(ids.COHORT_QUERY, "data"),
+        Input(ids.QUALITY_MEASURE, "value"),
+    )(update_quality)

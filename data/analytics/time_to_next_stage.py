@@ -1,0 +1,123 @@
+"""Time to the next stage from each decision point, with competing exits: the follow-up
+data (days, event) the Aalen–Johansen estimator needs, built from
+``data.journeys.derive_decision_points`` and the pathway definition.
+
+From a decision point awaiting stage X (decided on ``decision_date``):
+
+- **reached**: X happened, and its result leads on (or X has no results) — day of X;
+- **exited**: X happened with a result that ends the pathway appropriately (e.g. a
+  colonoscopy that rules cancer out) — day of X;
+- **dropped out**: X did not happen and its allowed window closed before the as-of date —
+  on the day the window closed (that is when the pathway calls it a dropout);
+- **censored** (in progress): X has not happened and its window is still open at the
+  as-of date — followed until the as-of date.
+
+A stage dated before its decision (bad data) counts on day 0.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from data.analytics.competing_risks import (
+    CumulativeIncidence,
+    aalen_johansen,
+    risk_table,
+)
+from data.pathway import DEFAULT_PATHWAY, Pathway
+
+REACHED, EXITED, DROPPED_OUT = 1, 2, 3
+EVENTS = (REACHED, EXITED, DROPPED_OUT)
+CENSOR_IN_PROGRESS = "in_progress"
+CENSOR_REASON_LABELS = {CENSOR_IN_PROGRESS: "In progress at the as-of date (window still open)"}
+FOLLOW_UP_COLUMNS = ("patient_id", "program", "awaiting_stage", "decision_date", "time", "event", "censor_reason")
+
+
+def event_labels(awaiting_stage: str, pathway: Pathway = DEFAULT_PATHWAY) -> dict[int, str]:
+    """What each event code means when awaiting ``awaiting_stage``, for legends and tables."""
+    stage = pathway.stage(awaiting_stage)
+    reached = f"Reached {stage.label.lower()}"
+    if stage.ends:
+        leads = " or ".join(stage.result_label(r).lower() for r in stage.leads_on)
+        ends = " or ".join(stage.result_label(r).lower() for r in stage.ends)
+        return {REACHED: f"{reached} ({leads})", EXITED: f"Exited appropriately ({ends})",
+                DROPPED_OUT: "Dropped out"}
+    return {REACHED: reached, EXITED: "Exited appropriately", DROPPED_OUT: "Dropped out"}
+
+
+def follow_up_frame(decision_points: pd.DataFrame, journeys: pd.DataFrame, as_of,
+                    pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
+    """One row per decision point: FOLLOW_UP_COLUMNS (time in days since the decision,
+    event 0 censored or one of EVENTS, censor_reason for censored rows)."""
+    as_of = pd.Timestamp(as_of).normalize()
+    points = decision_points
+    results = pd.Series(None, index=points.index, dtype=object)
+    for stage in pathway.stages:
+        if not stage.has_results:
+            continue
+        at = (points["awaiting_stage"] == stage.name).to_numpy()
+        if at.any():
+            by_patient = journeys.set_index("patient_id")[f"{stage.name}_result"]
+            results[at] = points.loc[at, "patient_id"].map(by_patient).to_numpy()
+    ending = np.zeros(len(points), dtype=bool)
+    for stage in pathway.stages:
+        if stage.ends:
+            ending |= ((points["awaiting_stage"] == stage.name) & results.isin(stage.ends)).to_numpy()
+
+    decision = pd.to_datetime(points["decision_date"])
+    reached_on = pd.to_datetime(points["next_stage_date"])
+    closes = pd.to_datetime(points["window_closes"])
+    happened = reached_on.notna().to_numpy()
+    dropped = ~happened & (closes < as_of).to_numpy()
+    event = np.where(happened, np.where(ending, EXITED, REACHED), np.where(dropped, DROPPED_OUT, 0))
+    end = np.where(happened, reached_on, np.where(dropped, closes, as_of))
+    time = ((pd.to_datetime(pd.Series(end, index=points.index)) - decision).dt.days.to_numpy(dtype=float))
+    return pd.DataFrame({
+        "patient_id": points["patient_id"].to_numpy(),
+        "program": points["program"].to_numpy(),
+        "awaiting_stage": points["awaiting_stage"].to_numpy(),
+        "decision_date": decision.to_numpy(),
+        "time": np.clip(time, 0, None),
+        "event": event.astype("int64"),
+        "censor_reason": np.where(event == 0, CENSOR_IN_PROGRESS, None),
+    }, columns=list(FOLLOW_UP_COLUMNS))
+
+
+@dataclass(frozen=True)
+class TimeToNextStage:
+    """One group's estimate: the curves and its risk table."""
+
+    group: str
+    incidence: CumulativeIncidence
+    table: pd.DataFrame  # risk_table columns: day, at_risk, event_1..3, censored_<reason>
+
+    @property
+    def n(self) -> int:
+        return self.incidence.n
+
+
+def risk_table_days(max_day: float, step: int = 30) -> list[int]:
+    last = int(np.ceil(max(max_day, step) / step) * step)
+    return list(range(0, last + 1, step))
+
+
+def time_to_next_stage(follow_up: pd.DataFrame, group: str = "Cohort", days=None) -> TimeToNextStage:
+    """Aalen–Johansen curves of reached / exited / dropped out, and the risk table at ``days``."""
+    time, event = follow_up["time"].to_numpy(), follow_up["event"].to_numpy()
+    days = days if days is not None else risk_table_days(time.max() if len(time) else 0)
+    return TimeToNextStage(group, aalen_johansen(time, event, EVENTS),
+                           risk_table(time, event, EVENTS, days, follow_up["censor_reason"]))
+
+
+def follow_up_for_dataset(dataset, cohort_frame: pd.DataFrame) -> pd.DataFrame:
+    """The follow-up frame of every decision point in ``dataset``, with the patient
+    attributes of ``cohort_frame`` (site, payer, …) the page compares groups by."""
+    from data.journeys import derive_decision_points
+
+    points = derive_decision_points(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
+    follow_up = follow_up_frame(points, cohort_frame, dataset.as_of, dataset.pathway)
+    attributes = [c for c in ("site", "payer", "region", "sex", "race_ethnicity") if c in cohort_frame.columns]
+    return follow_up.merge(cohort_frame[["patient_id", *attributes]], on="patient_id", how="left",
+                           validate="many_to_one")
