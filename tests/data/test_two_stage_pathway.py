@@ -95,7 +95,8 @@ def test_overview_pathways_and_worklist_speak_the_pathways_words(two_stage_app):
     assert "Referral uptake" in titles and "Referral → specialist visit" in titles
 
     pathways = pathways_view("")
-    labels = set(pathways.sankey.data[0].node.label)
+    # Node names ride in customdata; the visible labels are annotations beside the nodes.
+    labels = set(pathways.sankey.data[0].node.customdata) | {a.text for a in pathways.sankey.layout.annotations}
     assert any(label.startswith("Seen (completed)") for label in labels)
     assert not any("screen" in label.lower() for label in labels)
     assert "specialist visit after referral" in component_text(pathways.bottleneck)
