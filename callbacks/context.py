@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import inspect
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -23,6 +22,7 @@ import data.journeys
 from data.cohort_filter import CohortFilter, apply_cohort, parse_query, unavailable_fields
 from data.readiness import OK, assess
 from data.settings import Settings, get_settings
+from ml.code_fingerprint import DERIVATION_MODULES, pathway_fingerprint, source_fingerprint
 
 cache = Cache()
 
@@ -147,13 +147,14 @@ def init_cache(server: Flask, settings: Settings | None = None) -> None:
 
 
 def dataset_fingerprint(dataset) -> str:
-    """Changes whenever the data, the as-of date or the journey rules change, so a
-    cached derivation is never served for other inputs."""
+    """Changes whenever the data, the as-of date, the journey rules (their code) or the pathway
+    definition change, so a cached derivation is never served for other inputs."""
     digest = hashlib.sha256()
     for table in (dataset.patients, dataset.events):
         digest.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
     digest.update(str(pd.Timestamp(dataset.as_of).date()).encode())
-    digest.update(inspect.getsource(data.journeys).encode())
+    digest.update(source_fingerprint(DERIVATION_MODULES).encode())
+    digest.update(pathway_fingerprint(dataset.pathway).encode())
     return digest.hexdigest()[:16]
 
 

@@ -26,8 +26,10 @@ from filelock import FileLock
 
 from data.io import Dataset
 from data.settings import Settings, get_settings
+from ml.code_fingerprint import pathway_fingerprint, source_fingerprint
 from ml.features import usable_features
 from ml.models import TrainingConfig
+from ml.model_card import model_card
 from ml.report import report_markdown
 from ml.targeting.benefit import BenefitConfig
 from ml.training import ModelBundle, ModelUnavailable, train_models
@@ -35,6 +37,7 @@ from ml.training import ModelBundle, ModelUnavailable, train_models
 REGISTRY_FORMAT = 1
 BUNDLE_FILE = "bundle.joblib"
 SIDECAR_FILE = "meta.json"
+MODEL_CARD_FILE = "model_card.md"
 
 _loaded: dict[str, ModelBundle] = {}
 
@@ -60,11 +63,17 @@ def data_fingerprint(dataset: Dataset) -> str:
     return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
 
 
+def code_basis(dataset: Dataset) -> dict:
+    """The code and pathway definition that shape the models and their report: a changed feature,
+    label or evaluation rule, or another pathway, gives another key (never a stale model)."""
+    return {"code": source_fingerprint(), "pathway": pathway_fingerprint(dataset.pathway)}
+
+
 def model_key(dataset: Dataset, config: TrainingConfig) -> str:
     # The feature set is in the key on its own: a change in which attributes the data
     # supports (or in the rule deciding it) must never load models built for another set.
     basis = {"data": data_fingerprint(dataset), "config": config.to_dict(), "versions": library_versions(),
-             "features": list(usable_features(dataset.patients).used)}
+             "features": list(usable_features(dataset.patients).used), **code_basis(dataset)}
     if getattr(dataset, "outreach", None) is not None:  # keys of data without a log stay as they were
         basis["benefit_config"] = BenefitConfig().to_dict()
     return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()[:20]
@@ -90,6 +99,7 @@ def save(bundle: ModelBundle, model_dir: Path, dataset: Dataset) -> Path:
         joblib.dump(bundle, tmp / BUNDLE_FILE)
         (tmp / "report.json").write_text(json.dumps(bundle.report, indent=2, default=str))
         (tmp / "report.md").write_text(report_markdown(bundle.report))
+        (tmp / MODEL_CARD_FILE).write_text(model_card(bundle.report))
         meta = {"key": bundle.key, "versions": library_versions(), "data_fingerprint": data_fingerprint(dataset),
                 "config": bundle.config.to_dict(), "features": bundle.report.get("features"),
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"),

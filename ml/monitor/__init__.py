@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ml.features import CATEGORICAL_FEATURES, model_inputs, scoring_rows
+from ml.features import CATEGORICAL_FEATURES, scoring_rows
 from ml.monitor.drift import PSI_ALERT, PSI_WATCH, drift_table, reference_profile
 from ml.monitor.performance import estimate_check, expected_auc, monthly_performance
 

@@ -24,7 +24,7 @@ def expected_auc(risk: np.ndarray) -> float | None:
     p = p[order]
     # For each row, the expected non-events among strictly lower scores, plus half of its tied group.
     negatives = 1 - p
-    unique, first, counts = np.unique(p, return_index=True, return_counts=True)
+    _, first, counts = np.unique(p, return_index=True, return_counts=True)
     below = np.concatenate([[0.0], np.cumsum(negatives)])[first]
     tied = np.add.reduceat(negatives, first)
     below_of_row = np.repeat(below, counts)
