@@ -28,6 +28,8 @@ def source_fingerprint(modules=MODEL_MODULES) -> str:
 
 
 def pathway_fingerprint(pathway) -> str:
-    """sha256 of the pathway definition's content (stages, results, windows, programs)."""
-    content = asdict(pathway) if is_dataclass(pathway) else pathway
+    """sha256 of the pathway definition's content (stages, results, windows, programs), not of
+    where it was read from: the same definition in another folder is the same pathway."""
+    content = asdict(pathway) if is_dataclass(pathway) else dict(pathway)
+    content.pop("source", None)
     return hashlib.sha256(repr(content).encode()).hexdigest()[:20]
