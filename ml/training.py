@@ -26,6 +26,7 @@ from ml.drivers import driver_table, risk_tier
 from ml.explain import grouped_permutation_importance, logistic_coefficients, reference_row, shapley_contributions
 from ml.features import BOOKING_FEATURES, FEATURES, LABEL, model_inputs, scoring_rows, training_rows, usable_features
 from ml.models import MODEL_NAMES, TrainingConfig, build
+from ml.monitor import assess as assess_drift
 from ml.monitor import history as monitoring_history
 from ml.oracle import oracle_risk
 
@@ -289,6 +290,10 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
         "monitoring": monitoring_history(rows, y, held_out[primary], features.used),
         "benefit": benefit_report,
     }
+    # Today's in-progress patients against the training window, for the Model page (ml.monitor
+    # recomputes it for any later data under the same models).
+    report["monitoring"]["current"] = assess_drift(report["monitoring"], score_rows, scores["risk"].to_numpy(),
+                                                   models[primary]["roc_auc"])
     return ModelBundle(key, config, pipelines, calibrators, primary, reference, report, scores, contributions,
                        features.used, benefit)
 

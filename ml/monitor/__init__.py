@@ -25,22 +25,12 @@ def history(rows: pd.DataFrame, outcome: np.ndarray, risk: np.ndarray, features)
             "reference_rows": int(day0.sum())}
 
 
-def monitor(dataset, bundle) -> dict:
-    """Drift of today's in-progress patients against the training window, and their estimated
-    performance; ``alert`` is True when any input's PSI reaches PSI_ALERT."""
-    section = bundle.report.get("monitoring") or {}
-    reference = section.get("reference")
-    if not reference:
-        raise ValueError("this model report has no monitoring reference (trained before monitoring existed); "
-                         "retrain the models")
-    current = scoring_rows(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
-    drift = drift_table(reference, current)
-    risk = bundle.risk(current) if len(current) else np.array([])
+def assess(section: dict, current: pd.DataFrame, risk: np.ndarray, cross_validated_auc: float) -> dict:
+    """Drift of ``current`` (in-progress rows) against the reference of ``section`` (the report's
+    monitoring section), and their estimated performance; ``alert`` when any PSI reaches PSI_ALERT."""
+    drift = drift_table(section["reference"], current)
     alerts = [d for d in drift if d["status"] == "alert"]
-    primary = bundle.report["models"][bundle.primary]
     return {
-        "as_of": str(pd.Timestamp(dataset.as_of).date()),
-        "model_key": bundle.key,
         "in_progress_patients": int(len(current)),
         "alert": bool(alerts),
         "reasons": [f"{d['feature']}: PSI {d['psi']:.2f} >= {PSI_ALERT}" for d in alerts],
@@ -49,7 +39,19 @@ def monitor(dataset, bundle) -> dict:
         "drift": drift,
         "estimated": {"dropout_rate": float(risk.mean()) if len(risk) else None,
                       "roc_auc": expected_auc(risk),
-                      "cross_validated_roc_auc": primary["roc_auc"]},
-        "history": section.get("by_month", []),
-        "estimate_check": section.get("estimate_check"),
+                      "cross_validated_roc_auc": cross_validated_auc},
     }
+
+
+def monitor(dataset, bundle) -> dict:
+    """``assess`` for today's in-progress patients of ``dataset`` under the trained ``bundle``,
+    with the labelled history of the model report."""
+    section = bundle.report.get("monitoring") or {}
+    if not section.get("reference"):
+        raise ValueError("this model report has no monitoring reference (trained before monitoring existed); "
+                         "retrain the models")
+    current = scoring_rows(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
+    risk = bundle.risk(current) if len(current) else np.array([])
+    return {"as_of": str(pd.Timestamp(dataset.as_of).date()), "model_key": bundle.key,
+            **assess(section, current, risk, bundle.report["models"][bundle.primary]["roc_auc"]),
+            "history": section.get("by_month", []), "estimate_check": section.get("estimate_check")}
