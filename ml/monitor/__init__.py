@@ -17,12 +17,17 @@ from ml.monitor.performance import estimate_check, expected_auc, monthly_perform
 
 def history(rows: pd.DataFrame, outcome: np.ndarray, risk: np.ndarray, features) -> dict:
     """The monitoring section of the model report: monthly performance of the decision-day rows
-    (one per decision point), the estimate check, and the drift reference profile."""
+    (one per decision point), the estimate check, and the drift reference profile.
+
+    The reference is every landmark row of the training window (patients still waiting on the
+    decision day and at each later landmark), not the decision day alone: today's in-progress
+    patients are those still waiting, so they over-represent long booked leads by construction,
+    and a decision-day reference would report that as drift."""
     day0 = (rows["waited_days"] == 0).to_numpy()
     months = monthly_performance(rows.loc[day0, "decision_date"], outcome[day0], risk[day0])
     return {"by_month": months, "estimate_check": estimate_check(months),
-            "reference": reference_profile(rows[day0], features, CATEGORICAL_FEATURES),
-            "reference_rows": int(day0.sum())}
+            "reference": reference_profile(rows, features, CATEGORICAL_FEATURES),
+            "reference_rows": int(len(rows))}
 
 
 def assess(section: dict, current: pd.DataFrame, risk: np.ndarray, cross_validated_auc: float) -> dict:

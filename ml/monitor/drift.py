@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import chi2
 
 # PSI conventions (Siddiqi): < 0.10 stable, 0.10–0.25 watch, >= 0.25 a shift that needs a look.
 PSI_WATCH = 0.10
@@ -16,6 +17,9 @@ NUMERIC_BINS = 10
 MISSING = "(missing)"
 OTHER = "(not seen in training)"
 _FLOOR = 1e-4  # a share of zero would make the PSI infinite
+# PSI of two samples from one population is ~ chi2(bins − 1) · (1/n_current + 1/n_reference): with a
+# few dozen patients waiting it exceeds 0.25 by chance. An input is flagged only beyond this quantile too.
+NOISE_QUANTILE = 0.999
 # Features that differ between a snapshot of waiting patients and decision-day history by
 # construction (how long they have waited, the season of today), not by a change in who comes.
 SNAPSHOT_FEATURES = ("waited_days", "days_until_appointment", "days_past_booking", "days_since_enrollment",
@@ -23,7 +27,8 @@ SNAPSHOT_FEATURES = ("waited_days", "days_until_appointment", "days_past_booking
 
 
 def reference_profile(rows: pd.DataFrame, features, categorical) -> dict:
-    """Per feature: bin edges (numeric) or categories, and the reference share in each bin."""
+    """Per feature: bin edges (numeric) or categories, and the reference share in each bin
+    (``rows``: how many reference rows the shares come from)."""
     profile = {}
     for feature in features:
         if feature in SNAPSHOT_FEATURES or feature not in rows.columns:
@@ -31,14 +36,15 @@ def reference_profile(rows: pd.DataFrame, features, categorical) -> dict:
         values = rows[feature]
         if feature in categorical:
             shares = _category_shares(values, None)
-            profile[feature] = {"kind": "categorical", "bins": list(shares), "shares": list(shares.values())}
+            profile[feature] = {"kind": "categorical", "bins": list(shares), "shares": list(shares.values()),
+                                "rows": int(len(rows))}
         else:
             numbers = pd.to_numeric(values, errors="coerce").to_numpy(float)
             recorded = numbers[np.isfinite(numbers)]
             edges = np.unique(np.quantile(recorded, np.linspace(0, 1, NUMERIC_BINS + 1))[1:-1]) if len(recorded) \
                 else np.array([])
             profile[feature] = {"kind": "numeric", "edges": edges.tolist(),
-                                "shares": _numeric_shares(numbers, edges).tolist()}
+                                "shares": _numeric_shares(numbers, edges).tolist(), "rows": int(len(rows))}
     return profile
 
 
@@ -81,11 +87,32 @@ def drift_table(profile: dict, current: pd.DataFrame) -> list[dict]:
             numbers = pd.to_numeric(current[feature], errors="coerce").to_numpy(float)
             reference, now = ref["shares"], _numeric_shares(numbers, np.asarray(ref["edges"]))
             new_share = 0.0
-        value = psi(reference, now)
-        records.append({"feature": feature, "psi": value, "status": status(value),
+        reference_rows = ref.get("rows", len(current))
+        value = psi(_smoothed(reference, reference_rows), _smoothed(now, len(current)))
+        floor = noise_floor(reference, now, len(current), reference_rows)
+        records.append({"feature": feature, "psi": value, "noise_floor": floor if np.isfinite(floor) else None,
+                        "status": status(value, floor),
                         "new_category_share": float(new_share), "rows": int(len(current))})
     return sorted(records, key=lambda r: -r["psi"])
 
 
-def status(value: float) -> str:
+def _smoothed(shares, rows: int) -> np.ndarray:
+    """Shares with half a row added to every bin (Jeffreys): an empty bin among a few dozen rows is
+    not evidence of a zero share, and must not make the PSI explode."""
+    shares = np.asarray(shares, float)
+    return (shares * rows + 0.5) / (rows + 0.5 * len(shares))
+
+
+def noise_floor(reference, current, current_rows: int, reference_rows: int) -> float:
+    """The PSI that sampling noise alone exceeds with probability 1 − NOISE_QUANTILE."""
+    bins = int(np.sum((np.asarray(reference) > 0) | (np.asarray(current) > 0)))
+    if bins < 2 or current_rows == 0:
+        return float("inf")
+    return float(chi2.ppf(NOISE_QUANTILE, bins - 1) * (1 / current_rows + 1 / max(1, reference_rows)))
+
+
+def status(value: float, floor: float = 0.0) -> str:
+    """alert / watch / stable by the PSI conventions, but never for a shift noise alone could make."""
+    if value < floor:
+        return "stable"
     return "alert" if value >= PSI_ALERT else "watch" if value >= PSI_WATCH else "stable"
