@@ -237,7 +237,7 @@ def decision_day_headline(report: dict) -> dbc.Card | None:
         return None
     low, high = day["roc_auc_ci"]
     oracle = (report.get("oracle") or {}).get("decision_day_roc_auc")
-    facts = [html.Div([html.Span(_number(day["roc_auc"]), className="headline-value"),
+    facts = [html.Div([html.Span(_number(day["roc_auc"]), className="kpi-value headline-value me-1"),
                        html.Span(f" (95% CI {_number(low)}–{_number(high)})", className="text-muted")],
                       className="headline-auc", **{"data-value": f"{day['roc_auc']:.3f}"})]
     if oracle is not None:
