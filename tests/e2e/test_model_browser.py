@@ -58,7 +58,7 @@ def test_model_page_leads_with_the_decision_day_and_shows_decisions_and_monitori
     dash_duo.wait_for_element(f"#{ids.NAV_LINKS['/model']}")
     dash_duo.driver.get(dash_duo.server_url + "/model")
     dash_duo.wait_for_contains_text(f"#{ids.MODEL_HEADLINE}", f"{day['roc_auc']:.3f}", timeout=15)
-    assert "Decision-day ROC-AUC" in dash_duo.find_element(f"#{ids.MODEL_HEADLINE}").text
+    assert "DECISION-DAY ROC-AUC" in dash_duo.find_element(f"#{ids.MODEL_HEADLINE}").text.upper()  # CSS capitals
     # the headline comes before the comparison table on the page
     order = dash_duo.driver.execute_script(
         f"return document.getElementById('{ids.MODEL_HEADLINE}').compareDocumentPosition("
