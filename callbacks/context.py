@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import inspect
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -25,6 +24,7 @@ from data.analytics.time_to_next_stage import follow_up_for_dataset
 from data.analytics.variants import variant_codes
 from data.readiness import OK, assess
 from data.settings import Settings, get_settings
+from ml.code_fingerprint import DERIVATION_MODULES, pathway_fingerprint, source_fingerprint
 
 cache = Cache()
 
@@ -187,13 +187,14 @@ def _redis_location(url: str) -> str:
 
 
 def dataset_fingerprint(dataset) -> str:
-    """Changes whenever the data, the as-of date or the journey rules change, so a
-    cached derivation is never served for other inputs."""
+    """Changes whenever the data, the as-of date, the journey rules (their code) or the pathway
+    definition change, so a cached derivation is never served for other inputs."""
     digest = hashlib.sha256()
     for table in (dataset.patients, dataset.events):
         digest.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
     digest.update(str(pd.Timestamp(dataset.as_of).date()).encode())
-    digest.update(inspect.getsource(data.journeys).encode())
+    digest.update(source_fingerprint(DERIVATION_MODULES).encode())
+    digest.update(pathway_fingerprint(dataset.pathway).encode())
     return digest.hexdigest()[:16]
 
 

@@ -12,8 +12,11 @@ from callbacks import context
 from data.input_errors import text_or_none
 from components import formatting, ids
 from components.figures import calibration_figure, empty_figure, importance_figure, model_colour, roc_figure
-from components.model_tables import (auc_too_uncertain, coefficients_table, comparison_table, features_summary,
-                                     model_order, oracle_within_ci, skipped_subgroups_note, subgroup_rows)
+from components.model_figures import decision_curve_figure, monitoring_figure
+from components.model_tables import (ORACLE, RANKING_LABELS, auc_too_uncertain, calibration_set_table,
+                                     capacity_table_view, coefficients_table, comparison_table,
+                                     decision_day_headline, features_summary, horizon_table, model_order,
+                                     monitoring_summary, oracle_within_ci, skipped_subgroups_note, subgroup_rows)
 from data.readiness import MAX_MEANINGFUL_AUC_CI_WIDTH
 from ml.drivers import FEATURE_LABELS
 from ml.models import MODEL_LABELS
@@ -38,11 +41,20 @@ class ModelView:
     coefficients: object
     features: object = None  # the features used and those left out, with the reason
     subgroups_skipped: str | None = None  # audit attributes left out of the subgroup grid
+    headline: object = None  # decision-day ROC-AUC beside the oracle's
+    horizon: object = None  # ROC-AUC by landmark and by stage
+    calibration_set: object = None
+    decision_curve: go.Figure | None = None
+    capacity: object = None
+    monitoring: object = None
+    monitoring_graph: go.Figure | None = None
 
     def as_outputs(self) -> tuple:
+        blank = empty_figure("No trained model")
         return (self.message, self.header, self.comparison, self.roc, self.calibration,
                 *(self.importance[name] for name in ids.MODEL_IMPORTANCE_GRAPHS), self.coefficients,
-                self.features, self.subgroups_skipped)
+                self.features, self.subgroups_skipped, self.headline, self.horizon, self.calibration_set,
+                self.decision_curve or blank, self.capacity, self.monitoring, self.monitoring_graph or blank)
 
 
 def no_model_text() -> str:
@@ -143,7 +155,29 @@ def model_view() -> ModelView:
         coefficients=coefficients_table(coefficients) if coefficients else None,
         features=features_summary(report),
         subgroups_skipped=skipped_subgroups_note(report),
+        headline=decision_day_headline(report),
+        horizon=horizon_table(report),
+        calibration_set=calibration_set_table(report),
+        decision_curve=_decision_curve(report, order),
+        capacity=capacity_table_view(report),
+        monitoring=monitoring_summary(report),
+        monitoring_graph=_monitoring_graph(report),
     )
+
+
+def _decision_curve(report: dict, order: list[str]) -> go.Figure:
+    decisions = report.get("decisions")
+    if not decisions:
+        return empty_figure("No decision curve in this model report")
+    labels = {name: MODEL_LABELS.get(name, name) for name in order}
+    if ORACLE in decisions["decision_curve"]:
+        labels[ORACLE] = RANKING_LABELS[ORACLE]
+    return decision_curve_figure(decisions["decision_curve"], labels)
+
+
+def _monitoring_graph(report: dict) -> go.Figure:
+    months = (report.get("monitoring") or {}).get("by_month")
+    return monitoring_figure(months) if months else empty_figure("No labelled months to monitor")
 
 
 def update_model(_pathname: str | None) -> tuple:
@@ -172,6 +206,13 @@ def register_callbacks(app: Dash) -> None:
         Output(ids.MODEL_COEFFICIENTS, "children"),
         Output(ids.MODEL_FEATURES, "children"),
         Output(ids.MODEL_SUBGROUP_SKIPPED, "children"),
+        Output(ids.MODEL_HEADLINE, "children"),
+        Output(ids.MODEL_HORIZON, "children"),
+        Output(ids.MODEL_CALIBRATION_SET, "children"),
+        Output(ids.MODEL_DECISION_CURVE_GRAPH, "figure"),
+        Output(ids.MODEL_CAPACITY, "children"),
+        Output(ids.MODEL_MONITORING, "children"),
+        Output(ids.MODEL_MONITORING_GRAPH, "figure"),
         Input(ids.URL, "pathname"),
     )(update_model)
     app.callback(

@@ -86,6 +86,13 @@ MODEL_FEATURES = "model-features"  # features used and those left out, with the 
 MODEL_SUBGROUP_SKIPPED = "model-subgroup-skipped"  # audit attributes with fewer than two values
 MODEL_SUBGROUP_MODEL = "model-subgroup-model"  # radio: whose subgroup metrics the grid shows
 MODEL_SUBGROUP_GRID = "model-subgroup-grid"
+MODEL_HEADLINE = "model-headline"  # decision-day ROC-AUC beside the oracle's
+MODEL_HORIZON = "model-horizon"  # ROC-AUC by landmark and by stage
+MODEL_CALIBRATION_SET = "model-calibration-set"  # CITL, slope, ICI, E50/E90/Emax, vs truth
+MODEL_DECISION_CURVE_GRAPH = "model-decision-curve-graph"
+MODEL_CAPACITY = "model-capacity"  # top N per week: dropouts reached, calls per dropout
+MODEL_MONITORING = "model-monitoring"  # drift status and label-free estimates
+MODEL_MONITORING_GRAPH = "model-monitoring-graph"  # calibration and AUC by month of decision
 
 # Worklist / Patient
 WORKLIST_MESSAGE = "worklist-message"

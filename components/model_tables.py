@@ -22,7 +22,7 @@ ORACLE_NOTE = "best achievable on this synthetic data"
 GAP_FLAG = 0.03
 
 SUBGROUP_ATTRIBUTES = {"sex": "Sex", "race_ethnicity": "Race/ethnicity", "payer": "Payer",
-                       "age_band": "Age band", "program": "Program"}
+                       "age_band": "Age band", "program": "Program", "site": "Site"}
 _GROUP_LABELS = {"sex": SEX_LABELS, "program": PROGRAM_LABELS}
 
 # (key, header, tooltip) of the comparison table, after the model column.
@@ -223,3 +223,168 @@ def subgroup_rows(subgroups: list[dict]) -> list[dict]:
              "attribute": SUBGROUP_ATTRIBUTES.get(row["attribute"], row["attribute"]),
              "group": _GROUP_LABELS.get(row["attribute"], {}).get(row["group"], row["group"])}
             for row in subgroups]
+
+
+# --- Decision-day headline, calibration set, capacity and monitoring (issue 12) ---------------
+
+def decision_day_headline(report: dict) -> dbc.Card | None:
+    """The headline: the shown model's ROC-AUC on the decision day with its CI, beside the oracle's
+    on the same rows; the pooled figure second, with why it is higher."""
+    primary = report["primary_model"]
+    m = report["models"][primary]
+    day = m.get("decision_day")
+    if not day or day.get("roc_auc") is None:
+        return None
+    low, high = day["roc_auc_ci"]
+    oracle = (report.get("oracle") or {}).get("decision_day_roc_auc")
+    facts = [html.Div([html.Span(_number(day["roc_auc"]), className="kpi-value headline-value me-1"),
+                       html.Span(f" (95% CI {_number(low)}–{_number(high)})", className="text-muted")],
+                      className="headline-auc", **{"data-value": f"{day['roc_auc']:.3f}"})]
+    if oracle is not None:
+        facts.append(html.Div([html.Span("Oracle on the same rows: "), html.Strong(_number(oracle)),
+                               html.Span(f" (gap {_number(oracle - day['roc_auc'])})", className="text-muted")],
+                              className="headline-oracle"))
+    facts.append(html.P(
+        f"ROC-AUC of {MODEL_LABELS.get(primary, primary)} on the decision day, where a coordinator first scores a "
+        f"patient ({formatting.count(day['rows'])} decision points). Pooled over every landmark row (the decision "
+        f"day and days 7 … 150 of waiting) it is {_number(m['roc_auc'])}: later landmarks are easier for every "
+        "model and for the oracle, so the pooled figure rises with the landmark grid and overstates accuracy on "
+        "the day of decision.", className="kpi-note mb-0"))
+    return dbc.Card(dbc.CardBody([html.Div("Decision-day ROC-AUC (headline)", className="kpi-title"), *facts]),
+                    className="model-headline mb-3")
+
+
+def horizon_rows(report: dict) -> list[dict]:
+    """The shown model's ROC-AUC by landmark (days waited), beside the oracle's."""
+    m = report["models"][report["primary_model"]]
+    return [{"waited_days": r["waited_days"], "rows": r["rows"], "roc_auc": r["roc_auc"],
+             "oracle_roc_auc": r["oracle_roc_auc"]} for r in m.get("by_landmark", [])]
+
+
+def horizon_table(report: dict) -> dbc.Table | None:
+    m = report["models"][report["primary_model"]]
+    if not m.get("by_landmark"):
+        return None
+    header = html.Thead(html.Tr([html.Th("Slice"), html.Th("Rows", className="text-end"),
+                                 html.Th("ROC-AUC", className="text-end"), html.Th("Oracle", className="text-end")]))
+    body = [html.Tr([html.Td(f"waited {r['waited_days']} days" if r["waited_days"] else "decision day"),
+                     html.Td(formatting.count(r["rows"]), className="text-end"),
+                     html.Td(_number(r["roc_auc"]), className="text-end"),
+                     html.Td(_number(r["oracle_roc_auc"]), className="text-end")]) for r in horizon_rows(report)]
+    body += [html.Tr([html.Td(f"decision day, awaiting {r['awaiting_stage'].replace('_', '-')}"),
+                      html.Td(formatting.count(r["rows"]), className="text-end"),
+                      html.Td(_number(r["roc_auc"]), className="text-end"),
+                      html.Td(_number(r["oracle_roc_auc"]), className="text-end")]) for r in m.get("by_stage", [])]
+    return dbc.Table([header, html.Tbody(body)], size="sm", hover=True, className="horizon-table mb-0")
+
+
+# (key, header, tooltip, digits, signed)
+CALIBRATION_COLUMNS = (
+    ("calibration_in_the_large", "CITL", "Calibration-in-the-large: observed − mean predicted dropout", 3, True),
+    ("calibration_slope", "Slope", "Logistic calibration slope; ideal 1", 2, False),
+    ("ici", "ICI", "Integrated calibration index: mean |smoothed observed − predicted|", 3, False),
+    ("e50", "E50", "Median |smoothed observed − predicted|", 3, False),
+    ("e90", "E90", "90th percentile |smoothed observed − predicted|", 3, False),
+    ("emax", "Emax", "Largest |smoothed observed − predicted|", 3, False),
+)
+TRUTH_COLUMNS = (
+    ("binned", "Vs truth (binned)", "Mean predicted vs mean true probability in 10 equal-size bins"),
+    ("mean_abs", "Vs truth (row by row)", "Mean |predicted − true probability|: calibration plus ranking error"),
+)
+
+
+def calibration_set_rows(report: dict) -> list[dict]:
+    rows = []
+    for name in model_order(report):
+        m = report["models"][name]
+        calibration = m.get("calibration")
+        if not calibration:
+            continue
+        row = {"model": name, "label": MODEL_LABELS.get(name, name)}
+        row |= {key: _number(calibration[key], digits, signed) for key, _, _, digits, signed in CALIBRATION_COLUMNS}
+        truth = m.get("oracle_calibration_error")
+        if truth:
+            worst = truth.get("worst_subgroup")
+            row |= {key: _number(truth[key]) for key, _, _ in TRUTH_COLUMNS}
+            row["worst"] = (f"{SUBGROUP_ATTRIBUTES.get(worst['attribute'], worst['attribute'])} {worst['group']}: "
+                            f"{_number(worst['binned'])}") if worst else formatting.MISSING
+        rows.append(row)
+    return rows
+
+
+def calibration_set_table(report: dict) -> dbc.Table | None:
+    rows = calibration_set_rows(report)
+    if not rows:
+        return None
+    truth = any("binned" in r for r in rows)
+    columns = [(k, t, tip) for k, t, tip, _, _ in CALIBRATION_COLUMNS] + (
+        [*TRUTH_COLUMNS, ("worst", "Worst subgroup vs truth", "Binned error in the worst subgroup of >= 500 rows")]
+        if truth else [])
+    header = html.Thead(html.Tr([html.Th("Model")] + [html.Th(t, title=tip, className="text-end")
+                                                      for _, t, tip in columns]))
+    body = html.Tbody([html.Tr([html.Td(r["label"])] + [html.Td(r.get(k, formatting.MISSING), className="text-end")
+                                                         for k, _, _ in columns], **{"data-model": r["model"]})
+                       for r in rows])
+    return dbc.Table([header, body], size="sm", hover=True, responsive=True, className="calibration-set mb-0")
+
+
+def capacity_rows(report: dict) -> list[dict]:
+    """Capacity table rows for the shown model, the oracle and random calling (plain integer counts)."""
+    decisions = report.get("decisions") or {}
+    keep = {report["primary_model"], ORACLE, "random"}
+    return [r for r in decisions.get("capacity", []) if r["ranking"] in keep]
+
+
+RANKING_LABELS = {ORACLE: "Oracle (true probability)", "random": "Random"}
+
+
+def capacity_table_view(report: dict) -> dbc.Table | None:
+    rows = capacity_rows(report)
+    if not rows:
+        return None
+    header = html.Thead(html.Tr([html.Th("Calls per week"), html.Th("Ranked by"),
+                                 html.Th("Calls", className="text-end"),
+                                 html.Th("Dropouts reached", className="text-end"),
+                                 html.Th("Share of all dropouts", className="text-end"),
+                                 html.Th("Calls per dropout reached", title="Number needed to call",
+                                         className="text-end")]))
+    body = html.Tbody([html.Tr([
+        html.Td(str(r["calls_per_week"])),
+        html.Td(RANKING_LABELS.get(r["ranking"], MODEL_LABELS.get(r["ranking"], r["ranking"]))),
+        html.Td(formatting.count(r["calls"]), className="text-end"),
+        html.Td(formatting.count(r["dropouts_reached"]), className="text-end"),
+        html.Td(formatting.percent(r["share_of_dropouts"]) if r["share_of_dropouts"] is not None
+                else formatting.MISSING, className="text-end"),
+        html.Td(_number(r["calls_per_dropout_reached"], 2), className="text-end"),
+    ], **{"data-ranking": r["ranking"], "data-capacity": str(r["calls_per_week"])}) for r in rows])
+    return dbc.Table([header, body], size="sm", hover=True, className="capacity-table mb-0")
+
+
+def monitoring_summary(report: dict) -> html.Div | None:
+    """Status of today's in-progress patients against the training window, with the inputs that moved most."""
+    current = (report.get("monitoring") or {}).get("current")
+    if not current:
+        return None
+    status = (dbc.Alert("Alert: " + "; ".join(current["reasons"]), color="danger", className="mb-2")
+              if current["alert"] else dbc.Alert("No input drift alert for today's in-progress patients.",
+                                                 color="success", className="mb-2"))
+    estimated = current["estimated"]
+    check = (report.get("monitoring") or {}).get("estimate_check") or {}
+    lines = []
+    if estimated["roc_auc"] is not None:
+        lines.append(f"Estimated before labels arrive for the {formatting.count(current['in_progress_patients'])} "
+                     f"in-progress patients: dropout {formatting.percent(estimated['dropout_rate'])}, ROC-AUC "
+                     f"{_number(estimated['roc_auc'])}.")
+    if check.get("auc_mean_abs_error") is not None:
+        lines.append(f"On the labelled history the label-free AUC estimate was off by "
+                     f"{_number(check['auc_mean_abs_error'])} on average over {check['months']} months "
+                     f"(mean estimated {_number(check['estimated_auc_mean'])}, realised "
+                     f"{_number(check['realised_auc_mean'])}).")
+    header = html.Thead(html.Tr([html.Th("Input"), html.Th("PSI", className="text-end"), html.Th("Status")]))
+    body = html.Tbody([html.Tr([html.Td(FEATURE_LABELS.get(d["feature"], d["feature"])),
+                                html.Td(_number(d["psi"]), className="text-end"), html.Td(d["status"])],
+                               **{"data-feature": d["feature"], "data-status": d["status"]})
+                       for d in current["drift"][:8]])
+    return html.Div([status, *[html.P(line, className="mb-1") for line in lines],
+                     dbc.Table([header, body], size="sm", hover=True, className="drift-table mb-0 mt-2")],
+                    className="monitoring-summary")

@@ -39,3 +39,54 @@ def cross_fitted_calibration(raw: np.ndarray, outcome: np.ndarray, fold: np.ndar
         test = fold == k
         calibrated[test] = PlattCalibrator.fit(raw[~test], outcome[~test]).transform(raw[test])
     return calibrated
+
+
+# --- Calibration measures (OHDSI PatientLevelPrediction's set), from held-out risks ---------
+
+SMOOTH_SPAN = 0.5  # share of the rows in each local fit of the smoothed calibration curve
+SMOOTH_GRID = 60
+
+
+def smoothed_observed(outcome: np.ndarray, risk: np.ndarray, span: float = SMOOTH_SPAN,
+                      grid_points: int = SMOOTH_GRID) -> tuple[np.ndarray, np.ndarray]:
+    """(grid of predicted risk, smoothed observed rate there): a loess-type local-linear fit of the
+    outcome on logit(risk) with tricube weights over the nearest ``span`` share of rows.
+
+    Written with numpy because the ICI family needs only the curve, not a modelling library.
+    """
+    y, p = np.asarray(outcome, float), np.clip(np.asarray(risk, float), EPS, 1 - EPS)
+    x = _logit(p)
+    order = np.argsort(x, kind="stable")
+    x, y = x[order], y[order]
+    k = max(10, int(np.ceil(span * len(x))))
+    grid = np.unique(np.quantile(x, np.linspace(0.005, 0.995, grid_points)))
+    fitted = np.empty(len(grid))
+    for i, centre in enumerate(grid):
+        distance = np.abs(x - centre)
+        reach = np.partition(distance, min(k, len(x)) - 1)[min(k, len(x)) - 1] or 1e-9
+        weight = np.clip(1 - (distance / (reach * 1.000001)) ** 3, 0, None) ** 3
+        w = weight.sum()
+        mean_x, mean_y = (weight * x).sum() / w, (weight * y).sum() / w
+        spread = (weight * (x - mean_x) ** 2).sum()
+        slope = (weight * (x - mean_x) * (y - mean_y)).sum() / spread if spread > 1e-12 else 0.0
+        fitted[i] = mean_y + slope * (centre - mean_x)
+    return expit(grid), np.clip(fitted, 0.0, 1.0)
+
+
+def calibration_measures(outcome: np.ndarray, risk: np.ndarray) -> dict:
+    """Calibration-in-the-large, logistic slope/intercept, ICI and E50/E90/Emax (Austin & Steyerberg),
+    and the smoothed curve they come from."""
+    y, p = np.asarray(outcome, float), np.asarray(risk, float)
+    grid, observed = smoothed_observed(y, p)
+    errors = np.abs(np.interp(p, grid, observed) - p)
+    model = LogisticRegression(C=1e6, max_iter=1000).fit(_logit(p).reshape(-1, 1), y.astype(int))
+    return {
+        "rows": int(len(y)),
+        "observed_rate": float(y.mean()), "mean_predicted": float(p.mean()),
+        # observed minus predicted: > 0 means the model under-predicts on average
+        "calibration_in_the_large": float(y.mean() - p.mean()),
+        "calibration_slope": float(model.coef_[0, 0]), "calibration_intercept": float(model.intercept_[0]),
+        "ici": float(errors.mean()), "e50": float(np.median(errors)), "e90": float(np.quantile(errors, 0.9)),
+        "emax": float(errors.max()),
+        "smoothed_curve": {"predicted": grid.round(4).tolist(), "observed": observed.round(4).tolist()},
+    }

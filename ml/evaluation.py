@@ -13,8 +13,10 @@ from scipy.stats import rankdata
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score, roc_curve
 
+from ml.calibration import calibration_measures
+
 CALIBRATION_BINS = 10
-SUBGROUP_COLUMNS = ("sex", "race_ethnicity", "payer", "age_band", "program")
+SUBGROUP_COLUMNS = ("sex", "race_ethnicity", "payer", "age_band", "program", "site")
 MIN_SUBGROUP_ROWS = 50
 
 
@@ -129,5 +131,101 @@ def subgroup_table(rows: pd.DataFrame, outcome: np.ndarray, risk: np.ndarray) ->
                 "roc_auc": float(roc_auc_score(y, p)), "observed_rate": float(y.mean()),
                 "mean_predicted": float(p.mean()), "calibration_gap": float(p.mean() - y.mean()),
                 "ece": expected_calibration_error(y, p, bins=5),
+                "ici": calibration_measures(y, p)["ici"],
             })
     return records
+
+
+# --- By horizon: the decision day first ------------------------------------------------------
+
+def _auc(outcome: np.ndarray, risk: np.ndarray) -> float | None:
+    return None if len(outcome) == 0 or outcome.min() == outcome.max() else float(roc_auc_score(outcome, risk))
+
+
+def horizon_metrics(rows: pd.DataFrame, outcome: np.ndarray, risk: np.ndarray, oracle: np.ndarray | None,
+                    resamples: int) -> dict:
+    """ROC-AUC on the decision day (with its patient-bootstrap CI), then by landmark and by stage.
+
+    The pooled figure mixes landmark rows (days 0, 7, ... 150) whose difficulty differs: later
+    landmarks are easier, for the oracle too, so the pooled AUC moves with the landmark grid.
+    The decision day, where a coordinator first scores a patient, does not.
+    """
+    waited = rows["waited_days"].to_numpy()
+    day0 = waited == 0
+    groups = rows["patient_id"].to_numpy()
+    y0, p0 = outcome[day0], risk[day0]
+    decision_day = {
+        "rows": int(day0.sum()),
+        "roc_auc": _auc(y0, p0),
+        "roc_auc_ci": list(bootstrap_auc_ci(y0, p0, groups[day0], resamples)) if _auc(y0, p0) is not None
+        else [float("nan"), float("nan")],
+        "oracle_roc_auc": None if oracle is None else _auc(y0, oracle[day0]),
+        "observed_rate": float(y0.mean()) if day0.any() else None,
+    }
+    by_landmark = []
+    for day in np.unique(waited):
+        mask = waited == day
+        by_landmark.append({"waited_days": int(day), "rows": int(mask.sum()),
+                            "observed_rate": float(outcome[mask].mean()),
+                            "roc_auc": _auc(outcome[mask], risk[mask]),
+                            "oracle_roc_auc": None if oracle is None else _auc(outcome[mask], oracle[mask])})
+    by_stage = []
+    stages = rows["awaiting_stage"].astype(str).to_numpy()
+    for stage in pd.unique(stages[day0]):
+        mask = day0 & (stages == stage)
+        by_stage.append({"awaiting_stage": str(stage), "rows": int(mask.sum()),
+                         "observed_rate": float(outcome[mask].mean()),
+                         "roc_auc": _auc(outcome[mask], risk[mask]),
+                         "oracle_roc_auc": None if oracle is None else _auc(outcome[mask], oracle[mask])})
+    return {"decision_day": decision_day, "by_landmark": by_landmark, "by_stage": by_stage}
+
+
+# --- Against the truth: the generator's probability (synthetic data only) ---------------------
+
+ORACLE_CALIBRATION_BINS = 10
+MIN_ORACLE_SUBGROUP_ROWS = 500
+
+
+def _binned_truth_error(risk: np.ndarray, truth: np.ndarray, bins: int) -> tuple[float, pd.DataFrame]:
+    """Row-weighted mean |mean predicted − mean true probability| over equal-count bins of predicted risk."""
+    bins = max(1, min(bins, len(risk) // 20))
+    frame = pd.DataFrame({"predicted": risk, "true": truth})
+    frame["bin"] = pd.qcut(frame["predicted"].rank(method="first"), bins, labels=False)
+    table = frame.groupby("bin").agg(predicted=("predicted", "mean"), true=("true", "mean"),
+                                     rows=("true", "size")).reset_index(drop=True)
+    error = float((table["rows"] * (table["predicted"] - table["true"]).abs()).sum() / table["rows"].sum())
+    return error, table
+
+
+def oracle_calibration_error(rows: pd.DataFrame, risk: np.ndarray, truth: np.ndarray,
+                             bins: int = ORACLE_CALIBRATION_BINS) -> dict:
+    """Calibration measured against the true probability instead of 0/1 outcomes: no sampling noise.
+
+    ``binned`` (predicted vs true mean in equal-count bins of predicted risk) is the calibration
+    error proper; ``mean_abs`` (mean |p̂ − p_true| row by row) adds the model's ranking error and
+    is the stricter figure; ``bias`` is mean p̂ − mean p_true. Subgroups with at least
+    MIN_ORACLE_SUBGROUP_ROWS rows are listed with the same three numbers.
+    """
+    risk, truth = np.asarray(risk, float), np.asarray(truth, float)
+    binned, table = _binned_truth_error(risk, truth, bins)
+    result = {"rows": int(len(risk)), "mean_abs": float(np.abs(risk - truth).mean()), "binned": binned,
+              "bias": float(risk.mean() - truth.mean()),
+              "bins": table.round(4).to_dict("list"), "by_subgroup": []}
+    for column in SUBGROUP_COLUMNS:
+        if column not in rows.columns:
+            continue
+        values = rows[column].astype(object).where(rows[column].notna(), NOT_RECORDED_GROUP).astype(str).to_numpy()
+        for value in sorted(set(values)):
+            mask = values == value
+            if mask.sum() < MIN_ORACLE_SUBGROUP_ROWS:
+                continue
+            result["by_subgroup"].append({
+                "attribute": column, "group": value, "rows": int(mask.sum()),
+                "mean_abs": float(np.abs(risk[mask] - truth[mask]).mean()),
+                "binned": _binned_truth_error(risk[mask], truth[mask], 5)[0],
+                "bias": float(risk[mask].mean() - truth[mask].mean()),
+            })
+    worst = max(result["by_subgroup"], key=lambda r: r["binned"], default=None)
+    result["worst_subgroup"] = None if worst is None else {k: worst[k] for k in ("attribute", "group", "rows",
+                                                                                  "binned", "bias")}
+    return result

@@ -27,8 +27,10 @@ from filelock import FileLock
 from data.io import Dataset
 from data.settings import Settings, get_settings
 from data.store import remove_stale_temp_folders
+from ml.code_fingerprint import pathway_fingerprint, source_fingerprint
 from ml.features import usable_features
 from ml.models import TrainingConfig
+from ml.model_card import model_card
 from ml.report import report_markdown
 from ml.targeting.benefit import BenefitConfig
 from ml.training import ModelBundle, ModelUnavailable, train_models
@@ -40,6 +42,7 @@ CHECKSUM_FIELD = "bundle_sha256"  # in the sidecar: the bundle's sha256, checked
 QUARANTINE_DIR = "quarantine"  # under model_dir: artifacts that failed to load, kept for a post-mortem
 # save()'s temporary folders: "." + the hex key + "." + mkdtemp's 8 random characters.
 TEMP_FOLDER_PATTERN = r"\.[0-9a-f]{8,64}\.[a-z0-9_]{8}"
+MODEL_CARD_FILE = "model_card.md"
 
 _loaded: dict[str, ModelBundle] = {}
 
@@ -65,11 +68,17 @@ def data_fingerprint(dataset: Dataset) -> str:
     return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
 
 
+def code_basis(dataset: Dataset) -> dict:
+    """The code and pathway definition that shape the models and their report: a changed feature,
+    label or evaluation rule, or another pathway, gives another key (never a stale model)."""
+    return {"code": source_fingerprint(), "pathway": pathway_fingerprint(dataset.pathway)}
+
+
 def model_key(dataset: Dataset, config: TrainingConfig) -> str:
     # The feature set is in the key on its own: a change in which attributes the data
     # supports (or in the rule deciding it) must never load models built for another set.
     basis = {"data": data_fingerprint(dataset), "config": config.to_dict(), "versions": library_versions(),
-             "features": list(usable_features(dataset.patients).used)}
+             "features": list(usable_features(dataset.patients).used), **code_basis(dataset)}
     if getattr(dataset, "outreach", None) is not None:  # keys of data without a log stay as they were
         basis["benefit_config"] = BenefitConfig().to_dict()
     return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()[:20]
@@ -137,6 +146,7 @@ def save(bundle: ModelBundle, model_dir: Path, dataset: Dataset) -> Path:
         bundle_sha256 = file_sha256(tmp / BUNDLE_FILE)
         (tmp / "report.json").write_text(json.dumps(bundle.report, indent=2, default=str))
         (tmp / "report.md").write_text(report_markdown(bundle.report))
+        (tmp / MODEL_CARD_FILE).write_text(model_card(bundle.report))
         meta = {"key": bundle.key, "versions": library_versions(), "data_fingerprint": data_fingerprint(dataset),
                 "config": bundle.config.to_dict(), "features": bundle.report.get("features"),
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -2,7 +2,7 @@
 
     python -m ml.train [--data DIR] [--out DIR]
 
-Writes bundle.joblib, meta.json, report.json and report.md into OUT/<model key>/.
+Writes bundle.joblib, meta.json, report.json, report.md and model_card.md into OUT/<model key>/.
 Exits 1 with the reason (a data.readiness rule and its threshold) when the data cannot
 support a model.
 """
@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from ml.cli_common import add_data_arguments, load_dataset_and_models
-from ml.registry import artifact_dir
-from ml.report import metrics_table
+from ml.registry import MODEL_CARD_FILE, artifact_dir
+from ml.report import decision_day_markdown, metrics_table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,11 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"{report['n_decision_points']:,} labelled decision points, {report['n_patients']:,} patients, "
           f"as of {report['as_of']}; fitting both models with CV took {report['fit_seconds']:.1f} s")
+    print("\n".join(decision_day_markdown(report)[2:6]))
+    print("pooled over landmark rows:")
     print(metrics_table(report))
     for item in report.get("features", {}).get("dropped", []):
         print(f"left out {item['feature']}: {item['reason']}")
     folder = artifact_dir(settings, bundle)
-    print(f"\nreport: {folder / 'report.json'} and {folder / 'report.md'}")
+    print(f"\nreport: {folder / 'report.json'} and {folder / 'report.md'}; model card: {folder / MODEL_CARD_FILE}")
     return 0
 
 

@@ -20,11 +20,14 @@ from sklearn.model_selection import StratifiedGroupKFold
 from data.io import Dataset
 from data.readiness import booking_features_unusable, model_blockers
 from ml import evaluation as ev
-from ml.calibration import PlattCalibrator, cross_fitted_calibration
+from ml.calibration import PlattCalibrator, calibration_measures, cross_fitted_calibration
+from ml.decision_analysis import capacity_table, decision_curve, threshold_table
 from ml.drivers import driver_table, risk_tier
 from ml.explain import grouped_permutation_importance, logistic_coefficients, reference_row, shapley_contributions
 from ml.features import BOOKING_FEATURES, FEATURES, LABEL, model_inputs, scoring_rows, training_rows, usable_features
 from ml.models import MODEL_NAMES, TrainingConfig, build
+from ml.monitor import assess as assess_drift
+from ml.monitor import history as monitoring_history
 from ml.oracle import oracle_risk
 
 Log = Callable[[str], None]
@@ -112,15 +115,22 @@ def _importance(fold_models, X, y, splits, seed, max_rows) -> list[dict]:
     return [{"feature": f, "auc_drop": round(float(v), 5)} for f, v in importance.items()]
 
 
+def temporal_split(rows: pd.DataFrame, holdout_share: float) -> tuple[pd.Timestamp, np.ndarray, np.ndarray]:
+    """(cut-off, train mask, test mask): test on decisions from the cut-off on; train only on rows
+    whose outcome was already known before it, as a model trained at the cut-off would have been."""
+    cutoff = rows["decision_date"].quantile(1 - holdout_share)
+    train = (rows["outcome_known_date"] < cutoff).to_numpy()
+    test = (rows["decision_date"] >= cutoff).to_numpy()
+    return cutoff, train, test
+
+
 def _temporal_holdout(name, config, rows, X, y) -> dict:
     """Train on decision points whose outcome was final by the cut-off; test on later ones.
 
     Reported on the raw model output: AUC needs no calibration, and the ECE shows how
     well the uncalibrated model transports forward in time.
     """
-    cutoff = rows["decision_date"].quantile(1 - config.temporal_holdout_share)
-    train = (rows["outcome_known_date"] < cutoff).to_numpy()
-    test = (rows["decision_date"] >= cutoff).to_numpy()
+    cutoff, train, test = temporal_split(rows, config.temporal_holdout_share)
     result = {"cutoff": str(pd.Timestamp(cutoff).date()), "train_rows": int(train.sum()),
               "test_rows": int(test.sum()), "roc_auc": None, "ece": None, "brier": None}
     if _one_outcome(y[train]) or _one_outcome(y[test]):
@@ -155,10 +165,28 @@ def _model_report(name, raw, calibrated, y, rows, oracle, fold_models, X, splits
         "subgroups": ev.subgroup_table(rows, y, calibrated),
         "permutation_importance": _importance(fold_models, X, y, splits, config.random_state, config.importance_rows),
         "temporal_holdout": _temporal_holdout(name, config, rows, X, y),
+        "calibration": calibration_measures(y, calibrated),
+        "calibration_raw": {k: v for k, v in calibration_measures(y, raw).items() if k != "smoothed_curve"},
     })
+    horizon = ev.horizon_metrics(rows, y, calibrated, oracle, config.bootstrap_resamples)
+    metrics["decision_day"] = horizon["decision_day"]
+    metrics["by_landmark"], metrics["by_stage"] = horizon["by_landmark"], horizon["by_stage"]
+    at_decision = (rows["waited_days"] == 0).to_numpy()
+    metrics["thresholds"] = threshold_table(y[at_decision], calibrated[at_decision])
     if oracle is not None:
         metrics["oracle_gap"] = float(roc_auc_score(y, oracle) - metrics["roc_auc"])
+        metrics["oracle_calibration_error"] = ev.oracle_calibration_error(rows, calibrated, oracle)
     return metrics
+
+
+def _decisions(rows, y, calibrated: dict, oracle) -> dict:
+    """Decision curve and capacity table on the decision-day rows (one per decision point)."""
+    day0 = (rows["waited_days"] == 0).to_numpy()
+    risks = {name: risk[day0] for name, risk in calibrated.items()}
+    if oracle is not None:
+        risks["oracle"] = oracle[day0]
+    return {"rows": int(day0.sum()), "decision_curve": decision_curve(y[day0], risks),
+            "capacity": capacity_table(rows.loc[day0, "decision_date"], y[day0], risks)}
 
 
 def _score_in_progress(bundle_parts, dataset, config, log) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -220,11 +248,12 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
     if oracle is not None and not np.isfinite(oracle).all():
         oracle = None  # the yardstick needs every input it was simulated with (e.g. the booked lead time)
 
-    pipelines, calibrators, models, fit_seconds = {}, {}, {}, 0.0
+    pipelines, calibrators, models, fit_seconds, held_out = {}, {}, {}, 0.0, {}
     for name in MODEL_NAMES:
         raw, fold_models, seconds = _cross_validate(name, config, X, y, splits, log)
         fit_seconds += seconds
         calibrated = cross_fitted_calibration(raw, y, fold)
+        held_out[name] = calibrated
         models[name] = _model_report(name, raw, calibrated, y, rows, oracle, fold_models, X, splits, seconds,
                                      config, dataset.as_of)
         calibrators[name] = PlattCalibrator.fit(raw, y)
@@ -254,9 +283,17 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
         "config": config.to_dict(),
         "features": features.as_report(),
         "subgroups_skipped": ev.skipped_subgroup_attributes(rows),
+        "oracle": {"decision_day_roc_auc": None if oracle is None else models[primary]["decision_day"]["oracle_roc_auc"],
+                   "roc_auc": None if oracle is None else float(roc_auc_score(y, oracle))},
         "models": models,
+        "decisions": _decisions(rows, y, held_out, oracle),
+        "monitoring": monitoring_history(rows, y, held_out[primary], features.used),
         "benefit": benefit_report,
     }
+    # Today's in-progress patients against the training window, for the Model page (ml.monitor
+    # recomputes it for any later data under the same models).
+    report["monitoring"]["current"] = assess_drift(report["monitoring"], score_rows, scores["risk"].to_numpy(),
+                                                   models[primary]["roc_auc"])
     return ModelBundle(key, config, pipelines, calibrators, primary, reference, report, scores, contributions,
                        features.used, benefit)
 

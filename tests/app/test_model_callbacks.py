@@ -107,7 +107,7 @@ def test_model_view_fills_every_part(app_data, report):
     assert MODEL_LABELS[report["primary_model"]] in header
     assert "Race/ethnicity is not a model input" in evaluation_text(report)
     assert "grouped by patient" in evaluation_text(report)
-    assert len(update_model("/model")) == 8 + len(ids.MODEL_IMPORTANCE_GRAPHS)
+    assert len(update_model("/model")) == 15 + len(ids.MODEL_IMPORTANCE_GRAPHS)
 
 
 def test_subgroup_rows_follow_the_chosen_model(report):
@@ -118,7 +118,7 @@ def test_subgroup_rows_follow_the_chosen_model(report):
         assert [r["roc_auc"] for r in rows] == [s["roc_auc"] for s in subgroups]
     assert subgroup_view(None) == subgroup_view(report["primary_model"])
     attributes = {row["attribute"] for row in subgroup_view(None)}
-    assert {"Sex", "Race/ethnicity", "Payer", "Age band", "Program"} >= attributes >= {"Sex", "Race/ethnicity"}
+    assert {"Sex", "Race/ethnicity", "Payer", "Age band", "Program", "Site"} >= attributes >= {"Sex", "Race/ethnicity"}
 
 
 def test_subgroup_rows_are_readable_and_json_safe():

@@ -41,3 +41,33 @@ def test_model_page_shows_both_models_and_curves(dash_duo, dash_app, app_data):
         f"#{ids.MODEL_SUBGROUP_GRID} .ag-row[row-index='0'] .ag-cell[col-id='roc_auc']",
         f"{report['models'][other]['subgroups'][0]['roc_auc']:.3f}", timeout=15)
     assert dash_duo.get_logs() == []
+
+
+DECISION_TRACES = f"""
+const graph = document.querySelector('#{ids.MODEL_DECISION_CURVE_GRAPH} .js-plotly-plot');
+return graph && graph.data ? graph.data.length : null;
+"""
+
+
+def test_model_page_leads_with_the_decision_day_and_shows_decisions_and_monitoring(dash_duo, dash_app, app_data):
+    from dash.testing.wait import until
+
+    report = app_data.models.report
+    day = report["models"][report["primary_model"]]["decision_day"]
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_element(f"#{ids.NAV_LINKS['/model']}")
+    dash_duo.driver.get(dash_duo.server_url + "/model")
+    dash_duo.wait_for_contains_text(f"#{ids.MODEL_HEADLINE}", f"{day['roc_auc']:.3f}", timeout=15)
+    assert "DECISION-DAY ROC-AUC" in dash_duo.find_element(f"#{ids.MODEL_HEADLINE}").text.upper()  # CSS capitals
+    # the headline comes before the comparison table on the page
+    order = dash_duo.driver.execute_script(
+        f"return document.getElementById('{ids.MODEL_HEADLINE}').compareDocumentPosition("
+        f"document.getElementById('{ids.MODEL_COMPARISON}'));")
+    assert order & 4  # DOCUMENT_POSITION_FOLLOWING
+    dash_duo.wait_for_element(f"#{ids.MODEL_HORIZON} tbody tr")
+    dash_duo.wait_for_element(f"#{ids.MODEL_CALIBRATION_SET} tbody tr[data-model='{report['primary_model']}']")
+    until(lambda: (dash_duo.driver.execute_script(DECISION_TRACES) or 0) >= 4, timeout=15)
+    dash_duo.wait_for_element(f"#{ids.MODEL_CAPACITY} tbody tr[data-ranking='random']")
+    dash_duo.wait_for_element(f"#{ids.MODEL_MONITORING} .drift-table tbody tr")
+    dash_duo.wait_for_element(f"#{ids.MODEL_MONITORING_GRAPH} .js-plotly-plot")
+    assert dash_duo.get_logs() == []

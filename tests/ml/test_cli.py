@@ -31,6 +31,13 @@ def test_train_score_and_scenario_commands(small_dataset, tmp_path):
     for name in ("logistic_regression", "gradient_boosting"):
         assert {"roc_auc", "roc_auc_ci", "pr_auc", "brier", "ece", "calibration_slope"} <= set(report["models"][name])
     assert (report_path.parent / "report.md").exists()
+    card = (report_path.parent / "model_card.md").read_text()
+    for heading in ("Intended use", "Population", "Outcome and horizon", "Predictors", "Handling of missing data",
+                    "Evaluation", "Calibration", "Fairness", "Limitations", "Update policy"):
+        assert f"## {heading}" in card
+    day = report["models"]["gradient_boosting"]["decision_day"]
+    assert f"{day['roc_auc']:.3f}" in card and report["oracle"]["decision_day_roc_auc"] is not None
+    assert "decision-day ROC-AUC" in train.stdout
 
     out = tmp_path / "worklist.csv"
     score = _run(["ml.score", "--data", data, "--models", models, "--out", str(out)], tmp_path)

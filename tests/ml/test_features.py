@@ -21,13 +21,17 @@ def test_no_outcome_cost_or_ground_truth_column_is_a_feature():
 
 
 def test_features_from_the_log_truncated_at_the_landmark_equal_the_full_log(small_dataset, rows):
-    """Recompute each sampled row as if the data ended on its landmark day."""
+    """Recompute each sampled row as if the data ended on its landmark day: events after it are cut,
+    and so are the patients who enrolled after it (a feature built from other patients' rows,
+    such as a site's rate, would see them otherwise)."""
     patients, events = small_dataset.patients, small_dataset.events
     sample = rows.sample(40, random_state=3)
     for _, row in sample.iterrows():
         day = row["landmark_date"]
         truncated = events[events["date"] <= day]
-        current = scoring_rows(patients, truncated, day)
+        enrolled = patients[pd.to_datetime(patients["enrollment_date"]) <= day]
+        assert len(enrolled) < len(patients)  # the patients table really is cut
+        current = scoring_rows(enrolled, truncated, day)
         match = current[(current["patient_id"] == row["patient_id"]) & (current["decision_date"] == row["decision_date"])]
         assert len(match) == 1, row["patient_id"]
         expected = model_inputs(row.to_frame().T).reset_index(drop=True).astype(object)

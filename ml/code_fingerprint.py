@@ -1,0 +1,35 @@
+"""Fingerprints of the code and pathway definition that shape derived tables and models, so a
+cache or registry key changes when a rule changes (not only when the data does)."""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+from dataclasses import asdict, is_dataclass
+
+# Derived tables (journeys, decision points, cohort frame): the journey rules and the pathway reader.
+DERIVATION_MODULES = ("data.journeys", "data.pathway")
+# Models and their report: the derivation plus features, labels, learners, calibration,
+# evaluation, monitoring reference, ground-truth yardstick and the benefit model.
+MODEL_MODULES = DERIVATION_MODULES + (
+    "data.readiness", "ml.features", "ml.models", "ml.training", "ml.calibration", "ml.evaluation",
+    "ml.decision_analysis", "ml.monitor", "ml.monitor.drift", "ml.monitor.performance", "ml.oracle",
+    "ml.explain", "ml.drivers", "ml.targeting.benefit", "ml.targeting.rows", "ml.targeting.train",
+)
+
+
+def source_fingerprint(modules=MODEL_MODULES) -> str:
+    """sha256 over the source text of ``modules`` (by name, so it is importable without them loaded)."""
+    digest = hashlib.sha256()
+    for name in modules:
+        digest.update(name.encode())
+        digest.update(inspect.getsource(importlib.import_module(name)).encode())
+    return digest.hexdigest()[:20]
+
+
+def pathway_fingerprint(pathway) -> str:
+    """sha256 of the pathway definition's content (stages, results, windows, programs), not of
+    where it was read from: the same definition in another folder is the same pathway."""
+    content = asdict(pathway) if is_dataclass(pathway) else dict(pathway)
+    content.pop("source", None)
+    return hashlib.sha256(repr(content).encode()).hexdigest()[:20]
