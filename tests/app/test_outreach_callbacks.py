@@ -127,7 +127,7 @@ def test_a_double_clicked_save_stores_the_call_once(with_log, monkeypatch):
     selected = _pick(worklist_view("", 5, "risk"))
     monkeypatch.setattr(outreach, "ctx", type("Ctx", (), {"triggered_id": ids.OUTREACH_SAVE})())
     key = outreach.new_request_key(selected, "Ana", "left_message", "voicemail", None)
-    first, refreshes = act(1, None, selected, "Ana", "left_message", "voicemail", None, 0, key)
+    _, refreshes = act(1, None, selected, "Ana", "left_message", "voicemail", None, 0, key)
     again, refreshes_again = act(2, None, selected, "Ana", "left_message", "voicemail", None, 0, key)
     assert len(with_log.attempts_frame()) == 1
     assert refreshes == 1 and refreshes_again is outreach.no_update

@@ -118,7 +118,7 @@ def test_chained_rebooking_learner_recovers_the_uplift_from_the_dispositions():
     """The chain P(number works) × P(reached) × P(rebooked | reached), each on the rows that
     got to that step; a bug feeding a step the wrong rows (e.g. every called row to the
     last step) would shrink the uplift of the hard-to-reach and break the ranking."""
-    frame, true_uplift = hand_made_log()
+    frame, _ = hand_made_log()
     rng = np.random.default_rng(3)
     called = frame["called"].to_numpy() == 1
     wrong = called & (rng.random(len(frame)) < 0.1)
@@ -188,13 +188,17 @@ def test_pilot_rows_stop_at_the_first_call_and_keep_final_outcomes_only(logged_s
     assert (rows.loc[rows["called"] == 1, "sweep_day"] == last[rows["called"] == 1]).all()  # nothing after a call
     assert rows.loc[rows["called"] == 1].groupby(point).size().max() == 1
     assert ((rows["window_closes"] - rows["sweep_day"]).dt.days == rows["days_left_in_window"]).all()
-    # The post-call labels follow the dispositions: only called rows carry them, a rebooked
-    # patient was reached, a wrong number reaches nobody.
-    uncalled = rows["called"] == 0
-    assert not rows.loc[uncalled, ["rebooked", "reached", "wrong_number"]].any().any()
-    assert (rows["rebooked"] <= rows["reached"]).all()
-    assert not (rows["reached"] & rows["wrong_number"]).any()
-    assert rows.loc[~uncalled, "reached"].mean() > 0 and rows.loc[~uncalled, "wrong_number"].sum() > 0
+    # The post-call labels follow the dispositions: only called rows carry them, each from
+    # its own disposition (this log left messages only: no label set).
+    assert not rows[["rebooked", "reached", "wrong_number"]].any().any()
+    log = logged_small.outreach.copy()
+    log["disposition"] = np.resize(["reached_rebooked", "reached_declined", "wrong_number", "left_message"], len(log))
+    labelled = pilot_rows(logged_small.patients, logged_small.events, log, logged_small.as_of)
+    uncalled = labelled["called"] == 0
+    assert not labelled.loc[uncalled, ["rebooked", "reached", "wrong_number"]].any().any()
+    assert (labelled["rebooked"] <= labelled["reached"]).all()
+    called = labelled[~uncalled]
+    assert 0 < called["rebooked"].sum() < called["reached"].sum() and called["wrong_number"].sum() > 0
 
 
 def test_shuffling_outcomes_dispositions_or_ground_truth_leaves_the_features_unchanged(logged_small):

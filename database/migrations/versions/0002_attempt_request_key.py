@@ -9,7 +9,6 @@ Revision ID: 0002_request_key
 Revises: 0001
 Create Date: 2026-11-30
 """
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_request_key"
