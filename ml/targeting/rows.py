@@ -12,7 +12,8 @@ window has closed: rows whose window is still open at the as-of date are left ou
 
 Each called row also carries ``rebooked``: one of its call attempts reached the patient
 and removed the barrier (disposition reached_rebooked), a post-call outcome that the
-benefit model learns as a label.  Nothing dated after the sweep day becomes a feature:
+benefit model learns as a label, and ``reached`` (rebooked or declined) and
+``wrong_number``, the steps before it.  Nothing dated after the sweep day becomes a feature:
 the calls' dispositions, the next stage date and the ground truth are outcomes or
 yardsticks, never inputs.
 """
