@@ -241,23 +241,33 @@ def _scenario_engine(dataset, models, log: Callable[[str], None], readiness=None
         return None, reason
 
 
-def open_outreach(settings: Settings, models, log: Callable[[str], None],
-                  at_start_up: bool = True) -> tuple[object, str | None]:
-    """(the outreach log, None), or (None, why not) when its database cannot be reached.
-    Auto-closes the items of patients no longer waiting in this data."""
-    import os
-
-    from database.engine import redacted
-    from database.outreach import DatabaseUnavailable, open_log, waiting_frame
+def connect_outreach(settings: Settings, log: Callable[[str], None]) -> tuple[object, str | None]:
+    """(the outreach log, opened and migrated, None), or (None, why not)."""
+    from database.outreach import DatabaseUnavailable, open_log
 
     try:
-        outreach = open_log(settings)
+        return open_log(settings), None
     except DatabaseUnavailable as error:
         log(f"outreach log unavailable: {error}")
         return None, str(error)
     except Exception as error:  # a malformed URL or a missing driver: start anyway, say why
         reason = f"The outreach log database ({settings.database_url.split('@')[-1]}) cannot be opened: {error}"
         log(f"outreach log unavailable: {reason}")
+        return None, reason
+
+
+def open_outreach(settings: Settings, models, log: Callable[[str], None],
+                  at_start_up: bool = True, opened: tuple | None = None) -> tuple[object, str | None]:
+    """(the outreach log, None), or (None, why not) when its database cannot be reached.
+    Auto-closes the items of patients no longer waiting in this data.  ``opened``: the
+    result of ``connect_outreach`` when the caller connected already (start-up does, once)."""
+    import os
+
+    from database.engine import redacted
+    from database.outreach import DatabaseUnavailable, waiting_frame
+
+    outreach, reason = opened if opened is not None else connect_outreach(settings, log)
+    if outreach is None:
         return None, reason
     if models is not None:  # without scores nobody is known to be waiting: close nothing
         try:
@@ -315,7 +325,11 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
 
     from database.outreach import with_team_calls
 
-    dataset = with_team_calls(dataset, settings, log)
+    # One connection (and migration) at start-up, shared by the team's calls joining the
+    # training data and the Worklist.
+    connected = connect_outreach(settings, log)
+    if connected[0] is not None:
+        dataset = with_team_calls(dataset, settings, log, opened=connected[0])
     readiness = assess(dataset)
     for finding in readiness.blocking + readiness.warnings:
         log(f"readiness {finding}")
@@ -327,7 +341,7 @@ def load(server: Flask, dataset=None, settings: Settings | None = None,
     frame[VARIANT_CODE_COLUMN] = variant_codes(frame, dataset.pathway)  # the variant filter compares these
     enrolled = pd.to_datetime(frame["enrollment_date"])
     scenarios, scenarios_unavailable = _scenario_engine(dataset, models, log, readiness)
-    outreach, outreach_unavailable = open_outreach(settings, models, log)
+    outreach, outreach_unavailable = open_outreach(settings, models, log, opened=connected)
     _outreach_retry.update(at=time.monotonic() + OUTREACH_RETRY_SECONDS if outreach is None else float("inf"),
                            settings=settings, log=log)
     _current = AppData(

@@ -141,7 +141,8 @@ def _alert(text: str, colour: str) -> dbc.Alert:
 
 
 def save_call(selected_rows, coordinator, disposition, note, due, request_id=None):
-    """Record one call; returns (feedback, whether the list must refresh)."""
+    """Record one call; returns (feedback, whether the list must refresh).  ``request_id``
+    (the form's key) makes a repeated Save of the same call store it once."""
     from database.outreach import OutreachInputError
 
     row = _selected(selected_rows)
@@ -153,15 +154,17 @@ def save_call(selected_rows, coordinator, disposition, note, due, request_id=Non
     if not disposition:
         return _alert("Choose the outcome of the call before saving.", "warning"), False
     try:
-        log.record_attempt(str(row["patient_id"]), disposition, note=note or None, due=due or None,
-                           coordinator=coordinator or None, awaited_stage=str(row["awaiting_stage"]),
-                           decision_date=pd.Timestamp(row["decision_date"]).date(),
-                           request_id=request_id or uuid.uuid4().hex)
+        stored = log.record_attempt(str(row["patient_id"]), disposition, note=note or None, due=due or None,
+                                    coordinator=coordinator or None, awaited_stage=str(row["awaiting_stage"]),
+                                    decision_date=pd.Timestamp(row["decision_date"]).date(),
+                                    request_id=request_id)
     except OutreachInputError as error:
         return _alert(f"Not saved: {error}.", "warning"), False
     except _unavailable_error() as error:
         return _alert(UNAVAILABLE.format(reason=str(error)), "danger"), False
     label = DISPOSITION_LABELS[disposition]
+    if stored.replayed:
+        return _alert(f"Already saved: {row['patient_id']} · {label} (stored once).", "info"), False
     return _alert(f"Saved: {row['patient_id']} · {label}.", "success"), True
 
 
@@ -192,17 +195,22 @@ def update_selection(selected_rows) -> tuple:
     return text, disabled, disabled
 
 
+def new_request_key(*_changes) -> str:
+    """A fresh key for the call being entered: the patient or a field of the form changed."""
+    return uuid.uuid4().hex
+
+
 def update_team_summary(_refreshes) -> list[dict]:
     return team_rows()
 
 
-def act(save_clicks, assign_clicks, selected_rows, coordinator, disposition, note, due, refreshes):
+def act(save_clicks, assign_clicks, selected_rows, coordinator, disposition, note, due, refreshes, request_key=None):
     """The Save / Take on buttons: one callback, so both refresh the list the same way."""
     refreshes = number_or_none(refreshes, "worklist refresh counter")
     if ctx.triggered_id == ids.OUTREACH_ASSIGN:
         feedback, changed = assign_to(selected_rows, coordinator)
     else:
-        feedback, changed = save_call(selected_rows, coordinator, disposition, note, due)
+        feedback, changed = save_call(selected_rows, coordinator, disposition, note, due, request_key)
     return feedback, ((refreshes or 0) + 1) if changed else no_update
 
 
@@ -251,8 +259,17 @@ def register_callbacks(app: Dash) -> None:
         State(ids.OUTREACH_NOTE, "value"),
         State(ids.OUTREACH_DUE, "date"),
         State(ids.WORKLIST_REFRESH, "data"),
+        State(ids.OUTREACH_REQUEST_KEY, "data"),
         prevent_initial_call=True,
     )(act)
+    app.callback(
+        Output(ids.OUTREACH_REQUEST_KEY, "data"),
+        Input(ids.WORKLIST_GRID, "selectedRows"),
+        Input(ids.OUTREACH_COORDINATOR, "value"),
+        Input(ids.OUTREACH_DISPOSITION, "value"),
+        Input(ids.OUTREACH_NOTE, "value"),
+        Input(ids.OUTREACH_DUE, "date"),
+    )(new_request_key)
     app.callback(
         Output(ids.TEAM_SUMMARY_GRID, "rowData"),
         Input(ids.WORKLIST_REFRESH, "data"),

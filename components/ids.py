@@ -109,6 +109,7 @@ OUTREACH_DUE = "outreach-due"
 OUTREACH_SAVE = "outreach-save"
 OUTREACH_ASSIGN = "outreach-assign"
 OUTREACH_FEEDBACK = "outreach-feedback"
+OUTREACH_REQUEST_KEY = "outreach-request-key"  # store: the key of the call being entered (a double click saves it once)
 TEAM_SUMMARY_GRID = "team-summary-grid"
 WORKLIST_SUMMARY = "worklist-summary"
 WORKLIST_GRID = "worklist-grid"

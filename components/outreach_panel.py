@@ -45,6 +45,9 @@ def outreach_form() -> html.Div:
                        size="sm", disabled=True),
         ], className="outreach-buttons"),
         html.Div(id=ids.OUTREACH_FEEDBACK, className="mt-2"),
+        # A new key whenever the patient or the call's fields change; every Save of the same
+        # call sends the same key, so the log stores a double-clicked call once.
+        dcc.Store(id=ids.OUTREACH_REQUEST_KEY),
     ], className="outreach-form")
 
 

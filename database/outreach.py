@@ -164,11 +164,22 @@ class OutreachLog:
             patient_id=patient_id, awaited_stage=awaited_stage, decision_date=decision_date, owner=owner,
             status=OPEN, created_at=_now()).returning(items.c.id)).scalar_one()
 
-    def _by_request_id(self, request_id: str) -> Attempt | None:
+    def _by_request_id(self, values: dict) -> Attempt | None:
+        """The attempt stored before under this patient's request key, or None; a key reused
+        for a different call (another outcome, note, due date or coordinator) is refused
+        rather than taken for a retry, so no call is silently dropped."""
         attempts = OutreachAttempt.__table__
         with self.engine.connect() as connection:
-            row = connection.execute(select(attempts).where(attempts.c.client_request_id == request_id)).first()
-        return None if row is None else _attempt(row, replayed=True)
+            row = connection.execute(select(attempts).where(
+                attempts.c.patient_id == values["patient_id"],
+                attempts.c.client_request_id == values["client_request_id"])).first()
+        if row is None:
+            return None
+        stored = row._mapping
+        if any(stored[field] != values[field] for field in ("disposition", "note", "due", "coordinator")):
+            raise OutreachInputError("request_id", f"{values['client_request_id'][:40]!r} was already used for "
+                                     "another call of this patient; send a new key for a new call")
+        return _attempt(row, replayed=True)
 
     def record_attempt(self, patient_id, disposition, note=None, due=None, coordinator=None, awaited_stage=None,
                        decision_date=None, request_id=None, today: dt.date | None = None) -> Attempt:
@@ -180,7 +191,7 @@ class OutreachLog:
         request_id = values["client_request_id"]
         attempts = OutreachAttempt.__table__
         try:
-            if request_id is not None and (stored := self._by_request_id(request_id)) is not None:
+            if request_id is not None and (stored := self._by_request_id(values)) is not None:
                 return stored
             for retry in range(3):
                 try:
@@ -193,7 +204,7 @@ class OutreachLog:
                     # The same request id committed by another worker between our check and insert,
                     # or (on a database without our per-patient lock) the same item opened twice:
                     # the transaction rolled back whole; look again.
-                    if request_id is not None and (stored := self._by_request_id(request_id)) is not None:
+                    if request_id is not None and (stored := self._by_request_id(values)) is not None:
                         return stored
                     if retry == 2:
                         raise
@@ -368,22 +379,26 @@ def open_log(settings=None, url: str | None = None, migrate: bool = True) -> Out
     return log
 
 
-def with_team_calls(dataset, settings, log: Callable[[str], None] = print):
+def with_team_calls(dataset, settings, log: Callable[[str], None] = print, opened: OutreachLog | None = None):
     """The dataset with the calls the team logged in the outreach database added to its
     outreach table (source "worklist"), so the benefit model learns from the team's own log
     at the next training run. The user's data folder is never written: this is in memory.
     Without a reachable database, or without calls made by the data's as-of date, the
-    dataset is returned as it is."""
-    try:
-        outreach = open_log(settings)
-    except Exception:  # unreachable or unusable: open_outreach logs why, once
-        return dataset
+    dataset is returned as it is.  ``opened``: a log the caller opened already (kept open),
+    else this opens and closes its own."""
+    outreach = opened
+    if outreach is None:
+        try:
+            outreach = open_log(settings)
+        except Exception:  # unreachable or unusable: open_outreach logs why, once
+            return dataset
     try:
         calls = outreach.as_outreach_table(dataset.as_of, dataset.patients["patient_id"])
     except DatabaseUnavailable:
         return dataset
     finally:
-        outreach.engine.dispose()
+        if opened is None:
+            outreach.engine.dispose()
     if calls.empty:
         return dataset
     log(f"outreach log: {len(calls):,} calls logged by the team up to the as-of date join the training data")

@@ -48,7 +48,10 @@ class OutreachAttempt(Base):
     due: Mapped[dt.date | None] = mapped_column(Date)  # when to follow up
     coordinator: Mapped[str | None] = mapped_column(String(128))
     attempted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))  # UTC
-    # Idempotency key: a retried POST with the same key is stored once.
-    client_request_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    # Idempotency key: a retried POST (or a double-clicked Save) with the same key is stored
+    # once; unique per patient (migration 0002_request_key), so one client's key can never
+    # swallow another patient's call.
+    client_request_id: Mapped[str | None] = mapped_column(String(128))
 
-    __table_args__ = (Index("ix_outreach_attempts_patient_time", "patient_id", "attempted_at"),)
+    __table_args__ = (Index("ix_outreach_attempts_patient_time", "patient_id", "attempted_at"),
+                      Index("uq_outreach_attempts_request_key", "patient_id", "client_request_id", unique=True))

@@ -12,7 +12,8 @@ window has closed: rows whose window is still open at the as-of date are left ou
 
 Each called row also carries ``rebooked``: one of its call attempts reached the patient
 and removed the barrier (disposition reached_rebooked), a post-call outcome that the
-benefit model learns as a label.  Nothing dated after the sweep day becomes a feature:
+benefit model learns as a label, and ``reached`` (rebooked or declined) and
+``wrong_number``, the steps before it.  Nothing dated after the sweep day becomes a feature:
 the calls' dispositions, the next stage date and the ground truth are outcomes or
 yardsticks, never inputs.
 """
@@ -29,7 +30,11 @@ from ml.features import FEATURES, booking_made_on, landmark_rows
 TARGETING_FEATURES = FEATURES + ("days_left_in_window",)
 SWEEP_DAYS = 7
 TREATED, OUTCOME, REBOOKED = "called", "stage_done", "rebooked"
+# Post-call labels of a called row, from its attempts' dispositions: the number on file
+# was wrong; some attempt reached the patient (rebooked or declined).
+WRONG_NUMBER, REACHED = "wrong_number", "reached"
 REBOOKED_DISPOSITION = "reached_rebooked"
+REACHED_DISPOSITIONS = ("reached_rebooked", "reached_declined")
 PILOT_SOURCE = "pilot"
 
 
@@ -53,9 +58,10 @@ def sweep_days(calls: pd.DataFrame, step_days: int = SWEEP_DAYS) -> pd.DatetimeI
     return pd.date_range(dates.min(), dates.max(), freq=f"{int(step_days)}D")
 
 
-def _first_call(points: pd.DataFrame, calls: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _first_call(points: pd.DataFrame, calls: pd.DataFrame) -> tuple[np.ndarray, dict]:
     """Date of each decision point's first logged call while it was waiting (NaT if never), and
-    whether any of its calls rebooked the patient (reached, barrier removed: a post-call outcome)."""
+    per post-call label (rebooked: reached and barrier removed; reached; wrong number) whether
+    any of its calls ended so."""
     keyed = points[["patient_id", "awaiting_stage", "decision_date", "window_closes"]].astype(
         {"patient_id": str, "awaiting_stage": str}).reset_index(names="_point")
     matched = keyed.merge(calls.rename(columns={"awaited_stage": "awaiting_stage"}),
@@ -64,9 +70,12 @@ def _first_call(points: pd.DataFrame, calls: pd.DataFrame) -> tuple[np.ndarray, 
     first = matched.groupby("_point")["date"].min()
     out = np.full(len(points), np.datetime64("NaT"), dtype="datetime64[ns]")
     out[first.index.to_numpy()] = first.to_numpy(dtype="datetime64[ns]")
-    rebooked = np.zeros(len(points), bool)
-    rebooked[matched.loc[matched["disposition"] == REBOOKED_DISPOSITION, "_point"].unique()] = True
-    return out, rebooked
+    labels = {}
+    for label, dispositions in ((REBOOKED, (REBOOKED_DISPOSITION,)), (REACHED, REACHED_DISPOSITIONS),
+                                (WRONG_NUMBER, ("wrong_number",))):
+        labels[label] = np.zeros(len(points), bool)
+        labels[label][matched.loc[matched["disposition"].isin(dispositions), "_point"].unique()] = True
+    return out, labels
 
 
 def _with_window_left(rows: pd.DataFrame) -> pd.DataFrame:
@@ -87,8 +96,8 @@ def pilot_rows(patients: pd.DataFrame, events: pd.DataFrame, outreach: pd.DataFr
     if calls.empty or points.empty:
         return _with_window_left(landmark_rows(points.iloc[:0], np.zeros(0), patients)).assign(
             **{TREATED: pd.Series(dtype=int), OUTCOME: pd.Series(dtype=int), REBOOKED: pd.Series(dtype=int),
-               "sweep_day": pd.Series(dtype="datetime64[ns]")})
-    first_call, rebooked = _first_call(points, calls)
+               REACHED: pd.Series(dtype=int), WRONG_NUMBER: pd.Series(dtype=int), "sweep_day": pd.Series(dtype="datetime64[ns]")})
+    first_call, labels = _first_call(points, calls)
     booked_on = booking_made_on(points, events, pathway)
     decision = points["decision_date"].to_numpy("datetime64[ns]")
     closes = points["window_closes"].to_numpy("datetime64[ns]")
@@ -107,12 +116,13 @@ def pilot_rows(patients: pd.DataFrame, events: pd.DataFrame, outreach: pd.DataFr
         frame = landmark_rows(sub, waited, patients, booked_on.iloc[rows_at])
         frame["sweep_day"] = day
         frame[TREATED] = ((first_call[rows_at] >= d) & (first_call[rows_at] < week_end)).astype(int)
-        frame[REBOOKED] = (frame[TREATED].to_numpy() == 1) & rebooked[rows_at]
+        for label, values in labels.items():
+            frame[label] = (frame[TREATED].to_numpy() == 1) & values[rows_at]
         frames.append(frame)
     if not frames:
         return pilot_rows(patients, events, None, as_of, pathway)
     rows = _with_window_left(pd.concat(frames, ignore_index=True))
-    rows[REBOOKED] = rows[REBOOKED].astype(int)
+    rows[[REBOOKED, REACHED, WRONG_NUMBER]] = rows[[REBOOKED, REACHED, WRONG_NUMBER]].astype(int)
     rows[OUTCOME] = (rows["next_stage_date"].notna() & (rows["next_stage_date"] <= rows["window_closes"])).astype(int)
     return rows.sort_values(["patient_id", "decision_date", "sweep_day"], kind="stable").reset_index(drop=True)
 

@@ -14,7 +14,8 @@ import pandas as pd
 from ml.features import decision_day_rows
 from ml.targeting import evaluation as tev
 from ml.targeting.benefit import BenefitConfig, BenefitModel, ContinuationModel, StageUpliftModel, continuation_rates
-from ml.targeting.rows import OUTCOME, REBOOKED, SWEEP_DAYS, TARGETING_FEATURES, TREATED, pilot_rows, targeting_scoring_rows
+from ml.targeting.rows import (OUTCOME, REACHED, REBOOKED, SWEEP_DAYS, TARGETING_FEATURES, TREATED, WRONG_NUMBER,
+                               pilot_rows, targeting_scoring_rows)
 
 MIN_CALLED_ROWS = 100
 MIN_UNCALLED_ROWS = 100
@@ -88,7 +89,8 @@ def train_benefit(dataset, scoring: pd.DataFrame, risk: Callable[[pd.DataFrame],
     features = tuple(f for f in TARGETING_FEATURES if f in rows.columns and rows[f].notna().any()
                      and rows[f].nunique() > 1)
     stage = StageUpliftModel.fit(rows, t, y, rows["patient_id"].to_numpy(), features, config,
-                                 rebooked=rows[REBOOKED].to_numpy(int))
+                                 rebooked=rows[REBOOKED].to_numpy(int), reached=rows[REACHED].to_numpy(int),
+                                 wrong=rows[WRONG_NUMBER].to_numpy(int))
     decision_rows = decision_day_rows(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
     model = BenefitModel(stage, continuation_rates(decision_rows),
                          ContinuationModel.fit(decision_rows, features, config))

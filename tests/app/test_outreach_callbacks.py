@@ -113,6 +113,31 @@ def test_the_buttons_refresh_the_list_only_after_a_write(with_log, monkeypatch):
     assert refreshes is outreach.no_update
 
 
+def test_a_double_clicked_save_stores_the_call_once(with_log, monkeypatch):
+    """Bug: each click of Save made a new request key on the server, so a double click
+    stored the call twice.  Both clicks now send the form's key (one per patient and fields)."""
+    import callbacks.outreach as outreach
+    from dash import Dash
+
+    app = Dash(__name__)
+    outreach.register_callbacks(app)
+    save = next(c for key, c in app.callback_map.items() if ids.OUTREACH_FEEDBACK in key)
+    assert {"id": ids.OUTREACH_REQUEST_KEY, "property": "data"} in save["state"]  # the key travels with each click
+
+    selected = _pick(worklist_view("", 5, "risk"))
+    monkeypatch.setattr(outreach, "ctx", type("Ctx", (), {"triggered_id": ids.OUTREACH_SAVE})())
+    key = outreach.new_request_key(selected, "Ana", "left_message", "voicemail", None)
+    _, refreshes = act(1, None, selected, "Ana", "left_message", "voicemail", None, 0, key)
+    again, refreshes_again = act(2, None, selected, "Ana", "left_message", "voicemail", None, 0, key)
+    assert len(with_log.attempts_frame()) == 1
+    assert refreshes == 1 and refreshes_again is outreach.no_update
+    assert "Already saved" in component_text(again)
+    # A changed form is a new call with a new key: stored.
+    act(3, None, selected, "Ana", "reached_rebooked", None, None, 1,
+        outreach.new_request_key(selected, "Ana", "reached_rebooked", None, None))
+    assert len(with_log.attempts_frame()) == 2
+
+
 def test_team_summary_counts_calls_reach_and_rebooking_per_coordinator_and_site(with_log):
     view = worklist_view("", ALL, "risk", True)
     for row, who, outcome in zip(view.rows[:4], ("Ana", "Ana", "Ben", "Ana"),
@@ -145,3 +170,32 @@ def test_without_the_log_the_list_still_ranks_and_says_calls_cannot_be_recorded(
     feedback, changed = save_call(_pick(view), "Ana", "unreachable", None, None)
     assert not changed and "cannot be recorded" in component_text(feedback)
     assert team_rows() == [] and "not available" in call_history_lines(view.rows[0]["patient_id"])[0]
+
+
+def test_start_up_opens_the_outreach_database_once(small_dataset, monkeypatch):
+    """Bug: start-up opened (and migrated) the outreach database twice: once to add the
+    team's calls to the training data, once more for the Worklist."""
+    import database.outreach
+    from flask import Flask
+
+    from tests.broken_datasets import first_patients
+    from tests.conftest import fast_training_config
+
+    opened = []
+    real_open_log = database.outreach.open_log
+
+    def counting_open_log(*args, **kwargs):
+        opened.append(args)
+        return real_open_log(*args, **kwargs)
+
+    monkeypatch.setattr(database.outreach, "open_log", counting_open_log)
+    previous = context._current
+    server = Flask(__name__)
+    context.init_cache(server)
+    try:
+        state = context.load(server, dataset=first_patients(small_dataset, 20), log=lambda message: None,
+                             training_config=fast_training_config())
+    finally:
+        context._current = previous
+    assert state.outreach is not None and state.outreach_unavailable is None
+    assert len(opened) == 1

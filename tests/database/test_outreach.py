@@ -63,6 +63,19 @@ def test_a_retried_request_is_stored_once(outreach):
 
 
 @both_backends
+def test_a_request_key_reused_for_another_call_is_refused_or_kept_apart(outreach):
+    """Bug: a key was unique across patients and a replay was matched on the key alone, so a
+    client reusing a key (e.g. a form that kept its key after the selection changed) had
+    the second patient's call silently taken for a retry of the first and dropped."""
+    outreach.record_attempt("P1", "left_message", request_id="form-1")
+    other = outreach.record_attempt("P2", "left_message", request_id="form-1")
+    assert not other.replayed and other.patient_id == "P2"
+    with pytest.raises(OutreachInputError, match="request_id"):
+        outreach.record_attempt("P1", "reached_rebooked", request_id="form-1")
+    assert sorted(outreach.attempts_frame()["patient_id"]) == ["P1", "P2"]
+
+
+@both_backends
 def test_concurrent_retries_of_one_request_store_it_once(outreach):
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda _: outreach.record_attempt("P1", "unreachable", request_id="same"), range(8)))

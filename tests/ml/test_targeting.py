@@ -114,6 +114,23 @@ def test_learner_recovers_a_known_heterogeneous_uplift(fitted_hand_made):
     assert np.corrcoef(model.out_of_fold, true_uplift)[0, 1] > 0.6
 
 
+def test_chained_rebooking_learner_recovers_the_uplift_from_the_dispositions():
+    """The chain P(number works) × P(reached) × P(rebooked | reached), each on the rows that
+    got to that step; a bug feeding a step the wrong rows (e.g. every called row to the
+    last step) would shrink the uplift of the hard-to-reach and break the ranking."""
+    frame, _ = hand_made_log()
+    rng = np.random.default_rng(3)
+    called = frame["called"].to_numpy() == 1
+    wrong = called & (rng.random(len(frame)) < 0.1)
+    reached = (called & ~wrong & ((frame["rebooked"].to_numpy() == 1) | (rng.random(len(frame)) < 0.3)))
+    model = StageUpliftModel.fit(frame, frame["called"], frame["done"], frame["patient_id"], FEATURES,
+                                 BenefitConfig(chain=True), rebooked=frame["rebooked"], reached=reached.astype(int),
+                                 wrong=wrong.astype(int))
+    assert len(model.effect_models[0].steps) == 3
+    new, new_uplift = hand_made_log(4000, seed=11)
+    assert np.corrcoef(model.predict(new), new_uplift)[0, 1] > 0.7
+
+
 def test_benefit_ranking_beats_the_risk_ranking_on_the_hand_made_log(fitted_hand_made):
     _, _, model = fitted_hand_made
     new, new_uplift = hand_made_log(4000, seed=6)
@@ -171,6 +188,17 @@ def test_pilot_rows_stop_at_the_first_call_and_keep_final_outcomes_only(logged_s
     assert (rows.loc[rows["called"] == 1, "sweep_day"] == last[rows["called"] == 1]).all()  # nothing after a call
     assert rows.loc[rows["called"] == 1].groupby(point).size().max() == 1
     assert ((rows["window_closes"] - rows["sweep_day"]).dt.days == rows["days_left_in_window"]).all()
+    # The post-call labels follow the dispositions: only called rows carry them, each from
+    # its own disposition (this log left messages only: no label set).
+    assert not rows[["rebooked", "reached", "wrong_number"]].any().any()
+    log = logged_small.outreach.copy()
+    log["disposition"] = np.resize(["reached_rebooked", "reached_declined", "wrong_number", "left_message"], len(log))
+    labelled = pilot_rows(logged_small.patients, logged_small.events, log, logged_small.as_of)
+    uncalled = labelled["called"] == 0
+    assert not labelled.loc[uncalled, ["rebooked", "reached", "wrong_number"]].any().any()
+    assert (labelled["rebooked"] <= labelled["reached"]).all()
+    called = labelled[~uncalled]
+    assert 0 < called["rebooked"].sum() < called["reached"].sum() and called["wrong_number"].sum() > 0
 
 
 def test_shuffling_outcomes_dispositions_or_ground_truth_leaves_the_features_unchanged(logged_small):
