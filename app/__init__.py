@@ -7,6 +7,7 @@ from typing import Callable
 import dash
 from flask import jsonify
 
+from app.access import register_access
 from app.api import register_api
 from callbacks import context, filter_panel, model, outreach, overview, pathways, patient, scenarios, worklist
 from components.layout import shell
@@ -51,6 +52,7 @@ def create_app(dataset=None, settings: Settings | None = None,
         update_title=None,
     )
     server = app.server
+    register_access(app, settings, log)  # sign-in, roles and the audit trail before any route
     _register_health_route(server)
     register_api(server)
     context.init_cache(server, settings)

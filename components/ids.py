@@ -133,3 +133,10 @@ SCENARIO_METHODS = "scenario-methods"  # model-based vs arithmetic table
 SCENARIO_FUNNEL_GRAPH = "scenario-funnel-graph"
 SCENARIO_TRUTH_BUTTON = "scenario-truth-button"
 SCENARIO_TRUTH = "scenario-truth"
+
+# Admin audit report (app/pages/audit.py, callbacks/audit_report.py)
+AUDIT_USER = "audit-user"
+AUDIT_ACTION = "audit-action"
+AUDIT_DATES = "audit-dates"
+AUDIT_SUMMARY = "audit-summary"
+AUDIT_GRID = "audit-grid"
