@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import pandas as pd
-from flask import g, has_request_context
+from flask import Response, g, has_request_context
 from werkzeug.exceptions import Forbidden
 
 ANALYST, COORDINATOR, ADMIN = "analyst", "coordinator", "admin"
@@ -33,6 +33,11 @@ class Principal:
     def scope_key(self) -> str:
         """What a cached result may depend on: role and sites, never the person."""
         return f"{self.role}:{'*' if self.sites is None else ','.join(sorted(self.sites))}"
+
+
+def forbidden() -> Forbidden:
+    """403 and nothing else (raised from a callback, Flask answers with exactly this)."""
+    return Forbidden(response=Response("Forbidden\n", status=403, mimetype="text/plain"))
 
 
 _UNRESTRICTED = Principal("(no request)", ADMIN, None, "internal")
@@ -66,7 +71,7 @@ def suppresses_small_counts() -> bool:
 def require_patient_level() -> Principal:
     principal = current()
     if principal is None or not principal.sees_patients:
-        raise Forbidden()
+        raise forbidden()
     return principal
 
 
@@ -105,7 +110,7 @@ def require_patient(patient_id: str) -> None:
         return
     site = _site_map().get(str(patient_id))
     if site is not None and site not in sites:
-        raise Forbidden()
+        raise forbidden()
 
 
 def audit(action: str, page: str, patient_ids: Iterable = (), count: int | None = None) -> None:

@@ -24,9 +24,7 @@ def _date(value) -> dt.date | None:
 def audit_view(username, action, since, until) -> tuple[str, list[dict]]:
     """(the summary line, the grid rows)."""
     if access_scope.current() is None or access_scope.current().role != access_scope.ADMIN:
-        from werkzeug.exceptions import Forbidden
-
-        raise Forbidden()
+        raise access_scope.forbidden()
     trail = _trail()
     rows = trail.rows(username=(username or "").strip() or None, action=action or None, since=_date(since),
                        until=_date(until), limit=REPORT_ROWS)
