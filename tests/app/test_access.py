@@ -245,3 +245,14 @@ def test_patient_views_worklist_renders_and_api_reads_are_audited(dash_app, app_
     assert worklist.patient_count == len(listed)
     assert api.patient_count == 4
     assert trail.verify().ok
+
+
+def test_openid_connect_claims_map_to_a_role_and_sites():
+    from app.access.oidc import role_from_claims, sites_from_claims
+
+    assert role_from_claims({"carepath_role": "Coordinator"}, "carepath_role") == "coordinator"
+    assert role_from_claims({"groups": ["staff", "analyst", "admin"]}, "groups") == "admin"  # most privileged known
+    assert role_from_claims({"groups": ["staff"]}, "groups") is None
+    assert role_from_claims({}, "carepath_role") is None
+    assert sites_from_claims({"carepath_sites": "North, East"}, "carepath_sites") == ("North", "East")
+    assert sites_from_claims({"carepath_sites": ["North"]}, "carepath_sites") == ("North",)
