@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.local_server import free_port, wait_healthy  # noqa: E402
+from scripts.local_server import free_port, wait_healthy
 
 PASSWORD = "bench-load-password"
 QUERIES = ("", "?program=diabetes", "?payer=Medicaid", "?sex=F&age=50-80", "?risk=high", "?region=rural")

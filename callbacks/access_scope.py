@@ -7,8 +7,8 @@ nothing is restricted; every HTTP request has one, because app.access refuses it
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 import pandas as pd
 from flask import Response, g, has_request_context

@@ -73,7 +73,7 @@ class AuditTrail:
         with write_transaction(self.engine, lock_key=AUDIT_LOCK_KEY) as connection:
             last = connection.execute(select(table.c.id, table.c.row_hash).order_by(table.c.id.desc()).limit(1)).first()
             row = {"id": 1 if last is None else last.id + 1,
-                   "at": (at or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="microseconds"),
+                   "at": (at or dt.datetime.now(dt.UTC)).isoformat(timespec="microseconds"),
                    "username": username, "role": role, "action": action, "page": page[:128],
                    "patient_count": len(ids) if count is None else int(count),
                    "patient_ids": json.dumps(ids, separators=(",", ":"))}

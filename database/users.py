@@ -44,7 +44,7 @@ class UserRecord:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def token_digest(token: str) -> str:

@@ -53,7 +53,7 @@ class OidcSignIn:
         def oidc_callback():
             try:
                 token = self.client.authorize_access_token()
-            except Exception as error:  # authlib raises several types for a bad or replayed response
+            except Exception as error:  # noqa: BLE001 - authlib raises many types for a bad or replayed response
                 return Response(f"Sign-in with your organisation failed: {type(error).__name__}.\n", status=401,
                                 mimetype="text/plain")
             claims = dict(token.get("userinfo") or {})

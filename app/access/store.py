@@ -58,7 +58,7 @@ class LazyStore:
                     self._next_try = self._clock() + self.retry_seconds
                     try:
                         self._store = open_store(self.settings, for_server=True)
-                    except Exception as error:  # unreachable server, bad URL, missing driver
+                    except Exception as error:  # noqa: BLE001 - unreachable server, bad URL, missing driver
                         self.reason = (f"The sign-in database ({self.settings.database_url.split('@')[-1]}) "
                                        f"cannot be reached: {str(error).splitlines()[0][:200]}")
                         self.log(f"access control unavailable: {self.reason}")

@@ -4,7 +4,15 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import Blueprint, Response, abort, redirect, render_template_string, request, session
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    redirect,
+    render_template_string,
+    request,
+    session,
+)
 
 from app.access.gate import SESSION_USER, safe_next
 from app.access.ratelimit import SignInLimiter
@@ -58,8 +66,8 @@ def _check_csrf() -> None:
 
 
 def _page(status: int = 200, **values):
-    defaults = dict(title="Sign in", lead="Sign in to see your patients and reports.", error=None, notice=None,
-                    form="login", next="/", username="", oidc=False)
+    defaults = {"title": "Sign in", "lead": "Sign in to see your patients and reports.", "error": None,
+                "notice": None, "form": "login", "next": "/", "username": "", "oidc": False}
     defaults.update(values)
     response = Response(render_template_string(PAGE, csrf=csrf_token(), **defaults), status=status)
     response.headers["Cache-Control"] = "no-store"

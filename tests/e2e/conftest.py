@@ -36,7 +36,7 @@ def sign_in(duo, base_url: str, username: str = E2E_USER, password: str = E2E_PA
 
 
 @pytest.fixture
-def dash_duo(dash_duo, e2e_user):  # noqa: F811 - wraps dash's own fixture of the same name
+def dash_duo(dash_duo, e2e_user):
     original = dash_duo.start_server
 
     def start_server(app, navigate=True, **kwargs):
