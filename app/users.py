@@ -56,6 +56,14 @@ def main(argv=None, stdin=None, out=None) -> int:
     args = parser.parse_args(argv)
     try:
         store = _store(args.url)
+    except Exception as error:  # noqa: BLE001 - unreachable server, bad URL, missing driver: say so, no traceback
+        print(f"error: the users database cannot be opened: {str(error).splitlines()[0][:200]}", file=sys.stderr)
+        if args.command == "first-admin":  # serve.sh goes on: the app starts and says the same
+            print("Create the first admin once it is reachable: python -m app.users add admin --role admin",
+                  file=sys.stderr)
+            return 0
+        return 2
+    try:
         users = store.users
         if args.command == "add":
             user = users.add(args.name, args.role, _read_password(stdin), args.site)
