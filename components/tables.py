@@ -48,9 +48,9 @@ def durations_table(durations: pd.DataFrame) -> dbc.Table:
 
 
 # AG Grid formats in the browser; a missing value (a group nobody has resolved in) reads "—".
-_PERCENT = {"function": f"params.value == null ? '{formatting.MISSING}' : typeof params.value === 'string' ? params.value : d3.format('.1%')(params.value)"}
-_COUNT = {"function": f"params.value == null ? '{formatting.MISSING}' : typeof params.value === 'string' ? params.value : d3.format(',')(params.value)"}
-_DAYS = {"function": f"params.value == null ? '{formatting.MISSING}' : typeof params.value === 'string' ? params.value : d3.format(',.0f')(params.value) + ' days'"}
+_PERCENT = {"function": f"params.value == null ? '{formatting.MISSING}' : params.value === '<11' ? '<11' : d3.format('.1%')(params.value)"}
+_COUNT = {"function": f"params.value == null ? '{formatting.MISSING}' : params.value === '<11' ? '<11' : d3.format(',')(params.value)"}
+_DAYS = {"function": f"params.value == null ? '{formatting.MISSING}' : params.value === '<11' ? '<11' : d3.format(',.0f')(params.value) + ' days'"}
 
 
 def breakdown_grid(grid_id: str, group_label: str) -> dag.AgGrid:
