@@ -8,6 +8,7 @@ import dash
 from flask import jsonify
 
 from app import http_guard
+from app.access import register_access
 from app.api import register_api
 from app.error_pages import register_error_pages
 from callbacks import (context, filter_panel, journeys, measures, model, outreach, overview, pathways, patient,
@@ -54,6 +55,7 @@ def create_app(dataset=None, settings: Settings | None = None,
         update_title=None,
     )
     server = app.server
+    register_access(app, settings, log)  # sign-in, roles and the audit trail before any route
     _register_health_route(server)
     register_api(server)
     register_error_pages(app)

@@ -14,7 +14,7 @@ import pandas as pd
 from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from callbacks import context
+from callbacks import access_scope, context
 from database.outreach import DISPOSITIONS, DatabaseUnavailable, OutreachInputError
 
 MAX_BODY_BYTES = 16 * 1024  # a note is at most 2,000 characters; nothing legitimate comes near this
@@ -72,7 +72,7 @@ def _ranked_scores() -> pd.DataFrame:
     scores = context.current().risk_scores
     if scores is None or scores.empty:
         return pd.DataFrame(columns=["patient_id"])
-    return ranked(scores, sort_choice(None))
+    return ranked(access_scope.in_scope(scores), sort_choice(None))  # a coordinator's sites only
 
 
 @api.get("/outreach/candidates")
@@ -104,6 +104,7 @@ def candidates():
         item["awaited_stage"] = item.pop("awaiting_stage", None)
         item["last_attempt"] = latest.get(str(row["patient_id"]))
         items.append(item)
+    access_scope.audit("api_read", "/api/v1/outreach/candidates", [item["patient_id"] for item in items])
     body = {"as_of": str(app_data.dataset.as_of.date()), "count": len(items), "candidates": items,
             "ranked_by": "expected_gain" if "expected_gain" in top.columns else "risk"}
     if app_data.risk_scores is None:
@@ -134,6 +135,7 @@ def record():
     if body.get("disposition") not in DISPOSITIONS:  # checked again below; here to name the set early
         return _error(400, f"disposition: must be one of {', '.join(DISPOSITIONS)}, got "
                            f"{str(body.get('disposition'))[:40]!r}", "disposition")
+    access_scope.require_patient(patient_id)
     scored = _scored_row(patient_id)
     attempt = outreach.record_attempt(
         patient_id, body.get("disposition"), note=body.get("note"), due=body.get("due"),
@@ -141,6 +143,7 @@ def record():
         awaited_stage=None if scored is None else scored["awaiting_stage"],
         decision_date=None if scored is None else scored["decision_date"],
         request_id=request.headers.get("Idempotency-Key") or body.get("request_id"))
+    access_scope.audit("api_write", "/api/v1/outreach", [patient_id])
     return jsonify(attempt.as_json()), (200 if attempt.replayed else 201)
 
 
@@ -158,8 +161,10 @@ def attempts():
     patient_id = (request.args.get("patient_id") or "").strip()
     if not patient_id:
         return _error(400, "patient_id: is required, e.g. /api/v1/outreach?patient_id=P000123", "patient_id")
+    access_scope.require_patient(patient_id)
     outreach = context.outreach_log()
     found = outreach.attempts_for(patient_id)
+    access_scope.audit("api_read", "/api/v1/outreach", [patient_id])
     return jsonify({"patient_id": patient_id, "count": len(found), "attempts": [a.as_json() for a in found]})
 
 

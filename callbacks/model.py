@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, html
 
-from callbacks import context
+from callbacks import access_scope, context, suppression
 from data.input_errors import text_or_none
 from components import formatting, ids
 from components.figures import calibration_figure, empty_figure, importance_figure, model_colour, roc_figure
@@ -191,7 +191,8 @@ def subgroup_view(model_name: str | None) -> list[dict]:
     if report is None:
         return []
     model = report["models"].get(model_name or report["primary_model"]) or report["models"][report["primary_model"]]
-    return subgroup_rows(model["subgroups"])
+    rows = subgroup_rows(model["subgroups"])
+    return suppression.subgroup_rows(rows) if access_scope.suppresses_small_counts() else rows
 
 
 def register_callbacks(app: Dash) -> None:

@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Dash, Input, Output, State, ctx, no_update
 
-from callbacks import context
+from callbacks import access_scope, context
 from components import ids
 from components.outreach_panel import DISPOSITION_LABELS, NO_SELECTION
 from data.input_errors import number_or_none
@@ -119,7 +119,7 @@ def _selected(selected_rows) -> pd.Series | None:
     scores = context.current().risk_scores
     if scores is None or not patient_id:
         return None
-    match = scores[scores["patient_id"] == patient_id]
+    match = access_scope.in_scope(scores[scores["patient_id"] == patient_id])  # another site's patient: no selection
     return None if match.empty else match.iloc[0]
 
 
@@ -162,6 +162,7 @@ def save_call(selected_rows, coordinator, disposition, note, due, request_id=Non
         return _alert(f"Not saved: {error}.", "warning"), False
     except _unavailable_error() as error:
         return _alert(UNAVAILABLE.format(reason=str(error)), "danger"), False
+    access_scope.audit("outreach_write", "/worklist", [str(row["patient_id"])])
     label = DISPOSITION_LABELS[disposition]
     if stored.replayed:
         return _alert(f"Already saved: {row['patient_id']} · {label} (stored once).", "info"), False
@@ -187,10 +188,12 @@ def assign_to(selected_rows, coordinator):
         return _alert(f"Not assigned: {error}.", "warning"), False
     except _unavailable_error() as error:
         return _alert(UNAVAILABLE.format(reason=str(error)), "danger"), False
+    access_scope.audit("outreach_write", "/worklist", [str(row["patient_id"])])
     return _alert(f"{row['patient_id']} is now {coordinator}'s.", "success"), True
 
 
 def update_selection(selected_rows) -> tuple:
+    access_scope.require_patient_level()
     text, disabled = selection_text(selected_rows)
     return text, disabled, disabled
 
@@ -201,11 +204,13 @@ def new_request_key(*_changes) -> str:
 
 
 def update_team_summary(_refreshes) -> list[dict]:
+    access_scope.require_patient_level()
     return team_rows()
 
 
 def act(save_clicks, assign_clicks, selected_rows, coordinator, disposition, note, due, refreshes, request_key=None):
     """The Save / Take on buttons: one callback, so both refresh the list the same way."""
+    access_scope.require_patient_level()
     refreshes = number_or_none(refreshes, "worklist refresh counter")
     if ctx.triggered_id == ids.OUTREACH_ASSIGN:
         feedback, changed = assign_to(selected_rows, coordinator)

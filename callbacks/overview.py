@@ -7,13 +7,14 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, html, no_update
 
-from callbacks import context
+from callbacks import access_scope, context, suppression
 from components import formatting, ids
 from components.cards import rate_with_counts
 from components.figures import empty_figure, funnel_figure, trend_figure
 from components.reconciliation import reconciliation_body
 from components.tables import funnel_table
 from data.cohorts import cohort_kpis, completion_reconciliation, funnel_counts, monthly_trend
+from data.journeys import MILESTONE_DAYS
 from ml.scenario_levers import ScenarioLevers
 from data.readiness import OK
 
@@ -73,7 +74,8 @@ def high_risk_text(app_data: context.AppData, frame):
         if app_data.models_unavailable:
             return html.Span(NO_MODEL, className="kpi-pending", title=app_data.models_unavailable)
         return html.Span(MODEL_PENDING, className="kpi-pending")
-    return formatting.count(int((frame["risk_tier"] == "High").sum()))
+    high = int((frame["risk_tier"] == "High").sum())
+    return suppression.count_text(high) if access_scope.suppresses_small_counts() else formatting.count(high)
 
 
 def as_of_notice(app_data: context.AppData) -> dbc.Alert | None:
@@ -103,6 +105,8 @@ def overview_view(cohort_query: str | None) -> OverviewView:
     kpis = cohort_kpis(frame, pathway)
     funnel = funnel_counts(frame, pathway)
     resolved = kpis.resolved_after_positive_screen
+    if access_scope.suppresses_small_counts():
+        return _suppressed_view(app_data, frame, kpis, funnel, high_risk, pathway)
     return OverviewView(
         message=as_of_notice(app_data),
         patients=formatting.count(kpis.patients),
@@ -116,6 +120,27 @@ def overview_view(cohort_query: str | None) -> OverviewView:
         funnel=funnel_figure(funnel),
         funnel_table=funnel_table(funnel),
         trend=trend_figure(monthly_trend(frame, pathway)),
+    )
+
+
+def _suppressed_view(app_data, frame, kpis, funnel, high_risk, pathway) -> OverviewView:
+    """The Overview for aggregate-only users: counts 1-10 and the rates and medians built on them read "<11"."""
+    resolved = kpis.resolved_after_positive_screen
+    trend = suppression.trend(monthly_trend(frame, pathway))
+    return OverviewView(
+        message=as_of_notice(app_data),
+        patients=suppression.count_text(kpis.patients),
+        screening_uptake=suppression.rate_text(kpis.screening_uptake, kpis.screened, kpis.screened + kpis.not_screened),
+        completion_rate=suppression.rate_text(kpis.completion_rate, kpis.completed, resolved),
+        dropout_rate=suppression.rate_text(kpis.dropout_rate, kpis.dropped_out, resolved),
+        median_days_to_treatment=suppression.days_text(kpis.median_days_to_milestone,
+                                                       int(frame[MILESTONE_DAYS].notna().sum())),
+        in_progress=suppression.count_text(kpis.in_progress),
+        high_risk=high_risk,
+        funnel=(empty_figure(suppression.SUPPRESSED_FIGURE) if suppression.has_small(funnel, ["patients", "drop_off"])
+                else funnel_figure(funnel)),
+        funnel_table=funnel_table(suppression.funnel(funnel)),
+        trend=trend_figure(trend),
     )
 
 

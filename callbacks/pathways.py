@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, html, no_update
 
-from callbacks import context
+from callbacks import access_scope, context, suppression
 from callbacks.overview import EMPTY_COHORT_MESSAGE
 from components import ids
 from components.figures import durations_figure, empty_figure, sankey_figure
@@ -66,6 +66,8 @@ def pathways_view(cohort_query: str | None) -> PathwaysView:
     pathway = context.pathway()
     flows = sankey_flows(frame, pathway)
     durations = stage_durations(frame, pathway)
+    if access_scope.suppresses_small_counts():
+        return _suppressed_view(frame, flows, durations, pathway)
     return PathwaysView(
         message=None,
         bottleneck=bottleneck_callout(bottleneck_text(stage_losses(flows, pathway), durations, pathway),
@@ -75,6 +77,28 @@ def pathways_view(cohort_query: str | None) -> PathwaysView:
         durations_table=durations_table(durations),
         site_rows=breakdown_rows(breakdown(frame, "site", pathway)),
         payer_rows=breakdown_rows(breakdown(frame, "payer", pathway)),
+        site_style=_breakdown_style("site"),
+        payer_style=_breakdown_style("payer"),
+    )
+
+
+def _suppressed_view(frame, flows, durations, pathway) -> PathwaysView:
+    """Pathways for aggregate-only users: flows of 1-10 patients left out, small counts and the
+    rates and waits built on them read "<11"; the bottleneck sentence (it names counts) is withheld
+    when it rests on a small count."""
+    losses = stage_losses(flows, pathway)
+    small_losses = suppression.has_small(losses, ["indicated", "got", "dropped_out", "resolved"])
+    shown_durations = suppression.durations(durations)
+    return PathwaysView(
+        message=None,
+        bottleneck=bottleneck_callout(
+            suppression.SUPPRESSED_FIGURE + "." if small_losses or suppression.has_small(durations, ["n"])
+            else bottleneck_text(losses, durations, pathway), bottleneck_definition(pathway)),
+        sankey=sankey_figure(suppression.sankey(flows)),
+        durations=durations_figure(durations[~suppression._small_mask(durations["n"])]),
+        durations_table=durations_table(shown_durations),
+        site_rows=breakdown_rows(suppression.breakdown(breakdown(frame, "site", pathway))),
+        payer_rows=breakdown_rows(suppression.breakdown(breakdown(frame, "payer", pathway))),
         site_style=_breakdown_style("site"),
         payer_style=_breakdown_style("payer"),
     )

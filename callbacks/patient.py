@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import Dash, Input, Output
 
-from callbacks import context
+from callbacks import access_scope, context
 from callbacks.outreach import call_history_lines
 from data.cohort_filter import apply_cohort
 from data.input_errors import text_or_none
@@ -346,7 +346,13 @@ def patient_view(patient_text, cohort_query: str | None) -> PatientView:
 
 
 def update_patient(patient_text, _open_clicks, cohort_query: str | None) -> tuple:
-    return patient_view(patient_text, cohort_query).as_outputs()
+    patient_id = normalise_patient_id(patient_text)
+    if patient_id:
+        access_scope.require_patient(patient_id)  # another site's patient: 403, nothing else
+    view = patient_view(patient_text, cohort_query)
+    if not view.details_hidden:
+        access_scope.audit("patient_view", "/patient", [patient_id])
+    return view.as_outputs()
 
 
 # The cohort filter's URL writer (callbacks/filter_panel.py) rewrites the query string

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import ALL, Dash, Input, Output, ctx, html, no_update
 
-from callbacks import context
+from callbacks import access_scope, context, suppression
 from callbacks.overview import EMPTY_COHORT_MESSAGE
 from components import formatting, ids
 from components.figures import empty_figure, scenario_funnel_figure
@@ -226,6 +226,11 @@ def scenario_view(cohort_query: str | None, *control_values) -> ScenarioView:
     result = engine.project(levers, cohort_ids=cohort["patient_id"], with_truth=False)
     if result["patients"] == 0:
         return ScenarioView(message=_alert(f"{result['message']} Widen the filters or press Reset."))
+    if access_scope.suppresses_small_counts() and (suppression.is_small(result["patients"])
+                                                   or suppression.is_small(result.get("contacted"))):
+        return ScenarioView(message=_alert(f"This cohort has {suppression.SUPPRESSED} patients with a positive "
+                                           "screen (or fewer than 11 contacted): counts under 11 are suppressed "
+                                           "for your role. Widen the filters."))
     baseline_card, projected_card, change_card = _level_cards(result)
     return ScenarioView(
         summary=summary_text(result),
@@ -265,6 +270,8 @@ def truth_view(state: dict | None):
     cohort_ids = context.cohort_frame(state.get("cohort_query"))["patient_id"]
     result = engine.project(levers, cohort_ids=cohort_ids, with_truth=True, resamples=0)
     if result["patients"] == 0:
+        return None
+    if access_scope.suppresses_small_counts() and suppression.is_small(result["patients"]):
         return None
     truth = result["true_extra_completions"]
     model_share = share_of_true_gain(result["methods"]["model"]["extra_completions"], truth)

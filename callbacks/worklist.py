@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
-from callbacks import context
+from callbacks import access_scope, context
 from callbacks.outreach import attempted_today, latest_calls, outreach_log, unavailable_reason, with_calls
 from callbacks.overview import EMPTY_COHORT_MESSAGE
 from components import formatting, ids
@@ -94,7 +94,7 @@ def active_patients(cohort_query: str | None) -> pd.DataFrame | None:
     # Only scored patients carry a risk; matching a few hundred ids is far cheaper than
     # testing every score against the whole cohort's ids.
     scored_ids = cohort.loc[cohort["risk"].notna(), "patient_id"].to_numpy(dtype=object)
-    active = scores[scores["patient_id"].isin(scored_ids)]
+    active = access_scope.in_scope(scores[scores["patient_id"].isin(scored_ids)])  # a coordinator's sites only
     return active.sort_values("risk", ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -181,7 +181,10 @@ def worklist_view(cohort_query: str | None, capacity=DEFAULT_CAPACITY, sort=None
 
 
 def update_worklist(cohort_query: str | None, capacity, sort=None, show_called_today=None, _refreshes=None) -> tuple:
-    return worklist_view(cohort_query, capacity, sort, bool(show_called_today)).as_outputs()
+    access_scope.require_patient_level()
+    view = worklist_view(cohort_query, capacity, sort, bool(show_called_today))
+    access_scope.audit("worklist_view", "/worklist", [row.get("patient_id") for row in view.rows])
+    return view.as_outputs()
 
 
 def initial_controls(query: dict) -> tuple:
@@ -221,12 +224,18 @@ def shown_rows(virtual_rows: list | None, rows: list | None) -> list:
 
 def export_csv(n_clicks, virtual_rows: list | None, rows: list | None):
     """The CSV download of exactly the rows shown, in the order shown."""
+    access_scope.require_patient_level()
     for name, value in (("grid rows shown", virtual_rows), ("grid rows", rows)):
         if value is not None and not isinstance(value, list):
             raise InvalidInput(name, f"expected a list, got {kind(value)}")
     shown = shown_rows(virtual_rows, rows)
     if not n_clicks or not shown:
         return no_update
+    # The rows come from the client: export only patients this user may see.
+    allowed = set(access_scope.in_scope(pd.DataFrame({"patient_id": [str(r.get("patient_id")) for r in shown]}))
+                  ["patient_id"])
+    shown = [r for r in shown if str(r.get("patient_id")) in allowed]
+    access_scope.audit("export", "/worklist", [r.get("patient_id") for r in shown])
     return dcc.send_data_frame(export_frame(shown).to_csv, export_filename(), index=False)
 
 

@@ -11,6 +11,8 @@ def _missing(value) -> bool:
 
 
 def count(value) -> str:
+    if isinstance(value, str):  # already text, e.g. a suppressed small count ("<11")
+        return value
     return MISSING if _missing(value) else f"{int(value):,}"
 
 
@@ -19,6 +21,8 @@ def percent(fraction) -> str:
 
 
 def days(value) -> str:
+    if isinstance(value, str):
+        return value
     return MISSING if _missing(value) else f"{value:,.0f} days"
 
 

@@ -171,3 +171,9 @@ QUALITY_SUMMARY = "quality-summary"
 QUALITY_TREND_GRAPH = "quality-trend-graph"
 QUALITY_SITE_TABLE = "quality-site-table"
 QUALITY_GAP = "quality-gap"  # the numerator gap's patients (patient-level: gated by role)
+# Admin audit report (app/pages/audit.py, callbacks/audit_report.py)
+AUDIT_USER = "audit-user"
+AUDIT_ACTION = "audit-action"
+AUDIT_DATES = "audit-dates"
+AUDIT_SUMMARY = "audit-summary"
+AUDIT_GRID = "audit-grid"

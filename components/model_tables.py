@@ -154,10 +154,10 @@ def coefficients_table(coefficients: list[dict], top: int = 15) -> dbc.Table:
     return dbc.Table([header, body], size="sm", hover=True, className="coefficients-table mb-0")
 
 
-_PERCENT = {"function": f"params.value == null ? '{formatting.MISSING}' : d3.format('.1%')(params.value)"}
-_COUNT = {"function": f"params.value == null ? '{formatting.MISSING}' : d3.format(',')(params.value)"}
-_DECIMAL = {"function": f"params.value == null ? '{formatting.MISSING}' : d3.format('.3f')(params.value)"}
-_POINTS = {"function": f"params.value == null ? '{formatting.MISSING}' : "
+_PERCENT = {"function": f"params.value == null ? '{formatting.MISSING}' : params.value === '<11' ? '<11' : d3.format('.1%')(params.value)"}
+_COUNT = {"function": f"params.value == null ? '{formatting.MISSING}' : params.value === '<11' ? '<11' : d3.format(',')(params.value)"}
+_DECIMAL = {"function": f"params.value == null ? '{formatting.MISSING}' : params.value === '<11' ? '<11' : d3.format('.3f')(params.value)"}
+_POINTS = {"function": f"params.value == null ? '{formatting.MISSING}' : params.value === '<11' ? '<11' : "
                        "d3.format('+.1f')(params.value * 100) + ' pts'"}
 
 

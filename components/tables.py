@@ -38,7 +38,7 @@ def durations_table(durations: pd.DataFrame) -> dbc.Table:
         html.Tr([
             html.Td(row.label),
             html.Td(formatting.days(row.median), className="text-end"),
-            html.Td(formatting.MISSING if row.n == 0 else f"{row.p25:,.0f}–{row.p75:,.0f} days",
+            html.Td(formatting.MISSING if row.n == 0 or pd.isna(row.p25) else f"{row.p25:,.0f}–{row.p75:,.0f} days",
                     className="text-end"),
             html.Td(formatting.count(row.n), className="text-end"),
         ], **{"data-step": row.step})
@@ -48,9 +48,9 @@ def durations_table(durations: pd.DataFrame) -> dbc.Table:
 
 
 # AG Grid formats in the browser; a missing value (a group nobody has resolved in) reads "—".
-_PERCENT = {"function": f"params.value == null ? '{formatting.MISSING}' : d3.format('.1%')(params.value)"}
-_COUNT = {"function": f"params.value == null ? '{formatting.MISSING}' : d3.format(',')(params.value)"}
-_DAYS = {"function": f"params.value == null ? '{formatting.MISSING}' : d3.format(',.0f')(params.value) + ' days'"}
+_PERCENT = {"function": f"params.value == null ? '{formatting.MISSING}' : params.value === '<11' ? '<11' : d3.format('.1%')(params.value)"}
+_COUNT = {"function": f"params.value == null ? '{formatting.MISSING}' : params.value === '<11' ? '<11' : d3.format(',')(params.value)"}
+_DAYS = {"function": f"params.value == null ? '{formatting.MISSING}' : params.value === '<11' ? '<11' : d3.format(',.0f')(params.value) + ' days'"}
 
 
 def breakdown_grid(grid_id: str, group_label: str) -> dag.AgGrid:

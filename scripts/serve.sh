@@ -7,8 +7,11 @@ cd "$(dirname "$0")/.."
 source scripts/_venv.sh
 ensure_venv requirements.txt
 
+# No users yet (a fresh machine): create the admin and print a one-time password, once.
+.venv/bin/python -m app.users first-admin admin
+
 bind="${CAREPATH_HOST:-127.0.0.1}:${CAREPATH_PORT:-8050}"
-echo "CarePath: http://${bind}/  (health: http://${bind}/healthz)"
+echo "CarePath: http://${bind}/  (sign in: http://${bind}/login; health: http://${bind}/healthz)"
 # --preload loads the data once, before the workers fork, so they share it and
 # never generate it twice; --no-control-socket keeps gunicorn 27 out of ~/.gunicorn.
 # --limit-request-line 8190 (gunicorn's maximum): links up to that length reach the app, which

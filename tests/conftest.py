@@ -67,3 +67,54 @@ def app_data(dash_app):
     from callbacks import context
 
     return context.current()
+
+
+# --- Signing in (app/access) --------------------------------------------------------------
+TEST_PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="session")
+def access_users(dash_app, app_data):
+    """Users of every role in the session app's database: {role name: UserRecord}, plus a
+    coordinator of the first site only ("coordinator_a") and of every site ("coordinator_all")."""
+    from app.access import current_store
+
+    users = current_store().users
+    made = {}
+    sites = list(app_data.sites)
+    for name, role, user_sites in (("t-admin", "admin", ()), ("t-analyst", "analyst", ()),
+                                   ("t-coordinator-a", "coordinator", sites[:1]),
+                                   ("t-coordinator-all", "coordinator", sites)):
+        made[name] = users.get(name) or users.add(name, role, TEST_PASSWORD, user_sites)
+    return {"admin": made["t-admin"], "analyst": made["t-analyst"], "coordinator_a": made["t-coordinator-a"],
+            "coordinator_all": made["t-coordinator-all"]}
+
+
+def signed_in(dash_app, user):
+    """A Flask test client with ``user``'s session cookie."""
+    client = dash_app.server.test_client()
+    with client.session_transaction() as session:
+        session["uid"] = user.id
+        session["via"] = "session"
+    return client
+
+
+@pytest.fixture
+def admin_client(dash_app, access_users):
+    return signed_in(dash_app, access_users["admin"])
+
+
+@pytest.fixture
+def as_user(dash_app):
+    """``with as_user(principal): ...`` runs callbacks as that user (a request context with them signed in)."""
+    from contextlib import contextmanager
+
+    from flask import g
+
+    @contextmanager
+    def run_as(principal):
+        with dash_app.server.test_request_context("/_dash-update-component", method="POST"):
+            g.carepath_principal = principal
+            yield
+
+    return run_as

@@ -2,6 +2,7 @@
 from alembic import context
 
 from database.tables import Base
+import database.access_tables  # noqa: F401  (registers the access tables on Base.metadata)
 
 connection = context.config.attributes.get("connection")
 if connection is None:

@@ -49,8 +49,8 @@ def test_healthz_is_503_until_data_is_loaded(dash_app, monkeypatch):
     assert response.get_json()["status"] == "loading"
 
 
-def test_pages_render(dash_app):
-    client = dash_app.server.test_client()
+def test_pages_render(admin_client):
+    client = admin_client
     assert client.get("/").status_code == 200
     assert client.get("/_dash-layout").status_code == 200
 

@@ -10,8 +10,10 @@ TODAY = dt.datetime.now(dt.timezone.utc).date()
 
 
 @pytest.fixture
-def client(dash_app):
-    return dash_app.server.test_client()
+def client(dash_app, access_users):
+    from tests.conftest import signed_in
+
+    return signed_in(dash_app, access_users["admin"])
 
 
 @pytest.fixture

@@ -47,10 +47,26 @@ def served(small_dataset, isolated_var_dir, tmp_path, database_url):
             server.wait(timeout=30)
 
 
+_TOKEN: dict = {}
+
+
+def api_token(database_url: str) -> str:
+    """An admin's API token in the served app's database (every API call needs one)."""
+    from app.access.store import open_store
+
+    store = open_store(url=database_url)
+    if store.users.get("t-api") is None:
+        store.users.add("t-api", "admin", "a-long-enough-secret")
+    _TOKEN["value"] = store.users.issue_token("t-api")
+    store.engine.dispose()
+    return _TOKEN["value"]
+
+
 def _call(method: str, url: str, body: dict | None = None, headers: dict | None = None) -> tuple[int, dict, dict]:
     data = None if body is None else json.dumps(body).encode()
+    auth = {"Authorization": f"Bearer {_TOKEN['value']}"} if "value" in _TOKEN else {}
     request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+                                     headers={"Content-Type": "application/json", **auth, **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read()), dict(response.headers)
@@ -66,6 +82,7 @@ def test_20_concurrent_writers_across_2_workers_store_every_attempt_once(small_d
     from database.outreach import OutreachLog
 
     patients = list(small_models.scores["patient_id"].head(4))
+    api_token(empty_database_url)
     with served(small_dataset, isolated_var_dir, tmp_path, empty_database_url) as (base, _log):
         barrier = threading.Barrier(WRITERS)
         results: list = [None] * WRITERS
@@ -95,16 +112,20 @@ def test_20_concurrent_writers_across_2_workers_store_every_attempt_once(small_d
     assert len(served_by - {None}) == 2, served_by
 
 
-def test_served_app_starts_without_its_database_and_the_api_says_503(small_dataset, small_models,
-                                                                       isolated_var_dir, tmp_path):
+def test_served_app_starts_without_its_database_and_says_503(small_dataset, small_models, isolated_var_dir,
+                                                              tmp_path):
+    """The app starts and answers /healthz; with no database nobody can be recognised, so every
+    protected request (API, callbacks) answers 503 saying why, never a page without sign-in."""
+    _TOKEN.clear()
     closed = f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/carepath"
     with served(small_dataset, isolated_var_dir, tmp_path, closed) as (base, log_path):
         status, body, _ = _call("POST", f"{base}/api/v1/outreach",
-                                {"patient_id": small_models.scores["patient_id"].iloc[0], "disposition": "unreachable"})
+                                {"patient_id": small_models.scores["patient_id"].iloc[0], "disposition": "unreachable"},
+                                headers={"Authorization": "Bearer cp_anything"})
         assert status == 503 and "cannot be reached" in body["error"]
-        status, body, _ = _call("GET", f"{base}/api/v1/outreach/candidates?limit=2")
-        assert status == 200 and body["count"] == 2 and "cannot be reached" in body["outreach_unavailable"]
-        with urllib.request.urlopen(f"{base}/_dash-layout", timeout=30) as response:
-            assert response.status == 200  # the analytics pages are served
+        status, body, _ = _call("GET", f"{base}/_dash-layout")
+        assert status == 503 and "cannot be reached" in body["error"]
+        with urllib.request.urlopen(f"{base}/healthz", timeout=30) as response:
+            assert response.status == 200
     lines = [line for line in log_path.read_text().splitlines() if "outreach log unavailable" in line]
     assert len(lines) == 1

@@ -1,0 +1,118 @@
+"""Small-cell suppression for users who see aggregates only (analysts).
+
+A count from 1 to 10 is shown as "<11", and so is any rate whose numerator or
+denominator is from 1 to 10 (zero reveals nobody and is shown). The rule is applied to
+the aggregate frames before they become figures and tables, so every page an analyst
+sees goes through the same few functions. Patient-level roles see exact numbers.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from components import formatting
+
+MIN_CELL = 11
+SUPPRESSED = "<11"
+SUPPRESSED_FIGURE = "Counts under 11 are suppressed for your role"
+
+
+def is_small(value) -> bool:
+    """True for a count from 1 to 10 (NaN and None are not counts)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    return 0 < float(value) < MIN_CELL
+
+
+def count_text(value) -> str:
+    return SUPPRESSED if is_small(value) else formatting.count(value)
+
+
+def rate_text(rate, numerator, denominator) -> str:
+    return SUPPRESSED if is_small(numerator) or is_small(denominator) else formatting.percent(rate)
+
+
+def days_text(value, n) -> str:
+    """A median of fewer than 11 patients' waits is close to one patient's wait."""
+    return SUPPRESSED if is_small(n) else formatting.days(value)
+
+
+def _small_mask(values: pd.Series) -> np.ndarray:
+    numeric = pd.to_numeric(values, errors="coerce")
+    return ((numeric > 0) & (numeric < MIN_CELL)).to_numpy()
+
+
+def funnel(frame: pd.DataFrame) -> pd.DataFrame:
+    """Funnel steps with small counts as "<11" and conversion/share hidden where either side is small."""
+    out = frame.astype({"patients": object, "drop_off": object, "conversion": object, "share_of_enrolled": object})
+    small = _small_mask(frame["patients"])
+    previous_small = np.concatenate([[False], small[:-1]])
+    enrolled_small = bool(small[0]) if len(small) else False
+    out.loc[small, "patients"] = SUPPRESSED
+    out.loc[_small_mask(frame["drop_off"]), "drop_off"] = SUPPRESSED
+    out.loc[small | previous_small, "conversion"] = math.nan
+    out.loc[small | enrolled_small, "share_of_enrolled"] = math.nan
+    return out
+
+
+def has_small(frame: pd.DataFrame, columns) -> bool:
+    return any(_small_mask(frame[c]).any() for c in columns if c in frame.columns)
+
+
+def trend(frame: pd.DataFrame) -> pd.DataFrame:
+    """Monthly counts under 11 become gaps (NaN) in the figure."""
+    out = frame.astype({"enrolled": "float64", "completed": "float64"})
+    for column in ("enrolled", "completed"):
+        out.loc[_small_mask(frame[column]), column] = math.nan
+    return out
+
+
+def sankey(flows: pd.DataFrame) -> pd.DataFrame:
+    """Links carrying 1-10 patients are left out (the figure drops empty links)."""
+    out = flows.copy()
+    out.loc[_small_mask(flows["patients"]), "patients"] = 0
+    return out
+
+
+def durations(frame: pd.DataFrame) -> pd.DataFrame:
+    """Steps measured on 1-10 patients lose their quantiles; n reads "<11"."""
+    out = frame.astype({"n": object})
+    small = _small_mask(frame["n"])
+    for column in ("p05", "p25", "median", "p75", "p95"):
+        if column in out.columns:
+            out.loc[small, column] = math.nan
+    out.loc[small, "n"] = SUPPRESSED
+    return out
+
+
+def breakdown(frame: pd.DataFrame) -> pd.DataFrame:
+    """Breakdown rows (data.cohorts.breakdown) with small counts and the rates built on them hidden."""
+    out = frame.astype(object)
+    for column in ("patients", "resolved", "in_progress", "completed", "dropped_out"):
+        out.loc[_small_mask(frame[column]), column] = SUPPRESSED
+    resolved_small = _small_mask(frame["resolved"])
+    out.loc[resolved_small | _small_mask(frame["completed"]), "completion_rate"] = SUPPRESSED
+    out.loc[resolved_small | _small_mask(frame["dropped_out"]), "dropout_rate"] = SUPPRESSED
+    # The median wait of a small group is close to one patient's wait.
+    out.loc[_small_mask(frame["patients"]) | _small_mask(frame["completed"]), "median_days_to_milestone"] = SUPPRESSED
+    return out
+
+
+def subgroup_rows(rows: list[dict]) -> list[dict]:
+    """Model subgroup rows: a group whose dropouts or completers number 1-10 shows no rates."""
+    out = []
+    for row in rows:
+        row = dict(row)
+        n = row.get("rows")
+        rate = row.get("observed_rate")
+        events = None if n is None or rate is None else round(rate * n)
+        if is_small(n) or is_small(events) or (events is not None and is_small(n - events)):
+            for key in ("roc_auc", "observed_rate", "mean_predicted", "calibration_gap", "ece"):
+                if key in row:
+                    row[key] = SUPPRESSED
+            if is_small(n):
+                row["rows"] = SUPPRESSED
+        out.append(row)
+    return out

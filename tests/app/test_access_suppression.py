@@ -1,0 +1,111 @@
+"""Small-cell suppression: an analyst sees no count from 1 to 10 on any aggregate view
+(Overview KPIs, funnel and trend; Pathways Sankey, waits and breakdowns; Model subgroups;
+Scenarios), while a coordinator sees the exact numbers."""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from callbacks.access_scope import Principal
+
+ANALYST = Principal("t-analyst", "analyst", ())
+COORDINATOR = Principal("t-coordinator-all", "coordinator", None)
+COUNT_FIELDS = {"patients", "resolved", "in_progress", "completed", "dropped_out", "rows"}
+SMALL = re.compile(r"^(?:[1-9]|10)$")
+SMALL_IN_TEXT = re.compile(r"(?<![\d.,])(?:[1-9]|10)(?![\d.,%])\s+(?:patients|positive screens|contacts)\b")
+
+
+def small_cohort(app_data, size: int = 60) -> str:
+    """An enrolment window holding about ``size`` patients: big enough for some cells to show,
+    small enough that many are under 11."""
+    dates = pd.to_datetime(app_data.cohort_frame["enrollment_date"]).sort_values().reset_index(drop=True)
+    return f"?from={dates.iloc[0]:%Y-%m-%d}&to={dates.iloc[size - 1]:%Y-%m-%d}"
+
+
+def small_counts(value, where: str = "") -> list[str]:
+    """Every count from 1 to 10 in a callback output: KPI and table text, grid count fields,
+    figure values that are counts (funnel bars, Sankey links, monthly trend)."""
+    found = []
+    if isinstance(value, go.Figure):
+        value = value.to_plotly_json()
+    if hasattr(value, "to_plotly_json"):  # a Dash component
+        value = value.to_plotly_json().get("props", {})
+    if isinstance(value, dict) and "data" in value and "layout" in value:  # a figure
+        for trace in value["data"]:
+            kind = trace.get("type")
+            numbers = (trace.get("x") if kind == "funnel" else trace.get("link", {}).get("value") if kind == "sankey"
+                       else trace.get("y") if kind in ("bar", "scatter") and "Enrolled" in str(trace.get("name", ""))
+                       + "Completed pathway" else None)
+            if kind in ("bar", "scatter") and trace.get("name") not in ("Enrolled", "Completed pathway"):
+                numbers = None  # not a count (e.g. a rate, or the scenario's expected patients)
+            for number in list(numbers if numbers is not None else []):
+                if isinstance(number, (int, float)) and not pd.isna(number) and 0 < number < 11:
+                    found.append(f"{where}/{kind}: {number}")
+        return found
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in COUNT_FIELDS and isinstance(item, (int, float)) and 0 < item < 11:
+                found.append(f"{where}.{key}: {item}")
+            elif key not in ("style", "className", "id"):
+                found += small_counts(item, f"{where}.{key}")
+        return found
+    if isinstance(value, (list, tuple)):
+        for position, item in enumerate(value):
+            found += small_counts(item, f"{where}[{position}]")
+        return found
+    if isinstance(value, str) and (SMALL.match(value.strip()) or SMALL_IN_TEXT.search(value)):
+        found.append(f"{where}: {value!r}")
+    return found
+
+
+def aggregate_outputs(cohort_query: str, app_data) -> dict[str, tuple]:
+    from callbacks import model, overview, pathways, scenarios
+
+    report = app_data.models.report
+    return {
+        "overview": overview.update_overview(cohort_query),
+        "pathways": pathways.update_pathways(cohort_query),
+        **{f"model subgroups {name}": (model.subgroup_view(name),) for name in report["models"]},
+        "scenarios": scenarios.update_scenario(cohort_query, *scenarios.controls_from_levers(
+            scenarios.PRESET_CHOICES[next(iter(scenarios.PRESETS))])),
+    }
+
+
+def test_analyst_sees_no_count_under_11_on_any_aggregate_view(app_data, as_user):
+    cohort = small_cohort(app_data)
+    with as_user(ANALYST):
+        outputs = aggregate_outputs(cohort, app_data)
+    leaks = {view: small_counts(values) for view, values in outputs.items()}
+    assert {view: found for view, found in leaks.items() if found} == {}
+    # Suppressed cells say so instead of disappearing silently.
+    assert "<11" in str(outputs["overview"]) and "<11" in str(outputs["pathways"])
+
+
+def test_the_same_views_show_small_counts_to_a_coordinator(app_data, as_user):
+    """The walker finds small counts when they are there (so the test above can fail)."""
+    with as_user(COORDINATOR):
+        outputs = aggregate_outputs(small_cohort(app_data), app_data)
+    assert small_counts(outputs["overview"]) and small_counts(outputs["pathways"])
+
+
+def test_model_subgroup_rates_are_suppressed_when_their_events_are_few():
+    from callbacks.suppression import SUPPRESSED, subgroup_rows
+
+    rows = [{"attribute": "Payer", "group": "Other", "rows": 60, "roc_auc": 0.7, "observed_rate": 0.1,
+             "mean_predicted": 0.12, "calibration_gap": 0.02, "ece": 0.03},
+            {"attribute": "Payer", "group": "Medicare", "rows": 600, "roc_auc": 0.7, "observed_rate": 0.3,
+             "mean_predicted": 0.3, "calibration_gap": 0.0, "ece": 0.02}]
+    shown = subgroup_rows(rows)
+    assert shown[0]["observed_rate"] == SUPPRESSED and shown[0]["roc_auc"] == SUPPRESSED  # 6 dropouts
+    assert shown[1] == rows[1]
+
+
+@pytest.mark.parametrize("numerator, denominator, shown", [(5, 500, "<11"), (400, 8, "<11"), (0, 500, "0.0%"),
+                                                             (50, 500, "10.0%")])
+def test_a_rate_is_suppressed_when_its_numerator_or_denominator_is_small(numerator, denominator, shown):
+    from callbacks.suppression import rate_text
+
+    assert rate_text(numerator / denominator, numerator, denominator) == shown
