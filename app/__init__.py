@@ -55,11 +55,12 @@ def create_app(dataset=None, settings: Settings | None = None,
         update_title=None,
     )
     server = app.server
+    # First: the runtime folder checked (one sentence if not writable) and the cache opened.
+    context.init_cache(server, settings, log=log)
     register_access(app, settings, log)  # sign-in, roles and the audit trail before any route
     _register_health_route(server)
     register_api(server)
     register_error_pages(app)
-    context.init_cache(server, settings, log=log)
     app_data = context.load(server, dataset=dataset, settings=settings, log=log, training_config=training_config)
     app.layout = shell(app_data.sites, app_data.enrolled_first, app_data.enrolled_last,
                        hidden_fields=app_data.unavailable_filter_fields,

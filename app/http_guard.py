@@ -191,6 +191,8 @@ def _register_error_handlers(server: Flask) -> None:
     @server.errorhandler(Exception)
     def _last_resort(error: Exception):
         if isinstance(error, HTTPException):
+            if error.response is not None:  # a deliberate answer (e.g. app.access's bare 403): as built
+                return error.response
             if request.path.startswith("/api/") or request.path == CALLBACK_PATH:
                 return _error(error.code or 500, error.description or error.name)
             return error
@@ -213,13 +215,16 @@ def install(app: dash.Dash, settings: Settings) -> None:
     _hide_versions(app)
     _register_error_handlers(server)
 
-    @server.before_request
     def _limit_and_validate():
         if request.path == CALLBACK_PATH and request.method == "POST":
             return _guard_callback_body(app, limit)
         if request.method in ("POST", "PUT", "PATCH"):
             _read_limited_body(limit)
         return None
+
+    # First in line, ahead of the sign-in gate (app.access), which reads callback bodies to
+    # decide what they need: a body too large, too deep or malformed never reaches it.
+    server.before_request_funcs.setdefault(None, []).insert(0, _limit_and_validate)
 
     csp: dict[str, str] = {}
 

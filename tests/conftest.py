@@ -99,6 +99,14 @@ def signed_in(dash_app, user):
     return client
 
 
+def admin_test_client(dash_app):
+    """A test client signed in as an admin (for tests of the HTTP layer behind sign-in)."""
+    from app.access import current_store
+
+    users = current_store().users
+    return signed_in(dash_app, users.get("t-admin") or users.add("t-admin", "admin", TEST_PASSWORD, ()))
+
+
 @pytest.fixture
 def admin_client(dash_app, access_users):
     return signed_in(dash_app, access_users["admin"])

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from components import ids
+from tests.conftest import admin_test_client
 from data.pathway import DECISION_STAGES
 
 CALLBACK = "/_dash-update-component"
@@ -160,7 +161,7 @@ PROBE_NAMES = [
 @pytest.mark.parametrize("name", PROBE_NAMES)
 def test_malformed_callback_input_is_a_400_with_a_message(dash_app, name):
     body = probes(dash_app)[name]
-    response = post(dash_app.server.test_client(), body)
+    response = post(admin_test_client(dash_app), body)
     assert response.status_code == 400, (name, response.status_code, response.get_data(as_text=True)[:300])
     message = response.get_json()["error"]
     assert len(message) > 20 and "Traceback" not in message
@@ -174,7 +175,7 @@ def test_malformed_callback_input_is_a_400_with_a_message(dash_app, name):
     (b"{not json", "not JSON at all"),
 ])
 def test_malformed_callback_body_is_a_400(dash_app, raw, why):
-    response = post(dash_app.server.test_client(), None, raw=raw)
+    response = post(admin_test_client(dash_app), None, raw=raw)
     assert response.status_code == 400, why
     assert response.get_json()["error"]
 
@@ -182,13 +183,13 @@ def test_malformed_callback_body_is_a_400(dash_app, raw, why):
 def test_wrong_number_of_inputs_is_a_400(dash_app):
     body = probes(dash_app)["worklist: sort as a list"]
     body["inputs"] = body["inputs"][:2]
-    response = post(dash_app.server.test_client(), body)
+    response = post(admin_test_client(dash_app), body)
     assert response.status_code == 400
     assert "inputs" in response.get_json()["error"]
 
 
 def test_well_formed_callbacks_still_answer_200(dash_app, app_data):
-    client = dash_app.server.test_client()
+    client = admin_test_client(dash_app)
     overview = callback_body(dash_app, *_overview_output(dash_app), {(ids.COHORT_QUERY, "data"): "?program=diabetes"})
     assert post(client, overview).status_code == 200
     worklist = callback_body(dash_app, ids.WORKLIST_GRID, "rowData",
@@ -207,7 +208,7 @@ def _worklist_response_size(app, query: str) -> int:
     body = callback_body(app, ids.WORKLIST_GRID, "rowData",
                          {(ids.COHORT_QUERY, "data"): query, (ids.WORKLIST_CAPACITY, "value"): "all",
                           (ids.WORKLIST_SORT, "value"): "risk"})
-    response = post(app.server.test_client(), body)
+    response = post(admin_test_client(app), body)
     assert response.status_code == 200
     return len(response.get_data())
 
@@ -225,7 +226,7 @@ def test_overlong_cohort_query_is_refused_not_echoed(dash_app):
     body = callback_body(dash_app, ids.WORKLIST_GRID, "rowData",
                          {(ids.COHORT_QUERY, "data"): "?program=diabetes&" + "x" * 300_000,
                           (ids.WORKLIST_CAPACITY, "value"): "all", (ids.WORKLIST_SORT, "value"): "risk"})
-    response = post(dash_app.server.test_client(), body)
+    response = post(admin_test_client(dash_app), body)
     assert response.status_code == 400
     assert len(response.get_data()) < 1000
 
@@ -241,7 +242,7 @@ def test_unexpected_exception_is_a_logged_500_without_details(dash_app, monkeypa
     monkeypatch.setattr(overview, "overview_view", broken)
     body = callback_body(dash_app, *_overview_output(dash_app), {(ids.COHORT_QUERY, "data"): ""})
     with caplog.at_level("ERROR", logger="carepath.http"):
-        response = post(dash_app.server.test_client(), body)
+        response = post(admin_test_client(dash_app), body)
     assert response.status_code == 500
     assert "P0000042" not in response.get_data(as_text=True)
     assert "Traceback" not in response.get_data(as_text=True)
@@ -256,4 +257,4 @@ def test_infinite_capacity_is_not_a_500(dash_app):
                           (ids.WORKLIST_SORT, "value"): "risk"})
     raw = json.dumps(body).replace('"value": 1.0', '"value": Infinity').encode()
     assert b"Infinity" in raw
-    assert post(dash_app.server.test_client(), None, raw=raw).status_code == 200
+    assert post(admin_test_client(dash_app), None, raw=raw).status_code == 200

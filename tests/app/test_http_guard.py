@@ -12,6 +12,7 @@ import pytest
 from components.worklist_table import export_frame
 from data.csv_safety import escape_cell, escape_formulas
 from data.settings import get_settings
+from tests.conftest import admin_test_client
 
 CALLBACK = "/_dash-update-component"
 LIMIT = get_settings().max_request_bytes
@@ -25,7 +26,7 @@ def test_oversized_callback_body_is_a_413_with_a_message(dash_app):
     """Issue 11: a 30 MB patient id was read, echoed back and cost the worker +310 MB."""
     body = json.dumps({"output": "x", "inputs": [{"id": "patient-search", "property": "value",
                                                    "value": "P" * (LIMIT + 10)}]})
-    response = dash_app.server.test_client().post(CALLBACK, data=body, content_type="application/json")
+    response = admin_test_client(dash_app).post(CALLBACK, data=body, content_type="application/json")
     assert response.status_code == 413
     assert "too large" in response.get_json()["error"]
     assert len(response.get_data()) < 500
@@ -34,7 +35,7 @@ def test_oversized_callback_body_is_a_413_with_a_message(dash_app):
 def test_chunked_body_without_length_is_limited_too(dash_app):
     """No Content-Length (chunked transfer): the body is cut off at the limit, not read whole."""
     stream = io.BytesIO(b'{"output": "' + b"x" * (LIMIT + 10) + b'"}')
-    response = dash_app.server.test_client().post(
+    response = admin_test_client(dash_app).post(
         CALLBACK, input_stream=stream, content_type="application/json",
         headers={"Transfer-Encoding": "chunked"}, environ_overrides={"wsgi.input_terminated": True})
     assert response.status_code == 413
@@ -83,13 +84,13 @@ def test_callbacks_carrying_patient_data_are_not_stored(dash_app):
     body = callback_body(dash_app, ids.WORKLIST_GRID, "rowData",
                          {(ids.COHORT_QUERY, "data"): "", (ids.WORKLIST_CAPACITY, "value"): 10,
                           (ids.WORKLIST_SORT, "value"): "risk"})
-    response = post(dash_app.server.test_client(), body)
+    response = post(admin_test_client(dash_app), body)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
 
 
 def test_static_assets_stay_cacheable(dash_app):
-    client = dash_app.server.test_client()
+    client = admin_test_client(dash_app)
     page = client.get("/").get_data(as_text=True)
     suite = next(part.split('"')[0] for part in page.split('src="')[1:] if "_dash-component-suites" in part)
     response = client.get(suite)
@@ -102,7 +103,7 @@ def test_pages_do_not_disclose_the_python_version(dash_app):
     import platform
     import sys
 
-    page = dash_app.server.test_client().get("/").get_data(as_text=True)
+    page = admin_test_client(dash_app).get("/").get_data(as_text=True)
     config = json.loads(page.split('<script id="_dash-config" type="application/json">')[1].split("</script>")[0])
     assert "python_version" not in config
     assert sys.version not in page and f"Python/{platform.python_version()}" not in page
