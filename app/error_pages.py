@@ -53,12 +53,14 @@ built by a script.</div>
 
 
 def _refuse_long_queries(server: Flask) -> None:
-    @server.before_request
     def link_length_guard():
         query_chars = len(request.query_string)
         if query_chars > MAX_QUERY_CHARS:
             return link_too_long_page(request.path, query_chars), 414, {"Content-Type": "text/html; charset=utf-8"}
         return None
+
+    # Ahead of the sign-in gate: its redirect to /login would carry the whole link along.
+    server.before_request_funcs.setdefault(None, []).insert(0, link_length_guard)
 
 
 def register_error_pages(app: dash.Dash) -> None:

@@ -3,6 +3,7 @@ import dash
 
 from app.error_pages import MAX_QUERY_CHARS, NOT_FOUND_PATH, not_found_layout
 from components.layout import NAV_PAGES
+from tests.conftest import admin_test_client
 
 
 def test_an_over_long_query_gets_the_styled_414_page(dash_app):
@@ -16,7 +17,7 @@ def test_an_over_long_query_gets_the_styled_414_page(dash_app):
 
 
 def test_queries_up_to_the_limit_are_served(dash_app, app_data):
-    client = dash_app.server.test_client()
+    client = admin_test_client(dash_app)  # signed in: the page itself, not the sign-in redirect
     assert client.get("/?" + "a" * MAX_QUERY_CHARS).status_code == 200
     # Every filter value of the data selected at once stays well below the limit.
     from data.cohort_filter import CHOICE_FIELDS, CohortFilter, to_query
