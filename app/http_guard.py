@@ -141,6 +141,11 @@ def content_security_policy(app: dash.Dash) -> str:
     ))
 
 
+def _dash_is_set_up(app: dash.Dash) -> bool:
+    """Whether Dash's first-request setup (``Dash._setup_server``) has run."""
+    return bool(getattr(app, "_got_first_request", {}).get("setup_server"))
+
+
 def _security_headers(response: Response, csp: str) -> Response:
     headers = response.headers
     headers.setdefault("Content-Security-Policy", csp)
@@ -230,7 +235,12 @@ def install(app: dash.Dash, settings: Settings) -> None:
 
     @server.after_request
     def _headers(response: Response) -> Response:
-        # Computed on first use: inline clientside callbacks are all registered by then.
-        if "policy" not in csp:
-            csp["policy"] = content_security_policy(app)
-        return _security_headers(response, csp["policy"])
+        # Kept once Dash has set itself up (its first-request setup registers the Pages
+        # clientside callback, whose inline script needs a hash too). A request refused before
+        # that setup ran (the sign-in redirect, a 413) gets the policy of the moment, uncached.
+        if "policy" in csp:
+            return _security_headers(response, csp["policy"])
+        policy = content_security_policy(app)
+        if _dash_is_set_up(app):
+            csp["policy"] = policy
+        return _security_headers(response, policy)
