@@ -82,12 +82,14 @@ def test_clicking_a_sankey_node_filters_to_its_patients(dash_duo, dash_app, app_
     _open(dash_duo, dash_app, "/pathways")
     dash_duo.wait_for_element(f"#{ids.SANKEY_GRAPH} .sankey-node", timeout=20)
     expected = len(context.cohort_frame("?node=positive-screen"))
-    # Plotly draws each node as a g.node; find the one whose label starts with "Positive screen".
+    # Plotly draws each node as a g.sankey-node; its name rides in customdata (the visible
+    # labels are annotations beside the nodes): find the "Positive screen" node by its datum.
     clicked = dash_duo.driver.execute_script(f"""
         const nodes = document.querySelectorAll('#{ids.SANKEY_GRAPH} .sankey-node');
         for (const node of nodes) {{
-            const label = node.querySelector('.node-label');
-            if (label && label.textContent.startsWith('Positive screen')) {{
+            const datum = node.__data__ && node.__data__.node;
+            const name = datum ? String(datum.customdata || datum.label || '') : '';
+            if (name.startsWith('Positive screen')) {{
                 const rect = node.querySelector('.node-rect');
                 rect.dispatchEvent(new MouseEvent('mouseover', {{bubbles: true}}));
                 rect.dispatchEvent(new MouseEvent('click', {{bubbles: true}}));
