@@ -92,10 +92,15 @@ def quality_view(cohort_query: str | None, measure_value: str | None) -> Quality
     if result.overall["denominator"].iloc[0] == 0:
         message = dbc.Alert(f"Nobody in this cohort is in the measure's denominator (it counts "
                             f"{pathway.program_labels[program]} patients only).", color="info", className="mb-3")
-    trend = (measure_trend_figure(result.by_month) if (result.by_month["denominator"] > 0).any()
-             else empty_figure("No evaluable patients"))
-    return QualityView(message, definition_text(measure, pathway, program), summary(result.overall), trend,
-                       rate_table(result.by_site, "Site"), gap_patients(result, cohort_query))
+    overall, by_site, by_month, note = result.overall, result.by_site, result.by_month, None
+    if access_scope.suppresses_small_counts():
+        overall, by_site = suppression.measure_rates(overall), suppression.measure_rates(by_site)
+        by_month, truncated = suppression.measure_trend(by_month)
+        note = suppression.TRUNCATED_NOTE if truncated else None
+    trend = (measure_trend_figure(by_month, note) if (by_month["denominator"] > 0).any()
+             else empty_figure(note or "No evaluable patients"))
+    return QualityView(message, definition_text(measure, pathway, program), summary(overall), trend,
+                       rate_table(by_site, "Site"), gap_patients(result, cohort_query))
 
 
 def update_quality(cohort_query, measure_value) -> tuple:

@@ -116,3 +116,35 @@ def subgroup_rows(rows: list[dict]) -> list[dict]:
                 row["rows"] = SUPPRESSED
         out.append(row)
     return out
+
+
+MEASURE_COUNTS = ("numerator", "denominator", "gap", "not_yet_evaluable", "excluded_age_out_of_range",
+                  "excluded_age_not_recorded")
+TRUNCATED_NOTE = "Points resting on fewer than 11 patients are not shown for your role"
+
+
+def measure_rates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Quality rate rows (data.measures rate_table): small counts read "<11"; the rate and its
+    interval too when the numerator, denominator or gap is small (any two give the third);
+    the excluded total when either of its parts is small (the other part would give it away)."""
+    out = frame.astype(object)
+    small = {c: _small_mask(frame[c]) for c in MEASURE_COUNTS if c in frame.columns}
+    for column, mask in small.items():
+        out.loc[mask, column] = SUPPRESSED
+    rate_hidden = small["numerator"] | small["denominator"] | small["gap"]
+    for column in ("rate", "rate_lower", "rate_upper"):
+        out.loc[rate_hidden, column] = SUPPRESSED
+    excluded = frame["excluded_age_out_of_range"] + frame["excluded_age_not_recorded"]
+    out["excluded"] = excluded.astype(object)
+    out.loc[small["excluded_age_out_of_range"] | small["excluded_age_not_recorded"] | _small_mask(excluded),
+            "excluded"] = SUPPRESSED
+    return out
+
+
+def measure_trend(by_month: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """Months whose rate rests on 1-10 patients (numerator, denominator or gap) are left out of
+    the trend (a zero denominator is how the figure leaves a month out); True when any was."""
+    hidden = _small_mask(by_month["numerator"]) | _small_mask(by_month["denominator"]) | _small_mask(by_month["gap"])
+    out = by_month.copy()
+    out.loc[hidden, "denominator"] = 0
+    return out, bool(hidden.any())
