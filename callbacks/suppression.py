@@ -8,6 +8,8 @@ sees goes through the same few functions. Patient-level roles see exact numbers.
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -148,3 +150,58 @@ def measure_trend(by_month: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     out = by_month.copy()
     out.loc[hidden, "denominator"] = 0
     return out, bool(hidden.any())
+
+
+def risk_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A Journeys risk table (day, at_risk, event_*, censored_*): counts 1-10 read "<11"; a
+    column whose at-risk count is small says "<11" throughout (its events would name people)."""
+    out = table.astype(object)
+    thin = _small_mask(table["at_risk"])
+    for column in table.columns:
+        if column == "day":
+            continue
+        out.loc[_small_mask(table[column]) | thin, column] = SUPPRESSED
+    return out
+
+
+def incidence_cut(estimate) -> float | None:
+    """The first time at which fewer than 11 remain at risk (the curve stops there), or None."""
+    survival = estimate.incidence.survival
+    thin = survival[pd.to_numeric(survival["at_risk"]) < MIN_CELL]
+    return None if thin.empty else float(thin["time"].iloc[0])
+
+
+def truncated_incidence(estimate):
+    """``estimate`` (data.analytics.time_to_next_stage.TimeToNextStage) with its curves cut
+    where fewer than 11 remain at risk, and the cut time (None: nothing cut)."""
+    cut = incidence_cut(estimate)
+    if cut is None:
+        return estimate, None
+    incidence = estimate.incidence
+    curves = incidence.curves[incidence.curves["time"] < cut] if len(incidence.curves) else incidence.curves
+    return replace(estimate, incidence=replace(incidence, curves=curves)), cut
+
+
+def variant_rows(rows: list[dict]) -> list[dict]:
+    """Journeys variant grid rows: small counts read "<11", as do shares, completion and
+    timings resting on them."""
+    out = []
+    for row in rows:
+        row = dict(row)
+        small_group = is_small(row["patients"])
+        for key in ("patients", "dropped_out", "in_progress", "exited"):
+            if small_group or is_small(row[key]):
+                row[key] = SUPPRESSED
+        if small_group:
+            row["share"] = row["completion"] = row["timing"] = SUPPRESSED
+            row["median_days"] = None
+        elif _share_is_small(row["completion"]) or row["dropped_out"] == SUPPRESSED:  # completed + dropped out
+            row["completion"] = SUPPRESSED
+        out.append(row)
+    return out
+
+
+def _share_is_small(text: str) -> bool:
+    """True when a "40.0 % (2 / 5)" text has a numerator or denominator from 1 to 10."""
+    match = re.search(r"\(([\d,]+) / ([\d,]+)\)", str(text))
+    return bool(match) and any(is_small(int(part.replace(",", ""))) for part in match.groups())
