@@ -71,7 +71,7 @@ def gap_patients(result, cohort_query: str | None):
         return html.P("Nobody in the numerator gap.", className="text-muted")
     follow_up_name = context.pathway().stage_name(result.program, result.measure.follow_up_stage)
     links = gap_patient_links(patient_ids, cohort_query, follow_up_name)
-    access_scope.audit("gap_patients_view", "/quality", patient_ids[:GAP_LIST_LIMIT])
+    access_scope.audit("quality_gap_view", "/quality", patient_ids[:GAP_LIST_LIMIT])
     return links
 
 

@@ -36,6 +36,11 @@ def rate_text(rate, numerator, denominator) -> str:
     return SUPPRESSED if is_small(numerator) or is_small(denominator) else formatting.percent(rate)
 
 
+def rate_of(rate, *counts) -> str:
+    """A rate, or "<11" when any count it rests on is from 1 to 10."""
+    return SUPPRESSED if any(is_small(c) for c in counts) else formatting.percent(rate)
+
+
 def days_text(value, n) -> str:
     """A median of fewer than 11 patients' waits is close to one patient's wait."""
     return SUPPRESSED if is_small(n) else formatting.days(value)

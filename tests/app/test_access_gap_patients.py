@@ -72,4 +72,4 @@ def test_a_coordinator_sees_only_their_sites_gap_patients_and_the_view_is_audite
     linked = _linked_ids(view.gap)
     assert linked and set(linked) <= set(own)
     assert f"{len(own):,} patients in the numerator gap" in component_text(view.gap)
-    assert events == [("t-coordinator", "gap_patients_view", "/quality", tuple(linked))]
+    assert events == [("t-coordinator", "quality_gap_view", "/quality", tuple(linked))]

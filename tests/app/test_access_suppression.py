@@ -1,6 +1,7 @@
 """Small-cell suppression: an analyst sees no count from 1 to 10 on any aggregate view
-(Overview KPIs, funnel and trend; Pathways Sankey, waits and breakdowns; Model subgroups;
-Scenarios), while a coordinator sees the exact numbers."""
+(Overview KPIs, funnel, trend and "How these numbers relate"; Pathways Sankey, waits and
+breakdowns; Model subgroups; Scenarios; Journeys risk table, variants, group options and
+curves; Quality summary, by-site table and trend), while a coordinator sees the exact numbers."""
 from __future__ import annotations
 
 import re
@@ -13,9 +14,14 @@ from callbacks.access_scope import Principal
 
 ANALYST = Principal("t-analyst", "analyst", ())
 COORDINATOR = Principal("t-coordinator-all", "coordinator", None)
-COUNT_FIELDS = {"patients", "resolved", "in_progress", "completed", "dropped_out", "rows"}
+COUNT_FIELDS = {"patients", "resolved", "in_progress", "completed", "dropped_out", "rows", "exited"}
 SMALL = re.compile(r"^(?:[1-9]|10)$")
-SMALL_IN_TEXT = re.compile(r"(?<![\d.,])(?:[1-9]|10)(?![\d.,%])\s+(?:patients|positive screens|contacts)\b")
+SMALL_IN_TEXT = re.compile(r"(?<![\d.,])(?:[1-9]|10)(?![\d.,%])\s+(?:patients|positive screens|contacts)\b"
+                           r"|(?<![\d.,])(?:[1-9]|10)\)$"  # a group option's size, "North (7)"
+                           r"|\((?:[1-9]|10) / |\(\d[\d,]* / (?:[1-9]|10)\)"  # "40.0 % (2 / 5)"
+                           r"|\b(?:completed|dropped out|enrolled|exited appropriately|in progress|[Ss]creened"
+                           r"|[Nn]ot screened|= |\+ )[a-z ]*:? ?(?:[1-9]|10)(?![\d.,%])"  # reconciliation counts
+                           r"|\(n = (?:[1-9]|10)\)")  # a curve's legend
 
 
 def small_cohort(app_data, size: int = 60) -> str:
@@ -41,6 +47,10 @@ def small_counts(value, where: str = "") -> list[str]:
                        + "Completed pathway" else None)
             if kind in ("bar", "scatter") and trace.get("name") not in ("Enrolled", "Completed pathway"):
                 numbers = None  # not a count (e.g. a rate, or the scenario's expected patients)
+            if kind == "scatter" and trace.get("name") == "Rate":  # a Quality month: numerator, denominator, ...
+                points = [list(point) for point in trace.get("customdata") or []]
+                numbers = [p[0] for p in points] + [p[1] for p in points] + [p[1] - p[0] for p in points]
+            found += small_counts(trace.get("name"), f"{where}/{kind}.name")
             for number in list(numbers if numbers is not None else []):
                 if isinstance(number, (int, float)) and not pd.isna(number) and 0 < number < 11:
                     found.append(f"{where}/{kind}: {number}")
@@ -62,10 +72,23 @@ def small_counts(value, where: str = "") -> list[str]:
 
 
 def aggregate_outputs(cohort_query: str, app_data) -> dict[str, tuple]:
-    from callbacks import model, overview, pathways, scenarios
+    from callbacks import journeys, measures, model, overview, pathways, scenarios
 
     report = app_data.models.report
+    from callbacks import context
+
+    pathway = context.pathway()
+    sites = [option["value"] for option in journeys.group_options(cohort_query, "site")]
     return {
+        **{f"journeys {stage}": journeys.update_journeys(cohort_query, stage, "", [])
+           for stage in pathway.decision_stages},
+        **{f"journeys {stage} by site": journeys.update_journeys(cohort_query, stage, "site", sites[:3])
+           for stage in pathway.decision_stages},
+        "journeys site options": journeys.group_options(cohort_query, "site"),
+        "quality": measures.update_quality(cohort_query + "&program=colorectal", None),
+        "quality, a larger cohort": measures.update_quality(small_cohort(app_data, 1500) + "&program=colorectal",
+                                                           None),
+        "reconciliation": (overview.reconciliation_view(cohort_query),),
         "overview": overview.update_overview(cohort_query),
         "pathways": pathways.update_pathways(cohort_query),
         **{f"model subgroups {name}": (model.subgroup_view(name),) for name in report["models"]},
@@ -89,6 +112,35 @@ def test_the_same_views_show_small_counts_to_a_coordinator(app_data, as_user):
     with as_user(COORDINATOR):
         outputs = aggregate_outputs(small_cohort(app_data), app_data)
     assert small_counts(outputs["overview"]) and small_counts(outputs["pathways"])
+    for view in ("journeys treatment", "journeys site options", "quality", "quality, a larger cohort",
+                 "reconciliation"):
+        assert small_counts(outputs[view]), view
+
+
+def _curve_ends(figure) -> list[float]:
+    return [max(trace.x) for trace in figure.data if trace.mode == "lines" and trace.x]
+
+
+def test_an_analysts_incidence_curves_stop_where_fewer_than_11_remain_at_risk(app_data, as_user):
+    from callbacks import journeys, suppression
+    from data.analytics.time_to_next_stage import time_to_next_stage
+
+    from callbacks import context
+
+    stage, cohort = context.pathway().decision_stages[0], small_cohort(app_data, 600)
+    follow_up = app_data.follow_up[(app_data.follow_up["awaiting_stage"] == stage)
+                                   & app_data.follow_up["patient_id"].isin(context.cohort_frame(cohort)["patient_id"])]
+    estimate = time_to_next_stage(follow_up)
+    cut = suppression.incidence_cut(estimate)
+    assert estimate.n >= 11 and cut is not None  # a cohort big enough to show, whose tail thins below 11
+    with as_user(COORDINATOR):
+        full = journeys.journeys_view(cohort, stage, "", []).incidence
+    with as_user(ANALYST):
+        shown = journeys.journeys_view(cohort, stage, "", []).incidence
+    assert max(_curve_ends(full)) > cut
+    assert max(_curve_ends(shown)) <= cut
+    assert any("fewer than 11" in (a.text or "") for a in shown.layout.annotations)
+    assert not any("fewer than 11" in (a.text or "") for a in full.layout.annotations)
 
 
 def test_model_subgroup_rates_are_suppressed_when_their_events_are_few():
