@@ -210,3 +210,58 @@ def _share_is_small(text: str) -> bool:
     """True when a "40.0 % (2 / 5)" text has a numerator or denominator from 1 to 10."""
     match = re.search(r"\(([\d,]+) / ([\d,]+)\)", str(text))
     return bool(match) and any(is_small(int(part.replace(",", ""))) for part in match.groups())
+
+
+def _rests_on_few(rows, rate) -> bool:
+    """A rate over ``rows`` whose events or non-events number 1-10 (or the rows themselves)."""
+    if is_small(rows):
+        return True
+    if rows is None or rate is None or isinstance(rows, str):
+        return False
+    events = round(rate * rows)
+    return is_small(events) or is_small(rows - events)
+
+
+def model_report(report: dict) -> dict:
+    """The model report as an aggregate-only user sees it on the Model page: capacity rows,
+    landmark and stage slices, today's in-progress count and monitoring months resting on 1-10
+    rows or events lose their counts ("<11") and the rates built on them. Only the parts
+    changed are copied (the report is large and shared)."""
+    out = dict(report)
+    decisions = report.get("decisions")
+    if decisions and decisions.get("capacity"):
+        capacity = []
+        for row in decisions["capacity"]:
+            if is_small(row.get("calls")) or is_small(row.get("dropouts_reached")):
+                row = dict(row, share_of_dropouts=None, calls_per_dropout_reached=None,
+                           calls=count_text(row.get("calls")), dropouts_reached=count_text(row.get("dropouts_reached")))
+            capacity.append(row)
+        out["decisions"] = dict(decisions, capacity=capacity)
+    models = dict(report.get("models") or {})
+    for name, model in models.items():
+        changed = {}
+        for key in ("by_landmark", "by_stage"):
+            if model.get(key):
+                changed[key] = [dict(r, rows=SUPPRESSED, roc_auc=None, oracle_roc_auc=None) if is_small(r.get("rows"))
+                                else r for r in model[key]]
+        day = model.get("decision_day")
+        if day and is_small(day.get("rows")):
+            changed["decision_day"] = dict(day, rows=SUPPRESSED, roc_auc=None)
+        if changed:
+            models[name] = dict(model, **changed)
+    out["models"] = models
+    monitoring = report.get("monitoring")
+    if monitoring:
+        monitoring = dict(monitoring)
+        current = monitoring.get("current")
+        if current and is_small(current.get("in_progress_patients")):
+            estimated = dict(current.get("estimated") or {}, dropout_rate=None)
+            monitoring["current"] = dict(current, in_progress_patients=SUPPRESSED, estimated=estimated)
+        if monitoring.get("by_month"):
+            monitoring["by_month"] = [
+                dict(m, rows=count_text(m.get("rows")), observed_rate=None, mean_predicted=None, roc_auc=None,
+                     calibration_in_the_large=None, estimated_roc_auc=None)
+                if _rests_on_few(m.get("rows"), m.get("observed_rate")) else m
+                for m in monitoring["by_month"]]
+        out["monitoring"] = monitoring
+    return out

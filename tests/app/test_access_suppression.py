@@ -161,3 +161,33 @@ def test_a_rate_is_suppressed_when_its_numerator_or_denominator_is_small(numerat
     from callbacks.suppression import rate_text
 
     assert rate_text(numerator / denominator, numerator, denominator) == shown
+
+
+def test_model_page_counts_resting_on_few_rows_are_suppressed(app_data, as_user):
+    from callbacks import model
+    from callbacks.suppression import SUPPRESSED, model_report
+
+    report = {
+        "primary_model": "m",
+        "decisions": {"capacity": [{"ranking": "m", "calls_per_week": 5, "calls": 40, "dropouts_reached": 7,
+                                    "share_of_dropouts": 0.2, "calls_per_dropout_reached": 5.7},
+                                   {"ranking": "m", "calls_per_week": 50, "calls": 400, "dropouts_reached": 70,
+                                    "share_of_dropouts": 0.5, "calls_per_dropout_reached": 5.7}]},
+        "models": {"m": {"by_landmark": [{"waited_days": 150, "rows": 9, "roc_auc": 0.7, "oracle_roc_auc": 0.8}],
+                         "decision_day": {"rows": 900, "roc_auc": 0.7}}},
+        "monitoring": {"current": {"in_progress_patients": 4, "estimated": {"dropout_rate": 0.25, "roc_auc": 0.7}},
+                       "by_month": [{"month": "2026-01", "rows": 200, "observed_rate": 0.02, "roc_auc": 0.7,
+                                     "mean_predicted": 0.1, "calibration_in_the_large": -0.08,
+                                     "estimated_roc_auc": 0.7}]},
+    }
+    shown = model_report(report)
+    small, large = shown["decisions"]["capacity"]
+    assert small["dropouts_reached"] == SUPPRESSED and small["calls_per_dropout_reached"] is None
+    assert large == report["decisions"]["capacity"][1]
+    assert shown["models"]["m"]["by_landmark"][0]["rows"] == SUPPRESSED
+    assert shown["models"]["m"]["decision_day"] == report["models"]["m"]["decision_day"]
+    assert shown["monitoring"]["current"]["in_progress_patients"] == SUPPRESSED
+    assert shown["monitoring"]["by_month"][0]["observed_rate"] is None  # 4 dropouts in 200 rows
+    assert report["decisions"]["capacity"][0]["dropouts_reached"] == 7  # the shared report is untouched
+    with as_user(ANALYST):
+        assert model.update_model("/model")  # the real page renders for an analyst
