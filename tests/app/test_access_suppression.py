@@ -72,11 +72,9 @@ def small_counts(value, where: str = "") -> list[str]:
 
 
 def aggregate_outputs(cohort_query: str, app_data) -> dict[str, tuple]:
-    from callbacks import journeys, measures, model, overview, pathways, scenarios
+    from callbacks import context, journeys, measures, model, overview, pathways, scenarios
 
     report = app_data.models.report
-    from callbacks import context
-
     pathway = context.pathway()
     sites = [option["value"] for option in journeys.group_options(cohort_query, "site")]
     return {
@@ -105,6 +103,8 @@ def test_analyst_sees_no_count_under_11_on_any_aggregate_view(app_data, as_user)
     assert {view: found for view, found in leaks.items() if found} == {}
     # Suppressed cells say so instead of disappearing silently.
     assert "<11" in str(outputs["overview"]) and "<11" in str(outputs["pathways"])
+    for view in ("journeys site options", "quality", "reconciliation"):
+        assert "<11" in str(outputs[view]), view
 
 
 def test_the_same_views_show_small_counts_to_a_coordinator(app_data, as_user):
