@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, parse_qsl
 import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
 
-from callbacks import context
+from callbacks import access_scope, context
 from callbacks.worklist import CAPACITY_KEY, SORT_KEY
 from data.analytics.sankey_nodes import node_labels
 from data.analytics.variants import code_for_key, variant_label
@@ -23,7 +23,7 @@ from data.cohort_filter import (AGE_BOUNDS, AGE_KEY, CHOICE_FIELDS, ENROLLED_FRO
                                 with_selection)
 from data.input_errors import text_or_none
 from components import ids
-from components.layout import NAV_PAGES
+from components.layout import HIDDEN, NAV_PAGES, PATIENT_LEVEL_PAGES
 from components.selection_chips import chip
 
 # URL keys that belong to one page rather than to the cohort.
@@ -165,12 +165,15 @@ def selection_chip_list(selection: dict | None) -> list:
 
 def nav_links(pathname: str | None, query: str | None) -> tuple:
     """Each nav link keeps the cohort query (re-written canonically, never echoed as sent),
-    and the current page's link is active."""
+    the current page's link is active, and the patient-level pages' links are hidden from
+    roles that may not open them (the pages answer 403 anyway)."""
     pathname = text_or_none(pathname, "page path", 200)
     query = to_query(context.cohort_filter(query))
     hrefs = tuple(path + query for path, _ in NAV_PAGES)
     active = tuple(pathname == path for path, _ in NAV_PAGES)
-    return hrefs + active
+    principal = access_scope.current()
+    style = {} if principal is not None and principal.sees_patients else HIDDEN
+    return hrefs + active + tuple(style for _ in PATIENT_LEVEL_PAGES)
 
 
 # Replace (not push) the history entry: tweaking a filter should not add Back steps. A page's
@@ -217,7 +220,8 @@ def register_callbacks(app: Dash) -> None:
     )(selection_chip_list)
     app.callback(
         [Output(ids.NAV_LINKS[path], "href") for path, _ in NAV_PAGES]
-        + [Output(ids.NAV_LINKS[path], "active") for path, _ in NAV_PAGES],
+        + [Output(ids.NAV_LINKS[path], "active") for path, _ in NAV_PAGES]
+        + [Output(ids.NAV_LINKS[path], "style") for path in PATIENT_LEVEL_PAGES],
         Input(ids.URL, "pathname"),
         Input(ids.COHORT_QUERY, "data"),
     )(nav_links)

@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, no_update
 
-from callbacks import context
+from callbacks import access_scope, context, suppression
 from callbacks.overview import EMPTY_COHORT_MESSAGE
 from components import ids
 from components.figures import empty_figure
@@ -59,7 +59,8 @@ def group_options(cohort_query: str | None, compare_by: str | None) -> list[dict
         return []
     counts = context.cohort_frame(cohort_query)[compare_by].dropna().astype(str).value_counts()
     labels = context.pathway().program_labels if compare_by == "program" else {}
-    return [{"label": f"{labels.get(v, v)} ({n:,})", "value": v} for v, n in counts.items()]
+    count = suppression.count_text if access_scope.suppresses_small_counts() else "{:,}".format
+    return [{"label": f"{labels.get(v, v)} ({count(n)})", "value": v} for v, n in counts.items()]
 
 
 def _events_for(stage) -> tuple[int, ...]:
@@ -93,8 +94,29 @@ def incidence_view(frame, awaiting_stage: str, compare_by: str | None, groups) -
     stage = pathway.stage(awaiting_stage)
     labels = event_labels(awaiting_stage, pathway)
     events = _events_for(stage)
+    if access_scope.suppresses_small_counts():
+        return _suppressed_incidence(estimates, labels, events)
     return (incidence_figure(estimates, labels, events),
             risk_table(estimates, labels, events, CENSOR_REASON_LABELS))
+
+
+CURVE_CUT_NOTE = "Curves stop where fewer than 11 remain at risk (your role sees no smaller groups)"
+SMALL_GROUPS_NOTE = "Groups with fewer than 11 decision points are not shown for your role"
+
+
+def _suppressed_incidence(estimates, labels, events) -> tuple:
+    """For aggregate-only users: groups under 11 left out, each curve cut where fewer than 11
+    remain at risk (saying so), and small risk-table cells as "<11"."""
+    shown = [e for e in estimates if not suppression.is_small(e.n)]
+    if not shown:
+        return empty_figure(SMALL_GROUPS_NOTE), None
+    cut = [suppression.truncated_incidence(e) for e in shown]
+    notes = ([CURVE_CUT_NOTE] if any(end is not None for _, end in cut) else []) + (
+        [SMALL_GROUPS_NOTE] if len(shown) < len(estimates) else [])
+    figure = incidence_figure([e for e, _ in cut], labels, events, ends=[end for _, end in cut],
+                              note="; ".join(notes) or None)
+    tables = [suppression.risk_table(e.table) for e in shown]
+    return figure, risk_table(shown, labels, events, CENSOR_REASON_LABELS, tables=tables)
 
 
 def journeys_view(cohort_query: str | None, awaiting_stage: str, compare_by: str | None, groups) -> JourneysView:
@@ -104,9 +126,12 @@ def journeys_view(cohort_query: str | None, awaiting_stage: str, compare_by: str
         return JourneysView(dbc.Alert(EMPTY_COHORT_MESSAGE, color="warning", className="mb-3"), blank, None, [], "")
     figure, table = incidence_view(frame, awaiting_stage, compare_by, groups)
     variants = journey_variants(frame, context.pathway(), top=TOP_VARIANTS)
+    rows, size = variant_rows(variants), f"{len(frame):,}"
+    if access_scope.suppresses_small_counts():
+        rows, size = suppression.variant_rows(rows), suppression.count_text(len(frame))
     note = (f"{len(variants) - (variants['key'] == OTHER).sum()} most common of the cohort's journeys "
-            f"({len(frame):,} patients); click a variant to filter every page to its patients.")
-    return JourneysView(None, figure, table, variant_rows(variants), note)
+            f"({size} patients); click a variant to filter every page to its patients.")
+    return JourneysView(None, figure, table, rows, note)
 
 
 def update_journeys(cohort_query, awaiting_stage, compare_by, groups) -> tuple:

@@ -7,14 +7,16 @@ from dataclasses import dataclass
 
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
+import pandas as pd
 from dash import Dash, Input, Output, html
 
-from callbacks import context
+from callbacks import access_scope, context, suppression
 from callbacks.overview import EMPTY_COHORT_MESSAGE
 from components import ids
 from components.figures import empty_figure
 from components.measure_figures import measure_trend_figure
 from components.measure_view import (
+    GAP_LIST_LIMIT,
     definition_text,
     gap_patient_links,
     rate_table,
@@ -53,13 +55,24 @@ def _measure(value: str | None):
     return measures[0] if measures else (None, None)
 
 
+GAP_HIDDEN = "The patients in the numerator gap are listed for coordinators (their sites) and admins only."
+
+
 def gap_patients(result, cohort_query: str | None):
-    """The numerator gap's patients as links to their Patient pages. Patient-level: the one
-    place a role check belongs (analysts see aggregates only)."""
-    if not result.gap_patient_ids:
+    """The numerator gap's patients as links to their Patient pages. Patient-level: hidden from
+    aggregate-only roles (the rest of the page is theirs, so no 403 here), limited to a
+    coordinator's sites, and audited whenever a list is shown."""
+    principal = access_scope.current()
+    if principal is None or not principal.sees_patients:
+        return html.P(GAP_HIDDEN, className="text-muted")
+    in_scope = access_scope.in_scope(pd.DataFrame({"patient_id": [str(p) for p in result.gap_patient_ids]}))
+    patient_ids = in_scope["patient_id"].tolist()
+    if not patient_ids:
         return html.P("Nobody in the numerator gap.", className="text-muted")
     follow_up_name = context.pathway().stage_name(result.program, result.measure.follow_up_stage)
-    return gap_patient_links(result.gap_patient_ids, cohort_query, follow_up_name)
+    links = gap_patient_links(patient_ids, cohort_query, follow_up_name)
+    access_scope.audit("quality_gap_view", "/quality", patient_ids[:GAP_LIST_LIMIT])
+    return links
 
 
 def quality_view(cohort_query: str | None, measure_value: str | None) -> QualityView:
@@ -79,10 +92,15 @@ def quality_view(cohort_query: str | None, measure_value: str | None) -> Quality
     if result.overall["denominator"].iloc[0] == 0:
         message = dbc.Alert(f"Nobody in this cohort is in the measure's denominator (it counts "
                             f"{pathway.program_labels[program]} patients only).", color="info", className="mb-3")
-    trend = (measure_trend_figure(result.by_month) if (result.by_month["denominator"] > 0).any()
-             else empty_figure("No evaluable patients"))
-    return QualityView(message, definition_text(measure, pathway, program), summary(result.overall), trend,
-                       rate_table(result.by_site, "Site"), gap_patients(result, cohort_query))
+    overall, by_site, by_month, note = result.overall, result.by_site, result.by_month, None
+    if access_scope.suppresses_small_counts():
+        overall, by_site = suppression.measure_rates(overall), suppression.measure_rates(by_site)
+        by_month, truncated = suppression.measure_trend(by_month)
+        note = suppression.TRUNCATED_NOTE if truncated else None
+    trend = (measure_trend_figure(by_month, note) if (by_month["denominator"] > 0).any()
+             else empty_figure(note or "No evaluable patients"))
+    return QualityView(message, definition_text(measure, pathway, program), summary(overall), trend,
+                       rate_table(by_site, "Site"), gap_patients(result, cohort_query))
 
 
 def update_quality(cohort_query, measure_value) -> tuple:

@@ -129,6 +129,8 @@ def _legend_name(name: str, model_metrics: dict) -> str:
 def model_view() -> ModelView:
     """The Model page for the trained models (cohort filters do not apply: no retraining)."""
     report = _report()
+    if report is not None and access_scope.suppresses_small_counts():
+        report = suppression.model_report(report)
     if report is None:
         blank = empty_figure("No trained model")
         return ModelView(message=dbc.Alert(no_model_text(), color="warning", className="mb-3"), header=None,

@@ -162,7 +162,11 @@ def reconciliation_view(cohort_query: str | None):
         baseline = engine.project(ScenarioLevers(), cohort_ids=frame["patient_id"], with_truth=False, resamples=0)
         if baseline["patients"]:
             adherence = {"rate": baseline["baseline_completion_rate"], "patients": baseline["patients"]}
-    return reconciliation_body(completion_reconciliation(frame, pathway), labels, adherence)
+    counts = completion_reconciliation(frame, pathway)
+    if access_scope.suppresses_small_counts():
+        return reconciliation_body(counts, labels, adherence, count=suppression.count_text,
+                                   rate=suppression.rate_of)
+    return reconciliation_body(counts, labels, adherence)
 
 
 def open_reconciliation(clicks, cohort_query: str | None) -> tuple:

@@ -21,23 +21,26 @@ def _step(times: np.ndarray, values: np.ndarray, horizon: float) -> tuple[list, 
     return x.tolist(), y.tolist()
 
 
-def incidence_figure(estimates: list, event_labels: dict[int, str], events: tuple[int, ...]) -> go.Figure:
+def incidence_figure(estimates: list, event_labels: dict[int, str], events: tuple[int, ...],
+                     ends: list | None = None, note: str | None = None) -> go.Figure:
     """``estimates``: data.analytics.time_to_next_stage.TimeToNextStage per group (the first
-    is drawn with its 95 % band; every group's band when there are at most two)."""
+    is drawn with its 95 % band; every group's band when there are at most two). ``ends``:
+    per group, the day its curve stops (None: the common horizon); ``note`` is shown above."""
     fig = make_subplots(rows=1, cols=len(events), shared_yaxes=True, horizontal_spacing=0.04,
                         subplot_titles=[event_labels[e] for e in events])
     horizon = max((float(e.incidence.survival["time"].max()) for e in estimates if e.n), default=1.0)
     bands = len(estimates) <= 2
     for g, estimate in enumerate(estimates):
         colour = GROUP_COLOURS[g % len(GROUP_COLOURS)]
+        end = horizon if ends is None or ends[g] is None else min(horizon, float(ends[g]))
         curves = estimate.incidence.curves
         for col, event in enumerate(events, start=1):
             curve = curves[curves["event"] == event] if len(curves) else curves
             times = curve["time"].to_numpy(dtype=float)
-            x, y = _step(times, curve["estimate"].to_numpy(dtype=float), horizon)
+            x, y = _step(times, curve["estimate"].to_numpy(dtype=float), end)
             if bands and len(curve):
-                _, low = _step(times, curve["lower"].to_numpy(dtype=float), horizon)
-                _, high = _step(times, curve["upper"].to_numpy(dtype=float), horizon)
+                _, low = _step(times, curve["lower"].to_numpy(dtype=float), end)
+                _, high = _step(times, curve["upper"].to_numpy(dtype=float), end)
                 fig.add_scatter(x=x + x[::-1], y=high + low[::-1], fill="toself", line=dict(width=0),
                                 fillcolor=_translucent(colour, 0.15), hoverinfo="skip", showlegend=False,
                                 row=1, col=col)
@@ -49,6 +52,9 @@ def incidence_figure(estimates: list, event_labels: dict[int, str], events: tupl
     fig.update_yaxes(tickformat=".0%", range=[0, 1], row=1, col=1, title_text="Cumulative incidence")
     fig.update_xaxes(title_text="Days since the decision", rangemode="tozero")
     fig.update_layout(height=380, legend=dict(orientation="h", yanchor="top", y=-0.22, x=0))
+    if note:
+        fig.add_annotation(text=note, xref="paper", yref="paper", x=0, y=1.14, showarrow=False, xanchor="left",
+                           font=dict(size=11, color="#6c757d"))
     fig = _base_layout(fig)
     fig.update_layout(margin=dict(l=60, r=10, t=40, b=10))
     return fig

@@ -37,7 +37,9 @@ def variant_rows(table: pd.DataFrame) -> list[dict]:
     } for row in table.itertuples(index=False)]
 
 
-_COUNT = {"function": f"params.value == null ? '{formatting.MISSING}' : d3.format(',')(params.value)"}
+# A suppressed cell arrives as text ("<11") and is shown as it is.
+_COUNT = {"function": f"params.value == null ? '{formatting.MISSING}' : typeof params.value === 'string' "
+                      "? params.value : d3.format(',')(params.value)"}
 _DAYS = {"function": f"params.value == null ? '{formatting.MISSING}' : d3.format(',.0f')(params.value) + ' days'"}
 
 
@@ -74,12 +76,13 @@ def variants_grid() -> dag.AgGrid:
 
 
 def risk_table(estimates: list, event_labels: dict[int, str], events: tuple[int, ...],
-               censor_labels: dict[str, str]) -> html.Div:
+               censor_labels: dict[str, str], tables: list | None = None) -> html.Div:
     """Per group, a Kaplan–Meier-style table: days across; at risk, events by outcome and
-    censored by reason down (counts within each interval ending on that day)."""
+    censored by reason down (counts within each interval ending on that day). ``tables``
+    replaces the estimates' own tables (suppressed cells arrive as text)."""
     blocks = []
-    for estimate in estimates:
-        table = estimate.table
+    for position, estimate in enumerate(estimates):
+        table = estimate.table if tables is None else tables[position]
         rows = [("At risk (start of interval)", table["at_risk"])]
         rows += [(event_labels[e], table[f"event_{e}"]) for e in events]
         rows += [(f"Censored: {censor_labels.get(c.removeprefix('censored_'), c.removeprefix('censored_'))}",
@@ -87,7 +90,8 @@ def risk_table(estimates: list, event_labels: dict[int, str], events: tuple[int,
         header = html.Thead(html.Tr([html.Th(estimate.group)]
                                     + [html.Th(f"day {d}" if i == 0 else f"≤ {d}", className="text-end")
                                        for i, d in enumerate(table["day"])]))
-        body = html.Tbody([html.Tr([html.Td(label)] + [html.Td(formatting.count(v), className="text-end")
+        body = html.Tbody([html.Tr([html.Td(label)] + [html.Td(v if isinstance(v, str) else formatting.count(v),
+                                                                className="text-end")
                                                         for v in values])
                            for label, values in rows])
         blocks.append(html.Div(dbc.Table([header, body], size="sm", hover=True, responsive=True,

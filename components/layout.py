@@ -20,6 +20,9 @@ NAV_PAGES = (
     ("/journeys", "Journeys"),
     ("/quality", "Quality"),
 )
+# Pages that show patient-level data only: hidden from the nav (and refused) for aggregate-only roles.
+PATIENT_LEVEL_PAGES = ("/worklist", "/patient")
+HIDDEN = {"display": "none"}
 
 
 def navbar() -> dbc.Navbar:

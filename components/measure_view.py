@@ -33,10 +33,29 @@ def definition_text(measure, pathway, program: str) -> html.Div:
     ], className="measure-definition")
 
 
+def _count(value) -> str:
+    """A count, or the text a suppressed cell already carries (callbacks.suppression)."""
+    return value if isinstance(value, str) else formatting.count(value)
+
+
+def _share(row) -> str:
+    if isinstance(row["rate"], str):  # suppressed: numerator and denominator too
+        return row["rate"]
+    return share_text(row["numerator"], row["denominator"])
+
+
 def _interval(row) -> str:
+    if isinstance(row["rate_lower"], str):
+        return row["rate_lower"]
     if row["denominator"] == 0:
         return formatting.MISSING
     return f"{formatting.percent(row['rate_lower'])}–{formatting.percent(row['rate_upper'])}"
+
+
+def _excluded(row) -> str:
+    if "excluded" in row.index:
+        return _count(row["excluded"])
+    return _count(row["excluded_age_out_of_range"] + row["excluded_age_not_recorded"])
 
 
 def summary(overall) -> dbc.Row:
@@ -50,13 +69,13 @@ def summary(overall) -> dbc.Row:
                        md=6, xl=3, className="mb-3")
 
     return dbc.Row([
-        card("Rate (numerator / denominator)", share_text(row["numerator"], row["denominator"]),
+        card("Rate (numerator / denominator)", _share(row),
              f"95 % interval (Wilson) {_interval(row)}"),
-        card("Numerator gap", formatting.count(row["gap"]), "in the denominator, follow-up not within the window"),
-        card("Not yet evaluable", formatting.count(row["not_yet_evaluable"]), "window still open at the as-of date"),
-        card("Excluded", formatting.count(row["excluded_age_out_of_range"] + row["excluded_age_not_recorded"]),
-             f"age out of range {formatting.count(row['excluded_age_out_of_range'])} · "
-             f"age not recorded {formatting.count(row['excluded_age_not_recorded'])}"),
+        card("Numerator gap", _count(row["gap"]), "in the denominator, follow-up not within the window"),
+        card("Not yet evaluable", _count(row["not_yet_evaluable"]), "window still open at the as-of date"),
+        card("Excluded", _excluded(row),
+             f"age out of range {_count(row['excluded_age_out_of_range'])} · "
+             f"age not recorded {_count(row['excluded_age_not_recorded'])}"),
     ], className="quality-summary")
 
 
@@ -69,12 +88,11 @@ def rate_table(table, group_label: str) -> dbc.Table:
                                  html.Th("Excluded (age)", className="text-end")]))
     rows = [html.Tr([
         html.Td(row["group"]),
-        html.Td(share_text(row["numerator"], row["denominator"]), className="text-end"),
+        html.Td(_share(row), className="text-end"),
         html.Td(_interval(row), className="text-end"),
-        html.Td(formatting.count(row["gap"]), className="text-end"),
-        html.Td(formatting.count(row["not_yet_evaluable"]), className="text-end"),
-        html.Td(formatting.count(row["excluded_age_out_of_range"] + row["excluded_age_not_recorded"]),
-                className="text-end"),
+        html.Td(_count(row["gap"]), className="text-end"),
+        html.Td(_count(row["not_yet_evaluable"]), className="text-end"),
+        html.Td(_excluded(row), className="text-end"),
     ], **{"data-group": row["group"]}) for _, row in table.iterrows()]
     return dbc.Table([header, html.Tbody(rows)], size="sm", hover=True, responsive=True, className="rate-table mb-0")
 

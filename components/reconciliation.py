@@ -27,28 +27,39 @@ def _row(measure: str, where: str, numerator: str, denominator: str, value: str)
                     html.Td(denominator), html.Td(value, className="text-end")])
 
 
-def reconciliation_body(counts, labels: dict, adherence: dict | None = None) -> html.Div:
+def _exact_rate(value, *counts) -> str:
+    return formatting.percent(value)
+
+
+def reconciliation_body(counts, labels: dict, adherence: dict | None = None, count=formatting.count,
+                        rate=_exact_rate) -> html.Div:
     """``counts``: data.cohorts.CompletionReconciliation; ``labels``: the pathway's words
     (screened, not_screened, positive); ``adherence``: the Scenarios engine's baseline
-    ({"rate", "patients"}) when it is available."""
-    n = formatting.count
+    ({"rate", "patients"}) when it is available. ``count(n)`` and ``rate(value, *counts it
+    rests on)`` format the cells (callbacks.suppression's for aggregate-only users)."""
+    n = count
     low, high = counts.adherence_bounds
-    scenario_value = (formatting.percent(adherence["rate"]) if adherence else
-                      f"{formatting.percent(low)}–{formatting.percent(high)}")
+    adherence_parts = (counts.completed, counts.exited_after_positive, counts.in_progress_after_positive,
+                       counts.positive, *([adherence["patients"]] if adherence else []))
+    bounds = (rate(low, *adherence_parts), rate(high, *adherence_parts))
+    scenario_value = (rate(adherence["rate"], *adherence_parts) if adherence
+                      else bounds[0] if bounds[0] == bounds[1] else f"{bounds[0]}–{bounds[1]}")
     scenario_denominator = n(adherence["patients"]) if adherence else n(counts.positive)
     rows = [
         _row(f"{labels['first']} uptake", "Overview KPI",
              f"{labels['screened']}: {n(counts.screened)}",
              f"{n(counts.screened)} + {labels['not_screened'].lower()} with the window closed "
              f"{n(counts.not_screened)} = {n(counts.screened + counts.not_screened)}",
-             formatting.percent(counts.screening_uptake)),
+             rate(counts.screening_uptake, counts.screened, counts.not_screened)),
         _row(f"{labels['screened']}: % of previous", "Overview funnel",
              n(counts.screened), f"enrolled {n(counts.enrolled)} (incl. {n(counts.awaiting_screening)} still "
-                                 "inside their window)", formatting.percent(counts.screened_of_enrolled)),
+                                 "inside their window)",
+             rate(counts.screened_of_enrolled, counts.screened, counts.enrolled, counts.awaiting_screening)),
         _row("Completion rate", "Overview KPI, Pathways breakdowns",
              f"completed {n(counts.completed)}",
              f"completed {n(counts.completed)} + dropped out {n(counts.dropped_out)} = "
-             f"{n(counts.completed + counts.dropped_out)} (resolved)", formatting.percent(counts.completion_rate)),
+             f"{n(counts.completed + counts.dropped_out)} (resolved)",
+             rate(counts.completion_rate, counts.completed, counts.dropped_out)),
         _row("Adherence (not lost to follow-up)", "Scenarios",
              f"completed {n(counts.completed)} + exited appropriately {n(counts.exited_after_positive)} + the "
              f"share of {n(counts.in_progress_after_positive)} in progress expected not to drop out",

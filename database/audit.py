@@ -19,7 +19,8 @@ from database.access_tables import AuditEvent
 from database.engine import write_transaction
 
 GENESIS = "0" * 64
-ACTIONS = ("patient_view", "worklist_view", "export", "outreach_write", "api_read", "api_write")
+ACTIONS = ("patient_view", "worklist_view", "export", "outreach_write", "api_read", "api_write",
+           "quality_gap_view")
 AUDIT_LOCK_KEY = "carepath-audit-chain"
 
 

@@ -9,6 +9,7 @@ import json
 import re
 
 from components import ids
+from components.layout import PATIENT_LEVEL_PAGES
 
 # Reachable without signing in: the sign-in itself, the health check, static files.
 PUBLIC_PATHS = frozenset({"/login", "/healthz", "/favicon.ico", "/_favicon.ico", "/auth/oidc/start",
@@ -17,7 +18,6 @@ PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
 # Answered with 401 (not a redirect to the sign-in page) when nobody is signed in.
 MACHINE_PREFIXES = ("/_dash-", "/api/")
 
-PATIENT_LEVEL_PAGES = ("/worklist", "/patient")
 ADMIN_PAGES = ("/admin",)
 
 # Outputs of callbacks that answer with patient-level data (or write it).

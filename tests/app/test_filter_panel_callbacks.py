@@ -42,7 +42,7 @@ def test_controls_become_a_canonical_query():
 
 def test_nav_links_keep_the_cohort_and_mark_the_current_page():
     values = nav_links("/pathways", "?program=diabetes")
-    hrefs, active = values[:len(NAV_PAGES)], values[len(NAV_PAGES):]
+    hrefs, active = values[:len(NAV_PAGES)], values[len(NAV_PAGES):2 * len(NAV_PAGES)]
     assert hrefs[0] == "/?program=diabetes"
     assert hrefs[1] == "/pathways?program=diabetes"
     assert active == tuple(path == "/pathways" for path, _ in NAV_PAGES)
@@ -84,3 +84,16 @@ def test_chart_selections_in_a_link_are_not_reported_unless_unknown(app_data):
     assert dropped_parameters(search, context.cohort_filter(search)) == []
     bad = "?node=no-such-node"
     assert [written for written, _ in dropped_parameters(bad, context.cohort_filter(bad))] == ["node=no-such-node"]
+
+
+def test_the_patient_level_links_are_hidden_from_an_analyst_only(as_user):
+    from callbacks.access_scope import Principal
+    from components.layout import PATIENT_LEVEL_PAGES
+
+    with as_user(Principal("t-analyst", "analyst", ())):
+        analyst = nav_links("/", "")
+    with as_user(Principal("t-coordinator", "coordinator", ("North",))):
+        coordinator = nav_links("/", "")
+    assert len(analyst) == 2 * len(NAV_PAGES) + len(PATIENT_LEVEL_PAGES)
+    assert analyst[2 * len(NAV_PAGES):] == tuple({"display": "none"} for _ in PATIENT_LEVEL_PAGES)
+    assert coordinator[2 * len(NAV_PAGES):] == tuple({} for _ in PATIENT_LEVEL_PAGES)
