@@ -22,25 +22,17 @@ import time
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.bench_app import _percentiles, _timed  # noqa: E402  (one way to time a callback)
 
 QUERIES = ("", "?program=diabetes", "?program=colorectal&payer=Medicaid", "?sex=F&age=50-80", "?risk=high",
            "?site=Harbor", "?from=2024-01-01&to=2025-06-30", "?region=rural&payer=Uninsured&payer=Medicaid",
            "?race=Black&program=depression", "?program=diabetes&risk=high&risk=medium")
 
 
-def _percentiles(samples_ms: list[float]) -> dict:
-    return {"n": len(samples_ms), "p50_ms": round(float(np.percentile(samples_ms, 50)), 1),
-            "p95_ms": round(float(np.percentile(samples_ms, 95)), 1), "max_ms": round(float(max(samples_ms)), 1)}
-
-
-def _timed(fn, *args) -> float:
-    started = time.perf_counter()
-    fn(*args)
-    return (time.perf_counter() - started) * 1000
 
 
 def main() -> None:
