@@ -74,6 +74,26 @@ def _call(method: str, url: str, body: dict | None = None, headers: dict | None 
         return error.code, json.loads(error.read()), dict(error.headers)
 
 
+def _wait_for_both_workers(base: str, timeout: float = 120) -> None:
+    """Bursts of concurrent /healthz requests until both workers have answered: /healthz is
+    200 as soon as one is up, and a worker still finishing its start-up on a loaded machine
+    would leave all 20 writers to the other (the concurrency under test would not happen)."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    def pid(_):
+        with urllib.request.urlopen(f"{base}/healthz", timeout=30) as response:
+            return response.headers.get("X-Served-By")
+
+    seen: set = set()
+    deadline = time.monotonic() + timeout
+    with ThreadPoolExecutor(8) as pool:
+        while len(seen - {None}) < 2:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"only worker(s) {seen} answered within {timeout:.0f} s")
+            seen.update(pool.map(pid, range(8)))
+
+
 @pytest.mark.parametrize("empty_database_url", BACKENDS, indirect=True)
 def test_20_concurrent_writers_across_2_workers_store_every_attempt_once(small_dataset, small_models,
                                                                           isolated_var_dir, tmp_path,
@@ -84,6 +104,7 @@ def test_20_concurrent_writers_across_2_workers_store_every_attempt_once(small_d
     patients = list(small_models.scores["patient_id"].head(4))
     api_token(empty_database_url)
     with served(small_dataset, isolated_var_dir, tmp_path, empty_database_url) as (base, _log):
+        _wait_for_both_workers(base)
         barrier = threading.Barrier(WRITERS)
         results: list = [None] * WRITERS
 
