@@ -37,9 +37,9 @@ def variant_rows(table: pd.DataFrame) -> list[dict]:
     } for row in table.itertuples(index=False)]
 
 
-# A suppressed cell arrives as text ("<11") and is shown as it is.
-_COUNT = {"function": f"params.value == null ? '{formatting.MISSING}' : typeof params.value === 'string' "
-                      "? params.value : d3.format(',')(params.value)"}
+# dash-ag-grid's expression evaluator has no ``typeof``: a suppressed cell is matched by its text.
+_COUNT = {"function": f"params.value == null ? '{formatting.MISSING}' : params.value === '<11' "
+                      "? '<11' : d3.format(',')(params.value)"}
 _DAYS = {"function": f"params.value == null ? '{formatting.MISSING}' : d3.format(',.0f')(params.value) + ' days'"}
 
 

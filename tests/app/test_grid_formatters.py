@@ -1,0 +1,20 @@
+"""dash-ag-grid evaluates ``{"function": ...}`` formatters with its own expression parser, which
+has no ``typeof``: a formatter using it shows every number unformatted (a browser test caught it
+twice, on the Model page and on the Journeys variants grid). This finds it without a browser."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+UNSUPPORTED = ("typeof", "instanceof", "=>")
+
+
+def test_grid_formatters_use_only_what_dash_ag_grids_evaluator_knows():
+    offenders = []
+    for path in sorted((ROOT / "components").rglob("*.py")) + sorted((ROOT / "callbacks").rglob("*.py")):
+        text = path.read_text()
+        for match in re.finditer(r'\{"function":(.*?)"\}', text, re.S):
+            if any(word in match.group(1) for word in UNSUPPORTED):
+                offenders.append(f"{path.relative_to(ROOT)}:{text[:match.start()].count(chr(10)) + 1}")
+    assert offenders == []
