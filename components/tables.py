@@ -53,6 +53,13 @@ _COUNT = {"function": f"params.value == null ? '{formatting.MISSING}' : params.v
 _DAYS = {"function": f"params.value == null ? '{formatting.MISSING}' : params.value === '<11' ? '<11' : d3.format(',.0f')(params.value) + ' days'"}
 
 
+def _rate_of(numerator: str) -> dict:
+    """A rate with its numerator and denominator beside it: "64.2% (120 / 187)"; "<11" when suppressed."""
+    return {"function": f"params.value == null ? '{formatting.MISSING}' : params.value === '<11' ? '<11' : "
+                        f"d3.format('.1%')(params.value) + ' (' + d3.format(',')(params.data.{numerator}) + ' / ' "
+                        "+ d3.format(',')(params.data.resolved) + ')'"}
+
+
 def breakdown_grid(grid_id: str, group_label: str) -> dag.AgGrid:
     """Completion and dropout by a patient attribute; the callback fills ``rowData``."""
     numeric = {"type": "rightAligned", "filter": "agNumberColumnFilter"}
@@ -64,8 +71,10 @@ def breakdown_grid(grid_id: str, group_label: str) -> dag.AgGrid:
             {"field": "resolved", "headerName": "Resolved", "valueFormatter": _COUNT,
              "headerTooltip": "Patients with a positive screen who completed or dropped out: the rates' denominator",
              **numeric},
-            {"field": "completion_rate", "headerName": "Completion rate", "valueFormatter": _PERCENT, **numeric},
-            {"field": "dropout_rate", "headerName": "Dropout rate", "valueFormatter": _PERCENT, **numeric},
+            {"field": "completion_rate", "headerName": "Completion rate (completed / resolved)",
+             "valueFormatter": _rate_of("completed"), "minWidth": 130, **numeric},
+            {"field": "dropout_rate", "headerName": "Dropout rate (dropped out / resolved)",
+             "valueFormatter": _rate_of("dropped_out"), "minWidth": 130, **numeric},
             {"field": "median_days_to_milestone", "headerName": "Positive screen → treatment (median)",
              "headerTooltip": "Median days from a positive screen to treatment", "valueFormatter": _DAYS,
              **numeric},
