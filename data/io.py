@@ -105,7 +105,8 @@ def _json_default(value):
     raise TypeError(f"cannot write {type(value).__name__} to the manifest")
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file, read in 1 MB blocks (manifests, model artifacts)."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -179,13 +180,13 @@ def write_dataset(tables: dict[str, pd.DataFrame], manifest: dict, out_dir, fmt:
                 continue
             path = tmp_dir / f"{name}.{fmt}"
             _write_table(_prepare(df, name), path, fmt)
-            files[name] = {"sha256": _sha256(path), "rows": int(len(df)), "bytes": path.stat().st_size}
+            files[name] = {"sha256": file_sha256(path), "rows": int(len(df)), "bytes": path.stat().st_size}
         for name, data in (extra_files or {}).items():
             if Path(name).name != name or name in (MANIFEST, *(f"{t}.{f}" for t in TABLE_COLUMNS for f in FORMATS)):
                 raise ValueError(f"extra file name {name!r} must be a plain file name that is not a table or manifest")
             path = tmp_dir / name
             path.write_bytes(data)
-            files[name] = {"sha256": _sha256(path), "bytes": path.stat().st_size}
+            files[name] = {"sha256": file_sha256(path), "bytes": path.stat().st_size}
         final = {**manifest, "format": fmt, "files": files}
         final = json.loads(json.dumps(final, default=_json_default))
         with open(tmp_dir / MANIFEST, "w", encoding="utf-8") as fh:
@@ -390,7 +391,7 @@ def read_dataset(directory, validate: bool = True, as_of=None) -> Dataset:
     if manifest and validate:
         for name, path in paths.items():
             expected = (manifest.get("files") or {}).get(name, {}).get("sha256")
-            if path is not None and expected and path.suffix == f".{preferred}" and _sha256(path) != expected:
+            if path is not None and expected and path.suffix == f".{preferred}" and file_sha256(path) != expected:
                 problems.append(Problem(str(path), None, "checksum",
                                         "the file does not match the sha256 in manifest.json (changed since it was "
                                         "written); regenerate the manifest or remove it"))

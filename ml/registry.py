@@ -24,7 +24,7 @@ import scipy
 import sklearn
 from filelock import FileLock
 
-from data.io import Dataset
+from data.io import Dataset, file_sha256
 from data.settings import Settings, get_settings
 from data.store import remove_stale_temp_folders
 from ml.code_fingerprint import pathway_fingerprint, source_fingerprint
@@ -82,14 +82,6 @@ def model_key(dataset: Dataset, config: TrainingConfig) -> str:
     if getattr(dataset, "outreach", None) is not None:  # keys of data without a log stay as they were
         basis["benefit_config"] = BenefitConfig().to_dict()
     return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()[:20]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def quarantine(folder: Path, reason: str, log: Callable[[str], None] = print) -> Path | None:
