@@ -16,6 +16,9 @@ except (DataFolderError, ContractError, FileNotFoundError) as error:
     print(f"CarePath cannot start:\n{error}", file=sys.stderr, flush=True)
     sys.exit(3)
 server = app.server
+# With CAREPATH_CELERY_BROKER_URL set, the Celery app whose workers run the background jobs
+# (``celery -A wsgi:celery_app worker``); None with the default diskcache jobs.
+celery_app = getattr(app.carepath_background, "celery_app", None)
 
 if __name__ == "__main__":  # development server: python wsgi.py
     from data.settings import get_settings

@@ -8,6 +8,7 @@ import dash
 from flask import jsonify
 
 from app import http_guard
+from app.background import make_manager
 from app.access import register_access
 from app.api import register_api
 from app.error_pages import register_error_pages
@@ -57,6 +58,8 @@ def create_app(dataset=None, settings: Settings | None = None,
     server = app.server
     # First: the runtime folder checked (one sentence if not writable) and the cache opened.
     context.init_cache(server, settings, log=log)
+    # Long work (truth check, large exports, re-training) runs as background jobs (app.background).
+    jobs = app.carepath_background = make_manager(settings, log)
     register_access(app, settings, log)  # sign-in, roles and the audit trail before any route
     _register_health_route(server)
     register_api(server)
@@ -69,10 +72,10 @@ def create_app(dataset=None, settings: Settings | None = None,
     overview.register_callbacks(app)
     pathways.register_callbacks(app)
     model.register_callbacks(app)
-    worklist.register_callbacks(app)
+    worklist.register_callbacks(app, jobs)
     outreach.register_callbacks(app)
     patient.register_callbacks(app)
-    scenarios.register_callbacks(app)
+    scenarios.register_callbacks(app, jobs)
     journeys.register_callbacks(app)
     measures.register_callbacks(app)
     http_guard.install(app, settings)

@@ -4,10 +4,14 @@ Callbacks ask this module whether the user may see patient-level data, which sit
 may see, and whether small counts must be suppressed; and they record audit events through
 it. Outside a request (the CLIs, unit tests calling a view function) there is no user and
 nothing is restricted; every HTTP request has one, because app.access refuses it otherwise.
+A background job (callbacks.jobs) runs outside any request, as the user who started it
+(``acting_as``): restricted and audited as that request would have been.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import pandas as pd
@@ -42,6 +46,18 @@ def forbidden() -> Forbidden:
 
 _UNRESTRICTED = Principal("(no request)", ADMIN, None, "internal")
 _audit_recorder: Callable | None = None
+# The user a background job runs for (no request context there to carry one).
+_job_principal: ContextVar[Principal | None] = ContextVar("carepath_job_principal", default=None)
+
+
+@contextmanager
+def acting_as(principal: Principal):
+    """Within the block (a background job), ``current()`` is ``principal`` and audits record them."""
+    token = _job_principal.set(principal)
+    try:
+        yield principal
+    finally:
+        _job_principal.reset(token)
 
 
 def set_audit_recorder(recorder: Callable | None) -> None:
@@ -54,7 +70,8 @@ def current() -> Principal | None:
     """The signed-in user of this request; the unrestricted internal caller outside a request;
     None inside a request nobody signed in to (app.access never lets one reach a callback)."""
     if not has_request_context():
-        return _UNRESTRICTED
+        job_principal = _job_principal.get()
+        return _UNRESTRICTED if job_principal is None else job_principal
     return g.get("carepath_principal")
 
 
@@ -114,8 +131,8 @@ def require_patient(patient_id: str) -> None:
 
 
 def audit(action: str, page: str, patient_ids: Iterable = (), count: int | None = None) -> None:
-    """Record one access to patient-level data (no-op outside a request)."""
-    if not has_request_context() or _audit_recorder is None:
+    """Record one access to patient-level data (no-op outside a request and a job)."""
+    if (not has_request_context() and _job_principal.get() is None) or _audit_recorder is None:
         return
     principal = current()
     if principal is not None:

@@ -1,6 +1,6 @@
 """Scenarios page callbacks: presets set the levers; the levers and the cohort give a fast
-projection (model-based and arithmetic); a separate, slower callback checks it against the
-ground-truth re-simulation when the data is synthetic."""
+projection (model-based and arithmetic); a background job (app.background) checks it against
+the ground-truth re-simulation when the data is synthetic, with its progress on the page."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import dash_bootstrap_components as dbc
 import pandas as pd
 import plotly.graph_objects as go
-from dash import ALL, Dash, Input, Output, ctx, html, no_update
+from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
 
-from callbacks import access_scope, context, suppression
+from callbacks import access_scope, context, jobs, suppression
 from callbacks.overview import EMPTY_COHORT_MESSAGE
 from components import formatting, ids
 from components.figures import empty_figure, scenario_funnel_figure
@@ -253,9 +253,10 @@ def update_scenario(cohort_query: str | None, *control_values) -> tuple:
 
 
 # ---------------------------------------------------------------- ground truth
-def truth_view(state: dict | None):
+def truth_view(state: dict | None, progress=None):
     """The projections beside the ground-truth re-simulation of the same patients (slow: seconds
-    at full size, so never part of the slider callback)."""
+    at full size, so never part of the slider callback). ``progress(done, total)`` is called
+    after each re-simulation."""
     engine = context.current().scenarios
     if state is not None and not isinstance(state, dict):
         raise InvalidInput("scenario state", f"expected an object, got {kind(state)}")
@@ -268,7 +269,7 @@ def truth_view(state: dict | None):
     if engine.resimulator is None:
         return dbc.Alert(NO_TRUTH_MESSAGE, color="secondary", className="mb-0")
     cohort_ids = context.cohort_frame(state.get("cohort_query"))["patient_id"]
-    result = engine.project(levers, cohort_ids=cohort_ids, with_truth=True, resamples=0)
+    result = engine.project(levers, cohort_ids=cohort_ids, with_truth=True, resamples=0, progress=progress)
     if result["patients"] == 0:
         return None
     if access_scope.suppresses_small_counts() and suppression.is_small(result["patients"]):
@@ -292,14 +293,31 @@ def truth_prompt(state: dict | None):
     return html.P(TRUTH_PROMPT, className="kpi-note mb-0") if state else None
 
 
-def update_truth(_clicks, state: dict | None):
-    """The truth check when the button is pressed; back to the prompt whenever the levers change."""
-    if ctx.triggered_id == ids.SCENARIO_TRUTH_BUTTON:
-        return truth_view(state)
+def truth_progress_outputs(done: int, total: int) -> tuple:
+    """(value, max, label) of the progress bar after ``done`` of ``total`` re-simulations."""
+    return done, max(total, 1), jobs.progress_label(done, total, "Re-simulation")
+
+
+TRUTH_PROGRESS_START = (0, 1, "Starting the re-simulation…")
+
+
+def check_truth(set_progress, _clicks, state: dict | None):
+    """The background job behind the button: the truth check for the user who pressed it,
+    reporting each re-simulation as it finishes. Runs in a process of its own, so the page
+    (and the worker that served it) stays responsive meanwhile."""
+    def progress(done: int, total: int) -> None:
+        set_progress(truth_progress_outputs(done, total))
+
+    return jobs.run_as_requester(truth_view, state, progress)
+
+
+def update_truth(state: dict | None):
+    """Back to the prompt whenever the levers or the cohort change (a running check is cancelled)."""
     return truth_prompt(state)
 
 
-def register_callbacks(app: Dash) -> None:
+def register_callbacks(app: Dash, manager=None) -> None:
+    """``manager``: the background-callback manager (app.background) that runs the truth check."""
     app.callback(
         [Output(control_id, "value") for control_id in CONTROL_IDS],
         Input({"type": ids.SCENARIO_PRESET, "preset": ALL}, "n_clicks"),
@@ -324,6 +342,21 @@ def register_callbacks(app: Dash) -> None:
     )(update_scenario)
     app.callback(
         Output(ids.SCENARIO_TRUTH, "children"),
-        Input(ids.SCENARIO_TRUTH_BUTTON, "n_clicks"),
         Input(ids.SCENARIO_STATE, "data"),
     )(update_truth)
+    app.callback(
+        Output(ids.SCENARIO_TRUTH, "children", allow_duplicate=True),
+        Input(ids.SCENARIO_TRUTH_BUTTON, "n_clicks"),
+        State(ids.SCENARIO_STATE, "data"),
+        background=True,
+        manager=manager,
+        progress=[Output(ids.SCENARIO_TRUTH_PROGRESS, "value"), Output(ids.SCENARIO_TRUTH_PROGRESS, "max"),
+                  Output(ids.SCENARIO_TRUTH_PROGRESS, "label")],
+        progress_default=list(TRUTH_PROGRESS_START),
+        running=[(Output(ids.SCENARIO_TRUTH_BUTTON, "disabled"), True, False),
+                 (Output(ids.SCENARIO_TRUTH_RUNNING, "hidden"), False, True)],
+        # New levers or cohort make a running check moot: stop it rather than show a stale truth.
+        cancel=[Input(ids.SCENARIO_TRUTH_CANCEL, "n_clicks"), Input(ids.SCENARIO_STATE, "data")],
+        interval=500,
+        prevent_initial_call=True,
+    )(check_truth)

@@ -1,6 +1,11 @@
 """Worklist page callbacks: the cohort's active patients ranked by the coordinator's choice
 (expected gain from a call, risk, or deadline), cut to the calling capacity, and the CSV
-of exactly the rows the grid shows. The ranking and the capacity live in the URL."""
+of exactly the rows the grid shows. The ranking and the capacity live in the URL.
+
+The CSV is a background job (app.background) that rebuilds the rows on the server from the
+page's state (cohort, ranking, capacity, the user's sites) and applies the grid's own sort and
+filter: the browser never sends the rows back, so a list of any length exports (its rows as
+request State hit the request-body limit, CAREPATH_MAX_REQUEST_BYTES, past ~850 rows)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,13 +14,14 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
-from callbacks import access_scope, context
+from callbacks import access_scope, context, jobs
 from callbacks.outreach import attempted_today, latest_calls, outreach_log, unavailable_reason, with_calls
 from callbacks.overview import EMPTY_COHORT_MESSAGE
 from components import formatting, ids
+from components.grid_state import sorted_as_grid
 from data.cohort_filter import to_query
 from data.input_errors import InvalidInput, kind, text_or_none
-from components.worklist_table import export_frame, expected_dropouts, worklist_rows
+from components.worklist_table import COLUMNS, export_frame, expected_dropouts, worklist_rows
 
 ALL = "all"
 CAPACITY_CHOICES = (10, 25, 50, 100, ALL)
@@ -216,30 +222,74 @@ def export_filename() -> str:
     return f"carepath-worklist-{context.current().dataset.as_of:%Y-%m-%d}.csv"
 
 
-def shown_rows(virtual_rows: list | None, rows: list | None) -> list:
-    """The rows the grid shows, after its column filters and sort (``virtualRowData``);
-    before the grid has reported them, the rows it was given."""
-    return (rows or []) if virtual_rows is None else virtual_rows
+GRID_FIELDS = frozenset(field for field, _, _ in COLUMNS)
+MAX_FILTERED_IDS = 200_000  # more than any worklist; a longer list is not the grid's
 
 
-def export_csv(n_clicks, virtual_rows: list | None, rows: list | None):
-    """The CSV download of exactly the rows shown, in the order shown."""
+def filtered_ids(ids_shown) -> list[str] | None:
+    """The patient ids the grid shows while its column filters hide rows (None: no filter)."""
+    if ids_shown is None:
+        return None
+    if not isinstance(ids_shown, list) or len(ids_shown) > MAX_FILTERED_IDS:
+        raise InvalidInput("grid rows shown", f"expected a list of at most {MAX_FILTERED_IDS:,} patient ids, "
+                                              f"got {kind(ids_shown)}")
+    if not all(isinstance(patient_id, str) and len(patient_id) <= 64 for patient_id in ids_shown):
+        raise InvalidInput("grid rows shown", "expected patient ids as text of at most 64 characters")
+    return ids_shown
+
+
+def shown_rows(rows: list[dict], column_state=None, ids_shown=None) -> list[dict]:
+    """The rebuilt ``rows`` as the grid shows them: only the ids its filters let through, in
+    the order it shows them, when a filter is on (``ids_shown``); otherwise all of them in the
+    order of its column sort. An id the server did not rebuild for this user is ignored."""
+    ids_shown = filtered_ids(ids_shown)
+    if ids_shown is not None:
+        by_id = {row["patient_id"]: row for row in rows}
+        return [by_id[patient_id] for patient_id in ids_shown if patient_id in by_id]
+    return sorted_as_grid(rows, column_state, GRID_FIELDS)
+
+
+def export_rows(cohort_query: str | None, capacity, sort=None, show_called_today=None, column_state=None,
+                ids_shown=None) -> list[dict]:
+    """The rows the grid shows, rebuilt on the server for the current user (role and sites checked)."""
     access_scope.require_patient_level()
-    for name, value in (("grid rows shown", virtual_rows), ("grid rows", rows)):
-        if value is not None and not isinstance(value, list):
-            raise InvalidInput(name, f"expected a list, got {kind(value)}")
-    shown = shown_rows(virtual_rows, rows)
-    if not n_clicks or not shown:
+    view = worklist_view(cohort_query, capacity, sort, bool(show_called_today))
+    return shown_rows(view.rows, column_state, ids_shown)
+
+
+def export_csv(n_clicks, cohort_query: str | None, capacity, sort=None, show_called_today=None, column_state=None,
+               ids_shown=None):
+    """The CSV download of exactly the rows shown, in the order shown; audited."""
+    access_scope.require_patient_level()
+    if not n_clicks:
         return no_update
-    # The rows come from the client: export only patients this user may see.
-    allowed = set(access_scope.in_scope(pd.DataFrame({"patient_id": [str(r.get("patient_id")) for r in shown]}))
-                  ["patient_id"])
-    shown = [r for r in shown if str(r.get("patient_id")) in allowed]
-    access_scope.audit("export", "/worklist", [r.get("patient_id") for r in shown])
+    shown = export_rows(cohort_query, capacity, sort, show_called_today, column_state, ids_shown)
+    if not shown:
+        return no_update
+    access_scope.audit("export", "/worklist", [row["patient_id"] for row in shown])
     return dcc.send_data_frame(export_frame(shown).to_csv, export_filename(), index=False)
 
 
-def register_callbacks(app: Dash) -> None:
+def export_job(n_clicks, cohort_query, capacity, sort, show_called_today, column_state, ids_shown):
+    """The background job behind "Download CSV": the export as the user who clicked."""
+    return jobs.run_as_requester(export_csv, n_clicks, cohort_query, capacity, sort, show_called_today,
+                                 column_state, ids_shown)
+
+
+# The ids the grid shows, sent only while a column filter hides rows (a sort alone is
+# applied on the server from the grid's column state): far smaller than the rows themselves.
+REPORT_FILTERED_IDS = """
+function(virtualRows, filterModel) {
+    if (!filterModel || Object.keys(filterModel).length === 0 || !virtualRows) {
+        return null;
+    }
+    return virtualRows.map(row => row.patient_id);
+}
+"""
+
+
+def register_callbacks(app: Dash, manager=None) -> None:
+    """``manager``: the background-callback manager (app.background) that runs the export."""
     app.callback(
         Output(ids.WORKLIST_MESSAGE, "children"),
         Output(ids.WORKLIST_BODY, "hidden"),
@@ -257,10 +307,26 @@ def register_callbacks(app: Dash) -> None:
         Input(ids.WORKLIST_CAPACITY, "value"),
         Input(ids.WORKLIST_SORT, "value"),
     )
+    app.clientside_callback(
+        REPORT_FILTERED_IDS,
+        Output(ids.WORKLIST_FILTERED_IDS, "data"),
+        Input(ids.WORKLIST_GRID, "virtualRowData"),
+        State(ids.WORKLIST_GRID, "filterModel"),
+    )
     app.callback(
         Output(ids.WORKLIST_DOWNLOAD, "data"),
         Input(ids.WORKLIST_EXPORT_BUTTON, "n_clicks"),
-        State(ids.WORKLIST_GRID, "virtualRowData"),
-        State(ids.WORKLIST_GRID, "rowData"),
+        State(ids.COHORT_QUERY, "data"),
+        State(ids.WORKLIST_CAPACITY, "value"),
+        State(ids.WORKLIST_SORT, "value"),
+        State(ids.WORKLIST_SHOW_CALLED, "value"),
+        State(ids.WORKLIST_GRID, "columnState"),
+        State(ids.WORKLIST_FILTERED_IDS, "data"),
+        background=True,
+        manager=manager,
+        running=[(Output(ids.WORKLIST_EXPORT_BUTTON, "disabled"), True, False),
+                 (Output(ids.WORKLIST_EXPORT_RUNNING, "hidden"), False, True)],
+        cancel=[Input(ids.WORKLIST_EXPORT_CANCEL, "n_clicks")],
+        interval=500,
         prevent_initial_call=True,
-    )(export_csv)
+    )(export_job)

@@ -115,6 +115,10 @@ WORKLIST_SUMMARY = "worklist-summary"
 WORKLIST_GRID = "worklist-grid"
 WORKLIST_EXPORT_BUTTON = "worklist-export-button"
 WORKLIST_DOWNLOAD = "worklist-download"  # dcc.Download of the rows the grid shows
+# The export is a background job rebuilding the rows on the server: its status and cancel button.
+WORKLIST_EXPORT_RUNNING = "worklist-export-running"
+WORKLIST_EXPORT_CANCEL = "worklist-export-cancel"
+WORKLIST_FILTERED_IDS = "worklist-filtered-ids"  # dcc.Store: ids the grid shows, only while its filters hide rows
 PATIENT_SEARCH = "patient-search"  # patient id input (filled from the URL's ?id=)
 PATIENT_OPEN = "patient-open"
 PATIENT_MESSAGE = "patient-message"
@@ -152,6 +156,10 @@ SCENARIO_METHODS = "scenario-methods"  # model-based vs arithmetic table
 SCENARIO_FUNNEL_GRAPH = "scenario-funnel-graph"
 SCENARIO_TRUTH_BUTTON = "scenario-truth-button"
 SCENARIO_TRUTH = "scenario-truth"
+# The truth check runs as a background job: its progress (shown while it runs) and cancel button.
+SCENARIO_TRUTH_RUNNING = "scenario-truth-running"
+SCENARIO_TRUTH_PROGRESS = "scenario-truth-progress"
+SCENARIO_TRUTH_CANCEL = "scenario-truth-cancel"
 
 # Journeys page
 JOURNEYS_MESSAGE = "journeys-message"

@@ -252,7 +252,8 @@ class ScenarioEngine:
         return len(journeys) * levers.screening_uptake_pp * positive_share
 
     def project(self, levers: ScenarioLevers, cohort_ids=None, with_truth: bool = True,
-                resamples: int = BOOTSTRAP_RESAMPLES) -> dict:
+                resamples: int = BOOTSTRAP_RESAMPLES, progress=None) -> dict:
+        """``progress(done, total)``, when given, is called after each re-simulation of the truth."""
         member = self._membership(cohort_ids)
         pop = self.population(member=member)
         n = len(pop)
@@ -311,7 +312,7 @@ class ScenarioEngine:
                                                   float(outreach_deltas[0].sum()),
                                                   extra_positives * float(base.mean()), len(contacted))
         if with_truth and self.resimulator is not None:
-            result.update(self.truth(levers, member, in_pop, contacted))
+            result.update(self.truth(levers, member, in_pop, contacted, progress=progress))
         return result
 
     def _summarise(self, base, delta, extra_positives, levers, n_contacted, resamples,
@@ -358,11 +359,24 @@ class ScenarioEngine:
         return out
 
     # ------------------------------------------------------------------ ground truth
-    def truth(self, levers: ScenarioLevers, member: np.ndarray, in_pop: np.ndarray, contacted: pd.DataFrame) -> dict:
+    def truth(self, levers: ScenarioLevers, member: np.ndarray, in_pop: np.ndarray, contacted: pd.DataFrame,
+              progress=None) -> dict:
         """True completion under the levers by re-simulating the same patients and draws.
 
-        `member` / `in_pop` are masks over the dataset's patients (cohort, population)."""
+        `member` / `in_pop` are masks over the dataset's patients (cohort, population);
+        `progress(done, total)` is called after each re-simulation (a run takes seconds at scale)."""
         from data.synthetic.params import Levers
+
+        calls_drawn = self.uses_benefit_model and len(contacted)
+        total = 2 + (TRUTH_CALL_DRAWS if calls_drawn else 1 if len(contacted) else 0)
+        done = [0]
+
+        def simulate(sim_levers):
+            outcome = self._simulate(sim_levers)
+            done[0] += 1
+            if progress is not None:
+                progress(done[0], total)
+            return outcome
 
         position = self._resim_patient
         contacted_member = np.zeros(len(self._patients), bool)
@@ -372,18 +386,18 @@ class ScenarioEngine:
         base_levers = Levers(screening_uptake_shift=levers.screening_uptake_pp,
                              attendance_shift=dict(levers.attendance_pp),
                              lead_time_scale={s: 1 - v for s, v in levers.wait_cut_pct.items() if v})
-        without_outreach = self._simulate(base_levers)
-        baseline = self._simulate(Levers())
-        if self.uses_benefit_model and len(contacted):
+        without_outreach = simulate(base_levers)
+        baseline = simulate(Levers())
+        if calls_drawn:
             # Navigator calls on the as-of date under the call model, averaged over redrawn call
             # outcomes (reach, barrier, attendance), so the truth is an expectation like the projection.
             calls = {pid: 0 for pid in contacted["patient_id"]}
-            called = np.mean([self._simulate(Levers(**{**base_levers.__dict__, "calls": calls,
-                                                       "call_draw_seed": seed}))[0]
+            called = np.mean([simulate(Levers(**{**base_levers.__dict__, "calls": calls,
+                                                  "call_draw_seed": seed}))[0]
                               for seed in range(TRUTH_CALL_DRAWS)], axis=0)
             scenario_ok = np.where(contacted_mask, called, without_outreach[0])
         else:
-            with_full_outreach = self._simulate(Levers(**{
+            with_full_outreach = simulate(Levers(**{
                 **base_levers.__dict__, "outreach_patient_ids": frozenset(contacted["patient_id"]),
                 "outreach_effectiveness": 1.0})) if len(contacted) else without_outreach
             e = levers.outreach_effectiveness

@@ -85,7 +85,14 @@ def _results() -> html.Div:
             dbc.CardBody([
                 dbc.Button("Check against ground truth", id=ids.SCENARIO_TRUTH_BUTTON, color="primary", size="sm",
                            className="mb-2"),
-                dcc.Loading(html.Div(id=ids.SCENARIO_TRUTH), type="circle"),
+                # Shown while the re-simulation runs in the background (callbacks/scenarios.py).
+                html.Div([
+                    dbc.Progress(id=ids.SCENARIO_TRUTH_PROGRESS, value=0, max=1, label="", striped=True,
+                                 animated=True, className="scenario-truth-progress mb-2"),
+                    dbc.Button("Cancel", id=ids.SCENARIO_TRUTH_CANCEL, color="secondary", outline=True, size="sm",
+                               className="mb-2"),
+                ], id=ids.SCENARIO_TRUTH_RUNNING, hidden=True),
+                html.Div(id=ids.SCENARIO_TRUTH),
             ]),
         ], className="figure-card mb-3"),
         dbc.Card([

@@ -77,6 +77,13 @@ def layout(**query):  # Dash Pages passes the URL's query parameters (cohort fil
                            className="worklist-show-called"),
                 dbc.Button("Download CSV", id=ids.WORKLIST_EXPORT_BUTTON, color="primary", outline=True,
                            size="sm"),
+                # Shown while the export job rebuilds the rows on the server (callbacks/worklist.py).
+                html.Span([
+                    dbc.Spinner(size="sm", spinner_class_name="me-1"),
+                    html.Span("Preparing the CSV…", className="me-2"),
+                    dbc.Button("Cancel", id=ids.WORKLIST_EXPORT_CANCEL, color="secondary", outline=True, size="sm"),
+                ], id=ids.WORKLIST_EXPORT_RUNNING, hidden=True, className="worklist-export-running"),
+                dcc.Store(id=ids.WORKLIST_FILTERED_IDS),
                 dcc.Download(id=ids.WORKLIST_DOWNLOAD),
             ], className="worklist-toolbar"),
             html.Div(id=ids.WORKLIST_SUMMARY, className="worklist-summary"),

@@ -100,17 +100,21 @@ def _csv(download) -> pd.DataFrame:
 
 def test_export_is_exactly_the_rows_shown(app_data):
     rows = worklist_view("", 10).rows
-    # The grid reports what it shows after its own filters and sort: a subset, re-ordered.
-    shown = sorted([row for row in rows if row["program"] != "Diabetes"] or rows[:3],
-                   key=lambda row: row["waited_days"])
-    download = export_csv(1, shown, rows)
+    # Re-sorted in the grid (fewest days waiting first): the rebuilt rows follow its column state.
+    by_wait = [{"colId": "waited_days", "sort": "asc", "sortIndex": 0}, {"colId": "risk", "sort": None}]
+    download = export_csv(1, "", 10, column_state=by_wait)
     assert download["filename"].endswith(".csv")
     exported = _csv(download)
     assert list(exported.columns) == [header for _, header, _ in COLUMNS]
-    assert list(exported["Patient"]) == _ids(shown)
-    assert exported.equals(export_frame(shown).astype(str))
-    # Before the grid reports its rows, the export is the rows it was given.
-    assert list(_csv(export_csv(1, None, rows))["Patient"]) == _ids(rows)
+    expected = sorted(rows, key=lambda row: row["waited_days"])
+    assert list(exported["Patient"]) == _ids(expected)
+    assert exported.equals(export_frame(expected).astype(str))
+    # A column filter on: the grid reports the ids it lets through, in its order.
+    shown = sorted([row for row in rows if row["program"] != "Diabetes"] or rows[:3],
+                   key=lambda row: row["waited_days"], reverse=True)
+    assert list(_csv(export_csv(1, "", 10, ids_shown=_ids(shown)))["Patient"]) == _ids(shown)
+    # Unsorted, unfiltered: the list as ranked.
+    assert list(_csv(export_csv(1, "", 10))["Patient"]) == _ids(rows)
 
 
 def test_export_frame_holds_the_shown_values(app_data):
@@ -124,8 +128,8 @@ def test_export_frame_holds_the_shown_values(app_data):
 def test_no_export_before_a_click_or_without_rows(app_data):
     from dash import no_update
 
-    assert export_csv(None, [], []) is no_update
-    assert export_csv(1, [], worklist_view("", 5).rows) is no_update  # the grid filtered everything out
+    assert export_csv(None, "", 5) is no_update
+    assert export_csv(1, "", 5, ids_shown=[]) is no_update  # the grid filtered everything out
 
 
 def test_empty_cohort_and_no_active_patients(app_data):
