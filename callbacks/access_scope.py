@@ -69,9 +69,11 @@ def set_audit_recorder(recorder: Callable | None) -> None:
 def current() -> Principal | None:
     """The signed-in user of this request; the unrestricted internal caller outside a request;
     None inside a request nobody signed in to (app.access never lets one reach a callback)."""
+    job_principal = _job_principal.get()
+    if job_principal is not None:  # first: a job forked mid-request still holds that request's context
+        return job_principal
     if not has_request_context():
-        job_principal = _job_principal.get()
-        return _UNRESTRICTED if job_principal is None else job_principal
+        return _UNRESTRICTED
     return g.get("carepath_principal")
 
 

@@ -258,14 +258,9 @@ def truth_view(state: dict | None, progress=None):
     at full size, so never part of the slider callback). ``progress(done, total)`` is called
     after each re-simulation."""
     engine = context.current().scenarios
-    if state is not None and not isinstance(state, dict):
-        raise InvalidInput("scenario state", f"expected an object, got {kind(state)}")
-    if engine is None or not state:
+    levers = checked_state(state)
+    if engine is None or levers is None:
         return None
-    unknown = set(state) - {"levers", "cohort_query"}
-    if unknown or "levers" not in state:
-        raise InvalidInput("scenario state", "expected exactly the keys 'levers' and 'cohort_query'")
-    levers = levers_from_dict(state["levers"])
     if engine.resimulator is None:
         return dbc.Alert(NO_TRUTH_MESSAGE, color="secondary", className="mb-0")
     cohort_ids = context.cohort_frame(state.get("cohort_query"))["patient_id"]
@@ -289,8 +284,21 @@ def truth_view(state: dict | None, progress=None):
     ])
 
 
+def checked_state(state: dict | None) -> ScenarioLevers | None:
+    """The levers of the projection shown (None before there is one); InvalidInput for a
+    state that is not the one the projection callback writes (it comes from the browser)."""
+    if state is not None and not isinstance(state, dict):
+        raise InvalidInput("scenario state", f"expected an object, got {kind(state)}")
+    if not state:
+        return None
+    unknown = set(state) - {"levers", "cohort_query"}
+    if unknown or "levers" not in state:
+        raise InvalidInput("scenario state", "expected exactly the keys 'levers' and 'cohort_query'")
+    return levers_from_dict(state["levers"])
+
+
 def truth_prompt(state: dict | None):
-    return html.P(TRUTH_PROMPT, className="kpi-note mb-0") if state else None
+    return html.P(TRUTH_PROMPT, className="kpi-note mb-0") if checked_state(state) is not None else None
 
 
 def truth_progress_outputs(done: int, total: int) -> tuple:
@@ -308,7 +316,10 @@ def check_truth(set_progress, _clicks, state: dict | None):
     def progress(done: int, total: int) -> None:
         set_progress(truth_progress_outputs(done, total))
 
-    return jobs.run_as_requester(truth_view, state, progress)
+    try:
+        return jobs.run_as_requester(truth_view, state, progress)
+    except InvalidInput as error:  # a forged state: say what is wrong, as the web layer's 400 would
+        return _alert(f"Invalid input: {error}.", "danger")
 
 
 def update_truth(state: dict | None):

@@ -270,10 +270,20 @@ def export_csv(n_clicks, cohort_query: str | None, capacity, sort=None, show_cal
     return dcc.send_data_frame(export_frame(shown).to_csv, export_filename(), index=False)
 
 
-def export_job(n_clicks, cohort_query, capacity, sort, show_called_today, column_state, ids_shown):
-    """The background job behind "Download CSV": the export as the user who clicked."""
-    return jobs.run_as_requester(export_csv, n_clicks, cohort_query, capacity, sort, show_called_today,
-                                 column_state, ids_shown)
+NOTHING_TO_EXPORT = "The grid shows no rows, so there is nothing to download."
+
+
+def export_job(n_clicks, cohort_query, capacity, sort, show_called_today, column_state, ids_shown) -> tuple:
+    """The background job behind "Download CSV": (the file, a note) for the user who clicked.
+    Bad input gets its message beside the button (the job's errors would reach nobody)."""
+    try:
+        download = jobs.run_as_requester(export_csv, n_clicks, cohort_query, capacity, sort, show_called_today,
+                                         column_state, ids_shown)
+    except InvalidInput as error:
+        return no_update, f"The CSV could not be made: {error}."
+    if download is no_update:
+        return no_update, NOTHING_TO_EXPORT if n_clicks else None
+    return download, None
 
 
 # The ids the grid shows, sent only while a column filter hides rows (a sort alone is
@@ -315,6 +325,7 @@ def register_callbacks(app: Dash, manager=None) -> None:
     )
     app.callback(
         Output(ids.WORKLIST_DOWNLOAD, "data"),
+        Output(ids.WORKLIST_EXPORT_NOTE, "children"),
         Input(ids.WORKLIST_EXPORT_BUTTON, "n_clicks"),
         State(ids.COHORT_QUERY, "data"),
         State(ids.WORKLIST_CAPACITY, "value"),

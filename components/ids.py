@@ -118,6 +118,7 @@ WORKLIST_DOWNLOAD = "worklist-download"  # dcc.Download of the rows the grid sho
 # The export is a background job rebuilding the rows on the server: its status and cancel button.
 WORKLIST_EXPORT_RUNNING = "worklist-export-running"
 WORKLIST_EXPORT_CANCEL = "worklist-export-cancel"
+WORKLIST_EXPORT_NOTE = "worklist-export-note"  # why a click gave no file (nothing shown, bad input)
 WORKLIST_FILTERED_IDS = "worklist-filtered-ids"  # dcc.Store: ids the grid shows, only while its filters hide rows
 PATIENT_SEARCH = "patient-search"  # patient id input (filled from the URL's ?id=)
 PATIENT_OPEN = "patient-open"

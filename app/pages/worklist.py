@@ -83,6 +83,7 @@ def layout(**query):  # Dash Pages passes the URL's query parameters (cohort fil
                     html.Span("Preparing the CSV…", className="me-2"),
                     dbc.Button("Cancel", id=ids.WORKLIST_EXPORT_CANCEL, color="secondary", outline=True, size="sm"),
                 ], id=ids.WORKLIST_EXPORT_RUNNING, hidden=True, className="worklist-export-running"),
+                html.Span(id=ids.WORKLIST_EXPORT_NOTE, className="worklist-export-note"),
                 dcc.Store(id=ids.WORKLIST_FILTERED_IDS),
                 dcc.Download(id=ids.WORKLIST_DOWNLOAD),
             ], className="worklist-toolbar"),
