@@ -47,3 +47,13 @@ def dash_duo(dash_duo, e2e_user):
 
     dash_duo.start_server = start_server
     return dash_duo
+
+
+@pytest.fixture(scope="session")
+def busy_app(tmp_path_factory):
+    """(base URL, API token) of a served app with over 1,000 patients on its Worklist (gunicorn,
+    two workers): large exports, and a truth check slow enough to show its progress."""
+    from tests.busy_server import served_busy_app
+
+    with served_busy_app(tmp_path_factory.mktemp("busy")) as served:
+        yield served

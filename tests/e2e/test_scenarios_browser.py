@@ -1,5 +1,7 @@
 """Scenarios page in a real browser: the projection loads cleanly, a preset moves the sliders
-and the projection, and the ground-truth check fills in on demand."""
+and the projection, and the ground-truth check fills in on demand, showing its progress."""
+import re
+
 import pytest
 from dash.testing.wait import until
 from selenium.webdriver.common.keys import Keys
@@ -75,4 +77,53 @@ def test_a_typed_lever_value_applies_on_enter(dash_duo, dash_app, app_data):
     assert handle.get_attribute("aria-valuenow") == "30"
     # Still typing in the same box: Enter did not move the focus away for good.
     assert dash_duo.driver.execute_script("return document.activeElement") == box
+    assert dash_duo.get_logs() == []
+
+
+# Everything the truth check's progress area shows while it runs (a MutationObserver notes
+# each change: the job may finish between two polls, so the last state alone proves nothing).
+WATCH_TRUTH_PROGRESS = f"""
+window.truthProgressSeen = [];
+const running = document.getElementById('{ids.SCENARIO_TRUTH_RUNNING}');
+const note = () => window.truthProgressSeen.push({{
+    hidden: running.hidden,
+    label: document.getElementById('{ids.SCENARIO_TRUTH_PROGRESS}').innerText,
+    cancel: !!document.getElementById('{ids.SCENARIO_TRUTH_CANCEL}'),
+}});
+new MutationObserver(note).observe(running, {{attributes: true, childList: true, subtree: true,
+                                              characterData: true}});
+"""
+
+
+def test_truth_check_shows_its_progress_then_the_result(dash_duo, busy_app):
+    """On the busier served app (18,000 patients), where each re-simulation takes long enough
+    for the page's polls to see the count go up; the session's small app finishes in one poll."""
+    from tests.busy_server import COORDINATOR, PASSWORD
+    from tests.e2e.conftest import sign_in
+
+    base, _token = busy_app
+    dash_duo.driver.set_window_size(1400, 1000)
+    sign_in(dash_duo, base, COORDINATOR, PASSWORD)
+    dash_duo.driver.get(base + "/scenarios")
+    dash_duo.wait_for_contains_text(f"#{ids.SCENARIO_SUMMARY}", "positive screen", timeout=20)
+    _click_preset(dash_duo, OUTREACH_LABEL)  # outreach: the check re-simulates many call draws
+    until(lambda: "+0.0 patients" not in dash_duo.find_element(f"#{ids.SCENARIO_SUMMARY}").text, timeout=15)
+    dash_duo.wait_for_contains_text(f"#{ids.SCENARIO_TRUTH}", "Press the button", timeout=10)
+    assert dash_duo.find_element(f"#{ids.SCENARIO_TRUTH_RUNNING}").get_attribute("hidden") is not None
+
+    dash_duo.driver.execute_script(WATCH_TRUTH_PROGRESS)
+    dash_duo.driver.execute_script("arguments[0].click();", dash_duo.find_element(f"#{ids.SCENARIO_TRUTH_BUTTON}"))
+    dash_duo.wait_for_contains_text(f"#{ids.SCENARIO_TRUTH}", "Ground truth", timeout=60)
+    seen = dash_duo.driver.execute_script("return window.truthProgressSeen;")
+    shown = [entry for entry in seen if not entry["hidden"]]
+    assert shown and all(entry["cancel"] for entry in shown), seen  # shown while running, with its cancel button
+    counts = [re.fullmatch(r"Re-simulation: (\d+) of (\d+)", entry["label"]) for entry in shown]
+    counts = [(int(m.group(1)), int(m.group(2))) for m in counts if m]
+    # At least one count between the start and the result (how many depends on the polls' timing).
+    assert counts and all(0 < done <= total for done, total in counts), seen
+    assert [done for done, _ in counts] == sorted(done for done, _ in counts)
+    assert len({total for _, total in counts}) == 1 and counts[0][1] > 2
+    until(lambda: dash_duo.find_element(f"#{ids.SCENARIO_TRUTH_RUNNING}").get_attribute("hidden") is not None,
+          timeout=10)
+    assert dash_duo.find_element(f"#{ids.SCENARIO_TRUTH_BUTTON}").is_enabled()
     assert dash_duo.get_logs() == []

@@ -1,5 +1,6 @@
 """Worklist page in a real browser: rows ranked by expected gain load cleanly, a patient link
-opens that patient's page, and the CSV holds exactly the rows the grid shows."""
+opens that patient's page, and the CSV holds exactly the rows the grid shows (sorted or
+filtered in the grid, and past a thousand rows for a coordinator on a busier served app)."""
 import csv
 import time
 from urllib.parse import parse_qs, urlparse
@@ -169,4 +170,57 @@ def test_a_call_logged_on_the_worklist_is_there_after_a_reload(dash_duo, dash_ap
         f"return dash_ag_grid.getApi('{ids.WORKLIST_GRID}').getRowNode('{patient}').data.last_call;")
     assert last_call.endswith("Left a message"), last_call
     assert "Coordinator: Ana" in dash_duo.find_element(f"#{ids.TEAM_SUMMARY_GRID}").text
+    assert dash_duo.get_logs() == []
+
+
+def test_export_follows_a_grid_filter(dash_duo, dash_app, app_data, tmp_path):
+    _open_worklist(dash_duo, dash_app, "?n=all&sort=risk")
+    dash_duo.driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    expected = _expected_ids(app_data, sort="risk")
+    dash_duo.wait_for_text_to_equal(_cell(0, "patient_link"), expected[0], timeout=20)
+    tier = dash_duo.find_element(_cell(0, "risk_tier")).text
+    dash_duo.driver.execute_script(
+        f"dash_ag_grid.getApi('{ids.WORKLIST_GRID}').setFilterModel("
+        f"{{risk_tier: {{filterType: 'text', type: 'notEqual', filter: '{tier}'}}}});")
+    from dash.testing.wait import until
+
+    until(lambda: 0 < len(_shown_patient_ids(dash_duo)) < len(expected), timeout=10)
+    shown = _shown_patient_ids(dash_duo)
+    dash_duo.find_element(f"#{ids.WORKLIST_EXPORT_BUTTON}").click()
+    with _wait_for_download(tmp_path).open(newline="") as handle:
+        exported = list(csv.DictReader(handle))
+    assert [row["Patient"] for row in exported] == shown
+    assert tier not in {row["Tier"] for row in exported}
+    assert dash_duo.get_logs() == []
+
+
+def test_a_coordinators_export_of_over_1000_rows_downloads(dash_duo, busy_app, tmp_path):
+    """Past ~850 rows the old export's request (the rows as State) was over the 1 MB limit."""
+    from dash.testing.wait import until
+
+    from tests.busy_server import COORDINATOR, PASSWORD
+    from tests.e2e.conftest import sign_in
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    base, _token = busy_app
+    driver = dash_duo.driver
+    driver.set_window_size(1400, 1000)
+    sign_in(dash_duo, base, COORDINATOR, PASSWORD)
+    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    driver.get(base + "/worklist?n=all&sort=risk")
+
+    def rows_shown() -> int:
+        try:
+            return len(driver.execute_script(SHOWN_ROWS) or [])
+        except Exception:  # noqa: BLE001 - the grid is not on the page yet
+            return 0
+
+    until(lambda: rows_shown() > 1_000, timeout=120)
+    shown = _shown_patient_ids(dash_duo)
+    dash_duo.find_element(f"#{ids.WORKLIST_EXPORT_BUTTON}").click()
+    with _wait_for_download(downloads, timeout=120).open(newline="") as handle:
+        exported = list(csv.DictReader(handle))
+    assert len(exported) > 1_000
+    assert [row["Patient"] for row in exported] == shown
     assert dash_duo.get_logs() == []
