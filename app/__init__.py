@@ -12,8 +12,8 @@ from app.background import make_manager
 from app.access import register_access
 from app.api import register_api
 from app.error_pages import register_error_pages
-from callbacks import (context, filter_panel, journeys, measures, model, outreach, overview, pathways, patient,
-                       scenarios, worklist)
+from callbacks import (context, filter_panel, journeys, measures, model, model_admin, outreach, overview, pathways,
+                       patient, scenarios, worklist)
 from components.layout import shell
 from data.settings import Settings, get_settings
 
@@ -78,5 +78,7 @@ def create_app(dataset=None, settings: Settings | None = None,
     scenarios.register_callbacks(app, jobs)
     journeys.register_callbacks(app)
     measures.register_callbacks(app)
+    model_admin.register_callbacks(app, jobs, settings, training_config)
+    model_admin.install_swap(server, settings, training_config, log)
     http_guard.install(app, settings)
     return app

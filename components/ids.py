@@ -186,3 +186,11 @@ AUDIT_ACTION = "audit-action"
 AUDIT_DATES = "audit-dates"
 AUDIT_SUMMARY = "audit-summary"
 AUDIT_GRID = "audit-grid"
+
+# Models admin page (/admin/models): re-train on the current data in the background
+ADMIN_MODELS_CURRENT = "admin-models-current"  # the models in use: key, trained when, on which data
+ADMIN_RETRAIN_BUTTON = "admin-retrain-button"
+ADMIN_RETRAIN_RUNNING = "admin-retrain-running"  # progress bar and cancel button, shown while the job runs
+ADMIN_RETRAIN_PROGRESS = "admin-retrain-progress"
+ADMIN_RETRAIN_CANCEL = "admin-retrain-cancel"
+ADMIN_RETRAIN_RESULT = "admin-retrain-result"
