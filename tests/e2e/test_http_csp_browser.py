@@ -54,3 +54,22 @@ def test_every_page_renders_under_the_csp_without_violations(dash_duo, dash_app,
     header = dash_duo.driver.execute_script(
         "return fetch('/').then(r => r.headers.get('content-security-policy'));")
     assert "frame-ancestors 'none'" in header
+
+
+def test_background_jobs_run_under_the_csp(dash_duo, dash_app, app_data):
+    """The background jobs' polls, progress and results (truth check, re-training) need nothing
+    the policy refuses."""
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.set_window_size(1400, 1000)
+    _visit(dash_duo, "/scenarios", f"#{ids.SCENARIO_FUNNEL_GRAPH} .js-plotly-plot")
+    dash_duo.driver.execute_script("arguments[0].click();", dash_duo.find_element(f"#{ids.SCENARIO_TRUTH_BUTTON}"))
+    dash_duo.wait_for_contains_text(f"#{ids.SCENARIO_TRUTH}", "Ground truth", timeout=60)
+    truth_violations = dash_duo.driver.execute_script(VIOLATIONS)
+
+    # The admin's re-training page: the session's data are unchanged, so the job says so.
+    _visit(dash_duo, "/admin/models", f"#{ids.ADMIN_RETRAIN_BUTTON}")
+    dash_duo.wait_for_contains_text(f"#{ids.ADMIN_MODELS_CURRENT}", app_data.models.key, timeout=20)
+    dash_duo.find_element(f"#{ids.ADMIN_RETRAIN_BUTTON}").click()
+    dash_duo.wait_for_contains_text(f"#{ids.ADMIN_RETRAIN_RESULT}", "Nothing was re-trained", timeout=120)
+    assert truth_violations == [] and dash_duo.driver.execute_script(VIOLATIONS) == []
+    assert _csp_violations_in_logs(dash_duo) == []
