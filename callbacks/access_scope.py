@@ -67,8 +67,9 @@ def set_audit_recorder(recorder: Callable | None) -> None:
 
 
 def current() -> Principal | None:
-    """The signed-in user of this request; the unrestricted internal caller outside a request;
-    None inside a request nobody signed in to (app.access never lets one reach a callback)."""
+    """The user a background job acts for (``acting_as``); else the signed-in user of this
+    request; the unrestricted internal caller outside a request; None inside a request nobody
+    signed in to (app.access never lets one reach a callback)."""
     job_principal = _job_principal.get()
     if job_principal is not None:  # first: a job forked mid-request still holds that request's context
         return job_principal
