@@ -1,0 +1,54 @@
+"""Registering the per-patient cohort frame in an engine, from a DataFrame or from Parquet."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from data.cohort_filter import VARIANT_CODE_COLUMN
+from data.journeys import MILESTONE_DAYS, duration_columns
+from data.pathway import DEFAULT_PATHWAY, Pathway
+
+COHORT_TABLE = "carepath_cohort"
+# Patient attributes the filter and the breakdowns read (callbacks.context.PATIENT_ATTRIBUTES).
+ATTRIBUTE_COLUMNS = ("age", "sex", "race_ethnicity", "payer", "region", "site")
+
+
+def engine_columns(pathway: Pathway = DEFAULT_PATHWAY) -> tuple[str, ...]:
+    """The cohort-frame columns the queries read: no identifiers, dates of birth or free text,
+    so a warehouse copy of the population holds aggregates' inputs only."""
+    stages = pathway.stage_names
+    results = tuple(f"{stage.name}_result" for stage in pathway.stages if stage.ends or stage.leads_on)
+    return ("program", "enrollment_date", *(f"{s}_date" for s in stages), *results, "status", "status_stage",
+            *duration_columns(pathway), MILESTONE_DAYS, *ATTRIBUTE_COLUMNS, "risk_tier", VARIANT_CODE_COLUMN)
+
+
+def engine_frame(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
+    """The cohort frame as the engine stores it: the columns the queries read, text columns as
+    strings (a column of None only, e.g. risk tiers before a model exists, would otherwise reach
+    the engine without a type), durations as float64, dates as timestamps."""
+    columns = [c for c in dict.fromkeys(engine_columns(pathway)) if c in frame.columns]
+    out = frame[columns].copy()
+    for column in columns:
+        series = out[column]
+        if column.endswith("_date"):
+            out[column] = pd.to_datetime(series)
+        elif column == VARIANT_CODE_COLUMN or column == "age":
+            out[column] = series.astype("float64") if series.isna().any() else series.astype("int64")
+        elif pd.api.types.is_numeric_dtype(series):
+            out[column] = series.astype("float64")
+        else:
+            out[column] = series.astype("string[pyarrow]")
+    return out.reset_index(drop=True)
+
+
+def register_frame(backend, frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY,
+                   name: str = COHORT_TABLE, overwrite: bool = True):
+    """Copy the cohort frame into the engine as a table; returns the Ibis table."""
+    return backend.create_table(name, engine_frame(frame, pathway), overwrite=overwrite)
+
+
+def register_parquet(backend, path: str | Path, name: str = COHORT_TABLE):
+    """Load a cohort frame written as Parquet (engine_frame(...).to_parquet) into the engine
+    as a table: a native table answers filter changes faster than re-scanning the file."""
+    return backend.create_table(name, backend.read_parquet(str(path)), overwrite=True)
