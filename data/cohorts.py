@@ -479,7 +479,9 @@ def durations_from_stats(stats: dict, pathway: Pathway = DEFAULT_PATHWAY) -> pd.
     rows = []
     for column, label, consecutive in duration_steps(pathway):
         n, quantiles = stats[column]
-        quantiles = [math.nan if q is None else q for q in quantiles]
+        # Engines interpolate the same quantile in a different order of operations (28.65 in
+        # pandas, 28.650000000000002 in DuckDB); days to 9 decimals are the same number on screen.
+        quantiles = [math.nan if q is None else round(float(q), 9) for q in quantiles]
         rows.append({"step": column, "label": label, "consecutive": consecutive, "n": int(n),
                      **dict(zip(DURATION_QUANTILES, map(float, quantiles)))})
     return pd.DataFrame(rows)

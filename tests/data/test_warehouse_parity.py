@@ -146,3 +146,21 @@ def test_engine_setting_names_the_engine(frame, small_dataset):
     assert ibis_url("postgresql+psycopg://u@h:5/db") == "postgres://u@h:5/db"
     with pytest.raises(ValueError, match="CAREPATH_ANALYTICS_ENGINE"):
         open_engine("oracle", frame, small_dataset.pathway)
+
+
+def test_engine_matches_the_reference_on_a_two_stage_pathway(tmp_path):
+    """A user's own pathway (referral -> visit: no stage results, no site or payer recorded)
+    gives the same numbers: the queries are built from the pathway, not the default four stages."""
+    from callbacks.context import build_cohort_frame
+    from data.io import read_dataset
+    from tests.two_stage import write_two_stage_folder
+
+    write_two_stage_folder(tmp_path / "data")
+    dataset = read_dataset(tmp_path / "data")
+    frame = build_cohort_frame(dataset).assign(risk=np.nan, risk_tier=None)
+    frame[VARIANT_CODE_COLUMN] = variant_codes(frame, dataset.pathway)
+    reference = PandasEngine(frame, dataset.pathway)
+    engine = open_engine("duckdb", frame, dataset.pathway)
+    for cohort in (CohortFilter(), CohortFilter(programs=("cardiology",), age_min=60),
+                   CohortFilter(node=node_slug("Not seen (dropped out)")), CohortFilter(programs=("nowhere",))):
+        assert_same_numbers(reference, engine, cohort)
