@@ -159,8 +159,11 @@ class PreparedQueries:
     """Every page's aggregates compiled once to the backend's SQL; per call, the cohort filter
     is compiled and put in front as a common table expression of the placeholder's name."""
 
+    KEPT_SOURCES = 32
+
     def __init__(self, backend, table, pathway: Pathway = DEFAULT_PATHWAY):
         self.backend, self.table, self.pathway = backend, table, pathway
+        self._sources: dict = {}  # cohort -> its SELECT, oldest first
         self.dialect = backend.name
         placeholder = ibis.table(table.schema(), name=ROWS)
         self.sql = {page: {name: ibis.to_sql(query, dialect=self.dialect)
@@ -172,8 +175,15 @@ class PreparedQueries:
         return {"pyspark": "spark", "postgres": "postgres"}.get(self.dialect, self.dialect)
 
     def source(self, cohort: CohortFilter) -> str:
-        """The cohort's rows as a SELECT in the backend's SQL."""
-        return ibis.to_sql(filtered(self.table, cohort, self.pathway), dialect=self.dialect)
+        """The cohort's rows as a SELECT in the backend's SQL (the last few kept: the Overview
+        and Pathways callbacks of one filter change ask for the same cohort)."""
+        source = self._sources.pop(cohort, None)
+        if source is None:
+            source = ibis.to_sql(filtered(self.table, cohort, self.pathway), dialect=self.dialect)
+        self._sources[cohort] = source
+        while len(self._sources) > self.KEPT_SOURCES:
+            self._sources.pop(next(iter(self._sources)))
+        return source
 
     def statement(self, page: str, name: str, source: str) -> str:
         query = self.sql[page][name].strip()

@@ -29,11 +29,15 @@ TOLERANCE = 1e-12
 
 @pytest.fixture(scope="module")
 def frame(small_dataset):
+    return parity_frame(small_dataset)
+
+
+def parity_frame(dataset) -> pd.DataFrame:
     """The app's cohort frame (callbacks.context builds it the same way) with risk tiers for
     the patients in progress and some sites and payers not recorded."""
     from callbacks.context import build_cohort_frame
 
-    frame = build_cohort_frame(small_dataset)
+    frame = build_cohort_frame(dataset)
     waiting = np.flatnonzero((frame["status"] == "in_progress").to_numpy())
     tiers = np.array([None] * len(frame), dtype=object)
     tiers[waiting] = np.array(["High", "Medium", "Low"], dtype=object)[np.arange(len(waiting)) % 3]
@@ -41,7 +45,7 @@ def frame(small_dataset):
     frame["risk"] = np.where(tiers == None, np.nan, 0.5)  # noqa: E711 (elementwise)
     frame.loc[frame.index % 97 == 0, "site"] = None
     frame.loc[frame.index % 89 == 0, "payer"] = None
-    frame[VARIANT_CODE_COLUMN] = variant_codes(frame, small_dataset.pathway)
+    frame[VARIANT_CODE_COLUMN] = variant_codes(frame, dataset.pathway)
     return frame
 
 
