@@ -79,18 +79,23 @@ def overview_queries(rows, pathway: Pathway) -> dict:
     return {"totals": rows.aggregate(**metrics), "months": months}
 
 
+def _count(value) -> int:
+    """A count from the engine: Spark counts rows meeting a condition with SUM, NULL over no rows."""
+    return 0 if value is None or pd.isna(value) else int(value)
+
+
 def overview_from(results: dict, pathway: Pathway) -> OverviewNumbers:
     row = results["totals"].iloc[0]
-    patients = int(row["patients"])
-    funnel = [patients if step == "enrolled" else int(row[f"step_{step}"]) for step, _, _ in funnel_steps(pathway)]
+    patients = _count(row["patients"])
+    funnel = [patients if step == "enrolled" else _count(row[f"step_{step}"]) for step, _, _ in funnel_steps(pathway)]
     median = row["median_days"]
     months = results["months"]
     return OverviewNumbers(
-        kpis=kpis_from_counts(patients, {name: int(row[f"flag_{name}"]) for name in OUTCOME_FLAGS},
+        kpis=kpis_from_counts(patients, {name: _count(row[f"flag_{name}"]) for name in OUTCOME_FLAGS},
                               float("nan") if pd.isna(median) else float(median)),
         funnel=funnel_from_counts(funnel, pathway),
         trend=trend_from_month_counts(_month_counts(months, "enrolled"), _month_counts(months, "completed")),
-        high_risk=int(row["high_risk"]), milestone_n=int(row["milestone_n"]))
+        high_risk=_count(row["high_risk"]), milestone_n=_count(row["milestone_n"]))
 
 
 def _breakdown_query(rows, by: str, pathway: Pathway):
@@ -110,6 +115,8 @@ def _breakdown_from(totals: pd.DataFrame) -> pd.DataFrame:
     # data.cohorts orders the table; the engine's group order (its collation) plays no part.
     totals = totals.sort_values("group", kind="stable").set_index("group")
     totals.index = totals.index.astype(object)
+    counts = ["patients", "completed", "dropped_out", "in_progress"]
+    totals[counts] = totals[counts].map(_count)
     return breakdown_from_totals(totals)
 
 
@@ -134,10 +141,10 @@ def pathways_from(results: dict, pathway: Pathway) -> PathwaysNumbers:
     row = results["durations"].iloc[0]
     stats = {}
     for i, (column, _, _) in enumerate(duration_steps(pathway)):
-        n = int(row[f"n_{i}"])
+        n = _count(row[f"n_{i}"])
         stats[column] = (n, [float(row[f"q_{i}_{j}"]) if n else float("nan") for j in range(len(DURATION_QUANTILES))])
     return PathwaysNumbers(
-        patients=int(row["patients"]), flows=flows_from_terminal_counts(counts, pathway),
+        patients=_count(row["patients"]), flows=flows_from_terminal_counts(counts, pathway),
         durations=durations_from_stats(stats, pathway),
         breakdowns={by: _breakdown_from(results[f"by_{by}"]) for by in BREAKDOWN_BY})
 

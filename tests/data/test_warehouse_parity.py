@@ -82,10 +82,10 @@ def _same_kpis(expected, actual):
     for field in dataclasses.fields(expected):
         want, got = getattr(expected, field.name), getattr(actual, field.name)
         if isinstance(want, float) or isinstance(got, float):
-            assert want is not None and got is not None, field.name
-            assert math.isclose(want, got, rel_tol=TOLERANCE, abs_tol=TOLERANCE), field.name
+            assert want is not None and got is not None, (field.name, want, got)
+            assert math.isclose(want, got, rel_tol=TOLERANCE, abs_tol=TOLERANCE), (field.name, want, got)
         else:
-            assert want == got, field.name
+            assert want == got, (field.name, want, got)
 
 
 def _same_frame(expected: pd.DataFrame, actual: pd.DataFrame, what: str):
