@@ -54,7 +54,39 @@ def register_frame(backend, frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATH
         # NULLs) directly; the table is a view of this session, as a cluster job's input would be.
         backend._session.createDataFrame(columns).createOrReplaceTempView(name)
         return backend.table(name)
-    return backend.create_table(name, columns, overwrite=overwrite)
+    table = backend.create_table(name, columns, overwrite=overwrite)
+    if backend.name == "duckdb":
+        table = _as_enums(backend, name, [f.name for f in columns.schema if pa.types.is_string(f.type)
+                                          or pa.types.is_large_string(f.type)])
+    return table
+
+
+# A text column with at most this many values is stored as a DuckDB ENUM (see _as_enums).
+MAX_ENUM_VALUES = 1000
+
+
+def _as_enums(backend, name: str, text_columns: list[str]):
+    """Store DuckDB's low-cardinality text columns (program, site, status, ...) as ENUMs.
+
+    An in-memory DuckDB does not compress, so every filter compares whole strings: a program
+    and payer filter over 1M patients scanned in 104 ms as VARCHAR, 18-22 ms as ENUM (measured
+    once each on the loaded 2-core machine). The queries do not change: an ENUM compares with a
+    text literal and reads back as text. The values come from the table itself, never quoted by hand.
+    """
+    con = backend.con
+    table = f'"{name}"'
+    casts = []
+    for column in text_columns:
+        values = con.execute(f'SELECT count(DISTINCT "{column}") FROM {table}').fetchall()[0][0]
+        if 0 < values <= MAX_ENUM_VALUES:
+            enum = f'"{name}__{column}"'
+            con.execute(f"DROP TYPE IF EXISTS {enum}")
+            con.execute(f'CREATE TYPE {enum} AS ENUM (SELECT DISTINCT "{column}" FROM {table} '
+                        f'WHERE "{column}" IS NOT NULL ORDER BY 1)')
+            casts.append(f'CAST("{column}" AS {enum}) AS "{column}"')
+    if casts:
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * REPLACE ({', '.join(casts)}) FROM {table}")
+    return backend.table(name)
 
 
 def register_parquet(backend, path: str | Path, name: str = COHORT_TABLE):
