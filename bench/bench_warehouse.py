@@ -68,7 +68,7 @@ def _rendered(outputs) -> str:
 
 def engine_latency(engine: str, rounds: int) -> tuple[dict, dict]:
     """(latency figures, rendered outputs per page and query) on ``engine``."""
-    from callbacks import analytics, overview, pathways
+    from callbacks import analytics, context, overview, pathways
     from data.cohort_filter import CohortFilter
 
     os.environ["CAREPATH_ANALYTICS_ENGINE"] = engine
@@ -82,6 +82,11 @@ def engine_latency(engine: str, rounds: int) -> tuple[dict, dict]:
         samples = [_timed(fn, q) for _ in range(rounds) for q in QUERIES]
         results[name] = _percentiles(samples)
         rendered[name] = {q: _rendered(fn(q)) for q in QUERIES}
+    # The engine's part alone (filter + aggregates, no figures or components): what the setting changes.
+    cohorts = [context.cohort_filter(q) for q in QUERIES]
+    for name in pages:
+        ask = getattr(analytics.engine(), name)
+        results[f"{name}_engine_only"] = _percentiles([_timed(ask, c) for _ in range(rounds) for c in cohorts])
     return results, rendered
 
 
@@ -103,7 +108,7 @@ def main() -> None:
     differing = [f"{page} {q!r}" for page in rendered["pandas"] for q in QUERIES
                  if rendered["pandas"][page][q] != rendered["duckdb"][page][q]]
     ratio = {page: round(latency["pandas"][page]["p95_ms"] / latency["duckdb"][page]["p95_ms"], 2)
-             for page in ("overview", "pathways")}
+             for page in ("overview", "pathways", "overview_engine_only", "pathways_engine_only")}
     print("pandas p95 / duckdb p95:", ratio, "| outputs identical:", not differing, differing[:3], flush=True)
     result = {"date": str(date.today()), "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
               f"Python {platform.python_version()}", "patients": args.patients, "queries": list(QUERIES),
