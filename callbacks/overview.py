@@ -7,14 +7,13 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, html, no_update
 
-from callbacks import access_scope, context, suppression
+from callbacks import access_scope, analytics, context, suppression
 from components import formatting, ids
 from components.cards import rate_with_counts
 from components.figures import empty_figure, funnel_figure, trend_figure
 from components.reconciliation import reconciliation_body
 from components.tables import funnel_table
-from data.cohorts import cohort_kpis, completion_reconciliation, funnel_counts, monthly_trend
-from data.journeys import MILESTONE_DAYS
+from data.cohorts import completion_reconciliation
 from ml.scenario_levers import ScenarioLevers
 from data.readiness import OK
 
@@ -68,13 +67,12 @@ def kpi_definitions(pathway) -> tuple[tuple[str, str, str], ...]:
     )
 
 
-def high_risk_text(app_data: context.AppData, frame):
-    """Patients in the cohort still in progress whose calibrated risk tier is High."""
+def high_risk_text(app_data: context.AppData, high: int):
+    """``high``: patients in the cohort still in progress whose calibrated risk tier is High."""
     if not app_data.model_available:
         if app_data.models_unavailable:
             return html.Span(NO_MODEL, className="kpi-pending", title=app_data.models_unavailable)
         return html.Span(MODEL_PENDING, className="kpi-pending")
-    high = int((frame["risk_tier"] == "High").sum())
     return suppression.count_text(high) if access_scope.suppresses_small_counts() else formatting.count(high)
 
 
@@ -90,9 +88,9 @@ def as_of_notice(app_data: context.AppData) -> dbc.Alert | None:
 def overview_view(cohort_query: str | None) -> OverviewView:
     """Compute the Overview for the cohort in ``cohort_query`` (a URL query string)."""
     app_data = context.current()
-    frame = context.cohort_frame(cohort_query)
-    high_risk = high_risk_text(app_data, frame)
-    if frame.empty:
+    numbers = analytics.overview(context.cohort_filter(cohort_query))
+    high_risk = high_risk_text(app_data, numbers.high_risk)
+    if numbers.patients == 0:
         blank = empty_figure("No patients in this cohort")
         return OverviewView(
             message=dbc.Alert(EMPTY_COHORT_MESSAGE, color="warning", className="mb-3"),
@@ -101,12 +99,10 @@ def overview_view(cohort_query: str | None) -> OverviewView:
             in_progress=formatting.count(0), high_risk=high_risk,
             funnel=blank, funnel_table=None, trend=blank,
         )
-    pathway = context.pathway()
-    kpis = cohort_kpis(frame, pathway)
-    funnel = funnel_counts(frame, pathway)
+    kpis, funnel = numbers.kpis, numbers.funnel
     resolved = kpis.resolved_after_positive_screen
     if access_scope.suppresses_small_counts():
-        return _suppressed_view(app_data, frame, kpis, funnel, high_risk, pathway)
+        return _suppressed_view(app_data, numbers, high_risk)
     return OverviewView(
         message=as_of_notice(app_data),
         patients=formatting.count(kpis.patients),
@@ -119,22 +115,22 @@ def overview_view(cohort_query: str | None) -> OverviewView:
         high_risk=high_risk,
         funnel=funnel_figure(funnel),
         funnel_table=funnel_table(funnel),
-        trend=trend_figure(monthly_trend(frame, pathway)),
+        trend=trend_figure(numbers.trend),
     )
 
 
-def _suppressed_view(app_data, frame, kpis, funnel, high_risk, pathway) -> OverviewView:
+def _suppressed_view(app_data, numbers, high_risk) -> OverviewView:
     """The Overview for aggregate-only users: counts 1-10 and the rates and medians built on them read "<11"."""
+    kpis, funnel = numbers.kpis, numbers.funnel
     resolved = kpis.resolved_after_positive_screen
-    trend = suppression.trend(monthly_trend(frame, pathway))
+    trend = suppression.trend(numbers.trend)
     return OverviewView(
         message=as_of_notice(app_data),
         patients=suppression.count_text(kpis.patients),
         screening_uptake=suppression.rate_text(kpis.screening_uptake, kpis.screened, kpis.screened + kpis.not_screened),
         completion_rate=suppression.rate_text(kpis.completion_rate, kpis.completed, resolved),
         dropout_rate=suppression.rate_text(kpis.dropout_rate, kpis.dropped_out, resolved),
-        median_days_to_treatment=suppression.days_text(kpis.median_days_to_milestone,
-                                                       int(frame[MILESTONE_DAYS].notna().sum())),
+        median_days_to_treatment=suppression.days_text(kpis.median_days_to_milestone, numbers.milestone_n),
         in_progress=suppression.count_text(kpis.in_progress),
         high_risk=high_risk,
         funnel=(empty_figure(suppression.SUPPRESSED_FIGURE) if suppression.has_small(funnel, ["patients", "drop_off"])

@@ -8,15 +8,14 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, html, no_update
 
-from callbacks import access_scope, context, suppression
+from callbacks import access_scope, analytics, context, suppression
 from callbacks.overview import EMPTY_COHORT_MESSAGE
 from components import ids
 from components.figures import durations_figure, empty_figure, sankey_figure
 from components.tables import breakdown_rows, durations_table
 from data.analytics.sankey_nodes import node_from_click
 from data.cohort_filter import NODE_KEY
-from data.cohorts import (bottleneck_definition, bottleneck_text, breakdown, sankey_flows, stage_durations,
-                          stage_losses)
+from data.cohorts import bottleneck_definition, bottleneck_text, stage_losses
 
 
 @dataclass(frozen=True)
@@ -55,8 +54,8 @@ def bottleneck_callout(headline: str, definition: str) -> html.Div:
 
 def pathways_view(cohort_query: str | None) -> PathwaysView:
     """Compute the Pathways page for the cohort in ``cohort_query`` (a URL query string)."""
-    frame = context.cohort_frame(cohort_query)
-    if frame.empty:
+    numbers = analytics.pathways(context.cohort_filter(cohort_query))
+    if numbers.patients == 0:
         blank = empty_figure("No patients in this cohort")
         return PathwaysView(
             message=dbc.Alert(EMPTY_COHORT_MESSAGE, color="warning", className="mb-3"),
@@ -64,10 +63,9 @@ def pathways_view(cohort_query: str | None) -> PathwaysView:
             site_rows=[], payer_rows=[], site_style=_breakdown_style("site"), payer_style=_breakdown_style("payer"),
         )
     pathway = context.pathway()
-    flows = sankey_flows(frame, pathway)
-    durations = stage_durations(frame, pathway)
+    flows, durations, breakdowns = numbers.flows, numbers.durations, numbers.breakdowns
     if access_scope.suppresses_small_counts():
-        return _suppressed_view(frame, flows, durations, pathway)
+        return _suppressed_view(numbers, pathway)
     return PathwaysView(
         message=None,
         bottleneck=bottleneck_callout(bottleneck_text(stage_losses(flows, pathway), durations, pathway),
@@ -75,17 +73,18 @@ def pathways_view(cohort_query: str | None) -> PathwaysView:
         sankey=sankey_figure(flows),
         durations=durations_figure(durations),
         durations_table=durations_table(durations),
-        site_rows=breakdown_rows(breakdown(frame, "site", pathway)),
-        payer_rows=breakdown_rows(breakdown(frame, "payer", pathway)),
+        site_rows=breakdown_rows(breakdowns["site"]),
+        payer_rows=breakdown_rows(breakdowns["payer"]),
         site_style=_breakdown_style("site"),
         payer_style=_breakdown_style("payer"),
     )
 
 
-def _suppressed_view(frame, flows, durations, pathway) -> PathwaysView:
+def _suppressed_view(numbers, pathway) -> PathwaysView:
     """Pathways for aggregate-only users: flows of 1-10 patients left out, small counts and the
     rates and waits built on them read "<11"; the bottleneck sentence (it names counts) is withheld
     when it rests on a small count."""
+    flows, durations = numbers.flows, numbers.durations
     losses = stage_losses(flows, pathway)
     small_losses = suppression.has_small(losses, ["indicated", "got", "dropped_out", "resolved"])
     shown_durations = suppression.durations(durations)
@@ -97,8 +96,8 @@ def _suppressed_view(frame, flows, durations, pathway) -> PathwaysView:
         sankey=sankey_figure(suppression.sankey(flows)),
         durations=durations_figure(durations[~suppression._small_mask(durations["n"])]),
         durations_table=durations_table(shown_durations),
-        site_rows=breakdown_rows(suppression.breakdown(breakdown(frame, "site", pathway))),
-        payer_rows=breakdown_rows(suppression.breakdown(breakdown(frame, "payer", pathway))),
+        site_rows=breakdown_rows(suppression.breakdown(numbers.breakdowns["site"])),
+        payer_rows=breakdown_rows(suppression.breakdown(numbers.breakdowns["payer"])),
         site_style=_breakdown_style("site"),
         payer_style=_breakdown_style("payer"),
     )

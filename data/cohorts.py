@@ -90,11 +90,21 @@ def cohort_kpis(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> Coho
     Rates are None when their denominator is empty (e.g. nobody has resolved yet).
     """
     flags = _outcome_flags(frame, pathway).sum()
+    return kpis_from_counts(len(frame), {flag: int(flags[flag]) for flag in OUTCOME_FLAGS},
+                            frame[MILESTONE_DAYS].median())
+
+
+OUTCOME_FLAGS = ("screened", "not_screened", "completed", "dropped_out", "exited", "in_progress")
+
+
+def kpis_from_counts(patients: int, flags: dict, median_days_to_milestone) -> CohortKpis:
+    """The KPIs from the cohort's size, its OUTCOME_FLAGS counts and the median wait: the
+    rates are computed here, once, whichever engine counted (data.warehouse)."""
     screened, not_screened = int(flags["screened"]), int(flags["not_screened"])
     completed, dropped_out = int(flags["completed"]), int(flags["dropped_out"])
     resolved = completed + dropped_out
     return CohortKpis(
-        patients=len(frame),
+        patients=int(patients),
         screened=screened,
         not_screened=not_screened,
         screening_uptake=_none_if_nan(_ratio(screened, screened + not_screened)),
@@ -104,7 +114,7 @@ def cohort_kpis(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> Coho
         in_progress=int(flags["in_progress"]),
         completion_rate=_none_if_nan(_ratio(completed, resolved)),
         dropout_rate=_none_if_nan(_ratio(dropped_out, resolved)),
-        median_days_to_milestone=_none_if_nan(frame[MILESTONE_DAYS].median()),
+        median_days_to_milestone=_none_if_nan(median_days_to_milestone),
     )
 
 
@@ -206,9 +216,14 @@ def _funnel_masks(frame: pd.DataFrame, pathway: Pathway) -> dict[str, pd.Series]
 def funnel_counts(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
     """One row per funnel step: patients, conversion from the previous step (0-1, NaN for
     the first), drop-off (patients lost since the previous step), share of enrolled."""
-    steps = funnel_steps(pathway)
     masks = _funnel_masks(frame, pathway)
-    counts = [int(masks[step].fillna(False).sum()) for step, _, _ in steps]
+    return funnel_from_counts([int(masks[step].fillna(False).sum()) for step, _, _ in funnel_steps(pathway)], pathway)
+
+
+def funnel_from_counts(counts: list[int], pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
+    """The funnel table from the patients reaching each of ``funnel_steps`` (in order)."""
+    steps = funnel_steps(pathway)
+    counts = [int(c) for c in counts]
     previous = [None, *counts[:-1]]
     enrolled = counts[0]
     return pd.DataFrame({
@@ -235,8 +250,12 @@ def monthly_trend(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> pd
     enrolled_month = pd.to_datetime(frame["enrollment_date"]).dt.to_period("M")
     completed = frame["status"] == COMPLETED
     completed_month = _last_stage_date(frame.loc[completed], pathway).dt.to_period("M")
-    enrolled = enrolled_month.value_counts()
-    finished = completed_month.value_counts()
+    return trend_from_month_counts(enrolled_month.value_counts(), completed_month.value_counts())
+
+
+def trend_from_month_counts(enrolled: pd.Series, finished: pd.Series) -> pd.DataFrame:
+    """The monthly trend from patients enrolled and completing per month (Series indexed by
+    monthly Periods), every month between the first and the last filled in."""
     months = enrolled.index.union(finished.index)
     if len(months) == 0:
         return pd.DataFrame({"month": pd.Series([], dtype="datetime64[ns]"), "enrolled": [], "completed": []})
@@ -304,9 +323,8 @@ SANKEY_TERMINAL_STATUS = _DEFAULT_SANKEY.terminal_status
 SANKEY_LINKS = _DEFAULT_SANKEY.links
 
 
-def _terminal_counts(journeys: pd.DataFrame, layout: SankeyLayout) -> pd.Series:
+def _terminal_counts(counts: pd.Series, layout: SankeyLayout) -> pd.Series:
     """Patients per (status, status_stage); refuses combinations no journey can end in."""
-    counts = journeys.groupby(["status", "status_stage"]).size()
     unknown = [key for key in counts.index if key not in layout.paths]
     if unknown:
         raise ValueError(f"journeys: (status, status_stage) pairs outside the pathway: {unknown[:5]}")
@@ -322,8 +340,13 @@ def sankey_flows(journeys: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> 
     stage; each inner node's inflow equals its outflow, and the terminal totals per
     status equal the status counts of ``derive_journeys``.
     """
+    return flows_from_terminal_counts(journeys.groupby(["status", "status_stage"]).size(), pathway)
+
+
+def flows_from_terminal_counts(counts: pd.Series, pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
+    """The Sankey flows from the patients per (status, status_stage) (a Series on that pair)."""
     layout = sankey_layout(pathway)
-    counts = _terminal_counts(journeys, layout)
+    counts = _terminal_counts(counts, layout)
     links = layout.links
     flow = dict.fromkeys(links, 0)
     for key, patients in counts.items():
@@ -443,12 +466,23 @@ DURATION_QUANTILES = {"p05": 0.05, "p25": 0.25, "median": 0.5, "p75": 0.75, "p95
 def stage_durations(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
     """Per step, days between the two stages among patients who had both: n, median,
     IQR (p25-p75) and p05/p95 (the distribution figure's whiskers)."""
+    stats = {}
+    for column, _, _ in duration_steps(pathway):
+        days = frame[column].dropna()
+        stats[column] = (len(days), days.quantile(list(DURATION_QUANTILES.values())).to_numpy()
+                         if len(days) else [math.nan] * len(DURATION_QUANTILES))
+    return durations_from_stats(stats, pathway)
+
+
+def durations_from_stats(stats: dict, pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
+    """The durations table from, per duration column, (n, the DURATION_QUANTILES in order)."""
     rows = []
     for column, label, consecutive in duration_steps(pathway):
-        days = frame[column].dropna()
-        quantiles = (days.quantile(list(DURATION_QUANTILES.values())).to_numpy()
-                     if len(days) else [math.nan] * len(DURATION_QUANTILES))
-        rows.append({"step": column, "label": label, "consecutive": consecutive, "n": len(days),
+        n, quantiles = stats[column]
+        # Engines interpolate the same quantile in a different order of operations (28.65 in
+        # pandas, 28.650000000000002 in DuckDB); days to 9 decimals are the same number on screen.
+        quantiles = [math.nan if q is None else round(float(q), 9) for q in quantiles]
+        rows.append({"step": column, "label": label, "consecutive": consecutive, "n": int(n),
                      **dict(zip(DURATION_QUANTILES, map(float, quantiles)))})
     return pd.DataFrame(rows)
 
@@ -477,15 +511,24 @@ def breakdown(frame: pd.DataFrame, by: str, pathway: Pathway = DEFAULT_PATHWAY) 
     groups = frame[by].astype(object).where(frame[by].notna(), NOT_RECORDED_GROUP)
     grouped = flags.groupby(groups, observed=True)
     totals = grouped[["completed", "dropped_out", "in_progress"]].sum()
+    totals["patients"] = grouped.size()
+    totals["median_days_to_milestone"] = frame.groupby(groups, observed=True)[MILESTONE_DAYS].median()
+    return breakdown_from_totals(totals)
+
+
+def breakdown_from_totals(totals: pd.DataFrame) -> pd.DataFrame:
+    """The breakdown table from per-group totals (index: the group; columns patients,
+    completed, dropped_out, in_progress, median_days_to_milestone), in the table's order."""
+    totals = totals.astype({"patients": "int64", "completed": "int64", "dropped_out": "int64",
+                            "in_progress": "int64", "median_days_to_milestone": "float64"})
     resolved = totals["completed"] + totals["dropped_out"]
     table = pd.DataFrame({
         "group": totals.index.astype(str),
-        "patients": grouped.size().to_numpy(),
+        "patients": totals["patients"].to_numpy(),
         "resolved": resolved.to_numpy(),
         "completion_rate": _ratio(totals["completed"], resolved).to_numpy(),
         "dropout_rate": _ratio(totals["dropped_out"], resolved).to_numpy(),
-        "median_days_to_milestone": frame.groupby(groups, observed=True)[
-            MILESTONE_DAYS].median().reindex(totals.index).to_numpy(dtype="float64"),
+        "median_days_to_milestone": totals["median_days_to_milestone"].to_numpy(dtype="float64"),
         "in_progress": totals["in_progress"].to_numpy(),
         "completed": totals["completed"].to_numpy(),
         "dropped_out": totals["dropped_out"].to_numpy(),

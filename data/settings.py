@@ -36,6 +36,10 @@ class Settings:
     # CAREPATH_TRUSTED_HOSTS: comma-separated names the Host header may carry (400 otherwise);
     # "*" switches the check off (behind a proxy that already checks).
     trusted_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
+    # CAREPATH_ANALYTICS_ENGINE: what computes the Overview and Pathways numbers (data.warehouse):
+    # "duckdb" (in-process, default), "pandas" (the reference code), or a connection URL of a
+    # warehouse Ibis can reach (e.g. postgresql+psycopg://user@host/db), where the population is kept.
+    analytics_engine: str = "duckdb"
 
 
 def get_settings() -> Settings:
@@ -57,6 +61,7 @@ def get_settings() -> Settings:
         database_url=os.environ.get("CAREPATH_DATABASE_URL") or f"sqlite:///{var_dir / 'carepath.db'}",
         max_request_bytes=int(os.environ.get("CAREPATH_MAX_REQUEST_BYTES") or 1024 * 1024),
         trusted_hosts=_trusted_hosts(os.environ.get("CAREPATH_TRUSTED_HOSTS"), os.environ.get("CAREPATH_HOST")),
+        analytics_engine=(os.environ.get("CAREPATH_ANALYTICS_ENGINE") or "duckdb").strip(),
     )
 
 

@@ -1,0 +1,113 @@
+"""The analytics engine the pages ask for cohort numbers, chosen by one setting
+(CAREPATH_ANALYTICS_ENGINE, data.settings): "duckdb" (default: the cohort frame in an
+in-process DuckDB), "pandas" (the reference code in data.cohorts), or a connection URL of
+any Ibis backend (e.g. postgres://user@host/db, the population kept in the warehouse).
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import pandas as pd
+
+from data.cohort_filter import CohortFilter, apply_cohort
+from data.pathway import DEFAULT_PATHWAY, Pathway
+from data.warehouse import numbers
+from data.warehouse.tables import COHORT_TABLE, register_frame
+
+DUCKDB, PANDAS = "duckdb", "pandas"
+
+
+class PandasEngine:
+    """The reference: filter the cohort frame in pandas, aggregate with data.cohorts."""
+
+    name = PANDAS
+
+    def __init__(self, frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY):
+        self.frame, self.pathway = frame, pathway
+
+    def overview(self, cohort: CohortFilter) -> numbers.OverviewNumbers:
+        return numbers.overview_numbers(apply_cohort(self.frame, cohort, self.pathway), self.pathway)
+
+    def pathways(self, cohort: CohortFilter) -> numbers.PathwaysNumbers:
+        return numbers.pathways_numbers(apply_cohort(self.frame, cohort, self.pathway), self.pathway)
+
+
+class IbisEngine:
+    """The same numbers from columnar queries (data.warehouse.queries) on an Ibis backend.
+
+    The connection is opened on first use in each process, never inherited across a fork
+    (gunicorn --preload forks after start-up; a DuckDB or database connection must not cross
+    it). Queries on one connection are serialised: an Ibis backend is not thread-safe.
+    """
+
+    def __init__(self, connect, frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY,
+                 table_name: str = COHORT_TABLE, name: str = DUCKDB, shared: bool = False):
+        self._connect, self.frame, self.pathway = connect, frame, pathway
+        self.table_name, self.name = table_name, name
+        # shared: the table lives in a database other processes and hosts use too; it is
+        # created once (its name carries the data fingerprint) and then only read.
+        self.shared = shared
+        self._lock = threading.Lock()
+        self._pid, self._backend, self._table, self._prepared = None, None, None, None
+
+    def _cohort_table(self):
+        if self._pid != os.getpid():
+            backend = self._connect()
+            if not self.shared:
+                table = register_frame(backend, self.frame, self.pathway, self.table_name)
+            else:
+                table = self._shared_table(backend)
+            self._pid, self._backend, self._table = os.getpid(), backend, table
+        return self._table
+
+    def _shared_table(self, backend):
+        if self.table_name not in backend.list_tables():
+            try:
+                register_frame(backend, self.frame, self.pathway, self.table_name, overwrite=False)
+            except Exception:
+                # Another host or worker created it meanwhile; reading it below says if not.
+                if self.table_name not in backend.list_tables():
+                    raise
+        return backend.table(self.table_name)
+
+    def _numbers(self, page: str, cohort: CohortFilter):
+        from data.warehouse.queries import PreparedQueries
+
+        with self._lock:
+            table = self._cohort_table()
+            if self._prepared is None or self._prepared.table is not table:
+                self._prepared = PreparedQueries(self._backend, table, self.pathway)
+            return self._prepared.numbers(page, cohort)
+
+    def overview(self, cohort: CohortFilter) -> numbers.OverviewNumbers:
+        return self._numbers("overview", cohort)
+
+    def pathways(self, cohort: CohortFilter) -> numbers.PathwaysNumbers:
+        return self._numbers("pathways", cohort)
+
+
+def open_engine(setting: str, frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY,
+                fingerprint: str = "") -> PandasEngine | IbisEngine:
+    """The engine named by ``setting`` over the cohort frame (with its variant codes)."""
+    setting = (setting or DUCKDB).strip()
+    if setting == PANDAS:
+        return PandasEngine(frame, pathway)
+    import ibis
+
+    if setting == DUCKDB:
+        return IbisEngine(lambda: ibis.duckdb.connect(), frame, pathway)
+    if "://" in setting:
+        table = f"{COHORT_TABLE}_{fingerprint}" if fingerprint else COHORT_TABLE
+        url = ibis_url(setting)
+        return IbisEngine(lambda: ibis.connect(url), frame, pathway, table, name=url.split("://", 1)[0], shared=True)
+    raise ValueError(f"CAREPATH_ANALYTICS_ENGINE: expected {DUCKDB!r}, {PANDAS!r} or a connection URL "
+                     f"(e.g. postgres://user@host/db), got {setting!r}")
+
+
+def ibis_url(url: str) -> str:
+    """A SQLAlchemy-style URL (postgresql+psycopg://..., as CAREPATH_DATABASE_URL takes) in the
+    form ibis.connect reads (postgres://...); other URLs pass unchanged."""
+    scheme, rest = url.split("://", 1)
+    scheme = scheme.split("+", 1)[0]
+    return f"{'postgres' if scheme in ('postgres', 'postgresql') else scheme}://{rest}"
