@@ -15,7 +15,7 @@ from components.reconciliation import reconciliation_body
 from components.tables import funnel_table
 from data.cohorts import cohort_kpis, completion_reconciliation, funnel_counts, monthly_trend
 from data.journeys import MILESTONE_DAYS
-from ml.scenario_levers import ScenarioLevers
+from ml.scenarios.levers import ScenarioLevers
 from data.readiness import OK
 
 EMPTY_COHORT_MESSAGE = "No patients match these filters. Widen the filters or press Reset."

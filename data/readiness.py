@@ -169,7 +169,7 @@ def model_blockers(dataset: Dataset, labelled: pd.DataFrame, today: dt.date | No
     """Every reason (a sentence naming the rule and its threshold) no model may be trained.
 
     ``labelled`` holds one row per labelled decision point (awaiting_stage, dropped_out);
-    ml.training passes those that give the model at least one row.
+    ml.risk.training passes those that give the model at least one row.
     """
     reasons = []
     as_of = as_of_finding(dataset, today)

@@ -41,14 +41,14 @@ class AppData:
     enrolled_last: dt.date
     # Trained models, their report and the ranked scores of in-progress patients, loaded
     # from the model registry at start-up (trained there once on first run), never in a callback.
-    models: object = None  # ml.training.ModelBundle
+    models: object = None  # ml.risk.training.ModelBundle
     # Why there is no model, when the data cannot support one (a data.readiness rule and its
     # threshold); None while models are simply not loaded.
     models_unavailable: str | None = None
     readiness: object = None  # data.readiness.ReadinessReport, computed once at start-up
     # Per-patient look-ups for the Patient page, built once at start-up.
     lookup: "PatientLookup | None" = None
-    # What-if projections for the Scenarios page (ml.scenarios.ScenarioEngine): its attendance
+    # What-if projections for the Scenarios page (ml.scenarios.engine.ScenarioEngine): its attendance
     # model and pathway chain are fitted here once, so a slider move is array arithmetic.
     scenarios: object = None
     scenarios_unavailable: str | None = None  # why there is no engine, when the data cannot support one
@@ -117,7 +117,7 @@ def scenario_engine(dataset, models, log: Log, readiness=None) -> tuple[object, 
     """(engine, None), or (None, the reason) when this data cannot support projections."""
     if models is None:
         return None, None
-    from ml.scenarios import ScenarioEngine  # late import: keeps the module light for its tests
+    from ml.scenarios.engine import ScenarioEngine  # late import: keeps the module light for its tests
 
     try:
         return ScenarioEngine(dataset, models), None

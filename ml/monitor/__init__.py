@@ -55,7 +55,7 @@ def monitor(dataset, bundle) -> dict:
     if not section.get("reference"):
         raise ValueError("this model report has no monitoring reference (trained before monitoring existed); "
                          "retrain the models")
-    from ml.workspace import AnalyticWorkspace  # late import: ml.training imports this package
+    from ml.workspace import AnalyticWorkspace  # late import: ml.risk.training imports this package
 
     current = AnalyticWorkspace.of(dataset).scoring_rows
     risk = bundle.risk(current) if len(current) else np.array([])

@@ -10,8 +10,8 @@ Methods
   waits act through a per-stage logistic fit of attendance on booked lead time;
   outreach cuts the chained stage dropout of contacted patients.
 - Model-based counterfactual: wait cuts and first-visit attendance act through the
-  fitted stage-attendance model and the pathway chain (`ml.attendance`,
-  `ml.pathway_chain`): each patient's chance of attending the awaited stage and every
+  fitted stage-attendance model and the pathway chain (`ml.scenarios.attendance`,
+  `ml.scenarios.pathway_chain`): each patient's chance of attending the awaited stage and every
   later one under the levers.  Patients whose outcome is known are asked the
   counterfactual question about themselves: one who completed still completes (the
   levers only help); one who dropped out at a stage would have attended with
@@ -35,12 +35,12 @@ import pandas as pd
 
 from data.io import Dataset
 from data.pathway import DEFAULT_PATHWAY
-from ml.oracle import has_ground_truth
-from ml.attendance import AttendanceModel, resolved_decision_rows
-from ml.pathway_chain import PathwayChain
-from ml.scenario_arithmetic import FUNNEL_STEPS, stage_conversion_arithmetic, wait_elasticity
-from ml.scenario_levers import ScenarioLevers
-from ml.training import ModelBundle
+from ml.risk.oracle import has_ground_truth
+from ml.scenarios.attendance import AttendanceModel, resolved_decision_rows
+from ml.scenarios.pathway_chain import PathwayChain
+from ml.scenarios.arithmetic import FUNNEL_STEPS, stage_conversion_arithmetic, wait_elasticity
+from ml.scenarios.levers import ScenarioLevers
+from ml.risk.training import ModelBundle
 from ml.workspace import AnalyticWorkspace
 
 BOOTSTRAP_RESAMPLES = 200

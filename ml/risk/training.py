@@ -19,16 +19,16 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from data.io import Dataset
 from data.readiness import booking_features_unusable, model_blockers
-from ml import evaluation as ev
-from ml.calibration import PlattCalibrator, calibration_measures, cross_fitted_calibration
-from ml.decision_analysis import capacity_table, decision_curve, threshold_table
-from ml.drivers import driver_table, risk_tier
-from ml.explain import grouped_permutation_importance, logistic_coefficients, reference_row, shapley_contributions
+from ml.risk import evaluation as ev
+from ml.risk.calibration import PlattCalibrator, calibration_measures, cross_fitted_calibration
+from ml.risk.decision_analysis import capacity_table, decision_curve, threshold_table
+from ml.risk.drivers import driver_table, risk_tier
+from ml.risk.explain import grouped_permutation_importance, logistic_coefficients, reference_row, shapley_contributions
 from ml.features import BOOKING_FEATURES, FEATURES, LABEL, model_inputs, usable_features
-from ml.models import MODEL_NAMES, TrainingConfig, build
+from ml.risk.models import MODEL_NAMES, TrainingConfig, build
 from ml.monitor import assess as assess_drift
 from ml.monitor import history as monitoring_history
-from ml.oracle import oracle_risk
+from ml.risk.oracle import oracle_risk
 from ml.workspace import AnalyticWorkspace
 
 Log = Callable[[str], None]
