@@ -197,6 +197,7 @@ def start(settings: Settings | None = None, dataset=None, log: Log = print, trai
         log(f"readiness {finding}")
     # Any valid dataset starts: without a model the model pages say why (models_unavailable).
     models, models_unavailable = load_or_train(dataset, settings, training_config, log=log)
+    workspace.release("training_rows", "pilot_rows")  # training's alone: on disk, not in every worker
     frame = with_risk(build_cohort_frame(dataset), None if models is None else models.scores)
     frame[VARIANT_CODE_COLUMN] = variant_codes(frame, dataset.pathway)  # the variant filter compares these
     enrolled = pd.to_datetime(frame["enrollment_date"])

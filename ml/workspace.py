@@ -187,6 +187,18 @@ class AnalyticWorkspace:
         return self._table(name, lambda: rows.pilot_rows(patients, events, outreach, as_of, pathway,
                                                          step_days=step_days, points=self.decision_points))
 
+    def release(self, *names: str) -> None:
+        """Drop these tables (a name, or a family such as "pilot_rows") from memory; they stay on
+        disk. Training's rows are not needed to serve, so no worker keeps them for its whole life."""
+        with self._lock:
+            for name in list(self._tables):
+                if name in names or name.split("-", 1)[0] in names:
+                    del self._tables[name]
+
+    def in_memory(self) -> tuple[str, ...]:
+        """The names of the tables held in memory now."""
+        return tuple(self._tables)
+
     def _inputs(self) -> tuple:
         dataset = self.dataset
         return dataset.patients, dataset.events, dataset.as_of, dataset.pathway

@@ -38,6 +38,8 @@ def test_start_up_derives_each_table_once_and_a_cached_start_derives_nothing(sma
     first = _start(runtime, fresh_copy(small_dataset))
     assert first.models is not None and first.scenarios is not None  # the whole path ran: training, engine
     assert counts == Counter({"derive_journeys": 1, "derive_decision_points": 1})
+    # Training's rows (1M patients: about a million landmark rows) are not kept to serve.
+    assert not any(name.startswith(("training_rows", "pilot_rows")) for name in first.workspace.in_memory())
 
     counts.clear()
     monkeypatch.setattr(registry, "_loaded", {})  # as a new process: models come from the registry folder

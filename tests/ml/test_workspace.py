@@ -100,3 +100,14 @@ def test_each_dataset_object_has_one_workspace_and_a_changed_copy_its_own(small_
 
     assert AnalyticWorkspace.of(small_dataset) is AnalyticWorkspace.of(small_dataset)
     assert AnalyticWorkspace.of(replace(small_dataset)) is not AnalyticWorkspace.of(small_dataset)
+
+
+def test_a_released_table_leaves_memory_and_comes_back_from_disk(small_dataset, tmp_path, monkeypatch):
+    workspace = AnalyticWorkspace(fresh_copy(small_dataset), cache_dir=tmp_path)
+    rows = workspace.training_rows
+    workspace.pilot_rows(small_dataset.outreach, SWEEP_DAYS)
+    workspace.release("training_rows", "pilot_rows")
+    assert set(workspace.in_memory()) == {"decision_points"}
+    counts = count_derivations(monkeypatch)
+    pd.testing.assert_frame_equal(workspace.training_rows, rows)
+    assert sum(counts.values()) == 0
