@@ -56,7 +56,7 @@ def main() -> None:
     started = time.perf_counter()
     training_config = None
     if args.fast_models:
-        from ml.models import TrainingConfig
+        from ml.risk.models import TrainingConfig
 
         training_config = TrainingConfig(gb_max_iter=120, gb_learning_rate=0.08, gb_min_samples_leaf=40,
                                          bootstrap_resamples=20, explanation_permutations=4)

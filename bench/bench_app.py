@@ -67,7 +67,7 @@ def callback_latency(rounds: int) -> dict:
     results["all_pages"] = _percentiles(all_samples)
     engine = getattr(context.current(), "scenarios", None)
     if engine is not None:
-        from ml.scenario_levers import PRESETS, ScenarioLevers
+        from ml.scenarios.levers import PRESETS, ScenarioLevers
 
         rng = np.random.default_rng(0)
         ids = context.cohort_frame("?program=diabetes")["patient_id"]

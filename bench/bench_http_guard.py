@@ -51,9 +51,9 @@ def main() -> None:
     from app import create_app
     from app.http_guard import callback_body_problem, nests_deeper_than
     from components import ids
-    from ml.models import TrainingConfig
+    from ml.risk.models import TrainingConfig
     from ml.registry import model_key, train_in_threads
-    from ml.training import train_models
+    from ml.risk.training import train_models
     from tests.app.test_http_callbacks import callback_body
 
     config = TrainingConfig(gb_max_iter=120, gb_learning_rate=0.08, gb_min_samples_leaf=40, bootstrap_resamples=20,

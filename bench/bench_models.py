@@ -56,7 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     from data.io import read_dataset, write_dataset
     from data.synthetic.dataset import generate_tables
-    from ml.training import train_models
+    from ml.risk.training import train_models
 
     tables, manifest = generate_tables(args.patients, 7)
     folder = Path(tempfile.mkdtemp(prefix="carepath-bench-")) / "data"

@@ -32,7 +32,7 @@ SLIDER_STEPS = np.arange(0, 0.65, 0.05)  # the page's wait-cut slider: 0-60 % in
 
 
 def scenarios():
-    from ml.scenario_levers import PRESETS, ScenarioLevers
+    from ml.scenarios.levers import PRESETS, ScenarioLevers
 
     every = {s: 0.3 for s in STAGES}
     return {
@@ -72,7 +72,7 @@ def accuracy(engine) -> dict:
 
 
 def slider_latency(engine, dataset, rounds: int) -> dict:
-    from ml.scenario_levers import ScenarioLevers
+    from ml.scenarios.levers import ScenarioLevers
 
     rng = np.random.default_rng(0)
     diabetes = dataset.patients.loc[dataset.patients["program"].astype(str) == "diabetes", "patient_id"]
@@ -98,8 +98,8 @@ def main() -> None:
     args = parser.parse_args()
     from data.synthetic.dataset import generate_tables
     from data.io import read_dataset, write_dataset
-    from ml.scenarios import ScenarioEngine
-    from ml.training import train_models
+    from ml.scenarios.engine import ScenarioEngine
+    from ml.risk.training import train_models
 
     runs = {}
     for k, seed in enumerate(args.seeds):

@@ -25,11 +25,11 @@ sys.path.insert(0, str(ROOT))
 
 from data.io import read_dataset, write_dataset  # noqa: E402 (after the sys.path line)
 from data.synthetic.dataset import DEFAULT_AS_OF, generate_tables  # noqa: E402
-from ml.models import TrainingConfig  # noqa: E402
-from ml.scenario_levers import ScenarioLevers  # noqa: E402
-from ml.scenarios import ScenarioEngine  # noqa: E402
+from ml.risk.models import TrainingConfig  # noqa: E402
+from ml.scenarios.levers import ScenarioLevers  # noqa: E402
+from ml.scenarios.engine import ScenarioEngine  # noqa: E402
 from ml.targeting.train import policy_table  # noqa: E402
-from ml.training import train_models  # noqa: E402
+from ml.risk.training import train_models  # noqa: E402
 
 RANKINGS = ("benefit", "risk", "deadline", "random", "oracle")
 

@@ -18,8 +18,8 @@ from components.model_tables import (ORACLE, RANKING_LABELS, auc_too_uncertain, 
                                      decision_day_headline, features_summary, horizon_table, model_order,
                                      monitoring_summary, oracle_within_ci, skipped_subgroups_note, subgroup_rows)
 from data.readiness import MAX_MEANINGFUL_AUC_CI_WIDTH
-from ml.drivers import FEATURE_LABELS
-from ml.models import MODEL_LABELS
+from ml.risk.drivers import FEATURE_LABELS
+from ml.risk.models import MODEL_LABELS
 
 NO_MODEL_MESSAGE = ("The dropout-risk models are not available yet. They are trained once when the app "
                     "starts; reload this page in a minute, or check the server log.")

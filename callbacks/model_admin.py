@@ -75,7 +75,7 @@ def retrain(settings: Settings, training_config=None, progress: Callable[[int, i
     """Re-train on the current data (admins only: checked here, whoever calls) and name the
     result for every worker. ``progress(step, of, what)`` before each step."""
     from ml.registry import load_or_train, model_key
-    from ml.models import TrainingConfig
+    from ml.risk.models import TrainingConfig
 
     principal = require_admin()
     config = training_config or TrainingConfig()

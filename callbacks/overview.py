@@ -14,7 +14,7 @@ from components.figures import empty_figure, funnel_figure, trend_figure
 from components.reconciliation import reconciliation_body
 from components.tables import funnel_table
 from data.cohorts import completion_reconciliation
-from ml.scenario_levers import ScenarioLevers
+from ml.scenarios.levers import ScenarioLevers
 from data.readiness import OK
 
 EMPTY_COHORT_MESSAGE = "No patients match these filters. Widen the filters or press Reset."

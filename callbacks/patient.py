@@ -18,7 +18,7 @@ from components.figures import empty_figure, journey_timeline_figure, risk_drive
 from components.patient_view import attributes_list, drivers_list, header_block, no_risk_block, risk_block
 from components.worklist_table import booked_text
 from data.journeys import STATUS_LABELS, booked_date, wait_column, window_close_date
-from ml.drivers import FAMILY, describe
+from ml.risk.drivers import FAMILY, describe
 
 PROMPT = "Enter a patient id above, or open a patient from the Worklist."
 NOT_FOUND = "No patient with id “{patient_id}”. Check the id (it looks like P0001234) or open a patient from the Worklist."
@@ -210,7 +210,7 @@ def score_row(patient_id: str) -> pd.Series | None:
 
 def driver_contributions(patient_id: str, top: int = TOP_DRIVER_BARS) -> pd.DataFrame:
     """The patient's Shapley contributions (probability units) in plain words, strongest
-    first: features telling one story (ml.drivers.FAMILY) are summed and worded once, as in
+    first: features telling one story (ml.risk.drivers.FAMILY) are summed and worded once, as in
     the driver sentences; the rest are lumped into one bar, so the bars add up to
     risk − reference risk."""
     contributions = context.current().models.contributions

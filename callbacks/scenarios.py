@@ -18,7 +18,7 @@ from components.scenario_view import (ADHERENCE, NO_CHANGE, attribution_table, i
                                       share_of_true_gain, signed_patients, signed_percent, truth_table)
 from data.input_errors import InvalidInput, kind
 from data.pathway import DECISION_STAGES
-from ml.scenario_levers import PRESETS, ScenarioLevers, lever_number, levers_from_dict, preset_levers
+from ml.scenarios.levers import PRESETS, ScenarioLevers, lever_number, levers_from_dict, preset_levers
 
 PRESET_CHOICES = {NO_CHANGE: ScenarioLevers(), **PRESETS}
 

@@ -433,7 +433,7 @@ BASELINE_COLOUR = "#adb5bd"
 
 
 def scenario_funnel_figure(funnel: pd.DataFrame) -> go.Figure:
-    """Baseline vs scenario funnel from ``ml.scenarios`` (``funnel``, or ``arithmetic_detail.funnel``): expected
+    """Baseline vs scenario funnel from ``ml.scenarios.engine`` (``funnel``, or ``arithmetic_detail.funnel``): expected
     patients at each step, grouped bars, the scenario's change from baseline on hover."""
     change = (funnel["scenario"] - funnel["baseline"]).tolist()
     fig = go.Figure()

@@ -12,7 +12,7 @@ from components import ids
 from data.schema import PAYERS, PROGRAM_LABELS, RACE_ETHNICITIES, REGIONS, SEXES
 
 SEX_LABELS = {"F": "Female", "M": "Male"}
-# Thresholds as in ml.drivers.risk_tier (calibrated risk of dropping out).
+# Thresholds as in ml.risk.drivers.risk_tier (calibrated risk of dropping out).
 RISK_TIER_OPTION_LABELS = {"high": f"{RISK_TIER_LABELS['high']} (70% or more)",
                            "medium": f"{RISK_TIER_LABELS['medium']} (40–70%)",
                            "low": f"{RISK_TIER_LABELS['low']} (under 40%)"}

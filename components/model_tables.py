@@ -12,8 +12,8 @@ from components import formatting
 from components.filters import SEX_LABELS
 from data.readiness import MAX_MEANINGFUL_AUC_CI_WIDTH
 from data.schema import PROGRAM_LABELS
-from ml.drivers import FEATURE_LABELS
-from ml.models import MODEL_LABELS
+from ml.risk.drivers import FEATURE_LABELS
+from ml.risk.models import MODEL_LABELS
 
 ORACLE = "oracle"
 ORACLE_LABEL = "Oracle: the generator's true probability"

@@ -169,7 +169,7 @@ def model_blockers(dataset: Dataset, labelled: pd.DataFrame, today: dt.date | No
     """Every reason (a sentence naming the rule and its threshold) no model may be trained.
 
     ``labelled`` holds one row per labelled decision point (awaiting_stage, dropped_out);
-    ml.training passes those that give the model at least one row.
+    ml.risk.training passes those that give the model at least one row.
     """
     reasons = []
     as_of = as_of_finding(dataset, today)
@@ -275,9 +275,11 @@ def _plausibility_findings(dataset: Dataset) -> list[Finding]:
     return findings
 
 
-def assess(dataset: Dataset, today: dt.date | None = None) -> ReadinessReport:
-    """The readiness report of a (valid) dataset; ``today`` defaults to the wall clock."""
-    points = derive_decision_points(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
+def assess(dataset: Dataset, today: dt.date | None = None, points: pd.DataFrame | None = None) -> ReadinessReport:
+    """The readiness report of a (valid) dataset; ``today`` defaults to the wall clock. ``points``:
+    its decision points when already derived (the start-up workspace), else derived here."""
+    if points is None:
+        points = derive_decision_points(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
     labelled_points = points[points["dropped_out"].notna()]
     findings = [
         as_of_finding(dataset, today),

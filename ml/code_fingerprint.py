@@ -12,9 +12,9 @@ DERIVATION_MODULES = ("data.journeys", "data.pathway")
 # Models and their report: the derivation plus features, labels, learners, calibration,
 # evaluation, monitoring reference, ground-truth yardstick and the benefit model.
 MODEL_MODULES = DERIVATION_MODULES + (
-    "data.readiness", "ml.features", "ml.models", "ml.training", "ml.calibration", "ml.evaluation",
-    "ml.decision_analysis", "ml.monitor", "ml.monitor.drift", "ml.monitor.performance", "ml.oracle",
-    "ml.explain", "ml.drivers", "ml.targeting.benefit", "ml.targeting.rows", "ml.targeting.train",
+    "data.readiness", "ml.features", "ml.risk.models", "ml.risk.training", "ml.risk.calibration", "ml.risk.evaluation",
+    "ml.risk.decision_analysis", "ml.monitor", "ml.monitor.drift", "ml.monitor.performance", "ml.risk.oracle",
+    "ml.risk.explain", "ml.risk.drivers", "ml.targeting.benefit", "ml.targeting.rows", "ml.targeting.train",
 )
 
 

@@ -202,6 +202,11 @@ def _feature_frame(points: pd.DataFrame, waited: np.ndarray, patients: pd.DataFr
     return rows
 
 
+def _decision_points(points, patients, events, as_of, pathway) -> pd.DataFrame:
+    """The given decision points (derived once by ml.workspace), else derived from the tables."""
+    return derive_decision_points(patients, events, as_of, pathway) if points is None else points
+
+
 def landmark_rows(points: pd.DataFrame, waited: np.ndarray, patients: pd.DataFrame,
                   booked_on: pd.Series | None = None) -> pd.DataFrame:
     """Feature rows of ``points`` on the landmark day ``waited`` days after each decision
@@ -210,13 +215,14 @@ def landmark_rows(points: pd.DataFrame, waited: np.ndarray, patients: pd.DataFra
 
 
 def training_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of,
-                  pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
+                  pathway: Pathway = DEFAULT_PATHWAY, points: pd.DataFrame | None = None) -> pd.DataFrame:
     """Landmark rows of decision points whose outcome is final, with the label.
 
     A landmark t is kept only while the patient is still waiting at t (the next stage
-    has not happened by then) and the stage's window is open.
+    has not happened by then) and the stage's window is open. ``points``: the decision points
+    of these tables when already derived (ml.workspace), else derived here.
     """
-    points = derive_decision_points(patients, events, as_of, pathway)
+    points = _decision_points(points, patients, events, as_of, pathway)
     points = points[points["label_known"]].reset_index(drop=True)
     booked_on = booking_made_on(points, events, pathway)
     window = (points["window_closes"] - points["decision_date"]).dt.days.to_numpy()
@@ -235,10 +241,10 @@ def training_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of,
 
 
 def scoring_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of,
-                 pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
+                 pathway: Pathway = DEFAULT_PATHWAY, points: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per in-progress patient awaiting a booked stage, at the as-of date."""
     as_of = pd.Timestamp(as_of).normalize()
-    points = derive_decision_points(patients, events, as_of, pathway)
+    points = _decision_points(points, patients, events, as_of, pathway)
     open_points = points[(points["pathway_outcome"] == "in_progress") & points["next_stage_date"].isna()
                          & (points["window_closes"] >= as_of)].reset_index(drop=True)
     waited = (as_of - open_points["decision_date"]).dt.days.to_numpy()
@@ -251,7 +257,7 @@ def model_inputs(rows: pd.DataFrame, features=FEATURES) -> pd.DataFrame:
 
 
 def decision_day_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of,
-                      pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
+                      pathway: Pathway = DEFAULT_PATHWAY, points: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every observed decision point as a row on its decision day (waited 0), labelled or not."""
-    points = derive_decision_points(patients, events, as_of, pathway)
+    points = _decision_points(points, patients, events, as_of, pathway)
     return _feature_frame(points, np.zeros(len(points)), patients)

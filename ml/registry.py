@@ -29,11 +29,11 @@ from data.settings import Settings, get_settings
 from data.store import remove_stale_temp_folders
 from ml.code_fingerprint import pathway_fingerprint, source_fingerprint
 from ml.features import usable_features
-from ml.models import TrainingConfig
-from ml.model_card import model_card
-from ml.report import report_markdown
+from ml.risk.models import TrainingConfig
+from ml.risk.model_card import model_card
+from ml.risk.report import report_markdown
 from ml.targeting.benefit import BenefitConfig
-from ml.training import ModelBundle, ModelUnavailable, train_models
+from ml.risk.training import ModelBundle, ModelUnavailable, train_models
 
 REGISTRY_FORMAT = 1
 BUNDLE_FILE = "bundle.joblib"

@@ -41,7 +41,7 @@ def small_dataset(tmp_path_factory):
 
 def fast_training_config():
     """Fewer trees, resamples and permutations: same code paths, seconds not minutes."""
-    from ml.models import TrainingConfig
+    from ml.risk.models import TrainingConfig
 
     return TrainingConfig(gb_max_iter=120, gb_learning_rate=0.08, gb_min_samples_leaf=40, bootstrap_resamples=20,
                           explanation_permutations=4)

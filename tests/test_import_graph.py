@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Modules that may import the synthetic world at module level: the generator CLI only.
 ALLOWED_TOP_LEVEL = {"data/generate.py"}
 USER_PATH_MODULES = ["app", "data.io", "data.ingest", "data.ingest.__main__", "data.validate", "data.validation", "data.journeys",
-                     "data.cohorts", "data.cohort_filter", "data.store", "ml.training", "ml.registry",
-                     "ml.scenarios", "ml.score", "ml.train", "callbacks.context"]
+                     "data.cohorts", "data.cohort_filter", "data.store", "ml.risk.training", "ml.registry",
+                     "ml.scenarios.engine", "ml.cli.score", "ml.cli.train", "callbacks.context"]
 
 
 def _top_level_imports(path: Path) -> set[str]:

@@ -8,7 +8,7 @@ from callbacks import context
 from components import ids
 from components.cards import figure_card, table_card
 from components.model_tables import GAP_FLAG, subgroup_grid
-from ml.models import MODEL_LABELS
+from ml.risk.models import MODEL_LABELS
 
 dash.register_page(__name__, path="/model", name="Model", title="CarePath · Model", order=2)
 

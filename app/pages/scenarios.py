@@ -9,7 +9,7 @@ from components import ids
 from components.cards import GRAPH_CONFIG, kpi_card
 from components.reconciliation import reconciliation_button
 from components.scenario_view import lever_controls
-from ml.scenario_levers import PRESET_LABELS
+from ml.scenarios.levers import PRESET_LABELS
 
 dash.register_page(__name__, path="/scenarios", name="Scenarios", title="CarePath · Scenarios", order=5)
 

@@ -111,12 +111,14 @@ def time_to_next_stage(follow_up: pd.DataFrame, group: str = "Cohort", days=None
                            risk_table(time, event, EVENTS, days, follow_up["censor_reason"]))
 
 
-def follow_up_for_dataset(dataset, cohort_frame: pd.DataFrame) -> pd.DataFrame:
+def follow_up_for_dataset(dataset, cohort_frame: pd.DataFrame, points: pd.DataFrame | None = None) -> pd.DataFrame:
     """The follow-up frame of every decision point in ``dataset``, with the patient
-    attributes of ``cohort_frame`` (site, payer, …) the page compares groups by."""
-    from data.journeys import derive_decision_points
+    attributes of ``cohort_frame`` (site, payer, …) the page compares groups by. ``points``:
+    the decision points when already derived (the start-up workspace), else derived here."""
+    if points is None:
+        from data.journeys import derive_decision_points
 
-    points = derive_decision_points(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
+        points = derive_decision_points(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
     follow_up = follow_up_frame(points, cohort_frame, dataset.as_of, dataset.pathway)
     attributes = [c for c in ("site", "payer", "region", "sex", "race_ethnicity") if c in cohort_frame.columns]
     return follow_up.merge(cohort_frame[["patient_id", *attributes]], on="patient_id", how="left",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ml.features import CATEGORICAL_FEATURES, scoring_rows
+from ml.features import CATEGORICAL_FEATURES
 from ml.monitor.drift import PSI_ALERT, PSI_WATCH, drift_table, reference_profile
 from ml.monitor.performance import estimate_check, expected_auc, monthly_performance
 
@@ -55,7 +55,9 @@ def monitor(dataset, bundle) -> dict:
     if not section.get("reference"):
         raise ValueError("this model report has no monitoring reference (trained before monitoring existed); "
                          "retrain the models")
-    current = scoring_rows(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
+    from ml.workspace import AnalyticWorkspace  # late import: ml.risk.training imports this package
+
+    current = AnalyticWorkspace.of(dataset).scoring_rows
     risk = bundle.risk(current) if len(current) else np.array([])
     return {"as_of": str(pd.Timestamp(dataset.as_of).date()), "model_key": bundle.key,
             **assess(section, current, risk, bundle.report["models"][bundle.primary]["roc_auc"]),

@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from ml.cli_common import add_data_arguments, load_dataset_and_models
+from ml.cli.common import add_data_arguments, load_dataset_and_models
 from ml.monitor import monitor
 
 ALERT_EXIT_CODE = 3

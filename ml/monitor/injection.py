@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from ml.features import scoring_rows
+from ml.workspace import AnalyticWorkspace
 
 NEW_SITE = "Newport (new)"
 EXTRA_WAIT_DAYS = 35
@@ -19,7 +19,7 @@ EXTRA_WAIT_DAYS = 35
 def inject_drift(dataset, payer_share: float = 0.6, new_site_share: float = 0.35, seed: int = 0):
     """A copy of ``dataset`` whose in-progress patients drifted (see the module docstring)."""
     rng = np.random.default_rng(seed)
-    waiting = scoring_rows(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
+    waiting = AnalyticWorkspace.of(dataset).scoring_rows
     ids = waiting["patient_id"].astype(str).unique()
     to_medicaid = ids[rng.random(len(ids)) < payer_share]
     to_new_site = ids[rng.random(len(ids)) < new_site_share]

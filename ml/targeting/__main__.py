@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from data.io import atomic_write_text
-from ml.cli_common import add_data_arguments, load_dataset_and_models
+from ml.cli.common import add_data_arguments, load_dataset_and_models
 from ml.targeting.report import policy_value_lines
 from ml.targeting.train import policy_table
 

@@ -85,12 +85,14 @@ def _with_window_left(rows: pd.DataFrame) -> pd.DataFrame:
 
 def pilot_rows(patients: pd.DataFrame, events: pd.DataFrame, outreach: pd.DataFrame | None, as_of,
                pathway: Pathway = DEFAULT_PATHWAY, source: str | None = PILOT_SOURCE,
-               step_days: int = SWEEP_DAYS) -> pd.DataFrame:
+               step_days: int = SWEEP_DAYS, points: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per (decision point, sweep day) while waiting and not yet called, with the
-    treatment (called that week) and the final outcome (stage done within its window)."""
+    treatment (called that week) and the final outcome (stage done within its window).
+    ``points``: the decision points of these tables when already derived (ml.workspace)."""
     as_of = pd.Timestamp(as_of).normalize()
     calls = logged_calls(outreach, source)
-    points = derive_decision_points(patients, events, as_of, pathway)
+    if points is None:
+        points = derive_decision_points(patients, events, as_of, pathway)
     # Final outcome only: the window closed before the as-of date.
     points = points[points["window_closes"] < as_of].reset_index(drop=True)
     if calls.empty or points.empty:
@@ -120,7 +122,7 @@ def pilot_rows(patients: pd.DataFrame, events: pd.DataFrame, outreach: pd.DataFr
             frame[label] = (frame[TREATED].to_numpy() == 1) & values[rows_at]
         frames.append(frame)
     if not frames:
-        return pilot_rows(patients, events, None, as_of, pathway)
+        return pilot_rows(patients, events, None, as_of, pathway, points=points)
     rows = _with_window_left(pd.concat(frames, ignore_index=True))
     rows[[REBOOKED, REACHED, WRONG_NUMBER]] = rows[[REBOOKED, REACHED, WRONG_NUMBER]].astype(int)
     rows[OUTCOME] = (rows["next_stage_date"].notna() & (rows["next_stage_date"] <= rows["window_closes"])).astype(int)

@@ -11,11 +11,11 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ml.features import decision_day_rows
 from ml.targeting import evaluation as tev
 from ml.targeting.benefit import BenefitConfig, BenefitModel, ContinuationModel, StageUpliftModel, continuation_rates
 from ml.targeting.rows import (OUTCOME, REACHED, REBOOKED, SWEEP_DAYS, TARGETING_FEATURES, TREATED, WRONG_NUMBER,
-                               pilot_rows, targeting_scoring_rows)
+                               targeting_scoring_rows)
+from ml.workspace import AnalyticWorkspace
 
 MIN_CALLED_ROWS = 100
 MIN_UNCALLED_ROWS = 100
@@ -80,7 +80,7 @@ def train_benefit(dataset, scoring: pd.DataFrame, risk: Callable[[pd.DataFrame],
         return None, _unavailable(NO_LOG), nothing
     started = time.perf_counter()
     step = (dataset.manifest.get("params") or {}).get("pilot_sweep_days", SWEEP_DAYS)
-    rows = pilot_rows(dataset.patients, dataset.events, outreach, dataset.as_of, dataset.pathway, step_days=step)
+    rows = AnalyticWorkspace.of(dataset).pilot_rows(outreach, step)
     t, y = rows[TREATED].to_numpy(int), rows[OUTCOME].to_numpy(int)
     if t.sum() < MIN_CALLED_ROWS or (1 - t).sum() < MIN_UNCALLED_ROWS:
         return None, _unavailable(
@@ -91,7 +91,7 @@ def train_benefit(dataset, scoring: pd.DataFrame, risk: Callable[[pd.DataFrame],
     stage = StageUpliftModel.fit(rows, t, y, rows["patient_id"].to_numpy(), features, config,
                                  rebooked=rows[REBOOKED].to_numpy(int), reached=rows[REACHED].to_numpy(int),
                                  wrong=rows[WRONG_NUMBER].to_numpy(int))
-    decision_rows = decision_day_rows(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
+    decision_rows = AnalyticWorkspace.of(dataset).decision_day_rows
     model = BenefitModel(stage, continuation_rates(decision_rows),
                          ContinuationModel.fit(decision_rows, features, config))
     scoring_features = targeting_scoring_rows(scoring)

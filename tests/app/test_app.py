@@ -65,11 +65,13 @@ def test_cache_is_on_disk_by_default_and_redis_when_configured(monkeypatch):
     assert config["CACHE_REDIS_URL"] == "redis://localhost:6379/0"
 
 
-def test_derived_frame_is_cached_for_other_workers(dash_app, app_data):
-    with dash_app.server.app_context():
-        cached = context.cache.get(f"cohort-frame:{app_data.fingerprint}")
-    assert cached is not None
-    assert len(cached) == len(app_data.cohort_frame)
+def test_derived_tables_are_kept_on_disk_for_other_workers(dash_app, app_data):
+    from ml.workspace import read_table
+
+    folder = get_settings().cache_dir / "workspace" / app_data.workspace.key
+    journeys = read_table(folder / "journeys.parquet")
+    assert len(journeys) == len(app_data.cohort_frame)
+    assert app_data.workspace.key.startswith(app_data.fingerprint)
 
 
 def test_fingerprint_changes_with_the_data(small_dataset, app_data):

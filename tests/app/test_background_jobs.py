@@ -142,7 +142,7 @@ def test_export_refuses_a_forged_grid_state(app_data):
 # ---------------------------------------------------------------- the truth check reports progress
 def test_truth_job_reports_each_resimulation_then_returns_the_check(app_data):
     from callbacks.scenarios import CONTROL_IDS, check_truth, scenario_view, truth_view
-    from ml.scenarios import TRUTH_CALL_DRAWS
+    from ml.scenarios.engine import TRUTH_CALL_DRAWS
     from tests.app.component_text import component_text
 
     # Screening +10 points and outreach to the top 30 %: every kind of re-simulation runs.

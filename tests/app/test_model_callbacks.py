@@ -10,8 +10,8 @@ from callbacks.model import NO_MODEL_MESSAGE, evaluation_text, model_view, subgr
 from components import ids
 from components.model_tables import (GAP_FLAG, ORACLE, coefficient_level, coefficients_table, comparison_rows,
                                      comparison_table, subgroup_grid, subgroup_rows)
-from ml.drivers import FEATURE_LABELS
-from ml.models import MODEL_LABELS, MODEL_NAMES
+from ml.risk.drivers import FEATURE_LABELS
+from ml.risk.models import MODEL_LABELS, MODEL_NAMES
 
 
 def _table_rows(table):

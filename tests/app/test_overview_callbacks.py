@@ -75,7 +75,7 @@ def test_how_these_numbers_relate_reconciles_completion_and_adherence(app_data):
     from callbacks import context
     from callbacks.overview import open_reconciliation
     from data.cohorts import completion_reconciliation
-    from ml.scenario_levers import ScenarioLevers
+    from ml.scenarios.levers import ScenarioLevers
     from tests.app.component_text import component_text
 
     body, is_open = open_reconciliation(1, "?program=colorectal")

@@ -12,7 +12,7 @@ from callbacks.scenarios import (CONTROL_IDS, NO_TRUTH_MESSAGE, PRESET_CHOICES, 
                                  update_scenario)
 from components import ids
 from components.scenario_view import NO_CHANGE
-from ml.scenario_levers import PRESETS, ScenarioLevers
+from ml.scenarios.levers import PRESETS, ScenarioLevers
 from tests.app.component_text import component_text
 
 NO_LEVERS = [0, 0, 0, 0, 0, 0, 0, 0, 0, 45]  # CONTROL_IDS order; cost per contact last

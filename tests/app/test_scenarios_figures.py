@@ -27,8 +27,8 @@ def test_scenario_funnel_is_grouped_baseline_and_scenario_bars():
 
 
 def test_scenario_funnel_accepts_the_engine_output(app_data):
-    from ml.scenario_arithmetic import FUNNEL_STEPS
-    from ml.scenario_levers import PRESETS
+    from ml.scenarios.arithmetic import FUNNEL_STEPS
+    from ml.scenarios.levers import PRESETS
 
     result = app_data.scenarios.project(PRESETS["shorter_waits"], with_truth=False)
     fig = scenario_funnel_figure(pd.DataFrame(result["funnel"]))

@@ -491,7 +491,7 @@ def test_the_worked_example_trains_and_serves(tmp_path):
     out = tmp_path / "example"
     assert run_cli(EXAMPLE / "mapping.toml", "--out", out).returncode == 0
     env = {**os.environ, "CAREPATH_DATA_DIR": str(out), "CAREPATH_VAR_DIR": str(tmp_path / "var")}
-    trained = subprocess.run([sys.executable, "-m", "ml.train"], cwd=ROOT, env=env, capture_output=True, text=True)
+    trained = subprocess.run([sys.executable, "-m", "ml.cli.train"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert trained.returncode == 0, trained.stderr[-2000:]
     assert "labelled decision points" in trained.stdout
     served = subprocess.run([sys.executable, "-c", SERVE_EXAMPLE], cwd=ROOT, env=env, capture_output=True, text=True)

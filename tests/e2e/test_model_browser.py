@@ -3,7 +3,7 @@ subgroup grid load cleanly, and the model selector switches the grid."""
 import pytest
 
 from components import ids
-from ml.models import MODEL_LABELS, MODEL_NAMES
+from ml.risk.models import MODEL_LABELS, MODEL_NAMES
 
 pytestmark = pytest.mark.e2e
 

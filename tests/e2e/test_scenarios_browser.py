@@ -7,7 +7,7 @@ from dash.testing.wait import until
 from selenium.webdriver.common.keys import Keys
 
 from components import ids
-from ml.scenario_levers import PRESET_LABELS
+from ml.scenarios.levers import PRESET_LABELS
 
 pytestmark = pytest.mark.e2e
 

@@ -5,10 +5,10 @@ import pytest
 
 from data.synthetic.dataset import DEFAULT_AS_OF, generate_tables
 from data.io import read_dataset, write_dataset
-from ml.attendance import AttendanceModel, resolved_decision_rows
+from ml.scenarios.attendance import AttendanceModel, resolved_decision_rows
 from ml.features import decision_day_rows
-from ml.models import TrainingConfig
-from ml.training import train_models
+from ml.risk.models import TrainingConfig
+from ml.risk.training import train_models
 
 
 @pytest.fixture(scope="session")

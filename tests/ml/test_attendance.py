@@ -10,8 +10,8 @@ from scipy.special import expit
 from data.synthetic.ground_truth import attrs_from_patients, stage_attendance_probability
 from data.pathway import DECISION_STAGES
 from data.synthetic.params import GeneratorParams
-from ml.attendance import AttendanceModel, resolved_decision_rows, wait_term
-from ml.pathway_chain import shortened_lead
+from ml.scenarios.attendance import AttendanceModel, resolved_decision_rows, wait_term
+from ml.scenarios.pathway_chain import shortened_lead
 
 
 def test_logit_is_patient_part_plus_fitted_wait_term_exactly(default_rows, default_model):

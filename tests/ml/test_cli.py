@@ -21,7 +21,7 @@ def _run(args, tmp_path):
 def test_train_score_and_scenario_commands(small_dataset, tmp_path):
     data = str(small_dataset.source_dir)
     models = str(tmp_path / "models")
-    train = _run(["ml.train", "--data", data, "--out", models], tmp_path)
+    train = _run(["ml.cli.train", "--data", data, "--out", models], tmp_path)
     assert train.returncode == 0, train.stderr
     assert "Gradient boosting" in train.stdout and "Oracle" in train.stdout
     report_path = next(Path(models).glob("*/report.json"))
@@ -40,14 +40,14 @@ def test_train_score_and_scenario_commands(small_dataset, tmp_path):
     assert "decision-day ROC-AUC" in train.stdout
 
     out = tmp_path / "worklist.csv"
-    score = _run(["ml.score", "--data", data, "--models", models, "--out", str(out)], tmp_path)
+    score = _run(["ml.cli.score", "--data", data, "--models", models, "--out", str(out)], tmp_path)
     assert score.returncode == 0, score.stderr
     table = pd.read_csv(out)
     assert len(table) == report["n_scored"] and table["risk"].is_monotonic_decreasing
     assert {"patient_id", "risk_tier", "days_waiting", "driver_1"} <= set(table.columns)
 
     scenario_out = tmp_path / "scenario.json"
-    scenario = _run(["ml.scenario", "--data", data, "--models", models, "--preset", "pathway_optimisation",
+    scenario = _run(["ml.cli.scenario", "--data", data, "--models", models, "--preset", "pathway_optimisation",
                      "--out", str(scenario_out)], tmp_path)
     assert scenario.returncode == 0, scenario.stderr
     result = json.loads(scenario_out.read_text())
@@ -57,7 +57,7 @@ def test_train_score_and_scenario_commands(small_dataset, tmp_path):
 
 
 def test_bad_arguments_get_clear_errors(small_dataset, tmp_path):
-    missing = _run(["ml.train", "--data", str(tmp_path / "nowhere")], tmp_path)
+    missing = _run(["ml.cli.train", "--data", str(tmp_path / "nowhere")], tmp_path)
     assert missing.returncode != 0 and "nowhere" in missing.stderr
-    bad = _run(["ml.scenario", "--data", str(small_dataset.source_dir), "--wait-cut", "screening=0.3"], tmp_path)
+    bad = _run(["ml.cli.scenario", "--data", str(small_dataset.source_dir), "--wait-cut", "screening=0.3"], tmp_path)
     assert bad.returncode != 0 and "STAGE=VALUE" in bad.stderr

@@ -23,7 +23,7 @@ def _edited(module_name):
 def test_changing_feature_or_evaluation_code_changes_the_model_key(small_dataset, monkeypatch):
     config = fast_training_config()
     before = model_key(small_dataset, config)
-    for module in ("ml.features", "ml.evaluation", "data.journeys"):
+    for module in ("ml.features", "ml.risk.evaluation", "data.journeys"):
         with monkeypatch.context() as patch:
             patch.setattr(code_fingerprint.inspect, "getsource", _edited(module))
             assert model_key(small_dataset, config) != before, module

@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 from scipy.special import expit, logit
 
-from ml import evaluation as ev
-from ml.calibration import calibration_measures, cross_fitted_calibration
-from ml.decision_analysis import capacity_table, decision_curve, net_benefit, threshold_table
+from ml.risk import evaluation as ev
+from ml.risk.calibration import calibration_measures, cross_fitted_calibration
+from ml.risk.decision_analysis import capacity_table, decision_curve, net_benefit, threshold_table
 from ml.features import training_rows
-from ml.training import temporal_split
+from ml.risk.training import temporal_split
 
 
 def test_cross_fitted_calibration_never_sees_the_labels_of_the_fold_it_calibrates():

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from ml.features import FEATURES, LEAKY_COLUMNS, model_inputs, scoring_rows, training_rows
-from ml.training import grouped_folds
-from ml.models import TrainingConfig
+from ml.risk.training import grouped_folds
+from ml.risk.models import TrainingConfig
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_grouped_folds_keep_each_patient_in_one_fold(rows):
 def test_fast_auc_matches_sklearn():
     from sklearn.metrics import roc_auc_score
 
-    from ml.evaluation import fast_auc
+    from ml.risk.evaluation import fast_auc
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 500)

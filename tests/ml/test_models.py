@@ -91,7 +91,7 @@ def test_the_explained_risk_is_the_shown_calibrated_risk(small_dataset, small_mo
 
 def test_gradient_boosting_contributions_match_single_feature_effects_where_additive(default_bundle):
     """Changing one feature at a time from the reference: the only contribution is that feature's effect."""
-    from ml.explain import shapley_contributions
+    from ml.risk.explain import shapley_contributions
 
     dataset, bundle = default_bundle
     X = bundle.reference.copy()

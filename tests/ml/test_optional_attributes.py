@@ -13,8 +13,8 @@ from data.io import read_dataset, write_dataset
 from data.schema import PAYERS
 from ml.features import (FEATURES, NOT_IN_DATA, SINGLE_VALUED, model_inputs, scoring_rows, training_rows,
                          usable_features)
-from ml.report import report_markdown
-from ml.training import train_models
+from ml.risk.report import report_markdown
+from ml.risk.training import train_models
 from tests.conftest import SMALL_PATIENTS, SMALL_SEED, fast_training_config
 
 # What a typical claims-light extract leaves out.
@@ -235,7 +235,7 @@ def test_late_bookings_in_a_read_dataset_are_hidden_until_made(small_tables, tmp
 
 
 def test_drivers_word_missing_values_as_not_recorded():
-    from ml.drivers import describe
+    from ml.risk.drivers import describe
 
     row = pd.Series({"program": "colorectal", "awaiting_stage": "diagnosis", "waited_days": 12.0,
                      "lead_days": np.nan, "days_until_appointment": np.nan, "days_past_booking": np.nan,

@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 
 from data.pathway import DECISION_STAGES
-from ml.attendance import resolved_decision_rows
-from ml.pathway_chain import PathwayChain, made_up_share, shortened_lead
+from ml.scenarios.attendance import resolved_decision_rows
+from ml.scenarios.pathway_chain import PathwayChain, made_up_share, shortened_lead
 
 
 def test_made_up_share_counts_late_visits_among_missed_first_appointments():

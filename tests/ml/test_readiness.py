@@ -10,7 +10,7 @@ from data.io import write_dataset
 from data.readiness import MIN_BOOKING_COVERAGE, MIN_LABELLED_DECISION_POINTS, MIN_PER_CLASS
 from ml.features import BOOKING_FEATURES
 from ml.registry import get_models, load_or_train
-from ml.training import ModelUnavailable, train_models
+from ml.risk.training import ModelUnavailable, train_models
 from tests.broken_datasets import first_patients, modified, short_history, stray_future_event, without_bookings
 from tests.conftest import fast_training_config
 
@@ -82,7 +82,7 @@ def test_absurd_numbers_that_bypass_validation_never_reach_the_models_as_nan(sma
 
 
 def test_the_train_command_exits_with_the_reason_not_a_traceback(small_dataset, tmp_path, capsys):
-    from ml.train import main
+    from ml.cli.train import main
 
     dataset = short_history(small_dataset)
     folder = tmp_path / "short"
@@ -98,7 +98,7 @@ def test_the_train_command_exits_with_the_reason_not_a_traceback(small_dataset, 
 def test_the_temporal_hold_out_is_unavailable_not_a_crash_when_no_outcome_is_final_before_its_cut_off(
         small_dataset):
     from ml.features import model_inputs, training_rows
-    from ml.training import _temporal_holdout
+    from ml.risk.training import _temporal_holdout
 
     rows = training_rows(small_dataset.patients, small_dataset.events, small_dataset.as_of)
     rows["decision_date"] = rows["decision_date"].max()  # every decision on one day: nothing final before it
@@ -110,7 +110,7 @@ def test_the_temporal_hold_out_is_unavailable_not_a_crash_when_no_outcome_is_fin
 
 
 def test_empty_scores_have_the_columns_of_real_scores(small_models):
-    from ml.training import SCORE_COLUMNS, _empty_scores
+    from ml.risk.training import SCORE_COLUMNS, _empty_scores
 
     assert list(small_models.scores.columns) == list(SCORE_COLUMNS)
     assert _empty_scores()["risk"].dtype == small_models.scores["risk"].dtype

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml.scenario import summary_text
-from ml.scenario_levers import PRESETS, ScenarioLevers
-from ml.scenarios import MODEL_DRAWS, ScenarioEngine
+from ml.cli.scenario import summary_text
+from ml.scenarios.levers import PRESETS, ScenarioLevers
+from ml.scenarios.engine import MODEL_DRAWS, ScenarioEngine
 
 ALL_STAGES = ("diagnosis", "treatment", "follow_up")
 

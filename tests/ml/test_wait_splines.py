@@ -1,7 +1,7 @@
 """Grouped wait splines: one basis per group, nothing for a group never seen."""
 import pandas as pd
 
-from ml.wait_splines import GroupedWaitSplines
+from ml.scenarios.wait_splines import GroupedWaitSplines
 
 
 def test_unseen_and_thin_groups_get_no_wait_columns():

@@ -10,8 +10,8 @@ Methods
   waits act through a per-stage logistic fit of attendance on booked lead time;
   outreach cuts the chained stage dropout of contacted patients.
 - Model-based counterfactual: wait cuts and first-visit attendance act through the
-  fitted stage-attendance model and the pathway chain (`ml.attendance`,
-  `ml.pathway_chain`): each patient's chance of attending the awaited stage and every
+  fitted stage-attendance model and the pathway chain (`ml.scenarios.attendance`,
+  `ml.scenarios.pathway_chain`): each patient's chance of attending the awaited stage and every
   later one under the levers.  Patients whose outcome is known are asked the
   counterfactual question about themselves: one who completed still completes (the
   levers only help); one who dropped out at a stage would have attended with
@@ -35,14 +35,13 @@ import pandas as pd
 
 from data.io import Dataset
 from data.pathway import DEFAULT_PATHWAY
-from data.journeys import derive_journeys
-from ml.features import decision_day_rows
-from ml.oracle import has_ground_truth
-from ml.attendance import AttendanceModel, resolved_decision_rows
-from ml.pathway_chain import PathwayChain
-from ml.scenario_arithmetic import FUNNEL_STEPS, stage_conversion_arithmetic, wait_elasticity
-from ml.scenario_levers import ScenarioLevers
-from ml.training import ModelBundle
+from ml.risk.oracle import has_ground_truth
+from ml.scenarios.attendance import AttendanceModel, resolved_decision_rows
+from ml.scenarios.pathway_chain import PathwayChain
+from ml.scenarios.arithmetic import FUNNEL_STEPS, stage_conversion_arithmetic, wait_elasticity
+from ml.scenarios.levers import ScenarioLevers
+from ml.risk.training import ModelBundle
+from ml.workspace import AnalyticWorkspace
 
 BOOTSTRAP_RESAMPLES = 200
 # Coefficient draws of the stage-attendance model: each bootstrap resample of patients
@@ -101,14 +100,14 @@ class ScenarioEngine:
                 f"programs and windows; this dataset defines its own ({' → '.join(dataset.pathway.stage_names)}, "
                 f"{', '.join(dataset.pathway.program_names)}), so no projection is offered rather than a wrong one.")
         self.dataset, self.bundle = dataset, bundle
-        self.rows = decision_day_rows(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
+        workspace = AnalyticWorkspace.of(dataset)  # rows derived once, shared with training
+        self.rows = workspace.decision_day_rows
         # Integer patient positions: cohort membership becomes an array lookup instead of
         # string matching (which is slow for Arrow-backed strings) on every slider move.
         self._patients = pd.Index(dataset.patients["patient_id"].to_numpy(dtype=object))
         self._row_patient = self._position(self.rows["patient_id"])
         self._score_patient = self._position(bundle.scores["patient_id"])
-        journeys = derive_journeys(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
-        self.journeys = journeys.set_index("patient_id")
+        self.journeys = workspace.journeys.set_index("patient_id")
         self._resolved = resolved_decision_rows(self.rows, dataset.as_of)
         self.lead_floor = float(np.nanmin(self.rows["lead_days"])) if self.rows["lead_days"].notna().any() else 0.0
         self.stage_fits = wait_elasticity(self.rows[self._resolved])

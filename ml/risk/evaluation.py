@@ -13,7 +13,7 @@ from scipy.stats import rankdata
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score, roc_curve
 
-from ml.calibration import calibration_measures
+from ml.risk.calibration import calibration_measures
 
 CALIBRATION_BINS = 10
 SUBGROUP_COLUMNS = ("sex", "race_ethnicity", "payer", "age_band", "program", "site")

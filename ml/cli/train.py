@@ -1,6 +1,6 @@
 """Command line: train (or load cached) dropout-risk models and print their report.
 
-    python -m ml.train [--data DIR] [--out DIR]
+    python -m ml.cli.train [--data DIR] [--out DIR]
 
 Writes bundle.joblib, meta.json, report.json, report.md and model_card.md into OUT/<model key>/.
 Exits 1 with the reason (a data.readiness rule and its threshold) when the data cannot
@@ -12,13 +12,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from ml.cli_common import add_data_arguments, load_dataset_and_models
+from ml.cli.common import add_data_arguments, load_dataset_and_models
 from ml.registry import MODEL_CARD_FILE, artifact_dir
-from ml.report import decision_day_markdown, metrics_table
+from ml.risk.report import decision_day_markdown, metrics_table
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ml.train", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m ml.cli.train", description=__doc__.splitlines()[0])
     add_data_arguments(parser)
     parser.add_argument("--out", dest="models", type=Path,
                         help="model folder (alias of --models)")

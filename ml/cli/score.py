@@ -1,6 +1,6 @@
 """Command line: score every in-progress patient at a decision point, highest risk first.
 
-    python -m ml.score [--data DIR] --out FILE.csv
+    python -m ml.cli.score [--data DIR] --out FILE.csv
 
 Also writes FILE.json with a summary (counts per tier, per stage, the model used).
 """
@@ -15,8 +15,8 @@ import pandas as pd
 
 from data.csv_safety import escape_formulas
 from data.io import atomic_write_text
-from ml.cli_common import add_data_arguments, load_dataset_and_models
-from ml.models import MODEL_LABELS
+from ml.cli.common import add_data_arguments, load_dataset_and_models
+from ml.risk.models import MODEL_LABELS
 
 EXPORT_COLUMNS = ("rank", "patient_id", "program", "awaiting_stage", "stage_name", "decision_date", "booked_date",
                   "window_closes", "waited_days", "days_until_appointment", "risk", "risk_tier", "expected_gain")
@@ -35,7 +35,7 @@ def worklist_frame(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ml.score", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m ml.cli.score", description=__doc__.splitlines()[0])
     add_data_arguments(parser)
     parser.add_argument("--out", type=Path, required=True, help="CSV file to write")
     args = parser.parse_args(argv)

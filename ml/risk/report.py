@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ml.targeting.report import benefit_markdown
-from ml.models import MODEL_LABELS, MODEL_NAMES
+from ml.risk.models import MODEL_LABELS, MODEL_NAMES
 
 
 def _fmt(value, digits=3):

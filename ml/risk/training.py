@@ -19,16 +19,17 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from data.io import Dataset
 from data.readiness import booking_features_unusable, model_blockers
-from ml import evaluation as ev
-from ml.calibration import PlattCalibrator, calibration_measures, cross_fitted_calibration
-from ml.decision_analysis import capacity_table, decision_curve, threshold_table
-from ml.drivers import driver_table, risk_tier
-from ml.explain import grouped_permutation_importance, logistic_coefficients, reference_row, shapley_contributions
-from ml.features import BOOKING_FEATURES, FEATURES, LABEL, model_inputs, scoring_rows, training_rows, usable_features
-from ml.models import MODEL_NAMES, TrainingConfig, build
+from ml.risk import evaluation as ev
+from ml.risk.calibration import PlattCalibrator, calibration_measures, cross_fitted_calibration
+from ml.risk.decision_analysis import capacity_table, decision_curve, threshold_table
+from ml.risk.drivers import driver_table, risk_tier
+from ml.risk.explain import grouped_permutation_importance, logistic_coefficients, reference_row, shapley_contributions
+from ml.features import BOOKING_FEATURES, FEATURES, LABEL, model_inputs, usable_features
+from ml.risk.models import MODEL_NAMES, TrainingConfig, build
 from ml.monitor import assess as assess_drift
 from ml.monitor import history as monitoring_history
-from ml.oracle import oracle_risk
+from ml.risk.oracle import oracle_risk
+from ml.workspace import AnalyticWorkspace
 
 Log = Callable[[str], None]
 
@@ -192,7 +193,7 @@ def _decisions(rows, y, calibrated: dict, oracle) -> dict:
 def _score_in_progress(bundle_parts, dataset, config, log) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(scores, contributions, scoring rows), all in the order of the scores (highest risk first)."""
     pipelines, calibrators, primary, reference = bundle_parts
-    rows = scoring_rows(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
+    rows = AnalyticWorkspace.of(dataset).scoring_rows
     if rows.empty:  # nobody in progress at the as-of date
         return _empty_scores(), pd.DataFrame(columns=["patient_id", *reference.columns]), rows
     X = model_inputs(rows, reference.columns)
@@ -228,7 +229,7 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
     config = config or TrainingConfig()
     started = time.perf_counter()
     log("building decision-point rows ...")
-    rows = training_rows(dataset.patients, dataset.events, dataset.as_of, dataset.pathway)
+    rows = AnalyticWorkspace.of(dataset).training_rows  # derived once per dataset, shared with scoring
     labelled_points = rows.drop_duplicates(["patient_id", "decision_date"])
     blockers = model_blockers(dataset, labelled_points)
     if blockers:

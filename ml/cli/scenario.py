@@ -1,7 +1,7 @@
 """Command line: project a what-if scenario and compare it with the ground truth.
 
-    python -m ml.scenario --preset pathway_optimisation [--out FILE.json]
-    python -m ml.scenario --wait-cut diagnosis=0.3 --outreach-top-pct 0.2 --effectiveness 0.3 --cost-per-contact 45
+    python -m ml.cli.scenario --preset pathway_optimisation [--out FILE.json]
+    python -m ml.cli.scenario --wait-cut diagnosis=0.3 --outreach-top-pct 0.2 --effectiveness 0.3 --cost-per-contact 45
 """
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 
 from data.io import atomic_write_text
 from data.pathway import DECISION_STAGES
-from ml.cli_common import add_data_arguments, load_dataset_and_models
-from ml.scenario_levers import PRESETS, ScenarioLevers
-from ml.scenarios import ScenarioEngine
+from ml.cli.common import add_data_arguments, load_dataset_and_models
+from ml.scenarios.levers import PRESETS, ScenarioLevers
+from ml.scenarios.engine import ScenarioEngine
 
 STAGE_OPTIONS = DECISION_STAGES
 
@@ -80,7 +80,7 @@ def summary_text(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ml.scenario", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m ml.cli.scenario", description=__doc__.splitlines()[0])
     add_data_arguments(parser)
     parser.add_argument("--preset", choices=sorted(PRESETS))
     parser.add_argument("--screening-uptake", type=float, help="+probability among invited, e.g. 0.05")

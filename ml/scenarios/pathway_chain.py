@@ -2,7 +2,7 @@
 
 From each patient's latest decision point: P(attend the awaited stage) × P(finish after
 attending it) — the diagnosis confirms with the program's observed rate, and later
-stages are met with the stage-attendance model (`ml.attendance`) averaged over the lead
+stages are met with the stage-attendance model (`ml.scenarios.attendance`) averaged over the lead
 times actually booked for the patient's program and site.  Everything is computed for
 the fitted coefficients and for draws from their covariance (set 0 is the fit).
 No ground truth is used here.
@@ -16,7 +16,7 @@ import pandas as pd
 from scipy.special import expit
 
 from data.pathway import DECISION_STAGES
-from ml.attendance import LONGEST_LEAD, WAIT, AttendanceModel
+from ml.scenarios.attendance import LONGEST_LEAD, WAIT, AttendanceModel
 
 LEAD_QUANTILES = 7  # later stages' booked waits are averaged over this many quantiles
 AHEAD = DECISION_STAGES[1:]  # stages that can still lie ahead of a decision point

@@ -15,8 +15,8 @@ from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
 from data.pathway import DECISION_STAGES
-from ml.pathway_chain import made_up_share, shortened_lead
-from ml.scenario_levers import ScenarioLevers
+from ml.scenarios.pathway_chain import made_up_share, shortened_lead
+from ml.scenarios.levers import ScenarioLevers
 
 FUNNEL_STEPS = ("Positive screen", "Diagnosed", "Confirmed", "Treated", "Followed up")
 

@@ -1,12 +1,12 @@
 """Stage-attendance model: P(the awaited stage happens within its window | the decision day).
 
-The model behind wait-time and attendance what-ifs (`ml.pathway_chain`, `ml.scenarios`).
+The model behind wait-time and attendance what-ifs (`ml.scenarios.pathway_chain`, `ml.scenarios.engine`).
 Why not re-score the dropout-risk model?  Its label is the *eventual* outcome, so a
 decision point's score cannot see later stages' waits, and its trees, regularised for
 ranking, flatten the wait effect (measured: 0.72 of the true effect).
 
 A logistic regression on what was known on the decision day, with the booked wait
-entering only through a spline per stage and payer (`ml.wait_splines`), so the logit
+entering only through a spline per stage and payer (`ml.scenarios.wait_splines`), so the logit
 is a patient part plus a wait curve and changing the wait is a table lookup.  The
 fitted curve is made non-increasing (a longer wait never helps attendance).  The
 coefficients' sampling covariance (sandwich form of the penalised fit) gives draws
@@ -28,7 +28,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from data.pathway import ALLOWED_WINDOW_DAYS
-from ml.wait_splines import GROUP_SEPARATOR, NOT_RECORDED, GroupedWaitSplines, group_keys
+from ml.scenarios.wait_splines import GROUP_SEPARATOR, NOT_RECORDED, GroupedWaitSplines, group_keys
 
 WAIT = "lead_days"
 WAIT_GROUPS = ("awaiting_stage", "payer")

@@ -1,7 +1,7 @@
 """The model card (Markdown, TRIPOD+AI headings), written with each model report from its content."""
 from __future__ import annotations
 
-from ml.models import MODEL_LABELS
+from ml.risk.models import MODEL_LABELS
 from ml.monitor.drift import PSI_ALERT
 
 

@@ -1,0 +1,66 @@
+"""Benchmark the start-up path in-process: dataset -> derived tables -> models -> cohort frame ->
+scenario engine -> patient look-up (what ``create_app`` runs before serving).
+
+    .venv/bin/python bench/bench_startup.py --var DIR --patients 50000 --prepare   # generate once
+    .venv/bin/python bench/bench_startup.py --var DIR --first    # no models, no derived-table cache
+    .venv/bin/python bench/bench_startup.py --var DIR            # cached start (models + caches kept)
+
+Time the whole process from outside with farm-bench, e.g.
+    farm-bench -n 3 --timeout 1200 -- .venv/bin/python bench/bench_startup.py --var DIR --first
+The script prints its own split (seconds to load the dataset, then to finish loading) too.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--var", required=True, type=Path, help="scratch runtime folder (CAREPATH_VAR_DIR)")
+    parser.add_argument("--patients", type=int, default=50000)
+    parser.add_argument("--prepare", action="store_true", help="only generate the dataset")
+    parser.add_argument("--first", action="store_true",
+                        help="remove models, cache and outreach database first: a first start on existing data")
+    args = parser.parse_args(argv)
+    var = args.var.resolve()
+    os.environ.update(CAREPATH_VAR_DIR=str(var), CAREPATH_PATIENTS=str(args.patients))
+    os.environ.pop("CAREPATH_DATA_DIR", None)
+    os.environ.pop("REDIS_URL", None)
+    if args.first:
+        for name in ("models", "cache"):
+            shutil.rmtree(var / name, ignore_errors=True)
+        (var / "carepath.db").unlink(missing_ok=True)
+
+    from flask import Flask
+
+    from data.settings import get_settings
+    from data.store import ensure_dataset
+
+    settings = get_settings()
+    started = time.perf_counter()
+    dataset = ensure_dataset(settings, log=lambda message: None)
+    loaded = time.perf_counter()
+    if args.prepare:
+        print(f"dataset ready in {loaded - started:.1f} s")
+        return 0
+    from callbacks import context
+
+    server = Flask("bench-startup")
+    context.init_cache(server, settings, log=lambda message: None)
+    app_data = context.load(server, dataset=dataset, settings=settings, log=lambda message: None)
+    finished = time.perf_counter()
+    print(f"read dataset {loaded - started:.1f} s; start-up state {finished - loaded:.1f} s; "
+          f"{len(app_data.cohort_frame):,} patients, model {'yes' if app_data.model_available else 'no'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,2 @@
+"""What-if scenarios: the engine, its levers, stage-conversion arithmetic, and the stage-attendance
+model and pathway chain it projects with."""

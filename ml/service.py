@@ -1,0 +1,224 @@
+"""The app's start-up state, built by one UI-free function (``start``): dataset -> analytic
+workspace -> readiness -> models (registry) -> cohort frame -> scenario engine -> patient
+look-up -> outreach log. Every derived table comes from the dataset's one workspace
+(ml.workspace), so nothing here derives journeys or decision points a second time.
+
+callbacks/context.py keeps the result and answers the callbacks' questions; it orchestrates nothing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+
+from data.analytics.time_to_next_stage import follow_up_for_dataset
+from data.analytics.variants import variant_codes
+from data.cohort_filter import VARIANT_CODE_COLUMN, unavailable_fields
+from data.measures.cohort import ATTRIBUTES, patient_frame
+from data.readiness import OK, assess
+from data.settings import Settings, get_settings
+from ml.workspace import AnalyticWorkspace, dataset_fingerprint
+
+__all__ = ["AppData", "PATIENT_ATTRIBUTES", "PatientLookup", "build_cohort_frame", "connect_outreach",
+           "dataset_fingerprint", "open_outreach", "scenario_engine", "start", "with_risk"]
+
+Log = Callable[[str], None]
+
+# Patient attributes the cohort filter needs next to the journey columns (the measures' frame too).
+PATIENT_ATTRIBUTES = ATTRIBUTES
+
+
+@dataclass(frozen=True)
+class AppData:
+    dataset: object  # data.io.Dataset
+    cohort_frame: pd.DataFrame  # one row per patient: journey columns + PATIENT_ATTRIBUTES
+    fingerprint: str
+    sites: tuple[str, ...]
+    enrolled_first: dt.date
+    enrolled_last: dt.date
+    # Trained models, their report and the ranked scores of in-progress patients, loaded
+    # from the model registry at start-up (trained there once on first run), never in a callback.
+    models: object = None  # ml.risk.training.ModelBundle
+    # Why there is no model, when the data cannot support one (a data.readiness rule and its
+    # threshold); None while models are simply not loaded.
+    models_unavailable: str | None = None
+    readiness: object = None  # data.readiness.ReadinessReport, computed once at start-up
+    # Per-patient look-ups for the Patient page, built once at start-up.
+    lookup: "PatientLookup | None" = None
+    # What-if projections for the Scenarios page (ml.scenarios.engine.ScenarioEngine): its attendance
+    # model and pathway chain are fitted here once, so a slider move is array arithmetic.
+    scenarios: object = None
+    scenarios_unavailable: str | None = None  # why there is no engine, when the data cannot support one
+    # Cohort-filter fields (data.cohort_filter.ATTRIBUTE_FIELDS) whose attribute the data does not
+    # record or records with one value: hidden in the panel, ignored in a URL.
+    unavailable_filter_fields: tuple[str, ...] = ()
+    # The outreach log (database.outreach.OutreachLog), opened and migrated at start-up; when
+    # its database cannot be reached, None and the reason in outreach_unavailable: the
+    # analytics pages work regardless, the Worklist and the API say so.
+    outreach: object = None
+    outreach_unavailable: str | None = None
+    # Time to the next stage from every decision point (data.analytics.time_to_next_stage),
+    # derived once here for the Journeys page.
+    follow_up: pd.DataFrame | None = None
+    # The tables derived from the dataset (ml.workspace.AnalyticWorkspace), each derived once.
+    workspace: AnalyticWorkspace | None = None
+
+    def has_breakdown(self, column: str) -> bool:
+        """Whether a breakdown by this patient attribute can compare two or more groups."""
+        return column in self.cohort_frame.columns and self.cohort_frame[column].dropna().nunique() >= 2
+
+    @property
+    def model_available(self) -> bool:
+        return self.models is not None
+
+    @property
+    def risk_scores(self) -> pd.DataFrame | None:
+        return None if self.models is None else self.models.scores
+
+
+@dataclass(frozen=True)
+class PatientLookup:
+    """One patient's rows without scanning the big tables in a callback."""
+
+    patient_rows: dict  # patient_id -> row position in dataset.patients (and the cohort frame)
+    event_rows: dict  # patient_id -> row positions in dataset.events
+    scoring_features: pd.DataFrame  # model feature rows of the scored patients, indexed by patient_id
+
+    @classmethod
+    def build(cls, dataset, models) -> "PatientLookup":
+        patient_ids = dataset.patients["patient_id"].astype(str).to_numpy()
+        features = (AnalyticWorkspace.of(dataset).scoring_rows.set_index("patient_id")
+                    if models is not None else pd.DataFrame())
+        return cls(
+            patient_rows={pid: i for i, pid in enumerate(patient_ids)},
+            event_rows=dataset.events.groupby("patient_id", sort=False).indices,
+            scoring_features=features,
+        )
+
+
+def build_cohort_frame(dataset) -> pd.DataFrame:
+    """The dataset's journeys (from its workspace) with the patient attributes the filter needs."""
+    return patient_frame(dataset, AnalyticWorkspace.of(dataset).journeys)
+
+
+def with_risk(frame: pd.DataFrame, scores: pd.DataFrame | None) -> pd.DataFrame:
+    """Add the shown risk and its tier (NaN/None for patients not awaiting a booked stage)."""
+    frame = frame.drop(columns=["risk", "risk_tier"], errors="ignore")
+    if scores is None:
+        return frame.assign(risk=float("nan"), risk_tier=None)
+    return frame.merge(scores[["patient_id", "risk", "risk_tier"]], on="patient_id", how="left",
+                       validate="one_to_one")
+
+
+def scenario_engine(dataset, models, log: Log, readiness=None) -> tuple[object, str | None]:
+    """(engine, None), or (None, the reason) when this data cannot support projections."""
+    if models is None:
+        return None, None
+    from ml.scenarios.engine import ScenarioEngine  # late import: keeps the module light for its tests
+
+    try:
+        return ScenarioEngine(dataset, models), None
+    except ValueError as error:
+        log(f"scenarios unavailable: {error}")
+        reason = str(error)
+        booking = None if readiness is None else readiness.finding("booking_coverage")
+        if booking is not None and booking.status != OK:
+            # The engine's own message ("too recent or too small") would point the user the wrong way.
+            reason = f"the projections model attendance at booked appointments, and {booking.message.rstrip('.')}"
+        return None, reason
+
+
+def connect_outreach(settings: Settings, log: Log) -> tuple[object, str | None]:
+    """(the outreach log, opened and migrated, None), or (None, why not)."""
+    from database.outreach import DatabaseUnavailable, open_log
+
+    try:
+        return open_log(settings), None
+    except DatabaseUnavailable as error:
+        log(f"outreach log unavailable: {error}")
+        return None, str(error)
+    except Exception as error:  # a malformed URL or a missing driver: start anyway, say why
+        reason = f"The outreach log database ({settings.database_url.split('@')[-1]}) cannot be opened: {error}"
+        log(f"outreach log unavailable: {reason}")
+        return None, reason
+
+
+def open_outreach(settings: Settings, models, log: Log,
+                  at_start_up: bool = True, opened: tuple | None = None) -> tuple[object, str | None]:
+    """(the outreach log, None), or (None, why not) when its database cannot be reached.
+    Auto-closes the items of patients no longer waiting in this data.  ``opened``: the
+    result of ``connect_outreach`` when the caller connected already (start-up does, once)."""
+    from database.engine import redacted
+    from database.outreach import DatabaseUnavailable, waiting_frame
+
+    outreach, reason = opened if opened is not None else connect_outreach(settings, log)
+    if outreach is None:
+        return None, reason
+    if models is not None:  # without scores nobody is known to be waiting: close nothing
+        try:
+            closed = outreach.close_resolved(waiting_frame(models.scores))
+        except DatabaseUnavailable as error:
+            log(f"outreach log unavailable: {error}")
+            return None, str(error)
+        if closed:
+            log(f"outreach log: closed {closed} items whose patients no longer wait in this data")
+    log(f"outreach log: {redacted(str(outreach.engine.url))}")
+    if at_start_up:
+        # No pooled connection may cross a fork (gunicorn --preload): each worker opens its own.
+        outreach.engine.dispose()
+        os.register_at_fork(after_in_child=lambda: outreach.engine.dispose(close=False))
+    return outreach, None
+
+
+def start(settings: Settings | None = None, dataset=None, log: Log = print, training_config=None) -> AppData:
+    """Load (or generate, on first run) the dataset, derive its tables once (ml.workspace, kept
+    in the cache folder) and load (or train once) the models; everything the app serves."""
+    settings = settings or get_settings()
+    if dataset is None:
+        from data.store import ensure_dataset  # late import: generating pulls in the simulator
+
+        dataset = ensure_dataset(settings, log=log)
+    from database.outreach import with_team_calls
+    from ml.registry import load_or_train  # late import: keeps Dash-free unit tests light
+
+    # One connection (and migration) at start-up, shared by the team's calls joining the
+    # training data and the Worklist.
+    connected = connect_outreach(settings, log)
+    if connected[0] is not None:
+        dataset = with_team_calls(dataset, settings, log, opened=connected[0])
+    # Made before training asks for it, so training, scoring and everything below share
+    # these tables and find them in the cache folder on a later start.
+    workspace = AnalyticWorkspace.of(dataset, cache_dir=settings.cache_dir, log=log)
+    readiness = assess(dataset, points=workspace.decision_points)
+    for finding in readiness.blocking + readiness.warnings:
+        log(f"readiness {finding}")
+    # Any valid dataset starts: without a model the model pages say why (models_unavailable).
+    models, models_unavailable = load_or_train(dataset, settings, training_config, log=log)
+    workspace.release("training_rows", "pilot_rows")  # training's alone: on disk, not in every worker
+    frame = with_risk(build_cohort_frame(dataset), None if models is None else models.scores)
+    frame[VARIANT_CODE_COLUMN] = variant_codes(frame, dataset.pathway)  # the variant filter compares these
+    enrolled = pd.to_datetime(frame["enrollment_date"])
+    scenarios, scenarios_unavailable = scenario_engine(dataset, models, log, readiness)
+    outreach, outreach_unavailable = open_outreach(settings, models, log, opened=connected)
+    return AppData(
+        dataset=dataset,
+        cohort_frame=frame,
+        fingerprint=workspace.fingerprint,
+        sites=tuple(sorted(str(s) for s in frame["site"].dropna().unique())),
+        enrolled_first=enrolled.min().date(),
+        enrolled_last=enrolled.max().date(),
+        models=models,
+        models_unavailable=models_unavailable,
+        readiness=readiness,
+        lookup=PatientLookup.build(dataset, models),
+        scenarios=scenarios,
+        scenarios_unavailable=scenarios_unavailable,
+        unavailable_filter_fields=unavailable_fields(frame),
+        outreach=outreach,
+        outreach_unavailable=outreach_unavailable,
+        follow_up=follow_up_for_dataset(dataset, frame, points=workspace.decision_points),
+        workspace=workspace,
+    )
