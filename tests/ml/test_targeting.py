@@ -275,16 +275,30 @@ def test_default_data_has_a_benefit_model_and_expected_gains(default_bundle):
 
 def test_benefit_ranking_reaches_most_of_the_oracle_and_beats_risk_on_the_default_data(default_bundle):
     """Goal (issue 10): benefit >= 85 % of the oracle's true extra completions at k = 25 and 100.
-    Measured on seed 7: 75 % (k = 25) and 79 % (k = 100), risk 43 % / 56 %; the bar below is what
-    is met, not the goal (docs/models.md, "Whom a call helps")."""
+    Measured on seed 7: 82 % (k = 25) and 91 % (k = 100); before the shallow disposition
+    classifiers and the untouched-points P(not done), 80 % and 77 % (so the k = 100 bar fails
+    on that code). The k = 25 bar is what is met, not the goal (docs/models.md)."""
     _, bundle = default_bundle
     table = bundle.report["benefit"]["policy_value"]["rankings"]
-    for k in ("25", "100"):
+    for k, bar in (("25", 0.78), ("100", 0.85)):
         benefit = table["benefit"]["true_extra_completions"][k]
         assert benefit > table["risk"]["true_extra_completions"][k]
         assert benefit > table["random"]["true_extra_completions"][k]
-        assert table["benefit"]["share_of_oracle"][k] >= 0.70
+        assert table["benefit"]["share_of_oracle"][k] >= bar
     assert table["benefit"]["normalised_auuc"] > table["risk"]["normalised_auuc"]
+
+
+def test_expected_gains_add_up_to_the_true_gain_on_the_default_data(default_bundle):
+    """Scenarios sum expected gains into extra completions, so their level must be right, not
+    only their order. Measured on seed 7: sum of expected / sum of true gains 0.97; 0.67 when
+    P(not done without a call) was learned from uncalled log rows that later calls rescued."""
+    from ml.targeting.train import true_call_gain
+
+    dataset, bundle = default_bundle
+    gain = true_call_gain(bundle.scores, dataset)
+    known = np.isfinite(gain)
+    ratio = bundle.scores["expected_gain"].to_numpy()[known].sum() / gain[known].sum()
+    assert 0.85 <= ratio <= 1.15, ratio
 
 
 def test_targeting_cli_writes_the_policy_value_table(default_bundle, tmp_path, monkeypatch, capsys):
