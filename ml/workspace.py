@@ -118,7 +118,9 @@ class AnalyticWorkspace:
         a changed copy (dataclasses.replace) gets its own."""
         with cls._lock_of_datasets:
             workspace = getattr(dataset, cls._ATTRIBUTE, None)
-            if workspace is None:
+            # copy.copy(dataset) copies the attribute too: a copy whose tables are then changed
+            # (another outreach log, bookings removed) must not be served the original's rows.
+            if workspace is None or workspace.dataset is not dataset:
                 workspace = cls(dataset, cache_dir, log or print)
                 object.__setattr__(dataset, cls._ATTRIBUTE, workspace)
                 return workspace

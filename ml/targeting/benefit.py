@@ -36,7 +36,8 @@ import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.metrics import log_loss
+from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
@@ -57,12 +58,17 @@ class BenefitConfig:
     effect_min_samples_leaf: int = 400
     effect_l2_regularization: float = 10.0
     propensity_clip: float = 0.03    # keep pseudo-outcomes finite where a call was (nearly) certain or impossible
-    # P(rebooked) as P(number works) × P(reached | it works) × P(rebooked | reached), each
-    # from its own disposition label (False: one classifier of the rebooked label).  On
-    # seeds 7/8/9 the chain gave 72/69/79 % of the oracle at k = 25 and 79/78/82 % at
-    # k = 100, against 81/74/73 % and 77/80/78 % for one classifier: no consistent gain,
-    # so it stays off by default.
-    chain: bool = False
+    # P(rebooked): "average" of one classifier of the rebooked label and the chain P(number
+    # works) × P(reached | it works) × P(rebooked | reached), each from its own disposition
+    # label; "single" or "chain" alone.  Each is a shallow gradient boosting (the rebooking
+    # labels are a few thousand noisy 0/1s: deep trees fit the noise), its depth and number
+    # of trees chosen by grouped cross-validated log-loss on the called rows.
+    rebook: str = "average"
+    rebook_depths: tuple = (1, 2, 3)
+    rebook_iters: tuple = (100, 200, 400)
+    rebook_learning_rate: float = 0.05
+    rebook_min_samples_leaf: int = 20
+    rebook_cv_folds: int = 3
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -84,6 +90,34 @@ def _classifier(features, config: BenefitConfig) -> Pipeline:
         learning_rate=config.nuisance_learning_rate, max_iter=config.nuisance_max_iter, max_leaf_nodes=15,
         min_samples_leaf=config.nuisance_min_samples_leaf, l2_regularization=1.0, early_stopping=False,
         categorical_features=categorical, random_state=config.random_state))])
+
+
+def _shallow_classifier(features, config: BenefitConfig, depth: int, iters: int) -> Pipeline:
+    preprocess, categorical = _preprocess(features)
+    return Pipeline([("preprocess", preprocess), ("model", HistGradientBoostingClassifier(
+        learning_rate=config.rebook_learning_rate, max_iter=iters, max_depth=depth, max_leaf_nodes=None,
+        min_samples_leaf=config.rebook_min_samples_leaf, l2_regularization=1.0, early_stopping=False,
+        categorical_features=categorical, random_state=config.random_state))])
+
+
+def select_shallow(X, label, groups, features, config: BenefitConfig) -> tuple[int, int]:
+    """(depth, trees) of the shallow classifier with the lowest grouped cross-validated log-loss."""
+    label = np.asarray(label, int)
+    best, chosen = np.inf, (config.rebook_depths[0], config.rebook_iters[0])
+    if len(np.unique(groups)) < config.rebook_cv_folds or min(label.sum(), (1 - label).sum()) < 20:
+        return chosen  # too few to choose by (and _fit_or_rate keeps the rate where a label barely varies)
+    folds = list(GroupKFold(config.rebook_cv_folds).split(X, label, groups))
+    for depth in config.rebook_depths:
+        for iters in config.rebook_iters:
+            predicted = np.empty(len(label))
+            for train, test in folds:
+                fitted = _fit_or_rate(X.iloc[train], label[train], lambda: _shallow_classifier(features, config,
+                                                                                               depth, iters))
+                predicted[test] = _chance(fitted, X.iloc[test])
+            loss = log_loss(label, np.clip(predicted, 1e-6, 1 - 1e-6), labels=[0, 1])
+            if loss < best:
+                best, chosen = loss, (depth, iters)
+    return chosen
 
 
 def _regressor(features, config: BenefitConfig) -> Pipeline:
@@ -123,18 +157,43 @@ def pseudo_outcomes(t, y, mu0, mu1, e) -> np.ndarray:
     return mu1 - mu0 + (t - e) / (e * (1 - e)) * (y - mu_t)
 
 
-def _fit_or_rate(X, label, features, config):
-    """A classifier of ``label``, or its rate where it never varies (e.g. no wrong number logged)."""
+def _fit_or_rate(X, label, make):
+    """A classifier of ``label`` (``make()`` fitted), or its rate where it barely varies (e.g. no
+    wrong number logged)."""
     label = np.asarray(label, int)
     if len(label) == 0:
         return 0.0
     if len(np.unique(label)) < 2 or min(label.sum(), (1 - label).sum()) < 20:
         return float(label.mean())
-    return _classifier(features, config).fit(X, label)
+    return make().fit(X, label)
 
 
 def _chance(model, X) -> np.ndarray:
     return np.full(len(X), model) if isinstance(model, float) else _proba(model, X)
+
+
+def rebook_labels(t, rebooked, reached=None, wrong=None, how: str = "average") -> dict:
+    """The disposition labels P(rebooked) is learned from: name -> (rows mask, label).
+
+    ``single``: rebooked among called rows.  ``chain``: the steps a call goes through, each on
+    the rows that got to it: the number works (no wrong_number; all called rows), an attempt
+    reaches the patient (rows whose number worked), the barrier is removed in time (reached rows).
+    ``average``: both (their P(rebooked) averaged)."""
+    t, rebooked = np.asarray(t, int), np.asarray(rebooked, int)
+    called = t == 1
+    labels = {}
+    if how in ("single", "average") or reached is None or wrong is None:
+        labels["rebooked"] = (called, rebooked)
+    if how in ("chain", "average") and reached is not None and wrong is not None:
+        reached, wrong = np.asarray(reached, int), np.asarray(wrong, int)
+        works = called & (wrong == 0)
+        labels["works"] = (called, 1 - wrong)
+        labels["reached"] = (works, reached)
+        labels["rebooked_if_reached"] = (works & (reached == 1), rebooked)
+    return labels
+
+
+PATHS = (("rebooked",), ("works", "reached", "rebooked_if_reached"))
 
 
 @dataclass
@@ -144,42 +203,48 @@ class RebookingEffect:
     A call helps only when it reaches the patient and removes the barrier (the log says so:
     disposition reached_rebooked), and only a patient who would not have come anyway gains.
     P(rebooked) is learned from the called rows' dispositions, far less noisy labels than
-    the stage outcome: in one classifier, or (``BenefitConfig.chain``) along the chain a call goes through: the number works (no
-    wrong_number; all called rows), an attempt reaches the patient (rows whose number
-    worked), the barrier is removed in time (reached rows), each stage from the rows that
-    got to it, so each model sees the signal of its own step (payer and deprivation for
-    the number; language, portal use and no-shows for the answer; the booked wait, costs
-    and time left for the rebooking).  P(not done) is learned from the rows nobody called;
-    the scalar a (the share of rebooked patients who then attend) from the called rows'
-    outcomes, by the method of moments, which the random share of the assignment keeps honest.
+    the stage outcome (``rebook_labels``): one classifier of the rebooked label, and the chain
+    a call goes through (the number works; an attempt reaches the patient; the barrier is
+    removed in time), each step from the rows that got to it, so each model sees the signal
+    of its own step (payer and deprivation for the number; language, portal use and no-shows
+    for the answer; the booked wait, costs and time left for the rebooking); the two are
+    averaged.  P(not done without a call) comes from decision points no outreach touched
+    (``untreated``, see ``ml.targeting.rows.unexposed_rows``), or else from the logged rows
+    nobody called that week; the scalar a (the share of rebooked patients who then attend
+    and would not have otherwise) from the called rows' outcomes by the method of moments,
+    which the random share of the assignment keeps honest.
     """
-    steps: tuple        # fitted models (or constant rates) whose chances multiply to P(rebooked)
+    paths: tuple        # per path, fitted models (or constant rates) whose chances multiply to P(rebooked)
     untreated: object
     attend_share: float
 
     @classmethod
-    def fit(cls, X, t, y, rebooked, features, config: BenefitConfig, reached=None, wrong=None) -> "RebookingEffect":
+    def fit(cls, X, t, y, rebooked, features, config: BenefitConfig, reached=None, wrong=None,
+            shapes: dict | None = None, untreated=None) -> "RebookingEffect":
+        t, y = np.asarray(t, int), np.asarray(y, int)
         called, control = t == 1, t == 0
-        if config.chain and reached is not None and wrong is not None:
-            works = called & (wrong == 0)
-            answered = works & (reached == 1)
-            steps = (_fit_or_rate(X[called], 1 - wrong[called], features, config),
-                     _fit_or_rate(X[works], reached[works], features, config),
-                     _fit_or_rate(X[answered], rebooked[answered], features, config))
-        else:
-            steps = (_classifier(features, config).fit(X[called], rebooked[called]),)
-        untreated = _classifier(features, config).fit(X[control], y[control])
-        model = cls(steps, untreated, 1.0)
+        labels = rebook_labels(t, rebooked, reached, wrong, config.rebook)
+        shapes = shapes or {}
+        fitted = {name: _fit_or_rate(X[mask], label[mask], lambda name=name: _shallow_classifier(
+                      features, config, *shapes.get(name, (config.rebook_depths[0], config.rebook_iters[0]))))
+                  for name, (mask, label) in labels.items()}
+        paths = tuple(tuple(fitted[step] for step in path) for path in PATHS if all(s in fitted for s in path))
+        if untreated is None:
+            untreated = _classifier(features, config).fit(X[control], y[control])
+        model = cls(paths, untreated, 1.0)
         p_rebook, p_done = model.rebook_chance(X[called]), _proba(untreated, X[called])
         share = (y[called].mean() - p_done.mean()) / max(1e-9, (p_rebook * (1 - p_done)).mean())
         model.attend_share = float(np.clip(share, 0.0, 1.0))
         return model
 
     def rebook_chance(self, X) -> np.ndarray:
-        chance = np.ones(len(X))
-        for step in self.steps:
-            chance = chance * _chance(step, X)
-        return chance
+        chances = []
+        for path in self.paths:
+            chance = np.ones(len(X))
+            for step in path:
+                chance = chance * _chance(step, X)
+            chances.append(chance)
+        return np.mean(chances, axis=0)
 
     def predict(self, X) -> np.ndarray:
         return self.attend_share * self.rebook_chance(X) * (1 - _proba(self.untreated, X))
@@ -197,7 +262,8 @@ class StageUpliftModel:
 
     @classmethod
     def fit(cls, rows: pd.DataFrame, treatment, outcome, groups, features,
-            config: BenefitConfig | None = None, rebooked=None, reached=None, wrong=None) -> "StageUpliftModel":
+            config: BenefitConfig | None = None, rebooked=None, reached=None, wrong=None,
+            untreated_rows: pd.DataFrame | None = None, untreated_outcome=None) -> "StageUpliftModel":
         config = config or BenefitConfig()
         features = tuple(features)
         X = model_inputs(rows, features)
@@ -210,13 +276,23 @@ class StageUpliftModel:
         if config.learner == "disposition":
             if rebooked is None:
                 raise ValueError("the rebooking learner needs each called row's rebooked label (from the dispositions)")
-            models, oof = [], np.empty(len(t))
             r = np.asarray(rebooked, int)
             a = None if reached is None else np.asarray(reached, int)
             w = None if wrong is None else np.asarray(wrong, int)
+            # Depth and trees of each disposition classifier: chosen once on all called rows
+            # (two numbers per label; the fold models below reuse them).
+            shapes = {name: select_shallow(X[mask], label[mask], np.asarray(groups)[mask], features, config)
+                      for name, (mask, label) in rebook_labels(t, r, a, w, config.rebook).items()}
+            untreated = None
+            if untreated_rows is not None and len(untreated_rows):
+                # Points no outreach touched: one model for every fold (none of them is a logged row).
+                untreated = _classifier(features, config).fit(model_inputs(untreated_rows, features),
+                                                              np.asarray(untreated_outcome, int))
+            models, oof = [], np.empty(len(t))
             for train, test in folds:
                 model = RebookingEffect.fit(X.iloc[train], t[train], y[train], r[train], features, config,
-                                            None if a is None else a[train], None if w is None else w[train])
+                                            None if a is None else a[train], None if w is None else w[train],
+                                            shapes=shapes, untreated=untreated)
                 oof[test] = model.predict(X.iloc[test])
                 models.append(model)
             return cls(features, models, config, oof, pseudo, e)

@@ -132,3 +132,48 @@ def pilot_rows(patients: pd.DataFrame, events: pd.DataFrame, outreach: pd.DataFr
 def targeting_scoring_rows(scoring: pd.DataFrame) -> pd.DataFrame:
     """``ml.features.scoring_rows`` with the targeting features added (the as-of date is the landmark)."""
     return _with_window_left(scoring.copy())
+
+
+UNEXPOSED_LANDMARK_DAYS = 7
+
+
+def unexposed_rows(patients: pd.DataFrame, events: pd.DataFrame, outreach: pd.DataFrame | None, as_of,
+                   pathway: Pathway = DEFAULT_PATHWAY, step_days: int = UNEXPOSED_LANDMARK_DAYS,
+                   points: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Landmark rows (every ``step_days`` of the wait) of the decision points no outreach could
+    touch: their wait (decision date to the awaited stage or the window's close) lies wholly
+    before the log's first call or after its last, and their outcome is final.
+
+    They teach P(stage done without a call).  The logged rows nobody called that week are a
+    poorer teacher: many were called in a later week (the pilot's staff called the long
+    overdue), so their outcomes include rescues, most of all for the patients a call helps.
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    calls = logged_calls(outreach, None)
+    if points is None:
+        points = derive_decision_points(patients, events, as_of, pathway)
+    points = points[points["window_closes"] < as_of]
+    if not calls.empty:
+        done_in_window = points["next_stage_date"].notna() & (points["next_stage_date"] <= points["window_closes"])
+        wait_ends = points["next_stage_date"].where(done_in_window, points["window_closes"])
+        exposed = (points["decision_date"] <= calls["date"].max()) & (wait_ends >= calls["date"].min())
+        points = points[~exposed]
+    points = points.reset_index(drop=True)
+    booked_on = booking_made_on(points, events, pathway)
+    decision = points["decision_date"].to_numpy("datetime64[ns]")
+    closes = points["window_closes"].to_numpy("datetime64[ns]")
+    done = points["next_stage_date"].to_numpy("datetime64[ns]")
+    longest = int((closes - decision).max() / np.timedelta64(1, "D")) if len(points) else -1
+    frames = []
+    for waited in range(0, longest + 1, int(step_days)):
+        day = decision + np.timedelta64(waited, "D")
+        at = np.flatnonzero((closes >= day) & ~(done <= day))  # still waiting, window open
+        if len(at):
+            frames.append(landmark_rows(points.iloc[at], np.full(len(at), float(waited)), patients,
+                                        booked_on.iloc[at]))
+    if not frames:
+        return _with_window_left(landmark_rows(points.iloc[:0], np.zeros(0), patients)).assign(
+            **{OUTCOME: pd.Series(dtype=int)})
+    rows = _with_window_left(pd.concat(frames, ignore_index=True))
+    rows[OUTCOME] = (rows["next_stage_date"].notna() & (rows["next_stage_date"] <= rows["window_closes"])).astype(int)
+    return rows

@@ -14,11 +14,13 @@ import pandas as pd
 from ml.targeting import evaluation as tev
 from ml.targeting.benefit import BenefitConfig, BenefitModel, ContinuationModel, StageUpliftModel, continuation_rates
 from ml.targeting.rows import (OUTCOME, REACHED, REBOOKED, SWEEP_DAYS, TARGETING_FEATURES, TREATED, WRONG_NUMBER,
-                               targeting_scoring_rows)
+                               targeting_scoring_rows, unexposed_rows)
 from ml.workspace import AnalyticWorkspace
 
 MIN_CALLED_ROWS = 100
 MIN_UNCALLED_ROWS = 100
+# Fewer landmark rows untouched by outreach than this: P(done without a call) from the uncalled log rows.
+MIN_UNEXPOSED_ROWS = 2000
 CAPACITIES = (25, 100)
 LEARNER_LABELS = {"disposition": "rebooking learner (P(rebooked) × P(not done otherwise))", "x": "X-learner",
                   "dr": "DR-learner"}
@@ -88,9 +90,16 @@ def train_benefit(dataset, scoring: pd.DataFrame, risk: Callable[[pd.DataFrame],
             f"whose outcome is final; the benefit model needs at least {MIN_CALLED_ROWS} of each"), nothing
     features = tuple(f for f in TARGETING_FEATURES if f in rows.columns and rows[f].notna().any()
                      and rows[f].nunique() > 1)
+    untreated = unexposed_rows(dataset.patients, dataset.events, outreach, dataset.as_of, dataset.pathway,
+                               points=AnalyticWorkspace.of(dataset).decision_points)
+    if len(untreated) < MIN_UNEXPOSED_ROWS or untreated[OUTCOME].nunique() < 2:
+        log(f"  benefit model: only {len(untreated):,} landmark rows untouched by outreach; P(done without a call) "
+            f"is learned from the logged rows nobody called")
+        untreated = None
     stage = StageUpliftModel.fit(rows, t, y, rows["patient_id"].to_numpy(), features, config,
                                  rebooked=rows[REBOOKED].to_numpy(int), reached=rows[REACHED].to_numpy(int),
-                                 wrong=rows[WRONG_NUMBER].to_numpy(int))
+                                 wrong=rows[WRONG_NUMBER].to_numpy(int), untreated_rows=untreated,
+                                 untreated_outcome=None if untreated is None else untreated[OUTCOME])
     decision_rows = AnalyticWorkspace.of(dataset).decision_day_rows
     model = BenefitModel(stage, continuation_rates(decision_rows),
                          ContinuationModel.fit(decision_rows, features, config))
@@ -103,6 +112,9 @@ def train_benefit(dataset, scoring: pd.DataFrame, risk: Callable[[pd.DataFrame],
         "outcome": "the awaited stage done within its window (stage uplift), times the chance of not dropping "
                    "out afterwards",
         "training_rows": int(len(rows)), "called_rows": int(t.sum()),
+        "untreated_rows": int(len(untreated)) if untreated is not None else 0,
+        "untreated_source": ("landmark rows of decision points no outreach touched" if untreated is not None
+                             else "logged rows nobody called that week"),
         "patients": int(rows["patient_id"].nunique()), "sweeps": int(rows["sweep_day"].nunique()),
         "stage_done_rate": {"called": float(y[t == 1].mean()), "not_called": float(y[t == 0].mean())},
         "estimated_stage_uplift": float(stage.pseudo.mean()),

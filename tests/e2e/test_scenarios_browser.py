@@ -119,10 +119,13 @@ def test_truth_check_shows_its_progress_then_the_result(dash_duo, busy_app):
     assert shown and all(entry["cancel"] for entry in shown), seen  # shown while running, with its cancel button
     counts = [re.fullmatch(r"Re-simulation: (\d+) of (\d+)", entry["label"]) for entry in shown]
     counts = [(int(m.group(1)), int(m.group(2))) for m in counts if m]
-    # At least one count between the start and the result (how many depends on the polls' timing).
-    assert counts and all(0 < done <= total for done, total in counts), seen
+    # Every count shown is a real step of one total, in order. Whether a count is seen at all
+    # depends on the polls' timing: a quiet CI machine finished the check within one 500 ms
+    # poll and only "Starting the re-simulation…" was seen (the unit tests check the steps).
+    assert all(0 < done <= total for done, total in counts), seen
     assert [done for done, _ in counts] == sorted(done for done, _ in counts)
-    assert len({total for _, total in counts}) == 1 and counts[0][1] > 2
+    assert len({total for _, total in counts}) <= 1
+    assert any(entry["label"] for entry in seen), seen  # the running label was shown
     until(lambda: dash_duo.find_element(f"#{ids.SCENARIO_TRUTH_RUNNING}").get_attribute("hidden") is not None,
           timeout=10)
     assert dash_duo.find_element(f"#{ids.SCENARIO_TRUTH_BUTTON}").is_enabled()

@@ -124,9 +124,9 @@ def test_chained_rebooking_learner_recovers_the_uplift_from_the_dispositions():
     wrong = called & (rng.random(len(frame)) < 0.1)
     reached = (called & ~wrong & ((frame["rebooked"].to_numpy() == 1) | (rng.random(len(frame)) < 0.3)))
     model = StageUpliftModel.fit(frame, frame["called"], frame["done"], frame["patient_id"], FEATURES,
-                                 BenefitConfig(chain=True), rebooked=frame["rebooked"], reached=reached.astype(int),
+                                 BenefitConfig(rebook="chain"), rebooked=frame["rebooked"], reached=reached.astype(int),
                                  wrong=wrong.astype(int))
-    assert len(model.effect_models[0].steps) == 3
+    assert [len(path) for path in model.effect_models[0].paths] == [3]
     new, new_uplift = hand_made_log(4000, seed=11)
     assert np.corrcoef(model.predict(new), new_uplift)[0, 1] > 0.7
 
@@ -201,6 +201,30 @@ def test_pilot_rows_stop_at_the_first_call_and_keep_final_outcomes_only(logged_s
     assert 0 < called["rebooked"].sum() < called["reached"].sum() and called["wrong_number"].sum() > 0
 
 
+def test_untreated_rows_come_only_from_points_no_outreach_touched(logged_small):
+    """P(done without a call) is learned from decision points whose whole wait lies outside the
+    log's dates: a point waiting while calls were made may have been called later, and its
+    outcome then includes the rescue (the pilot's staff called exactly the long overdue)."""
+    from ml.targeting.rows import logged_calls, pilot_rows, unexposed_rows
+
+    log = logged_small.outreach
+    rows = unexposed_rows(logged_small.patients, logged_small.events, log, logged_small.as_of)
+    calls = logged_calls(log, None)
+    assert len(rows) > 100 and 0 < rows["stage_done"].mean() < 1
+    assert (rows["window_closes"] < logged_small.as_of).all()  # final outcomes only
+    done_in_window = rows["next_stage_date"].notna() & (rows["next_stage_date"] <= rows["window_closes"])
+    wait_ends = rows["next_stage_date"].where(done_in_window, rows["window_closes"])
+    assert ((rows["decision_date"] > calls["date"].max()) | (wait_ends < calls["date"].min())).all()
+    assert ((rows["next_stage_date"].isna()) | (rows["next_stage_date"] > rows["landmark_date"])).all()
+    assert ((rows["landmark_date"] - rows["decision_date"]).dt.days % 7 == 0).all()
+    called = set(zip(calls["patient_id"], calls["awaited_stage"]))
+    assert not called & set(zip(rows["patient_id"].astype(str), rows["awaiting_stage"].astype(str)))
+    # None of the logged (pilot-period) decision points is among them.
+    logged = pilot_rows(logged_small.patients, logged_small.events, log, logged_small.as_of)
+    assert not set(zip(logged["patient_id"], logged["decision_date"])) & set(zip(rows["patient_id"],
+                                                                                 rows["decision_date"]))
+
+
 def test_shuffling_outcomes_dispositions_or_ground_truth_leaves_the_features_unchanged(logged_small):
     from ml.features import LEAKY_COLUMNS, model_inputs
     from data.journeys import DECISION_OUTCOME_COLUMNS
@@ -251,16 +275,30 @@ def test_default_data_has_a_benefit_model_and_expected_gains(default_bundle):
 
 def test_benefit_ranking_reaches_most_of_the_oracle_and_beats_risk_on_the_default_data(default_bundle):
     """Goal (issue 10): benefit >= 85 % of the oracle's true extra completions at k = 25 and 100.
-    Measured on seed 7: 75 % (k = 25) and 79 % (k = 100), risk 43 % / 56 %; the bar below is what
-    is met, not the goal (docs/models.md, "Whom a call helps")."""
+    Measured on seed 7: 82 % (k = 25) and 91 % (k = 100); before the shallow disposition
+    classifiers and the untouched-points P(not done), 80 % and 77 % (so the k = 100 bar fails
+    on that code). The k = 25 bar is what is met, not the goal (docs/models.md)."""
     _, bundle = default_bundle
     table = bundle.report["benefit"]["policy_value"]["rankings"]
-    for k in ("25", "100"):
+    for k, bar in (("25", 0.78), ("100", 0.85)):
         benefit = table["benefit"]["true_extra_completions"][k]
         assert benefit > table["risk"]["true_extra_completions"][k]
         assert benefit > table["random"]["true_extra_completions"][k]
-        assert table["benefit"]["share_of_oracle"][k] >= 0.70
+        assert table["benefit"]["share_of_oracle"][k] >= bar
     assert table["benefit"]["normalised_auuc"] > table["risk"]["normalised_auuc"]
+
+
+def test_expected_gains_add_up_to_the_true_gain_on_the_default_data(default_bundle):
+    """Scenarios sum expected gains into extra completions, so their level must be right, not
+    only their order. Measured on seed 7: sum of expected / sum of true gains 0.97; 0.67 when
+    P(not done without a call) was learned from uncalled log rows that later calls rescued."""
+    from ml.targeting.train import true_call_gain
+
+    dataset, bundle = default_bundle
+    gain = true_call_gain(bundle.scores, dataset)
+    known = np.isfinite(gain)
+    ratio = bundle.scores["expected_gain"].to_numpy()[known].sum() / gain[known].sum()
+    assert 0.85 <= ratio <= 1.15, ratio
 
 
 def test_targeting_cli_writes_the_policy_value_table(default_bundle, tmp_path, monkeypatch, capsys):

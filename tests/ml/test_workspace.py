@@ -102,6 +102,20 @@ def test_each_dataset_object_has_one_workspace_and_a_changed_copy_its_own(small_
     assert AnalyticWorkspace.of(replace(small_dataset)) is not AnalyticWorkspace.of(small_dataset)
 
 
+def test_a_shallow_copy_made_after_first_use_gets_its_own_workspace(small_dataset):
+    """copy.copy(dataset) copies the workspace attribute too; the tests and the re-training swap
+    copy a dataset and change its tables (bookings removed, another outreach log), and were
+    served the original's decision points (a booking-free model trained on booked rows)."""
+    import copy
+
+    original = AnalyticWorkspace.of(small_dataset)
+    changed = copy.copy(small_dataset)
+    changed.events = small_dataset.events.assign(next_appointment_date=pd.NaT)
+    workspace = AnalyticWorkspace.of(changed)
+    assert workspace is not original and workspace.dataset is changed
+    assert AnalyticWorkspace.of(small_dataset) is original
+
+
 def test_a_released_table_leaves_memory_and_comes_back_from_disk(small_dataset, tmp_path, monkeypatch):
     workspace = AnalyticWorkspace(fresh_copy(small_dataset), cache_dir=tmp_path)
     rows = workspace.training_rows
