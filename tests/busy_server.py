@@ -8,14 +8,11 @@ two workers (--preload, as serve.sh does), so a job started by one worker is pol
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from scripts.local_server import free_port, wait_healthy
+from tests.served_gunicorn import gunicorn_workers
 
-ROOT = Path(__file__).resolve().parents[1]
 BUSY_PATIENTS, BUSY_SEED, BUSY_MONTHS = 18_000, 5, 8
 COORDINATOR, PASSWORD = "busy-coordinator", "busy-coordinator-password"
 
@@ -46,23 +43,9 @@ def served_busy_app(root: Path):
     store.users.add(COORDINATOR, "coordinator", PASSWORD, sites)
     token = store.users.issue_token(COORDINATOR)
     store.engine.dispose()
-    port = free_port()
     env = {**os.environ, "CAREPATH_VAR_DIR": str(var_dir), "CAREPATH_DATA_DIR": str(data_dir),
            "CAREPATH_DATABASE_URL": database_url}
     env.pop("CAREPATH_MODEL_DIR", None)
     env.pop("CAREPATH_CACHE_DIR", None)
-    log_path = root / "gunicorn.log"
-    with open(log_path, "w") as log_file:
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--preload",
-                                   "--no-control-socket", "--bind", f"127.0.0.1:{port}", "--timeout", "300",
-                                   "tests.database.fast_wsgi:server"],
-                                  cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-        try:
-            try:
-                wait_healthy(f"http://127.0.0.1:{port}", timeout=600)
-            except TimeoutError:
-                raise AssertionError(f"gunicorn did not start:\n{log_path.read_text()[-3000:]}") from None
-            yield f"http://127.0.0.1:{port}", token
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with gunicorn_workers(env, root / "gunicorn.log", start_timeout=600, request_timeout=300) as base:
+        yield base, token

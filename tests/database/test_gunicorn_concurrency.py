@@ -8,43 +8,27 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
-from scripts.local_server import free_port, wait_healthy
+from scripts.local_server import free_port
+from tests.served_gunicorn import gunicorn_workers
 from tests.database.conftest import BACKENDS
 
-ROOT = Path(__file__).resolve().parents[2]
 WRITERS = 20
 
 
 @contextmanager
 def served(small_dataset, isolated_var_dir, tmp_path, database_url):
-    port = free_port()
     env = {**os.environ, "CAREPATH_VAR_DIR": str(tmp_path / "var"), "CAREPATH_DATA_DIR": str(small_dataset.source_dir),
            "CAREPATH_MODEL_DIR": str(isolated_var_dir / "models"), "CAREPATH_DATABASE_URL": database_url}
     log_path = tmp_path / "gunicorn.log"
-    with open(log_path, "w") as log_file:
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--preload",
-                                   "--no-control-socket", "--bind", f"127.0.0.1:{port}", "--timeout", "120",
-                                   "tests.database.fast_wsgi:server"],
-                                  cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-        try:
-            try:
-                wait_healthy(f"http://127.0.0.1:{port}", timeout=300)
-            except TimeoutError:
-                raise AssertionError(f"gunicorn did not start:\n{log_path.read_text()[-3000:]}") from None
-            yield f"http://127.0.0.1:{port}", log_path
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with gunicorn_workers(env, log_path, start_timeout=300) as base:
+        yield base, log_path
 
 
 _TOKEN: dict = {}
