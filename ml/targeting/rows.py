@@ -78,6 +78,11 @@ def _first_call(points: pd.DataFrame, calls: pd.DataFrame) -> tuple[np.ndarray, 
     return out, labels
 
 
+def stage_done_in_window(frame: pd.DataFrame) -> pd.Series:
+    """The awaited stage happened within its window: the outcome a call can change."""
+    return frame["next_stage_date"].notna() & (frame["next_stage_date"] <= frame["window_closes"])
+
+
 def _with_window_left(rows: pd.DataFrame) -> pd.DataFrame:
     rows["days_left_in_window"] = (rows["window_closes"] - rows["landmark_date"]).dt.days.astype(float)
     return rows
@@ -125,7 +130,7 @@ def pilot_rows(patients: pd.DataFrame, events: pd.DataFrame, outreach: pd.DataFr
         return pilot_rows(patients, events, None, as_of, pathway, points=points)
     rows = _with_window_left(pd.concat(frames, ignore_index=True))
     rows[[REBOOKED, REACHED, WRONG_NUMBER]] = rows[[REBOOKED, REACHED, WRONG_NUMBER]].astype(int)
-    rows[OUTCOME] = (rows["next_stage_date"].notna() & (rows["next_stage_date"] <= rows["window_closes"])).astype(int)
+    rows[OUTCOME] = stage_done_in_window(rows).astype(int)
     return rows.sort_values(["patient_id", "decision_date", "sweep_day"], kind="stable").reset_index(drop=True)
 
 
@@ -154,8 +159,7 @@ def unexposed_rows(patients: pd.DataFrame, events: pd.DataFrame, outreach: pd.Da
         points = derive_decision_points(patients, events, as_of, pathway)
     points = points[points["window_closes"] < as_of]
     if not calls.empty:
-        done_in_window = points["next_stage_date"].notna() & (points["next_stage_date"] <= points["window_closes"])
-        wait_ends = points["next_stage_date"].where(done_in_window, points["window_closes"])
+        wait_ends = points["next_stage_date"].where(stage_done_in_window(points), points["window_closes"])
         exposed = (points["decision_date"] <= calls["date"].max()) & (wait_ends >= calls["date"].min())
         points = points[~exposed]
     points = points.reset_index(drop=True)
@@ -175,5 +179,5 @@ def unexposed_rows(patients: pd.DataFrame, events: pd.DataFrame, outreach: pd.Da
         return _with_window_left(landmark_rows(points.iloc[:0], np.zeros(0), patients)).assign(
             **{OUTCOME: pd.Series(dtype=int)})
     rows = _with_window_left(pd.concat(frames, ignore_index=True))
-    rows[OUTCOME] = (rows["next_stage_date"].notna() & (rows["next_stage_date"] <= rows["window_closes"])).astype(int)
+    rows[OUTCOME] = stage_done_in_window(rows).astype(int)
     return rows
