@@ -155,7 +155,7 @@ def reconciliation_view(cohort_query: str | None):
               "positive": " or ".join(first.result_label(r) for r in first.leads_on) or first.done}
     engine, adherence = context.current().scenarios, None
     if engine is not None:
-        baseline = engine.project(ScenarioLevers(), cohort_ids=frame["patient_id"], with_truth=False, resamples=0)
+        baseline = engine.project(ScenarioLevers(), cohort_ids=frame["patient_id"], with_truth=False, intervals=False)
         if baseline["patients"]:
             adherence = {"rate": baseline["baseline_completion_rate"], "patients": baseline["patients"]}
     counts = completion_reconciliation(frame, pathway)

@@ -264,7 +264,7 @@ def truth_view(state: dict | None, progress=None):
     if engine.resimulator is None:
         return dbc.Alert(NO_TRUTH_MESSAGE, color="secondary", className="mb-0")
     cohort_ids = context.cohort_frame(state.get("cohort_query"))["patient_id"]
-    result = engine.project(levers, cohort_ids=cohort_ids, with_truth=True, resamples=0, progress=progress)
+    result = engine.project(levers, cohort_ids=cohort_ids, with_truth=True, intervals=False, progress=progress)
     if result["patients"] == 0:
         return None
     if access_scope.suppresses_small_counts() and suppression.is_small(result["patients"]):

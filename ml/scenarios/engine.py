@@ -39,21 +39,19 @@ from ml.risk.oracle import has_ground_truth
 from ml.scenarios.attendance import AttendanceModel, resolved_decision_rows
 from ml.scenarios.pathway_chain import PathwayChain
 from ml.scenarios.arithmetic import FUNNEL_STEPS, stage_conversion_arithmetic, wait_elasticity
+from ml.scenarios.intervals import projection_intervals, scaled_draw_totals
 from ml.scenarios.levers import ScenarioLevers
 from ml.risk.training import ModelBundle
 from ml.workspace import AnalyticWorkspace
 
-BOOTSTRAP_RESAMPLES = 200
-# Coefficient draws of the stage-attendance model: each bootstrap resample of patients
-# also takes one, so the intervals carry the model's own uncertainty, not only the patients'.
+# Coefficient draws of the stage-attendance model: their spread is the model's share of
+# the intervals (ml.scenarios.intervals), beside the patients' share.
 MODEL_DRAWS = 30
+# The draws are evaluated on at most this many patients of the cohort (a fixed random
+# subsample) and their totals scaled up: all of them at 50k, a tenth at 1M.
+DRAW_PATIENTS = 20_000
 # Redrawn call outcomes averaged in the ground truth of the outreach lever (benefit model).
 TRUTH_CALL_DRAWS = 16
-
-
-def _interval(samples: np.ndarray) -> list[float]:
-    low, high = np.nanpercentile(samples, [2.5, 97.5])
-    return [float(low), float(high)]
 
 
 # The levers' names in an attribution, and whether the engine has a cost for them.
@@ -250,9 +248,38 @@ class ScenarioEngine:
         positive_share = float((journeys.loc[screened, "screening_result"].astype(str) == "positive").mean())
         return len(journeys) * levers.screening_uptake_pp * positive_share
 
+    def _outreach_deltas(self, contacted: pd.DataFrame, patient_ids: pd.Series, levers: ScenarioLevers,
+                         pathway_gain: np.ndarray) -> np.ndarray:
+        """(sets, patients) gain under every lever: the pathway levers' gain plus the outreach's,
+        which acts on the risk left once the pathway levers act (nobody is rescued twice)."""
+        by_id = contacted.set_index("patient_id")
+        contacted_risk = patient_ids.map(by_id["risk"]).fillna(0.0).to_numpy()
+        remaining = np.maximum(0.0, contacted_risk - pathway_gain)
+        if self.uses_benefit_model:
+            gain = patient_ids.map(by_id["expected_gain"]).fillna(0.0).to_numpy()
+            return pathway_gain + np.minimum(np.clip(gain, 0.0, None), remaining)
+        return pathway_gain + levers.outreach_effectiveness * remaining
+
+    def _draw_totals(self, levers: ScenarioLevers, pop: pd.DataFrame, contacted: pd.DataFrame) -> tuple:
+        """Totals over the cohort of (all levers' gain, the outreach's gain) under each of the
+        attendance model's coefficient draws, from at most DRAW_PATIENTS patients (scaled up)."""
+        n = len(pop)
+        sample = np.arange(n)
+        if n > DRAW_PATIENTS:
+            # Fixed per cohort size, so a slider move does not jitter the interval.
+            sample = np.sort(np.random.default_rng(n).choice(n, DRAW_PATIENTS, replace=False))
+        ids = pop["patient_id"].iloc[sample]
+        pathway = self.pathway_gain(levers, ids, pop["status"].to_numpy()[sample], with_draws=True)
+        deltas = self._outreach_deltas(contacted, ids, levers, pathway)
+        totals = scaled_draw_totals(deltas[1:], deltas[0], n)
+        costed_totals = scaled_draw_totals(deltas[1:] - pathway[1:], deltas[0] - pathway[0], n)
+        return totals, costed_totals
+
     def project(self, levers: ScenarioLevers, cohort_ids=None, with_truth: bool = True,
-                resamples: int = BOOTSTRAP_RESAMPLES, progress=None) -> dict:
-        """``progress(done, total)``, when given, is called after each re-simulation of the truth."""
+                intervals: bool = True, progress=None) -> dict:
+        """``intervals``: 95 % intervals from the patients and the model's draws (the slider and
+        the page want them; a baseline or a truth check does not).  ``progress(done, total)``,
+        when given, is called after each re-simulation of the truth."""
         member = self._membership(cohort_ids)
         pop = self.population(member=member)
         n = len(pop)
@@ -261,20 +288,12 @@ class ScenarioEngine:
         in_pop = np.zeros(len(self._patients), bool)
         in_pop[self._position(pop["patient_id"])] = True
         contacted = self.contacted(levers, member=member)
-        pathway_gain = self.pathway_gain(levers, pop["patient_id"], pop["status"].to_numpy(),
-                                         with_draws=bool(resamples))
-        contacted_risk = pop["patient_id"].map(contacted.set_index("patient_id")["risk"]).fillna(0.0).to_numpy()
-        # Outreach acts on the risk that remains once the pathway levers act: nobody is rescued twice.
-        remaining = np.maximum(0.0, contacted_risk - pathway_gain)
-        if self.uses_benefit_model:
-            gain = pop["patient_id"].map(contacted.set_index("patient_id")["expected_gain"]).fillna(0.0).to_numpy()
-            deltas = pathway_gain + np.minimum(np.clip(gain, 0.0, None), remaining)
-        else:
-            deltas = pathway_gain + levers.outreach_effectiveness * remaining
-        delta = deltas[0]
+        pathway_gain = self.pathway_gain(levers, pop["patient_id"], pop["status"].to_numpy())
+        delta = self._outreach_deltas(contacted, pop["patient_id"], levers, pathway_gain)[0]
         # The part of each patient's gain that the outreach adds on top of the other levers:
         # the only lever with a cost, so the only gain a cost per extra completion divides.
-        outreach_deltas = deltas - pathway_gain
+        outreach_delta = delta - pathway_gain[0]
+        draw_totals = self._draw_totals(levers, pop, contacted) if intervals else (None, None)
         cohort_index = self._patients[member]
         extra_positives = self._extra_positives(levers, cohort_index)
         arithmetic = stage_conversion_arithmetic(
@@ -291,12 +310,11 @@ class ScenarioEngine:
                                 "top patients by risk, each losing the effectiveness share of their risk"),
             "baseline_completion_rate": float(base.mean()),
             "methods": {
-                "model": self._summarise(base, delta, extra_positives, levers, len(contacted), resamples,
-                                         delta_draws=deltas[1:], costed_delta=outreach_deltas[0],
-                                         costed_draws=outreach_deltas[1:]),
+                "model": self._summarise(base, delta, extra_positives, levers, len(contacted), outreach_delta,
+                                         draw_totals if intervals else None),
                 "arithmetic": self._summarise(base, np.full(n, arithmetic["completion_rate_change"]),
-                                              extra_positives, levers, len(contacted), 0,
-                                              costed_delta=np.full(n, arithmetic["outreach_extra"] / n)),
+                                              extra_positives, levers, len(contacted),
+                                              np.full(n, arithmetic["outreach_extra"] / n), None),
             },
             "funnel": self.pathway_funnel(levers, pop, extra_positives),
             "arithmetic_detail": arithmetic,
@@ -308,53 +326,34 @@ class ScenarioEngine:
             "cost_per_extra_completion", "projected_completion_rate_ci", "relative_improvement_ci",
             "extra_completions_ci", "cost_per_extra_completion_ci")})
         result["attribution"] = lever_attribution(levers, float(pathway_gain[0].sum()),
-                                                  float(outreach_deltas[0].sum()),
+                                                  float(outreach_delta.sum()),
                                                   extra_positives * float(base.mean()), len(contacted))
         if with_truth and self.resimulator is not None:
             result.update(self.truth(levers, member, in_pop, contacted, progress=progress))
         return result
 
-    def _summarise(self, base, delta, extra_positives, levers, n_contacted, resamples,
-                   delta_draws: np.ndarray | None = None, costed_delta: np.ndarray | None = None,
-                   costed_draws: np.ndarray | None = None) -> dict:
-        """Headline numbers and, with `resamples`, 95 % intervals: patients resampled (Poisson
-        bootstrap) and, where `delta_draws` (model draws, patients) are given, each resample
-        paired with one draw of the model's coefficients.  Extra positive screens complete at
-        the (resampled) baseline rate.  The cost per extra completion divides the outreach
-        cost by the gain of the outreach alone (`costed_delta`), never by gains of uncosted levers."""
+    @staticmethod
+    def _summarise(base, delta, extra_positives, levers, n_contacted, costed_delta,
+                   draw_totals: tuple | None) -> dict:
+        """Headline numbers and, with ``draw_totals`` (the model draws' totals of all levers' gain
+        and of the outreach's gain), their 95 % intervals (ml.scenarios.intervals).  Extra
+        positive screens complete at the baseline rate.  The cost per extra completion divides
+        the outreach cost by the gain of the outreach alone (``costed_delta``), never by gains
+        of uncosted levers."""
         n = len(base)
         cost = n_contacted * levers.cost_per_contact
         rate, projected = base.mean(), (base.sum() + delta.sum()) / n
-        extra = delta.sum() + extra_positives * rate
-        costed = np.zeros(n) if costed_delta is None else costed_delta
-        costed_extra = costed.sum()
+        costed_extra = costed_delta.sum()
         out = {"projected_completion_rate": float(projected),
                "relative_improvement": float((projected - rate) / rate) if rate else None,
-               "extra_completions": float(extra), "programme_cost": float(cost),
+               "extra_completions": float(delta.sum() + extra_positives * rate), "programme_cost": float(cost),
                "outreach_extra_completions": float(costed_extra),
                "cost_per_extra_completion": float(cost / costed_extra) if cost and costed_extra > 0 else None}
-        if resamples:
-            weights = np.random.default_rng(0).poisson(1.0, (resamples, n))
-            base_s, delta_s = weights @ base, weights @ delta
-            if delta_draws is not None and len(delta_draws):
-                draw = np.arange(resamples) % len(delta_draws)
-                delta_s = np.einsum("rn,rn->r", weights, delta_draws[draw])
-            costed_s = weights @ costed
-            if costed_draws is not None and len(costed_draws):
-                costed_s = np.einsum("rn,rn->r", weights, costed_draws[np.arange(resamples) % len(costed_draws)])
-            totals = weights.sum(axis=1)
-            rate_s, proj_s = base_s / totals, (base_s + delta_s) / totals
-            extra_s = delta_s * n / totals + extra_positives * rate_s
-            costed_s = costed_s * n / totals
-            out.update({"projected_completion_rate_ci": _interval(proj_s),
-                        "relative_improvement_ci": _interval((proj_s - rate_s) / rate_s),
-                        "extra_completions_ci": _interval(extra_s),
-                        "cost_per_extra_completion_ci": _interval(
-                            np.divide(cost, costed_s, out=np.full(len(costed_s), np.nan), where=costed_s > 0))
-                        if cost else None})
-        else:
+        if draw_totals is None:
             out.update({k: None for k in ("projected_completion_rate_ci", "relative_improvement_ci",
                                           "extra_completions_ci", "cost_per_extra_completion_ci")})
+        else:
+            out.update(projection_intervals(base, delta, costed_delta, extra_positives, cost, *draw_totals))
         return out
 
     # ------------------------------------------------------------------ ground truth
