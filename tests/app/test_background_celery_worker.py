@@ -36,6 +36,7 @@ WORKER_APP = "tests.app.celery_worker_wsgi:celery_app"  # wsgi.py's celery_app, 
 # Bounds on waiting, not timings under test: a loaded 2-core machine starts the worker in ~10 s.
 WORKER_START_SECONDS = 240
 JOB_SECONDS = 60
+WORKER_LOG = "celery-worker.log"  # in the deployment's runtime folder
 
 
 def _tail(path: Path, chars: int = 4000) -> str:
@@ -71,9 +72,6 @@ def celery_worker(env: dict, log_path: Path, client_app, queue: str = "celery"):
 def _exported_ids(download: dict) -> list[str]:
     content = base64.b64decode(download["content"]).decode() if download.get("base64") else download["content"]
     return list(pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False)["Patient"])
-
-
-WORKER_LOG = "celery-worker.log"
 
 
 @pytest.fixture(scope="module")
