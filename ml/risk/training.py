@@ -180,6 +180,9 @@ def _model_report(name, raw, calibrated, y, rows, oracle, fold_models, X, splits
         "fit_seconds": round(seconds, 2),
         "roc_curve": ev.roc_points(y, calibrated),
         "calibration_curve": ev.calibration_table(y, calibrated).to_dict("list"),
+        # The same bins against the no-call outcomes (uncalled rows, IPC-weighted), for the Model page.
+        "calibration_curve_untreated": (None if weight is None
+                                        else ev.calibration_table(y, calibrated, weight=weight).to_dict("list")),
         "subgroups": ev.subgroup_table(rows, y, calibrated),
         "permutation_importance": _importance(fold_models, X, y, splits, config.random_state, config.importance_rows),
         "temporal_holdout": _temporal_holdout(name, config, rows, X, y, weight),
