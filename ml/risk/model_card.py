@@ -15,7 +15,11 @@ def model_card(report: dict) -> str:
     label = MODEL_LABELS.get(primary, primary)
     day = m.get("decision_day") or {}
     oracle = (report.get("oracle") or {}).get("decision_day_roc_auc")
-    calibration = m.get("calibration") or {}
+    # A risk if no one calls is calibrated against the no-call outcomes (uncalled rows, IPC-weighted).
+    untreated = m.get("calibration_untreated")
+    calibration = untreated or m.get("calibration") or {}
+    denominator = ("against the outcomes of decision points no one called, weighted by 1 / P(staying uncalled)"
+                   if untreated else "against every realised outcome")
     truth = m.get("oracle_calibration_error") or {}
     features = report.get("features") or {}
     dropped = features.get("dropped") or []
@@ -58,7 +62,8 @@ def model_card(report: dict) -> str:
         f"landmarks and is not the accuracy on the day of decision. Temporal hold-out ROC-AUC "
         f"{_num(m['temporal_holdout'].get('roc_auc'))}.", "",
         "## Calibration", "",
-        "Platt scaling cross-fitted on the other folds (no in-sample scaling). Calibration-in-the-large "
+        f"Platt scaling cross-fitted on the other folds (no in-sample scaling). Observed {denominator}: "
+        "calibration-in-the-large "
         f"{_num(calibration.get('calibration_in_the_large'))}, slope {_num(calibration.get('calibration_slope'), 2)}, "
         f"ICI {_num(calibration.get('ici'))}, E50 {_num(calibration.get('e50'))}, E90 {_num(calibration.get('e90'))}, "
         f"Emax {_num(calibration.get('emax'))}."
