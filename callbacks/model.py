@@ -13,7 +13,8 @@ from data.input_errors import text_or_none
 from components import formatting, ids
 from components.figures import calibration_figure, empty_figure, importance_figure, model_colour, roc_figure
 from components.model_figures import decision_curve_figure, monitoring_figure
-from components.model_tables import (ORACLE, RANKING_LABELS, auc_too_uncertain, calibration_set_table,
+from components.model_tables import (ORACLE, RANKING_LABELS, auc_too_uncertain, calibration_against_untreated,
+                                     calibration_denominator, calibration_set_table,
                                      capacity_table_view, coefficients_table, comparison_table,
                                      decision_day_headline, features_summary, horizon_table, model_order,
                                      monitoring_summary, oracle_within_ci, skipped_subgroups_note, subgroup_rows)
@@ -48,13 +49,15 @@ class ModelView:
     capacity: object = None
     monitoring: object = None
     monitoring_graph: go.Figure | None = None
+    calibration_caption: str | None = None  # which outcomes "observed" counts (uncalled, weighted, or all)
 
     def as_outputs(self) -> tuple:
         blank = empty_figure("No trained model")
         return (self.message, self.header, self.comparison, self.roc, self.calibration,
                 *(self.importance[name] for name in ids.MODEL_IMPORTANCE_GRAPHS), self.coefficients,
                 self.features, self.subgroups_skipped, self.headline, self.horizon, self.calibration_set,
-                self.decision_curve or blank, self.capacity, self.monitoring, self.monitoring_graph or blank)
+                self.decision_curve or blank, self.capacity, self.monitoring, self.monitoring_graph or blank,
+                self.calibration_caption)
 
 
 def no_model_text() -> str:
@@ -151,8 +154,8 @@ def model_view() -> ModelView:
         header=header_strip(report),
         comparison=comparison_table(report),
         roc=roc_figure({_legend_name(name, models[name]): models[name]["roc_curve"] for name in order}),
-        calibration=calibration_figure({f"{MODEL_LABELS.get(name, name)} (ECE {models[name]['ece']:.3f})":
-                                        models[name]["calibration_curve"] for name in order}),
+        calibration=_calibration_figure(report, order),
+        calibration_caption=calibration_denominator(report),
         importance=importance,
         coefficients=coefficients_table(coefficients) if coefficients else None,
         features=features_summary(report),
@@ -165,6 +168,17 @@ def model_view() -> ModelView:
         monitoring=monitoring_summary(report),
         monitoring_graph=_monitoring_graph(report),
     )
+
+
+def _calibration_figure(report: dict, order: list[str]) -> go.Figure:
+    """Binned calibration of each model: against the uncalled rows' outcomes, IPC-weighted, when
+    the risk is the risk if no one calls (legend: their ICI); else against every outcome (ECE)."""
+    models = report["models"]
+    if calibration_against_untreated(report) and all(models[n].get("calibration_curve_untreated") for n in order):
+        return calibration_figure({f"{MODEL_LABELS.get(n, n)} (ICI {models[n]['calibration_untreated']['ici']:.3f}, "
+                                   "uncalled)": models[n]["calibration_curve_untreated"] for n in order})
+    return calibration_figure({f"{MODEL_LABELS.get(n, n)} (ECE {models[n]['ece']:.3f})": models[n]["calibration_curve"]
+                               for n in order})
 
 
 def _decision_curve(report: dict, order: list[str]) -> go.Figure:
@@ -216,6 +230,7 @@ def register_callbacks(app: Dash) -> None:
         Output(ids.MODEL_CAPACITY, "children"),
         Output(ids.MODEL_MONITORING, "children"),
         Output(ids.MODEL_MONITORING_GRAPH, "figure"),
+        Output(ids.MODEL_CALIBRATION_CAPTION, "children"),
         Input(ids.URL, "pathname"),
     )(update_model)
     app.callback(

@@ -76,6 +76,7 @@ MODEL_HEADER = "model-header"
 MODEL_COMPARISON = "model-comparison"
 MODEL_ROC_GRAPH = "model-roc-graph"
 MODEL_CALIBRATION_GRAPH = "model-calibration-graph"
+MODEL_CALIBRATION_CAPTION = "model-calibration-caption"  # which outcomes the calibration is measured against
 # Permutation-importance bars, one graph per model, keyed by model name (ml.risk.models.MODEL_NAMES).
 MODEL_IMPORTANCE_GRAPHS = {
     "gradient_boosting": "model-importance-gradient-boosting",

@@ -293,11 +293,33 @@ TRUTH_COLUMNS = (
 )
 
 
+def calibration_against_untreated(report: dict) -> bool:
+    """True when the risk is the risk if no one calls (calls handled as drop-in, ml.risk.drop_in):
+    its calibration is then measured against the uncalled rows' outcomes, IPC-weighted."""
+    return bool((report.get("drop_in") or {}).get("handled"))
+
+
+def calibration_denominator(report: dict) -> str:
+    """One line: which outcomes the observed side of the calibration figure and table counts."""
+    drop_in = report.get("drop_in") or {}
+    rows = report.get("n_rows")
+    if calibration_against_untreated(report):
+        uncalled = rows - drop_in.get("censored_rows", 0) if rows is not None else None
+        return (f"Observed = outcomes of the {formatting.count(uncalled)} of {formatting.count(rows)} held-out rows "
+                "whose patient no one called, each weighted by 1 / P(staying uncalled) to stand for the called "
+                "ones: the risk shown is the risk if no one calls.")
+    if drop_in.get("fallback"):
+        return (f"Observed = every realised outcome ({formatting.count(rows)} held-out rows), calls' rescues "
+                f"included: calls in the history were not adjusted for ({drop_in.get('reason')}).")
+    return f"Observed = every realised outcome ({formatting.count(rows)} held-out rows); nobody in the history was called."
+
+
 def calibration_set_rows(report: dict) -> list[dict]:
     rows = []
+    untreated = calibration_against_untreated(report)
     for name in model_order(report):
         m = report["models"][name]
-        calibration = m.get("calibration")
+        calibration = (m.get("calibration_untreated") if untreated else None) or m.get("calibration")
         if not calibration:
             continue
         row = {"model": name, "label": MODEL_LABELS.get(name, name)}
@@ -325,7 +347,8 @@ def calibration_set_table(report: dict) -> dbc.Table | None:
     body = html.Tbody([html.Tr([html.Td(r["label"])] + [html.Td(r.get(k, formatting.MISSING), className="text-end")
                                                          for k, _, _ in columns], **{"data-model": r["model"]})
                        for r in rows])
-    return dbc.Table([header, body], size="sm", hover=True, responsive=True, className="calibration-set mb-0")
+    return html.Div([html.Div(calibration_denominator(report), className="kpi-note calibration-denominator mb-2"),
+                     dbc.Table([header, body], size="sm", hover=True, responsive=True, className="calibration-set mb-0")])
 
 
 def capacity_rows(report: dict) -> list[dict]:

@@ -10,11 +10,11 @@ from dataclasses import asdict, is_dataclass
 # Derived tables (journeys, decision points, cohort frame): the journey rules and the pathway reader.
 DERIVATION_MODULES = ("data.journeys", "data.pathway")
 # Models and their report: the derivation plus features, labels, learners, calibration,
-# evaluation, monitoring reference, ground-truth yardstick and the benefit model.
+# evaluation, monitoring reference, ground-truth yardstick, drop-in weights and the benefit model.
 MODEL_MODULES = DERIVATION_MODULES + (
     "data.readiness", "ml.features", "ml.risk.models", "ml.risk.training", "ml.risk.calibration", "ml.risk.evaluation",
     "ml.risk.decision_analysis", "ml.monitor", "ml.monitor.drift", "ml.monitor.performance", "ml.risk.oracle",
-    "ml.risk.explain", "ml.risk.drivers", "ml.targeting.benefit", "ml.targeting.rows", "ml.targeting.train",
+    "ml.risk.explain", "ml.risk.drivers", "ml.risk.drop_in", "ml.targeting.benefit", "ml.targeting.rows", "ml.targeting.train",
 )
 
 

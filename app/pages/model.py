@@ -67,7 +67,8 @@ def layout(**_query):  # Dash Pages passes the URL's query parameters; the filte
         dbc.Row([
             dbc.Col(figure_card("ROC curves", ids.MODEL_ROC_GRAPH), xl=6),
             dbc.Col(figure_card("Calibration: predicted vs observed, 10 equal-size bins",
-                                ids.MODEL_CALIBRATION_GRAPH), xl=6),
+                                ids.MODEL_CALIBRATION_GRAPH,
+                                footer=html.Div(id=ids.MODEL_CALIBRATION_CAPTION, className="kpi-note")), xl=6),
         ]),
         dbc.Row([
             dbc.Col(figure_card(f"Feature importance: {MODEL_LABELS[name]}", graph_id,

@@ -15,17 +15,25 @@ from ml.monitor.drift import PSI_ALERT, PSI_WATCH, drift_table, reference_profil
 from ml.monitor.performance import estimate_check, expected_auc, monthly_performance
 
 
-def history(rows: pd.DataFrame, outcome: np.ndarray, risk: np.ndarray, features) -> dict:
+def history(rows: pd.DataFrame, outcome: np.ndarray, risk: np.ndarray, features,
+            weight: np.ndarray | None = None) -> dict:
     """The monitoring section of the model report: monthly performance of the decision-day rows
     (one per decision point), the estimate check, and the drift reference profile.
 
     The reference is every landmark row of the training window (patients still waiting on the
     decision day and at each later landmark), not the decision day alone: today's in-progress
     patients are those still waiting, so they over-represent long booked leads by construction,
-    and a decision-day reference would report that as drift."""
+    and a decision-day reference would report that as drift.
+
+    ``weight``: the drop-in IPC weights of the rows (ml.risk.drop_in; None when calls were not
+    adjusted for): the realised figures are then those of the uncalled decision points, weighted,
+    since a risk-if-no-one-calls cannot predict the rescued outcomes of called patients."""
     day0 = (rows["waited_days"] == 0).to_numpy()
-    months = monthly_performance(rows.loc[day0, "decision_date"], outcome[day0], risk[day0])
-    return {"by_month": months, "estimate_check": estimate_check(months),
+    months = monthly_performance(rows.loc[day0, "decision_date"], outcome[day0], risk[day0],
+                                 None if weight is None else np.asarray(weight)[day0])
+    realised = ("uncalled decision points, weighted by 1 / P(staying uncalled)" if weight is not None
+                else "every decision point")
+    return {"by_month": months, "estimate_check": estimate_check(months) | {"realised_labels": realised},
             "reference": reference_profile(rows, features, CATEGORICAL_FEATURES),
             "reference_rows": int(len(rows))}
 

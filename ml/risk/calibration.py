@@ -24,20 +24,28 @@ class PlattCalibrator:
     intercept: float = 0.0
 
     @classmethod
-    def fit(cls, raw: np.ndarray, outcome: np.ndarray) -> "PlattCalibrator":
-        model = LogisticRegression(C=1e6, max_iter=1000).fit(_logit(raw).reshape(-1, 1), outcome)
+    def fit(cls, raw: np.ndarray, outcome: np.ndarray, weight: np.ndarray | None = None) -> "PlattCalibrator":
+        """``weight``: per-row sample weights (ml.drop_in's IPC weights; 0 leaves a row out)."""
+        raw, outcome = np.asarray(raw, float), np.asarray(outcome)
+        if weight is not None:
+            kept = np.asarray(weight) > 0
+            raw, outcome, weight = raw[kept], outcome[kept], np.asarray(weight, float)[kept]
+        model = LogisticRegression(C=1e6, max_iter=1000).fit(_logit(raw).reshape(-1, 1), outcome, sample_weight=weight)
         return cls(slope=float(model.coef_[0, 0]), intercept=float(model.intercept_[0]))
 
     def transform(self, raw: np.ndarray) -> np.ndarray:
         return expit(self.intercept + self.slope * _logit(np.asarray(raw, dtype=float)))
 
 
-def cross_fitted_calibration(raw: np.ndarray, outcome: np.ndarray, fold: np.ndarray) -> np.ndarray:
-    """Calibrate each fold's out-of-fold scores with a calibrator fit on the other folds."""
+def cross_fitted_calibration(raw: np.ndarray, outcome: np.ndarray, fold: np.ndarray,
+                             weight: np.ndarray | None = None) -> np.ndarray:
+    """Calibrate each fold's out-of-fold scores with a calibrator fit on the other folds (with
+    their ``weight``, when given); every row of the fold is calibrated, weighted or not."""
     calibrated = np.empty_like(raw, dtype=float)
     for k in np.unique(fold):
         test = fold == k
-        calibrated[test] = PlattCalibrator.fit(raw[~test], outcome[~test]).transform(raw[test])
+        calibrated[test] = PlattCalibrator.fit(raw[~test], outcome[~test],
+                                               None if weight is None else weight[~test]).transform(raw[test])
     return calibrated
 
 
@@ -48,7 +56,8 @@ SMOOTH_GRID = 60
 
 
 def smoothed_observed(outcome: np.ndarray, risk: np.ndarray, span: float = SMOOTH_SPAN,
-                      grid_points: int = SMOOTH_GRID) -> tuple[np.ndarray, np.ndarray]:
+                      grid_points: int = SMOOTH_GRID, sample_weight: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """(grid of predicted risk, smoothed observed rate there): a loess-type local-linear fit of the
     outcome on logit(risk) with tricube weights over the nearest ``span`` share of rows.
 
@@ -58,13 +67,14 @@ def smoothed_observed(outcome: np.ndarray, risk: np.ndarray, span: float = SMOOT
     x = _logit(p)
     order = np.argsort(x, kind="stable")
     x, y = x[order], y[order]
+    row_weight = np.ones(len(x)) if sample_weight is None else np.asarray(sample_weight, float)[order]
     k = max(10, int(np.ceil(span * len(x))))
     grid = np.unique(np.quantile(x, np.linspace(0.005, 0.995, grid_points)))
     fitted = np.empty(len(grid))
     for i, centre in enumerate(grid):
         distance = np.abs(x - centre)
         reach = np.partition(distance, min(k, len(x)) - 1)[min(k, len(x)) - 1] or 1e-9
-        weight = np.clip(1 - (distance / (reach * 1.000001)) ** 3, 0, None) ** 3
+        weight = np.clip(1 - (distance / (reach * 1.000001)) ** 3, 0, None) ** 3 * row_weight
         w = weight.sum()
         mean_x, mean_y = (weight * x).sum() / w, (weight * y).sum() / w
         spread = (weight * (x - mean_x) ** 2).sum()
@@ -73,20 +83,34 @@ def smoothed_observed(outcome: np.ndarray, risk: np.ndarray, span: float = SMOOT
     return expit(grid), np.clip(fitted, 0.0, 1.0)
 
 
-def calibration_measures(outcome: np.ndarray, risk: np.ndarray) -> dict:
+def _weighted_quantile(values: np.ndarray, weight: np.ndarray, q: float) -> float:
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weight[order])
+    return float(values[order][min(len(values) - 1, np.searchsorted(cumulative, q * cumulative[-1]))])
+
+
+def calibration_measures(outcome: np.ndarray, risk: np.ndarray, sample_weight: np.ndarray | None = None) -> dict:
     """Calibration-in-the-large, logistic slope/intercept, ICI and E50/E90/Emax (Austin & Steyerberg),
-    and the smoothed curve they come from."""
+    and the smoothed curve they come from.
+
+    ``sample_weight`` (e.g. ml.drop_in's IPC weights, 0 for censored rows) makes every measure a
+    weighted one: the outcomes the weighted rows stand for, not only the rows themselves.
+    """
     y, p = np.asarray(outcome, float), np.asarray(risk, float)
-    grid, observed = smoothed_observed(y, p)
+    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
+    kept = w > 0
+    y, p, w = y[kept], p[kept], w[kept]
+    grid, observed = smoothed_observed(y, p, sample_weight=w)
     errors = np.abs(np.interp(p, grid, observed) - p)
-    model = LogisticRegression(C=1e6, max_iter=1000).fit(_logit(p).reshape(-1, 1), y.astype(int))
+    model = LogisticRegression(C=1e6, max_iter=1000).fit(_logit(p).reshape(-1, 1), y.astype(int), sample_weight=w)
+    observed_rate, mean_predicted = float(np.average(y, weights=w)), float(np.average(p, weights=w))
     return {
         "rows": int(len(y)),
-        "observed_rate": float(y.mean()), "mean_predicted": float(p.mean()),
+        "observed_rate": observed_rate, "mean_predicted": mean_predicted,
         # observed minus predicted: > 0 means the model under-predicts on average
-        "calibration_in_the_large": float(y.mean() - p.mean()),
+        "calibration_in_the_large": observed_rate - mean_predicted,
         "calibration_slope": float(model.coef_[0, 0]), "calibration_intercept": float(model.intercept_[0]),
-        "ici": float(errors.mean()), "e50": float(np.median(errors)), "e90": float(np.quantile(errors, 0.9)),
-        "emax": float(errors.max()),
+        "ici": float(np.average(errors, weights=w)), "e50": _weighted_quantile(errors, w, 0.5),
+        "e90": _weighted_quantile(errors, w, 0.9), "emax": float(errors.max()),
         "smoothed_curve": {"predicted": grid.round(4).tolist(), "observed": observed.round(4).tolist()},
     }

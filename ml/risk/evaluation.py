@@ -26,11 +26,19 @@ def expected_calibration_error(outcome: np.ndarray, risk: np.ndarray, bins: int 
     return float((table["rows"] * (table["observed"] - table["predicted"]).abs()).sum() / table["rows"].sum())
 
 
-def calibration_table(outcome: np.ndarray, risk: np.ndarray, bins: int = CALIBRATION_BINS) -> pd.DataFrame:
-    frame = pd.DataFrame({"y": np.asarray(outcome, float), "p": np.asarray(risk, float)})
+def calibration_table(outcome: np.ndarray, risk: np.ndarray, bins: int = CALIBRATION_BINS,
+                      weight: np.ndarray | None = None) -> pd.DataFrame:
+    """Mean predicted and observed rate in ``bins`` equal-size bins of risk. With ``weight``
+    (ml.risk.drop_in's IPC weights) only the rows of positive weight are binned and both means
+    are weighted: the outcomes of the uncalled, standing for everyone; ``rows`` counts rows."""
+    frame = pd.DataFrame({"y": np.asarray(outcome, float), "p": np.asarray(risk, float),
+                          "w": np.ones(len(outcome)) if weight is None else np.asarray(weight, float)})
+    frame = frame[frame["w"] > 0]
     frame["bin"] = pd.qcut(frame["p"].rank(method="first"), bins, labels=False)
-    return (frame.groupby("bin").agg(predicted=("p", "mean"), observed=("y", "mean"), rows=("y", "size"))
-            .reset_index(drop=True))
+    frame["wy"], frame["wp"] = frame["w"] * frame["y"], frame["w"] * frame["p"]
+    sums = frame.groupby("bin").agg(wy=("wy", "sum"), wp=("wp", "sum"), w=("w", "sum"), rows=("y", "size"))
+    return pd.DataFrame({"predicted": sums["wp"] / sums["w"], "observed": sums["wy"] / sums["w"],
+                         "rows": sums["rows"]}).reset_index(drop=True)
 
 
 def calibration_slope_intercept(outcome: np.ndarray, risk: np.ndarray) -> tuple[float, float]:

@@ -15,7 +15,11 @@ def model_card(report: dict) -> str:
     label = MODEL_LABELS.get(primary, primary)
     day = m.get("decision_day") or {}
     oracle = (report.get("oracle") or {}).get("decision_day_roc_auc")
-    calibration = m.get("calibration") or {}
+    # A risk if no one calls is calibrated against the no-call outcomes (uncalled rows, IPC-weighted).
+    untreated = m.get("calibration_untreated")
+    calibration = untreated or m.get("calibration") or {}
+    denominator = ("against the outcomes of decision points no one called, weighted by 1 / P(staying uncalled)"
+                   if untreated else "against every realised outcome")
     truth = m.get("oracle_calibration_error") or {}
     features = report.get("features") or {}
     dropped = features.get("dropped") or []
@@ -58,7 +62,8 @@ def model_card(report: dict) -> str:
         f"landmarks and is not the accuracy on the day of decision. Temporal hold-out ROC-AUC "
         f"{_num(m['temporal_holdout'].get('roc_auc'))}.", "",
         "## Calibration", "",
-        "Platt scaling cross-fitted on the other folds (no in-sample scaling). Calibration-in-the-large "
+        f"Platt scaling cross-fitted on the other folds (no in-sample scaling). Observed {denominator}: "
+        "calibration-in-the-large "
         f"{_num(calibration.get('calibration_in_the_large'))}, slope {_num(calibration.get('calibration_slope'), 2)}, "
         f"ICI {_num(calibration.get('ici'))}, E50 {_num(calibration.get('e50'))}, E90 {_num(calibration.get('e90'))}, "
         f"Emax {_num(calibration.get('emax'))}."
@@ -72,9 +77,8 @@ def model_card(report: dict) -> str:
         + (f" Largest calibration gap: {widest['attribute']} {widest['group']} ({widest['calibration_gap']:+.3f}, "
            f"mean predicted − observed)." if widest else ""), "",
         "## Limitations", "",
-        "Trained on synthetic data by default; on a user's own data the oracle figures do not exist. Outcomes "
-        "of the historical outreach pilot are in the labels: patients it rescued count as completers, so the "
-        "risk is the risk under the care given then, a little below the no-call risk. Landmark rows of one "
+        "Trained on synthetic data by default; on a user's own data the oracle figures do not exist. "
+        + _drop_in_sentence(report.get("drop_in") or {}) + " Landmark rows of one "
         "patient are correlated (intervals come from a patient bootstrap). The score ranks risk, not benefit "
         "from a call.", "",
         "## Update policy", "",
@@ -87,3 +91,19 @@ def model_card(report: dict) -> str:
            f"over {check['months']} months." if check.get("auc_mean_abs_error") is not None else "."), "",
     ]
     return "\n".join(lines)
+
+
+def _drop_in_sentence(drop_in: dict) -> str:
+    """How calls in the history were kept out of the risk (ml.risk.drop_in), or why not, for the Limitations."""
+    if drop_in.get("handled"):
+        return ("The risk is the risk if no one calls: decision points reached by a logged call "
+                f"({drop_in['censored_decision_points']:,}) were censored at the call and the others weighted by "
+                "the inverse probability of staying uncalled (IPCW, Sperrin et al. 2018); this is unbiased only if "
+                "the call-propensity model captures why patients were called.")
+    if drop_in.get("fallback"):
+        return ("Calls in the history were NOT adjusted for although the outreach log holds "
+                f"{drop_in.get('logged_calls', 0):,} calls: the drop-in handling fell back to the unweighted fit because "
+                f"{drop_in.get('reason')}. The risk is therefore the risk under the care given then, below the risk if "
+                "no one calls by about what the calls rescued.")
+    return ("Calls in the history were not adjusted for (" + str(drop_in.get("reason", "no outreach log")) + "): "
+            "had some patients been called and rescued, the risk would sit below the no-call risk.")

@@ -52,6 +52,8 @@ class TrainingConfig:
     explanation_permutations: int = 12
     importance_rows: int = 3000
     n_jobs: int = 2
+    # Learn the risk if no one calls (ml.drop_in); off only to measure what it changes.
+    handle_drop_in: bool = True
     monotone: dict = field(default_factory=lambda: dict(MONOTONE_RISK))
 
     def to_dict(self) -> dict:

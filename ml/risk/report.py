@@ -68,9 +68,22 @@ def calibration_markdown(report: dict) -> list[str]:
         lines.append(f"| {MODEL_LABELS[name]} | {c['calibration_in_the_large']:+.3f} | {c['calibration_slope']:.2f} | "
                      f"{c['ici']:.3f} | {c['e50']:.3f} | {c['e90']:.3f} | {c['emax']:.3f} | "
                      f"{_fmt(truth.get('binned'))} | {_fmt(truth.get('mean_abs'))} | {worst_text} |")
-    return lines + ["", "ICI and E50/E90/Emax: |smoothed observed − predicted| (local-linear loess on logit risk). "
-                    "'vs truth' compares the risk with the generator's true probability (synthetic data only): "
-                    "binned is the calibration error, mean abs adds the ranking error row by row.", ""]
+    lines += ["", "ICI and E50/E90/Emax: |smoothed observed − predicted| (local-linear loess on logit risk). "
+              "'vs truth' compares the risk with the generator's true probability (synthetic data only): "
+              "binned is the calibration error, mean abs adds the ranking error row by row.", ""]
+    drop_in = report.get("drop_in") or {}
+    if drop_in.get("handled"):
+        untreated = report["models"][report["primary_model"]].get("calibration_untreated") or {}
+        lines += [f"The risk is the risk if no one calls: {drop_in['censored_decision_points']:,} decision points "
+                  "reached by a logged call were censored at the call, the others weighted by the inverse probability "
+                  f"of staying uncalled (largest weight {drop_in['weight_max']:.1f}). The observed-outcome figures "
+                  "above include the calls' rescues; against the uncalled outcomes, weighted, the shown model's CITL "
+                  f"is {_fmt(untreated.get('calibration_in_the_large'))} and ICI {_fmt(untreated.get('ici'))}.", ""]
+    elif drop_in.get("fallback"):
+        lines += [f"Calls in the history were not adjusted for: the drop-in handling fell back to the unweighted fit "
+                  f"because {drop_in['reason']}. The calibration above is against every realised outcome, calls' "
+                  "rescues included.", ""]
+    return lines
 
 
 def decisions_markdown(report: dict) -> list[str]:

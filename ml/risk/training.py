@@ -3,6 +3,10 @@
 Evaluation is honest by construction: grouped K-fold (all rows of a patient in one
 fold, stratified by outcome), calibration cross-fitted on the other folds, and a
 temporal hold-out trained only on labels that were already final at the cut-off.
+
+The risk learned is the risk if no one calls (ml.drop_in): rows of decision points
+that a logged call reached are censored, and the others carry inverse probability of
+censoring weights, in every fit (folds, calibration, hold-out, the final models).
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from ml.risk import evaluation as ev
 from ml.risk.calibration import PlattCalibrator, calibration_measures, cross_fitted_calibration
 from ml.risk.decision_analysis import capacity_table, decision_curve, threshold_table
 from ml.risk.drivers import driver_table, risk_tier
+from ml.risk.drop_in import handle_drop_in
 from ml.risk.explain import grouped_permutation_importance, logistic_coefficients, reference_row, shapley_contributions
 from ml.features import BOOKING_FEATURES, FEATURES, LABEL, model_inputs, usable_features
 from ml.risk.models import MODEL_NAMES, TrainingConfig, build
@@ -90,15 +95,25 @@ def grouped_folds(y: np.ndarray, groups: np.ndarray, config: TrainingConfig) -> 
     return splits, fold
 
 
-def _fit_fold(pipeline, X, y, train, test):
-    model = clone(pipeline).fit(X.iloc[train], y[train])
+def fit_weighted(pipeline, X, y, weight: np.ndarray | None = None):
+    """Fit on the rows of positive weight, with those weights (None: every row, unweighted).
+    Both pipelines name their estimator step "model"."""
+    if weight is None:
+        return pipeline.fit(X, y)
+    kept = weight > 0
+    return pipeline.fit(X[kept], y[kept], model__sample_weight=weight[kept])
+
+
+def _fit_fold(pipeline, X, y, weight, train, test):
+    model = fit_weighted(clone(pipeline), X.iloc[train], y[train], None if weight is None else weight[train])
     return model, model.predict_proba(X.iloc[test])[:, 1]
 
 
-def _cross_validate(name, config, X, y, splits, log):
+def _cross_validate(name, config, X, y, splits, log, weight=None):
+    """Out-of-fold raw risks of every row (censored ones too: the model scores them all)."""
     started = time.perf_counter()
     results = Parallel(n_jobs=config.n_jobs)(
-        delayed(_fit_fold)(build(name, config, X.columns), X, y, train, test) for train, test in splits)
+        delayed(_fit_fold)(build(name, config, X.columns), X, y, weight, train, test) for train, test in splits)
     raw = np.empty(len(y))
     for (train, test), (_, predictions) in zip(splits, results):
         raw[test] = predictions
@@ -125,11 +140,12 @@ def temporal_split(rows: pd.DataFrame, holdout_share: float) -> tuple[pd.Timesta
     return cutoff, train, test
 
 
-def _temporal_holdout(name, config, rows, X, y) -> dict:
+def _temporal_holdout(name, config, rows, X, y, weight=None) -> dict:
     """Train on decision points whose outcome was final by the cut-off; test on later ones.
 
     Reported on the raw model output: AUC needs no calibration, and the ECE shows how
-    well the uncalibrated model transports forward in time.
+    well the uncalibrated model transports forward in time. ``weight``: the drop-in IPC
+    weights of the rows (None: every row once), for the fit only.
     """
     cutoff, train, test = temporal_split(rows, config.temporal_holdout_share)
     result = {"cutoff": str(pd.Timestamp(cutoff).date()), "train_rows": int(train.sum()),
@@ -140,7 +156,8 @@ def _temporal_holdout(name, config, rows, X, y) -> dict:
         result["unavailable"] = ("too little history for a temporal hold-out: it needs both outcomes among the "
                                  f"decision points final before {result['cutoff']} and among those after it")
         return result
-    risk = build(name, config, X.columns).fit(X[train], y[train]).predict_proba(X[test])[:, 1]
+    train_weight = None if weight is None else weight[train]
+    risk = fit_weighted(build(name, config, X.columns), X[train], y[train], train_weight).predict_proba(X[test])[:, 1]
     return result | {"roc_auc": float(roc_auc_score(y[test], risk)), "ece": ev.expected_calibration_error(y[test], risk),
                      "brier": float(np.mean((risk - y[test]) ** 2))}
 
@@ -154,7 +171,7 @@ def _auc_or_none(y: np.ndarray, risk: np.ndarray) -> float | None:
     return None if _one_outcome(y) else float(roc_auc_score(y, risk))
 
 
-def _model_report(name, raw, calibrated, y, rows, oracle, fold_models, X, splits, seconds, config, as_of):
+def _model_report(name, raw, calibrated, y, rows, oracle, fold_models, X, splits, seconds, config, weight):
     metrics = ev.summary_metrics(y, calibrated, rows["patient_id"].to_numpy(), config.bootstrap_resamples)
     at_decision = (rows["waited_days"] == 0).to_numpy()
     metrics.update({
@@ -163,10 +180,18 @@ def _model_report(name, raw, calibrated, y, rows, oracle, fold_models, X, splits
         "fit_seconds": round(seconds, 2),
         "roc_curve": ev.roc_points(y, calibrated),
         "calibration_curve": ev.calibration_table(y, calibrated).to_dict("list"),
+        # The same bins against the no-call outcomes (uncalled rows, IPC-weighted), for the Model page.
+        "calibration_curve_untreated": (None if weight is None
+                                        else ev.calibration_table(y, calibrated, weight=weight).to_dict("list")),
         "subgroups": ev.subgroup_table(rows, y, calibrated),
         "permutation_importance": _importance(fold_models, X, y, splits, config.random_state, config.importance_rows),
-        "temporal_holdout": _temporal_holdout(name, config, rows, X, y),
+        "temporal_holdout": _temporal_holdout(name, config, rows, X, y, weight),
+        # Against every realised outcome, calls included: a risk-if-no-one-calls runs above it
+        # where calls rescued patients (calibration_in_the_large < 0 by about their effect).
         "calibration": calibration_measures(y, calibrated),
+        # Against the outcomes the risk is for: uncalled rows, IPC-weighted for the censored ones
+        # (None when calls were not adjusted for: then the risk is the realised one, `calibration`).
+        "calibration_untreated": None if weight is None else calibration_measures(y, calibrated, weight),
         "calibration_raw": {k: v for k, v in calibration_measures(y, raw).items() if k != "smoothed_curve"},
     })
     horizon = ev.horizon_metrics(rows, y, calibrated, oracle, config.bootstrap_resamples)
@@ -245,20 +270,26 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
     n_points = int(len(labelled_points))
     log(f"  {n_points:,} labelled decision points, {len(rows):,} landmark rows, {len(set(groups)):,} patients")
     splits, fold = grouped_folds(y, groups, config)
+    drop_in = handle_drop_in(rows, dataset, fold, features.used, config.random_state, config.handle_drop_in, log)
+    # None: every row counts once (no outreach log, the handling off, or its fallback).
+    weight = drop_in.weight if drop_in.report["handled"] else None
+    if weight is not None:
+        log(f"  drop-in: {drop_in.report['censored_decision_points']:,} called decision points censored, "
+            f"the rest IPC-weighted (max {drop_in.report['weight_max']:.1f})")
     oracle = oracle_risk(rows, dataset)
     if oracle is not None and not np.isfinite(oracle).all():
         oracle = None  # the yardstick needs every input it was simulated with (e.g. the booked lead time)
 
     pipelines, calibrators, models, fit_seconds, held_out = {}, {}, {}, 0.0, {}
     for name in MODEL_NAMES:
-        raw, fold_models, seconds = _cross_validate(name, config, X, y, splits, log)
+        raw, fold_models, seconds = _cross_validate(name, config, X, y, splits, log, weight)
         fit_seconds += seconds
-        calibrated = cross_fitted_calibration(raw, y, fold)
+        calibrated = cross_fitted_calibration(raw, y, fold, weight)
         held_out[name] = calibrated
         models[name] = _model_report(name, raw, calibrated, y, rows, oracle, fold_models, X, splits, seconds,
-                                     config, dataset.as_of)
-        calibrators[name] = PlattCalibrator.fit(raw, y)
-        pipelines[name] = build(name, config, features.used).fit(X, y)
+                                     config, weight)
+        calibrators[name] = PlattCalibrator.fit(raw, y, weight)
+        pipelines[name] = fit_weighted(build(name, config, features.used), X, y, weight)
         log(f"  {name}: ROC-AUC {models[name]['roc_auc']:.3f}, ECE {models[name]['ece']:.3f}")
     primary = max(MODEL_NAMES, key=lambda n: models[n]["roc_auc"])
     models["logistic_regression"]["coefficients"] = (
@@ -288,8 +319,9 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
                    "roc_auc": None if oracle is None else float(roc_auc_score(y, oracle))},
         "models": models,
         "decisions": _decisions(rows, y, held_out, oracle),
-        "monitoring": monitoring_history(rows, y, held_out[primary], features.used),
+        "monitoring": monitoring_history(rows, y, held_out[primary], features.used, weight),
         "benefit": benefit_report,
+        "drop_in": drop_in.report,
     }
     # Today's in-progress patients against the training window, for the Model page (ml.monitor
     # recomputes it for any later data under the same models).

@@ -95,7 +95,10 @@ def test_model_view_fills_every_part(app_data, report):
     roc_names = [trace.name for trace in view.roc.data]
     assert roc_names[:2] == [f"{MODEL_LABELS[n]} (AUC {report['models'][n]['roc_auc']:.3f})" for n in order]
     assert list(view.roc.data[0].x) == report["models"][order[0]]["roc_curve"]["fpr"]
-    assert list(view.calibration.data[0].y) == report["models"][order[0]]["calibration_curve"]["observed"]
+    # The small data's calls are handled as drop-in: calibration against the uncalled rows' outcomes.
+    assert report["drop_in"]["handled"]
+    assert list(view.calibration.data[0].y) == report["models"][order[0]]["calibration_curve_untreated"]["observed"]
+    assert "no one called" in view.calibration_caption
     assert len(view.calibration.data) == 3
     for name in MODEL_NAMES:
         (bars,) = view.importance[name].data
@@ -107,7 +110,7 @@ def test_model_view_fills_every_part(app_data, report):
     assert MODEL_LABELS[report["primary_model"]] in header
     assert "Race/ethnicity is not a model input" in evaluation_text(report)
     assert "grouped by patient" in evaluation_text(report)
-    assert len(update_model("/model")) == 15 + len(ids.MODEL_IMPORTANCE_GRAPHS)
+    assert len(update_model("/model")) == 16 + len(ids.MODEL_IMPORTANCE_GRAPHS)
 
 
 def test_subgroup_rows_follow_the_chosen_model(report):

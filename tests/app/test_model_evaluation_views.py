@@ -6,8 +6,8 @@ import pytest
 
 from callbacks.model import model_view
 from components.model_figures import decision_curve_figure, monitoring_figure
-from components.model_tables import (ORACLE, calibration_set_rows, capacity_rows, decision_day_headline,
-                                     horizon_rows, monitoring_summary)
+from components.model_tables import (ORACLE, calibration_denominator, calibration_set_rows, capacity_rows,
+                                     decision_day_headline, horizon_rows, monitoring_summary)
 
 
 @pytest.fixture
@@ -35,8 +35,28 @@ def test_calibration_set_shows_each_model_with_the_truth_columns(report):
     rows = calibration_set_rows(report)
     assert [r["model"] for r in rows][0] == report["primary_model"]
     shown = report["models"][report["primary_model"]]
-    assert rows[0]["ici"] == f"{shown['calibration']['ici']:.3f}"
+    assert rows[0]["ici"] == f"{shown['calibration_untreated']['ici']:.3f}"
     assert rows[0]["binned"] == f"{shown['oracle_calibration_error']['binned']:.3f}"
+
+
+def test_calibration_is_against_the_uncalled_outcomes_when_calls_are_handled_else_every_outcome(report):
+    """Bug guarded: a risk if no one calls shown against outcomes that include the calls' rescues
+    (it then looks over-predicting by about what the calls saved), or without saying which."""
+    shown = report["models"][report["primary_model"]]
+    assert report["drop_in"]["handled"]
+    assert shown["calibration_untreated"]["ici"] != shown["calibration"]["ici"]
+    uncalled = report["n_rows"] - report["drop_in"]["censored_rows"]
+    caption = calibration_denominator(report)
+    assert f"{uncalled:,} of {report['n_rows']:,}" in caption and "no one called" in caption
+    citl = round(shown["calibration_untreated"]["calibration_in_the_large"], 3) + 0.0
+    assert calibration_set_rows(report)[0]["calibration_in_the_large"] == f"{citl:+.3f}".replace("-", "−")
+    # Fallback (the weights were not trusted): every realised outcome, and the caption says why.
+    report["drop_in"] = {"handled": False, "fallback": True, "reason": "the weights are too uneven"}
+    for model in report["models"].values():
+        model["calibration_untreated"] = model["calibration_curve_untreated"] = None
+    assert calibration_set_rows(report)[0]["ici"] == f"{shown['calibration']['ici']:.3f}"
+    caption = calibration_denominator(report)
+    assert "every realised outcome" in caption and "too uneven" in caption
 
 
 def test_capacity_rows_keep_plain_integer_counts(report):

@@ -66,6 +66,9 @@ def test_model_page_leads_with_the_decision_day_and_shows_decisions_and_monitori
     assert order & 4  # DOCUMENT_POSITION_FOLLOWING
     dash_duo.wait_for_element(f"#{ids.MODEL_HORIZON} tbody tr")
     dash_duo.wait_for_element(f"#{ids.MODEL_CALIBRATION_SET} tbody tr[data-model='{report['primary_model']}']")
+    # calls in the small data's history are handled as drop-in: calibration is against the uncalled
+    dash_duo.wait_for_contains_text(f"#{ids.MODEL_CALIBRATION_CAPTION}", "no one called", timeout=10)
+    assert "no one called" in dash_duo.find_element(f"#{ids.MODEL_CALIBRATION_SET} .calibration-denominator").text
     until(lambda: (dash_duo.driver.execute_script(DECISION_TRACES) or 0) >= 4, timeout=15)
     dash_duo.wait_for_element(f"#{ids.MODEL_CAPACITY} tbody tr[data-ranking='random']")
     dash_duo.wait_for_element(f"#{ids.MODEL_MONITORING} .drift-table tbody tr")

@@ -18,7 +18,7 @@ def test_default_data_keeps_every_feature_in_both_models(default_bundle):
 
 
 def test_decision_day_auc_is_close_to_the_oracle_and_never_above_it(default_bundle):
-    """Headline on the decision day: measured GB 0.747 (CI 0.737–0.758) against the oracle's 0.759.
+    """Headline on the decision day: measured GB 0.743 (CI 0.734–0.754) against the oracle's 0.759.
     A leaking feature puts the model above the oracle; a broken model more than 0.03 below it."""
     report = default_bundle[1].report
     day = report["models"]["gradient_boosting"]["decision_day"]
@@ -32,27 +32,43 @@ def test_decision_day_auc_is_close_to_the_oracle_and_never_above_it(default_bund
 
 
 def test_logistic_regression_is_measurably_below_gradient_boosting(default_bundle):
+    """Pooled 0.799 vs 0.789, decision day 0.743 vs 0.736. GB's point estimate used to lie above LR's
+    interval too; with the drop-in weights the effective sample fell (56k -> 38k rows) and it now sits
+    at LR's upper bound (0.7994 vs 0.8000), so only the gaps are held."""
     models = default_bundle[1].report["models"]
     gb, lr = models["gradient_boosting"], models["logistic_regression"]
     assert gb["roc_auc"] - lr["roc_auc"] >= 0.008
-    assert lr["roc_auc_ci"][1] < gb["roc_auc"]  # GB's point estimate lies above LR's interval
+    assert gb["decision_day"]["roc_auc"] - lr["decision_day"]["roc_auc"] >= 0.004
 
 
 def test_shown_risk_is_calibrated_against_the_true_probability(default_bundle):
-    """Noise-free calibration: predicted vs the generator's probability. Goal <= 0.02 overall (measured
-    0.017) and <= 0.04 in every subgroup of >= 500 rows: missed by age 75+ (0.042; the model
-    under-predicts the oldest patients), so the subgroup bound is held at what is met, 0.045."""
+    """Noise-free calibration: predicted vs the generator's probability, the risk if no one calls.
+    The issue's goal: <= 0.02 overall and <= 0.04 in every subgroup of >= 500 rows. Measured with the
+    drop-in handling (ml.drop_in): 0.004 overall, worst age 18-34 0.038; learned naively from the
+    pilot's outcomes it was 0.017 and age 75+ 0.042 (bias -0.015: the pilot's rescues in the labels)."""
     bundle = default_bundle[1]
     shown = bundle.report["models"][bundle.primary]
     assert bundle.primary == "gradient_boosting"
     truth = shown["oracle_calibration_error"]
-    assert truth["binned"] <= 0.02
-    assert all(r["binned"] <= 0.045 for r in truth["by_subgroup"]), truth["worst_subgroup"]
+    assert truth["binned"] <= 0.02 and abs(truth["bias"]) <= 0.01
+    assert all(r["binned"] <= 0.04 for r in truth["by_subgroup"]), truth["worst_subgroup"]
     assert {r["attribute"] for r in truth["by_subgroup"]} == {"sex", "race_ethnicity", "payer", "age_band",
                                                                "program", "site"}
-    calibration = shown["calibration"]
-    assert calibration["ici"] <= 0.02 and abs(calibration["calibration_in_the_large"]) < 0.01
-    assert 0.9 <= calibration["calibration_slope"] <= 1.1
+    # Against the outcomes the risk is for (uncalled rows, IPC-weighted): calibrated.
+    untreated = shown["calibration_untreated"]
+    assert untreated["ici"] <= 0.02 and abs(untreated["calibration_in_the_large"]) < 0.01
+    assert 0.9 <= untreated["calibration_slope"] <= 1.1
+    # Against every realised outcome the no-call risk runs above: the pilot's calls rescued some.
+    assert shown["calibration"]["calibration_in_the_large"] < -0.005
+
+
+def test_calls_in_the_history_are_censored_and_weighted(default_bundle):
+    """Bug guarded: the drop-in handling silently off (no outreach read, or every weight 1)."""
+    dataset, bundle = default_bundle
+    drop_in = bundle.report["drop_in"]
+    assert drop_in["handled"] and drop_in["censored_decision_points"] > 1000
+    assert 1.5 < drop_in["weight_p99"] < drop_in["weight_max"] <= 50
+    assert drop_in["effective_rows"] < bundle.report["n_rows"] - drop_in["censored_rows"]
 
 
 def test_temporal_holdout_and_subgroups_are_reported(default_bundle):

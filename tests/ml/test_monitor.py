@@ -48,12 +48,19 @@ def test_monthly_performance_reports_calibration_in_the_large_by_month():
     assert months["2026-02"]["calibration_in_the_large"] == pytest.approx(-0.3)
 
 
-def test_history_checks_the_label_free_estimate_against_realised_labels(small_models):
-    section = small_models.report["monitoring"]
+def test_history_checks_the_label_free_estimate_against_realised_labels(default_bundle):
+    """The risk is the risk if no one calls (ml.risk.drop_in), so the check is against the no-call
+    outcomes: uncalled decision points, IPC-weighted. Against every realised label (called patients'
+    rescues included) the estimate ran 0.07 above (0.721 vs 0.654). On the default data: 3,000
+    patients give ~20 decision points a month, fewer still uncalled, too few for a monthly AUC."""
+    report = default_bundle[1].report
+    assert report["drop_in"]["handled"]
+    section = report["monitoring"]
     labelled = [m for m in section["by_month"] if m["roc_auc"] is not None]
-    assert labelled and section["estimate_check"]["months"] == len(labelled)
+    assert len(labelled) >= 12 and section["estimate_check"]["months"] == len(labelled)
+    assert section["estimate_check"]["realised_labels"].startswith("uncalled decision points")
     # Calibrated risks estimate the AUC of the labelled months without seeing a label: month by
-    # month within the sampling noise of a few dozen decision points, and without bias overall.
+    # month within the sampling noise of a few hundred decision points, and without bias overall.
     check = section["estimate_check"]
     assert abs(check["estimated_auc_mean"] - check["realised_auc_mean"]) < 0.03, check
     assert check["auc_mean_abs_error"] < 0.12, check

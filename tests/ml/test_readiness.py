@@ -43,6 +43,11 @@ def test_without_bookings_both_models_train_and_the_report_says_what_was_left_ou
             & set(BOOKING_FEATURES)
     assert len(bundle.scores) and bundle.scores["risk"].between(0, 1).all()
     assert all(isinstance(text, str) for text in bundle.scores["top_drivers"])
+    # Without booking dates the call model cannot see the staff's overdue rule: the drop-in
+    # weights are not trusted, the fit is unweighted, and the report and the model card say so.
+    drop_in = bundle.report["drop_in"]
+    assert drop_in["handled"] is False and drop_in["fallback"] is True, drop_in
+    assert bundle.report["models"]["gradient_boosting"]["calibration_untreated"] is None
 
 
 def test_with_bookings_nothing_is_left_out(small_models):
