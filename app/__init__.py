@@ -8,7 +8,7 @@ import dash
 from flask import jsonify
 
 from app import http_guard
-from app.background import make_manager
+from app.background import make_manager, run_before_each_job
 from app.access import register_access
 from app.api import register_api
 from app.error_pages import register_error_pages
@@ -79,6 +79,7 @@ def create_app(dataset=None, settings: Settings | None = None,
     journeys.register_callbacks(app)
     measures.register_callbacks(app)
     model_admin.register_callbacks(app, jobs, settings, training_config)
-    model_admin.install_swap(server, settings, training_config, log)
+    swap = model_admin.install_swap(server, settings, training_config, log)
+    run_before_each_job(jobs, swap.wait_for_current)  # a Celery worker serves no request to look on
     http_guard.install(app, settings)
     return app

@@ -111,6 +111,23 @@ def celery_manager(broker_url: str, result_url: str | None = None):
     return ScopedCeleryManager(celery_app(broker_url, result_url))
 
 
+def run_before_each_job(manager, hook: Callable[[], None]) -> None:
+    """Call ``hook`` in the worker before each of this app's Celery jobs (e.g. swap in newer
+    models: ModelSwap.wait_for_current). Diskcache jobs are forked from a web worker, which has
+    already looked on the request that started them, so they need nothing."""
+    if not isinstance(manager, dash.CeleryManager):
+        return
+    from celery.signals import task_prerun
+
+    app = manager.celery_app
+
+    def _before(sender=None, **_):
+        if sender is not None and getattr(sender, "app", None) is app:
+            hook()
+
+    task_prerun.connect(_before, weak=False)
+
+
 def make_manager(settings: Settings, log: Callable[[str], None] = print):
     broker = celery_broker_url()
     if broker:

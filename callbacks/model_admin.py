@@ -171,6 +171,17 @@ class ModelSwap:
             self._reloading.start()
             return self._reloading
 
+    def wait_for_current(self) -> None:
+        """Before a background job in a Celery worker: that process serves no web request, so the
+        before-request check never runs there, and without this it would keep the models it
+        started with until restarted. Looks now (a job is rare next to a request) and waits for
+        any reload, so the job runs on the models active.json names."""
+        with self._lock:
+            self._next_check = 0.0
+        thread = self.check() or self._reloading
+        if thread is not None and thread.is_alive():
+            thread.join()
+
     def reload(self) -> None:
         started = time.perf_counter()
         try:

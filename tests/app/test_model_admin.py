@@ -88,3 +88,35 @@ def test_new_models_are_trained_named_and_swapped_in_by_each_worker(dash_app, ap
     assert context.current() is not app_data  # one swap of the whole state, not an edit of the old one
     clock[0] += 10
     assert swap.check() is None  # the same note is not acted on twice
+
+
+def test_a_celery_job_swaps_in_newer_models_before_it_runs(dash_app, app_data, restored_app_state, monkeypatch):
+    """A Celery worker serves no web request, so the before-request check never runs there:
+    before, a worker kept the models it started with until restarted, and exports sorted by
+    risk or truth checks ran on the old models. Now each job looks first and waits for the reload."""
+    import time
+
+    from dash.background_callback.managers import BaseBackgroundCallbackManager
+
+    from app.background import celery_manager, run_before_each_job
+    from callbacks.jobs import PRINCIPAL_NAMESPACE
+    from callbacks.model_admin import write_active_note
+    from callbacks.worklist import export_job
+    from data.settings import get_settings
+
+    settings = get_settings()
+    swap = ModelSwap(dash_app.server, settings, log=lambda message: None, clock=lambda: 0.0)
+    reloaded = []
+    monkeypatch.setattr(swap, "reload", lambda: (time.sleep(0.3), reloaded.append("reloaded")))
+    time.sleep(0.01)
+    write_active_note(settings.model_dir, {"key": "models-trained-elsewhere"})
+
+    manager = celery_manager("memory://", "cache+memory://")
+    manager.celery_app.conf.task_always_eager = True
+    run_before_each_job(manager, swap.wait_for_current)
+    key = next(k for k, fn, _ in BaseBackgroundCallbackManager.functions if fn is export_job)
+    principal = {"username": "t-admin", "role": "admin", "sites": None, "via": "session"}
+    task = manager.call_job_fn("t-swap-export", manager.func_registry[key], [1, "", "all", "risk", False, None, None],
+                               {"custom_data": {PRINCIPAL_NAMESPACE: principal}})
+    manager.get_result("t-swap-export", task)
+    assert reloaded == ["reloaded"]  # the job waited for the reload, which ran once
