@@ -131,6 +131,33 @@ def test_chained_rebooking_learner_recovers_the_uplift_from_the_dispositions():
     assert np.corrcoef(model.predict(new), new_uplift)[0, 1] > 0.7
 
 
+def test_each_step_of_the_chain_sees_only_the_features_that_bear_on_it():
+    """The reach step learns from reachability (here: prior no-shows), the rebooking step from
+    the barrier and the time left; a step none of whose features the data holds (the number
+    working: no payer, no deprivation here) is its logged rate.  A bug handing every step every
+    feature lets each step's few hundred labels split on columns that do not bear on it, which
+    blurred P(rebooked) on the default data (k = 25: 0.854 of the oracle over seeds 7-9, 0.868 by step)."""
+    from ml.targeting.benefit import STEP_FEATURES
+
+    frame, _ = hand_made_log()
+    rng = np.random.default_rng(3)
+    called = frame["called"].to_numpy() == 1
+    wrong = called & (rng.random(len(frame)) < 0.1)
+    reached = (called & ~wrong & ((frame["rebooked"].to_numpy() == 1) | (rng.random(len(frame)) < 0.3)))
+    model = StageUpliftModel.fit(frame, frame["called"], frame["done"], frame["patient_id"], FEATURES,
+                                 BenefitConfig(rebook="chain"), rebooked=frame["rebooked"], reached=reached.astype(int),
+                                 wrong=wrong.astype(int))
+    works, reach, rebook = model.effect_models[0].paths[0]
+    assert isinstance(works, float) and works == pytest.approx(1 - wrong[called].mean(), abs=0.02)
+
+    def inputs(pipeline):
+        return {column for _, _, columns in pipeline.named_steps["preprocess"].transformers for column in columns}
+
+    assert inputs(reach) == set(STEP_FEATURES["reached"]) & set(FEATURES) == {"prior_no_shows_12m"}
+    assert inputs(rebook) == set(STEP_FEATURES["rebooked_if_reached"]) & set(FEATURES) \
+        == {"program", "distance_km", "days_left_in_window"}
+
+
 def test_benefit_ranking_beats_the_risk_ranking_on_the_hand_made_log(fitted_hand_made):
     _, _, model = fitted_hand_made
     new, new_uplift = hand_made_log(4000, seed=6)
@@ -275,12 +302,14 @@ def test_default_data_has_a_benefit_model_and_expected_gains(default_bundle):
 
 def test_benefit_ranking_reaches_most_of_the_oracle_and_beats_risk_on_the_default_data(default_bundle):
     """Goal (issue 10): benefit >= 85 % of the oracle's true extra completions at k = 25 and 100.
-    Measured on seed 7: 82 % (k = 25) and 91 % (k = 100); before the shallow disposition
-    classifiers and the untouched-points P(not done), 80 % and 77 % (so the k = 100 bar fails
-    on that code). The k = 25 bar is what is met, not the goal (docs/models.md)."""
+    Measured on seed 7: 86.5 % (k = 25) and 89.5 % (k = 100); seeds 8 and 9: 89 %/92.5 % and
+    85 %/91.5 %. The k = 25 bar is the lowest seed (85 %) less 2 points: on one seed, learners
+    that differ only in their grid of tree counts moved it by 1 point, and one learner scored by
+    two scripts by up to 2 (bench/RESULTS.md). The previous learner (one classifier and the
+    chain averaged, every step on every feature) gives 82 % on seed 7 and fails it."""
     _, bundle = default_bundle
     table = bundle.report["benefit"]["policy_value"]["rankings"]
-    for k, bar in (("25", 0.78), ("100", 0.85)):
+    for k, bar in (("25", 0.83), ("100", 0.85)):
         benefit = table["benefit"]["true_extra_completions"][k]
         assert benefit > table["risk"]["true_extra_completions"][k]
         assert benefit > table["random"]["true_extra_completions"][k]
