@@ -114,10 +114,9 @@ def test_learner_recovers_a_known_heterogeneous_uplift(fitted_hand_made):
     assert np.corrcoef(model.out_of_fold, true_uplift)[0, 1] > 0.6
 
 
-def test_chained_rebooking_learner_recovers_the_uplift_from_the_dispositions():
-    """The chain P(number works) × P(reached) × P(rebooked | reached), each on the rows that
-    got to that step; a bug feeding a step the wrong rows (e.g. every called row to the
-    last step) would shrink the uplift of the hard-to-reach and break the ranking."""
+def _chain_on_hand_made_log():
+    """(the log, the called rows, the wrong-number rows, the chained model fitted on them): a tenth
+    of the calls hit a wrong number, the rebooked are reached, and 30 % of the others too."""
     frame, _ = hand_made_log()
     rng = np.random.default_rng(3)
     called = frame["called"].to_numpy() == 1
@@ -126,6 +125,14 @@ def test_chained_rebooking_learner_recovers_the_uplift_from_the_dispositions():
     model = StageUpliftModel.fit(frame, frame["called"], frame["done"], frame["patient_id"], FEATURES,
                                  BenefitConfig(rebook="chain"), rebooked=frame["rebooked"], reached=reached.astype(int),
                                  wrong=wrong.astype(int))
+    return frame, called, wrong, model
+
+
+def test_chained_rebooking_learner_recovers_the_uplift_from_the_dispositions():
+    """The chain P(number works) × P(reached) × P(rebooked | reached), each on the rows that
+    got to that step; a bug feeding a step the wrong rows (e.g. every called row to the
+    last step) would shrink the uplift of the hard-to-reach and break the ranking."""
+    _, _, _, model = _chain_on_hand_made_log()
     assert [len(path) for path in model.effect_models[0].paths] == [3]
     new, new_uplift = hand_made_log(4000, seed=11)
     assert np.corrcoef(model.predict(new), new_uplift)[0, 1] > 0.7
@@ -139,14 +146,7 @@ def test_each_step_of_the_chain_sees_only_the_features_that_bear_on_it():
     blurred P(rebooked) on the default data (k = 25: 0.854 of the oracle over seeds 7-9, 0.868 by step)."""
     from ml.targeting.benefit import STEP_FEATURES
 
-    frame, _ = hand_made_log()
-    rng = np.random.default_rng(3)
-    called = frame["called"].to_numpy() == 1
-    wrong = called & (rng.random(len(frame)) < 0.1)
-    reached = (called & ~wrong & ((frame["rebooked"].to_numpy() == 1) | (rng.random(len(frame)) < 0.3)))
-    model = StageUpliftModel.fit(frame, frame["called"], frame["done"], frame["patient_id"], FEATURES,
-                                 BenefitConfig(rebook="chain"), rebooked=frame["rebooked"], reached=reached.astype(int),
-                                 wrong=wrong.astype(int))
+    _, called, wrong, model = _chain_on_hand_made_log()
     works, reach, rebook = model.effect_models[0].paths[0]
     assert isinstance(works, float) and works == pytest.approx(1 - wrong[called].mean(), abs=0.02)
 
