@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-Z_95 = 1.959963984540054
+from data.analytics.intervals import Z_95
 
 
 def _bounds(estimate: float, variance: float) -> list[float]:
