@@ -106,9 +106,9 @@ def interval_check(engine) -> dict:
                          ("outreach top 20%", ScenarioLevers(outreach_top_pct=0.2, outreach_effectiveness=0.3,
                                                              cost_per_contact=45.0))):
         result = engine.project(levers, with_truth=False)
-        pop = engine.population()
-        pathway = engine.pathway_gain(levers, pop["patient_id"], pop["status"].to_numpy(), with_draws=True)
-        deltas = engine._outreach_deltas(engine.contacted(levers), pop["patient_id"], levers, pathway)
+        pop = engine.population_index()
+        pathway = engine.pathway_gain(levers, pop, with_draws=True)
+        deltas = engine._outreach_deltas(engine.contacted(levers), pop, levers, pathway)
         rng, resamples, totals = np.random.default_rng(0), 400, []
         for r in range(resamples):  # one resample at a time: 400 × 180k weights would not fit at 1M
             weights = rng.poisson(1.0, len(pop))

@@ -19,6 +19,8 @@ from ml.scenarios.pathway_chain import made_up_share, shortened_lead
 from ml.scenarios.levers import ScenarioLevers
 
 FUNNEL_STEPS = ("Positive screen", "Diagnosed", "Confirmed", "Treated", "Followed up")
+# The decision-row columns stage_conversion_arithmetic reads.
+ARITHMETIC_COLUMNS = ["awaiting_stage", "next_stage_date", "booked_date", "lead_days"]
 
 
 def wait_elasticity(resolved: pd.DataFrame) -> dict:

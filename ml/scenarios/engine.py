@@ -38,9 +38,11 @@ from data.pathway import DEFAULT_PATHWAY
 from ml.risk.oracle import has_ground_truth
 from ml.scenarios.attendance import AttendanceModel, resolved_decision_rows
 from ml.scenarios.pathway_chain import PathwayChain
-from ml.scenarios.arithmetic import FUNNEL_STEPS, stage_conversion_arithmetic, wait_elasticity
+from ml.scenarios.arithmetic import (ARITHMETIC_COLUMNS, FUNNEL_STEPS, stage_conversion_arithmetic,
+                                     wait_elasticity)
 from ml.scenarios.intervals import projection_intervals, scaled_draw_totals
 from ml.scenarios.levers import ScenarioLevers
+from ml.scenarios.population import ScreenedPatients
 from ml.risk.training import ModelBundle
 from ml.workspace import AnalyticWorkspace
 
@@ -113,6 +115,19 @@ class ScenarioEngine:
         self.chain, self._chain_position = self._build_chain()
         everyone, all_sets = np.arange(len(self.chain.stage)), np.arange(self.chain.n_sets)
         self._chain_baseline = self.chain.odds({}, {}, everyone, all_sets).compact()
+        self.screened = ScreenedPatients.derive(self.rows, self.journeys, bundle.scores, self._position,
+                                                self._chain_position)
+        # The arithmetic reads the closed decision points of the cohort's screened patients:
+        # split off once, with their patients' positions, so a move filters this smaller frame.
+        is_screened = np.zeros(len(self._patients), bool)
+        is_screened[self.screened.patient] = True
+        resolved_screened = self._resolved & is_screened[self._row_patient]
+        self._arithmetic_rows = self.rows.loc[resolved_screened, ARITHMETIC_COLUMNS]
+        self._arithmetic_patient = self._row_patient[resolved_screened]
+        # Screening uptake: who was screened, and positive, per dataset patient.
+        journey = self.journeys.loc[self._patients]
+        self._was_screened = journey["screening_date"].notna().to_numpy()
+        self._screened_positive = (journey["screening_result"].astype(str) == "positive").to_numpy()
         self.resimulator = None
         if has_ground_truth(dataset):
             # The synthetic world is a leaf: loaded only for a dataset that carries its ground truth.
@@ -128,6 +143,11 @@ class ScenarioEngine:
         gains = bundle.scores["expected_gain"] if "expected_gain" in bundle.scores.columns else None
         self.uses_benefit_model = gains is not None and bool(gains.notna().any())
         self.outreach_ranking = "expected_gain" if self.uses_benefit_model else "risk"
+        # What the outreach lever reads of the scores, with each row's patient position.
+        ranking_columns = ["patient_id", "awaiting_stage", "risk"] + (["expected_gain"] if gains is not None else [])
+        self._ranking = bundle.scores[ranking_columns].assign(position=self._score_patient)
+        self._screened_index = np.full(len(self._patients), -1, dtype=np.int64)
+        self._screened_index[self.screened.patient] = np.arange(len(self.screened))
 
     # ------------------------------------------------------------------ building blocks
     def _position(self, ids) -> np.ndarray:
@@ -154,77 +174,87 @@ class ScenarioEngine:
         position[self._position(latest["patient_id"])] = np.arange(len(latest))
         return chain, position
 
-    def _chain_odds(self, levers: ScenarioLevers, patient_ids, sets: np.ndarray):
-        """(chain positions, odds without the levers, odds with them) for these patients."""
-        at = self._chain_position[self._position(np.asarray(patient_ids, dtype=object))]
-        return at, self._chain_baseline.take(sets, at), self.chain.odds(levers.wait_cut_pct, levers.attendance_pp,
-                                                                         at, sets)
+    def _chain_odds(self, levers: ScenarioLevers, at: np.ndarray, sets: np.ndarray) -> tuple:
+        """(odds without the levers, odds with them) for the patients at chain rows ``at``."""
+        return self._chain_baseline.take(sets, at), self.chain.odds(levers.wait_cut_pct, levers.attendance_pp,
+                                                                     at, sets)
+
+    def _fitted_odds(self, levers: ScenarioLevers, patients: np.ndarray) -> tuple | None:
+        """The fitted model's (set 0) chain odds of the population ``patients`` who are open to
+        change (dropped out or in progress), once per projection: the headline gain and the
+        funnel both read them; None when nobody is open to change."""
+        open_to_change = self.screened.dropped_out[patients] | self.screened.in_progress[patients]
+        if not open_to_change.any():
+            return None
+        return self._chain_odds(levers, self.screened.chain_at[patients[open_to_change]], np.array([0]))
 
     @staticmethod
     def _rescued(before, after) -> np.ndarray:
         """P(attending under the levers | did not attend without them), the same patient, the same luck."""
         return np.clip((after.attend - before.attend) / np.maximum(1e-6, 1 - before.attend), 0.0, 1.0)
 
-    def pathway_gain(self, levers: ScenarioLevers, patient_ids, status: np.ndarray,
-                     with_draws: bool = False) -> np.ndarray:
+    def population_index(self, cohort_ids=None, member: np.ndarray | None = None) -> np.ndarray:
+        """The cohort's population as indices into ``self.screened``, in the rows' order of
+        ``population()``: what pathway_gain, _outreach_deltas and _draw_totals take."""
+        return self.screened.of(self._membership(cohort_ids) if member is None else member)
+
+    def pathway_gain(self, levers: ScenarioLevers, patients: np.ndarray, with_draws: bool = False,
+                     odds: tuple | None = None) -> np.ndarray:
         """Model-based change in each patient's chance of not dropping out under the wait-cut and
         attendance levers: (coefficient sets, patients), the fitted model first, then its draws
-        when `with_draws`.  Resolved outcomes are kept or rescued as the same patient would be
-        (see the module docstring); in-progress patients get the expected change."""
+        when `with_draws`.  ``patients`` index ``self.screened`` (``population_index``); ``odds``,
+        when given, are their chain odds from ``_fitted_odds`` (without draws).  Resolved
+        outcomes are kept or rescued as the same patient would be (see the module docstring);
+        in-progress patients get the expected change."""
         sets = np.arange(self.chain.n_sets if with_draws else 1)
-        gain = np.zeros((len(sets), len(status)))
+        gain = np.zeros((len(sets), len(patients)))
         if not any(levers.wait_cut_pct.values()) and not any(levers.attendance_pp.values()):
             return gain
-        open_to_change = (status == "dropped_out") | (status == "in_progress")  # the levers only help
-        at, before, after = self._chain_odds(levers, np.asarray(patient_ids, dtype=object)[open_to_change], sets)
+        dropped_out = self.screened.dropped_out[patients]
+        open_to_change = dropped_out | self.screened.in_progress[patients]  # the levers only help
+        at = self.screened.chain_at[patients[open_to_change]]
+        before, after = odds if odds is not None else self._chain_odds(levers, at, sets)
         finish_after = self.chain.continuation(after, at)
         expected_change = after.attend * finish_after - before.attend * self.chain.continuation(before, at)
-        gain[:, open_to_change] = np.where(status[open_to_change] == "dropped_out",
+        gain[:, open_to_change] = np.where(dropped_out[open_to_change],
                                            self._rescued(before, after) * finish_after, expected_change)
         return gain
 
-    def pathway_funnel(self, levers: ScenarioLevers, pop: pd.DataFrame, extra_positives: float) -> list[dict]:
+    def pathway_funnel(self, levers: ScenarioLevers, patients: np.ndarray, extra_positives: float,
+                       odds: tuple | None = None) -> list[dict]:
         """Expected patients at each step, baseline and with the levers, from the same model-based
         projection as the headline: resolved patients as observed (dropouts rescued with their
         chance), in-progress ones with their chance of getting there.  Extra positive screens
-        from an uptake drive follow the baseline's step shares."""
-        journeys = self.journeys.loc[pop["patient_id"]]
-        observed = np.stack([journeys["diagnosis_date"].notna(),
-                             journeys["diagnosis_result"].astype(str) == "confirmed",
-                             journeys["treatment_date"].notna(), journeys["follow_up_date"].notna()]).astype(float)
+        from an uptake drive follow the baseline's step shares.  ``patients`` and ``odds`` as
+        for pathway_gain."""
+        observed = self.screened.observed[:, patients]
         baseline, scenario = observed.copy(), observed.copy()
-        status = pop["status"].to_numpy()
-        open_to_change = (status == "dropped_out") | (status == "in_progress")
+        in_progress = self.screened.in_progress[patients]
+        open_to_change = self.screened.dropped_out[patients] | in_progress
         if open_to_change.any():
-            at, before, after = self._chain_odds(levers, pop["patient_id"].to_numpy(dtype=object)[open_to_change],
-                                                 np.array([0]))
-            waiting = status[open_to_change] == "in_progress"
+            at = self.screened.chain_at[patients[open_to_change]]
+            before, after = odds if odds is not None else self._chain_odds(levers, at, np.array([0]))
+            waiting = in_progress[open_to_change]
             baseline[:, open_to_change] = np.where(waiting, self.chain.reached(before.attend, before, at)[:, 0],
                                                    observed[:, open_to_change])
             weight = np.where(waiting, after.attend, self._rescued(before, after))
             scenario[:, open_to_change] = self.chain.reached(weight, after, at)[:, 0]
-        n = len(pop)
+        n = len(patients)
         base_counts = np.concatenate([[n], baseline.sum(axis=1)])
         scenario_counts = np.concatenate([[n], scenario.sum(axis=1)]) + extra_positives * base_counts / n
         return [{"step": step, "baseline": float(b), "scenario": float(sc)}
                 for step, b, sc in zip(FUNNEL_STEPS, base_counts, scenario_counts)]
 
     def population(self, cohort_ids=None, member: np.ndarray | None = None) -> pd.DataFrame:
-        """Patients with a positive screen by the as-of date, with baseline non-dropout."""
-        member = self._membership(cohort_ids) if member is None else member
-        first_rows = (self.rows["awaiting_stage"] == "diagnosis").to_numpy() & member[self._row_patient]
-        first = self.rows.loc[first_rows, ["patient_id"]].drop_duplicates()
-        status = self.journeys.loc[first["patient_id"], "status"].to_numpy()
-        scores = self.bundle.scores.set_index("patient_id")["risk"]
-        risk_now = first["patient_id"].map(scores).to_numpy()
-        in_progress = status == "in_progress"
-        # Patients in progress but not at a booked stage cannot exist here (they had a positive screen).
-        non_dropout = np.where(in_progress, 1 - np.nan_to_num(risk_now, nan=0.0), (status != "dropped_out").astype(float))
-        return first.assign(status=status, in_progress=in_progress, risk_now=risk_now, non_dropout=non_dropout)
+        """Patients with a positive screen by the as-of date, with baseline non-dropout
+        (population.POPULATION_COLUMNS), in ``population_index`` order."""
+        return self.screened.frame.iloc[self.population_index(cohort_ids, member)]
 
     def contacted(self, levers: ScenarioLevers, cohort_ids=None, member: np.ndarray | None = None) -> pd.DataFrame:
+        """The cohort's patients the outreach lever calls, best first: their scores' patient_id,
+        awaiting_stage, risk (and expected_gain), with their ``position`` in dataset.patients."""
         member = self._membership(cohort_ids) if member is None else member
-        scores = self.bundle.scores[member[self._score_patient]]
+        scores = self._ranking[member[self._score_patient]]
         n = levers.outreach_top_n if levers.outreach_top_n is not None else int(
             round(levers.outreach_top_pct * len(scores)))
         if levers.outreach_effectiveness <= 0:
@@ -239,38 +269,49 @@ class ScenarioEngine:
         confirmed = diagnosed["diagnosis_result"].astype(str) == "confirmed"
         return float(confirmed.mean()), confirmed.groupby(diagnosed["program"].astype(str)).mean().to_dict()
 
-    def _extra_positives(self, levers, cohort_index) -> float:
+    def _extra_positives(self, levers, member: np.ndarray) -> float:
         """Extra positive screens from higher uptake among the invited patients of the cohort."""
         if not levers.screening_uptake_pp:
             return 0.0
-        journeys = self.journeys.loc[cohort_index]
-        screened = journeys["screening_date"].notna()
-        positive_share = float((journeys.loc[screened, "screening_result"].astype(str) == "positive").mean())
-        return len(journeys) * levers.screening_uptake_pp * positive_share
+        screened = member & self._was_screened
+        n_screened = np.count_nonzero(screened)
+        positive_share = (float(np.count_nonzero(self._screened_positive[screened]) / n_screened) if n_screened
+                          else float("nan"))
+        return int(np.count_nonzero(member)) * levers.screening_uptake_pp * positive_share
 
-    def _outreach_deltas(self, contacted: pd.DataFrame, patient_ids: pd.Series, levers: ScenarioLevers,
+    def _outreach_deltas(self, contacted: pd.DataFrame, patients: np.ndarray, levers: ScenarioLevers,
                          pathway_gain: np.ndarray) -> np.ndarray:
         """(sets, patients) gain under every lever: the pathway levers' gain plus the outreach's,
-        which acts on the risk left once the pathway levers act (nobody is rescued twice)."""
-        by_id = contacted.set_index("patient_id")
-        contacted_risk = patient_ids.map(by_id["risk"]).fillna(0.0).to_numpy()
-        remaining = np.maximum(0.0, contacted_risk - pathway_gain)
+        which acts on the risk left once the pathway levers act (nobody is rescued twice).
+        ``patients`` index ``self.screened``."""
+        position = contacted["position"].to_numpy()
+        at = np.where(position >= 0, self._screened_index[position], -1)
+        called = at >= 0
+
+        def of_contacted(column: str) -> np.ndarray:
+            """The column for the contacted patients among ``patients``, 0 for the others (and for a missing value)."""
+            values = contacted[column].to_numpy(float)[called]
+            by_patient = np.zeros(len(self.screened))
+            by_patient[at[called]] = np.where(np.isnan(values), 0.0, values)
+            return by_patient[patients]
+
+        remaining = np.maximum(0.0, of_contacted("risk") - pathway_gain)
         if self.uses_benefit_model:
-            gain = patient_ids.map(by_id["expected_gain"]).fillna(0.0).to_numpy()
-            return pathway_gain + np.minimum(np.clip(gain, 0.0, None), remaining)
+            return pathway_gain + np.minimum(np.clip(of_contacted("expected_gain"), 0.0, None), remaining)
         return pathway_gain + levers.outreach_effectiveness * remaining
 
-    def _draw_totals(self, levers: ScenarioLevers, pop: pd.DataFrame, contacted: pd.DataFrame) -> tuple:
+    def _draw_totals(self, levers: ScenarioLevers, patients: np.ndarray, contacted: pd.DataFrame) -> tuple:
         """Totals over the cohort of (all levers' gain, the outreach's gain) under each of the
-        attendance model's coefficient draws, from at most DRAW_PATIENTS patients (scaled up)."""
-        n = len(pop)
+        attendance model's coefficient draws, from at most DRAW_PATIENTS of the population
+        ``patients`` (scaled up)."""
+        n = len(patients)
         sample = np.arange(n)
         if n > DRAW_PATIENTS:
             # Fixed per cohort size, so a slider move does not jitter the interval.
             sample = np.sort(np.random.default_rng(n).choice(n, DRAW_PATIENTS, replace=False))
-        ids = pop["patient_id"].iloc[sample]
-        pathway = self.pathway_gain(levers, ids, pop["status"].to_numpy()[sample], with_draws=True)
-        deltas = self._outreach_deltas(contacted, ids, levers, pathway)
+        sampled = patients[sample]
+        pathway = self.pathway_gain(levers, sampled, with_draws=True)
+        deltas = self._outreach_deltas(contacted, sampled, levers, pathway)
         totals = scaled_draw_totals(deltas[1:], deltas[0], n)
         costed_totals = scaled_draw_totals(deltas[1:] - pathway[1:], deltas[0] - pathway[0], n)
         return totals, costed_totals
@@ -281,27 +322,26 @@ class ScenarioEngine:
         the page want them; a baseline or a truth check does not).  ``progress(done, total)``,
         when given, is called after each re-simulation of the truth."""
         member = self._membership(cohort_ids)
-        pop = self.population(member=member)
-        n = len(pop)
+        patients = self.population_index(member=member)
+        n = len(patients)
         if n == 0:
             return {"patients": 0, "message": "No patient in this cohort has had a positive screen yet."}
-        in_pop = np.zeros(len(self._patients), bool)
-        in_pop[self._position(pop["patient_id"])] = True
         contacted = self.contacted(levers, member=member)
-        pathway_gain = self.pathway_gain(levers, pop["patient_id"], pop["status"].to_numpy())
-        delta = self._outreach_deltas(contacted, pop["patient_id"], levers, pathway_gain)[0]
+        odds = self._fitted_odds(levers, patients)
+        pathway_gain = self.pathway_gain(levers, patients, odds=odds)
+        delta = self._outreach_deltas(contacted, patients, levers, pathway_gain)[0]
         # The part of each patient's gain that the outreach adds on top of the other levers:
         # the only lever with a cost, so the only gain a cost per extra completion divides.
         outreach_delta = delta - pathway_gain[0]
-        draw_totals = self._draw_totals(levers, pop, contacted) if intervals else (None, None)
-        cohort_index = self._patients[member]
-        extra_positives = self._extra_positives(levers, cohort_index)
+        draw_totals = self._draw_totals(levers, patients, contacted) if intervals else (None, None)
+        extra_positives = self._extra_positives(levers, member)
         arithmetic = stage_conversion_arithmetic(
-            levers, self.rows[in_pop[self._row_patient] & self._resolved], n, contacted["awaiting_stage"],
+            levers, self._arithmetic_rows[member[self._arithmetic_patient]], n, contacted["awaiting_stage"],
             extra_positives, self.stage_fits, self.confirmed_share, self.lead_floor)
-        base = pop["non_dropout"].to_numpy()
+        base = self.screened.non_dropout[patients]
         result = {
-            "patients": int(n), "in_progress": int(pop["in_progress"].sum()), "contacted": int(len(contacted)),
+            "patients": int(n), "in_progress": int(np.count_nonzero(self.screened.in_progress[patients])),
+            "contacted": int(len(contacted)),
             "extra_positive_screens": float(extra_positives),
             "levers": levers.to_dict(),
             "outreach_method": ("benefit model: the top patients by expected gain from a call, each gaining it "
@@ -316,7 +356,7 @@ class ScenarioEngine:
                                               extra_positives, levers, len(contacted),
                                               np.full(n, arithmetic["outreach_extra"] / n), None),
             },
-            "funnel": self.pathway_funnel(levers, pop, extra_positives),
+            "funnel": self.pathway_funnel(levers, patients, extra_positives, odds),
             "arithmetic_detail": arithmetic,
             "arithmetic_only_levers": ["screening uptake"] if levers.screening_uptake_pp else [],
         }
@@ -329,6 +369,8 @@ class ScenarioEngine:
                                                   float(outreach_delta.sum()),
                                                   extra_positives * float(base.mean()), len(contacted))
         if with_truth and self.resimulator is not None:
+            in_pop = np.zeros(len(self._patients), bool)
+            in_pop[self.screened.patient[patients]] = True
             result.update(self.truth(levers, member, in_pop, contacted, progress=progress))
         return result
 
@@ -378,7 +420,7 @@ class ScenarioEngine:
 
         position = self._resim_patient
         contacted_member = np.zeros(len(self._patients), bool)
-        contacted_member[self._position(contacted["patient_id"])] = True
+        contacted_member[contacted["position"].to_numpy()] = True
         in_cohort, contacted_mask = member[position], contacted_member[position]
         in_pop = in_pop[position]
         base_levers = Levers(screening_uptake_shift=levers.screening_uptake_pp,

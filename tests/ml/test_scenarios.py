@@ -87,7 +87,7 @@ def test_resolved_patients_are_asked_about_themselves(engine):
     pop = engine.population()
     status = pop["status"].to_numpy()
     gain = engine.pathway_gain(ScenarioLevers(wait_cut_pct={s: 0.4 for s in ALL_STAGES},
-                                              attendance_pp={"diagnosis": 0.1}), pop["patient_id"], status,
+                                              attendance_pp={"diagnosis": 0.1}), engine.population_index(),
                                with_draws=True)
     assert gain.shape == (MODEL_DRAWS + 1, len(pop))
     assert (gain[:, np.isin(status, ["completed", "exited"])] == 0).all()
@@ -114,9 +114,9 @@ def test_analytic_intervals_agree_with_the_paired_bootstrap_they_replaced(engine
     with one model draw (what the engine ran before: 200 × every patient per slider move),
     within a sixth of the bootstrap interval's width at each end."""
     result = engine.project(EVERY_LEVER, with_truth=False)
-    pop = engine.population()
-    pathway = engine.pathway_gain(EVERY_LEVER, pop["patient_id"], pop["status"].to_numpy(), with_draws=True)
-    deltas = engine._outreach_deltas(engine.contacted(EVERY_LEVER), pop["patient_id"], EVERY_LEVER, pathway)
+    pop = engine.population_index()
+    pathway = engine.pathway_gain(EVERY_LEVER, pop, with_draws=True)
+    deltas = engine._outreach_deltas(engine.contacted(EVERY_LEVER), pop, EVERY_LEVER, pathway)
     resamples = 400
     weights = np.random.default_rng(0).poisson(1.0, (resamples, len(pop)))
     paired = deltas[1:][np.arange(resamples) % MODEL_DRAWS]
@@ -130,7 +130,7 @@ def test_analytic_intervals_agree_with_the_paired_bootstrap_they_replaced(engine
 def test_model_draws_on_a_subsample_spread_like_the_whole_cohort(engine, monkeypatch):
     """At 1M patients the draws run on a subsample scaled up; on the default data the same
     scaling from 1,500 patients must give the whole cohort's spread (unscaled: a sixth)."""
-    pop = engine.population()
+    pop = engine.population_index()
     contacted = engine.contacted(EVERY_LEVER)
     whole, _ = engine._draw_totals(EVERY_LEVER, pop, contacted)
     monkeypatch.setattr(engine_module, "DRAW_PATIENTS", 1_500)
