@@ -85,6 +85,8 @@ class PathwayChain:
         self.tables = model.wait_tables(coefficient_sets).astype(np.float32)
         latest = latest.assign(**{WAIT: self._leads_or_typical(latest, all_rows)})
         self.stage = latest["awaiting_stage"].astype(str).to_numpy()
+        # The stage each patient awaits as masks: comparing strings on every slider move is slow.
+        self._awaits = {stage: self.stage == stage for stage in DECISION_STAGES}
         self.lead = latest[WAIT].to_numpy(float)
         self.level = model.level_index(latest)
         self.logit_now = model.patient_logits(model.design(latest), coefficient_sets).astype(np.float32)
@@ -94,6 +96,8 @@ class PathwayChain:
         self.not_made_up = {stage: 1 - np.asarray([made_up.get((stage, p), 0.0) for p in program], dtype=float)
                             for stage in DECISION_STAGES}
         self.ahead = {stage: self._stage_ahead(model, coefficient_sets, latest, all_rows, stage) for stage in AHEAD}
+        # The wait tables as (sets, level × day), so a look-up is one `take` per row of indices.
+        self._flat_tables = self.tables.reshape(self.tables.shape[0], -1)
 
     @property
     def n_sets(self) -> int:
@@ -131,43 +135,60 @@ class PathwayChain:
                                                    at, sets) for stage in AHEAD)
         return StageOdds(self._attend_now(cuts, first_visit_pp, at, sets), treatment, follow_up)
 
+    def _wait_terms(self, sets: np.ndarray, level: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """(sets, *days.shape) wait terms of the logit: tables[set, level, day] per patient (level
+        per patient, the first axis of ``days``)."""
+        index = level.reshape(level.shape + (1,) * (days.ndim - 1)) * self.tables.shape[2] + days
+        if len(sets) == self.n_sets and (sets == np.arange(self.n_sets)).all():
+            return np.take(self._flat_tables, index, axis=1)
+        return np.take(self._flat_tables[sets], index, axis=1)
+
     def _attend_now(self, cuts: dict, first_visit_pp: dict, at: np.ndarray, sets: np.ndarray) -> np.ndarray:
-        stage = self.stage[at]
         cut, extra = np.zeros(len(at)), np.zeros(len(at))
         for name in DECISION_STAGES:
-            here = stage == name
+            here = self._awaits[name][at]
             cut[here] = cuts.get(name, 0.0)
             extra[here] = first_visit_pp.get(name, 0.0) * self.not_made_up[name][at][here]
         days = _days(shortened_lead(self.lead[at], cut, self.lead_floor))
-        logits = self.logit_now[sets][:, at] + self.tables[sets[:, None], self.level[at][None, :], days[None, :]]
-        return np.clip(expit(logits) + extra, 0.0, 1.0)
+        logits = self._wait_terms(sets, self.level[at], days)
+        logits += self.logit_now[sets[:, None], at[None, :]]
+        return np.clip(expit(logits, out=logits) + extra, 0.0, 1.0)
 
     def _attend_ahead(self, stage: str, cut: float, first_visit_pp: float, at: np.ndarray,
                       sets: np.ndarray) -> np.ndarray:
+        """Mean over the booked-lead quantiles of P(attending ``stage``), (sets, patients).
+        The same arithmetic as clip(expit(logit + wait) + extra, 0, 1).mean(axis=2), done in
+        place; without a first-visit lever the addition and the clip change nothing (expit is
+        within [0, 1]) and are skipped."""
         ahead = self.ahead[stage]
         days = _days(shortened_lead(ahead["leads"][at], cut, self.lead_floor))
-        wait = self.tables[sets[:, None, None], ahead["level"][at][None, :, None], days[None, :, :]]
-        attend = expit(ahead["logit"][sets][:, at][:, :, None] + wait)
-        extra = first_visit_pp * self.not_made_up[stage][at]
-        return np.clip(attend + extra[None, :, None], 0.0, 1.0).mean(axis=2)
+        attend = self._wait_terms(sets, ahead["level"][at], days)
+        attend += ahead["logit"][sets[:, None], at[None, :]][:, :, None]
+        expit(attend, out=attend)
+        if not first_visit_pp:
+            return attend.mean(axis=2, dtype=np.float64)
+        attend = attend + (first_visit_pp * self.not_made_up[stage][at])[None, :, None]
+        return np.clip(attend, 0.0, 1.0, out=attend).mean(axis=2)
 
     def reached(self, weight: np.ndarray, odds: "StageOdds", at: np.ndarray) -> np.ndarray:
         """(4, sets, patients): P(diagnosed, confirmed, treated, followed up) for patients who attend
         their awaited stage with probability `weight` and meet the stages ahead with `odds`."""
-        stage, confirmed = self.stage[at], self.confirmed[at]
+        confirmed = self.confirmed[at]
         ones = np.ones_like(weight)
         from_diagnosis = (weight, weight * confirmed, weight * confirmed * odds.treatment,
                           weight * confirmed * odds.treatment * odds.follow_up)
         from_treatment = (ones, ones, weight, weight * odds.follow_up)
         from_follow_up = (ones, ones, ones, weight)
-        return np.stack([np.where(stage == "diagnosis", d, np.where(stage == "treatment", t, f))
+        at_diagnosis, at_treatment = self._awaits["diagnosis"][at], self._awaits["treatment"][at]
+        return np.stack([np.where(at_diagnosis, d, np.where(at_treatment, t, f))
                          for d, t, f in zip(from_diagnosis, from_treatment, from_follow_up)])
 
     def continuation(self, odds: "StageOdds", at: np.ndarray) -> np.ndarray:
         """(sets, patients): P(no dropout after attending the awaited stage)."""
-        confirmed, stage = self.confirmed[at], self.stage[at]
+        confirmed = self.confirmed[at]
         after_diagnosis = (1 - confirmed) + confirmed * odds.treatment * odds.follow_up
-        return np.where(stage == "diagnosis", after_diagnosis, np.where(stage == "treatment", odds.follow_up, 1.0))
+        return np.where(self._awaits["diagnosis"][at], after_diagnosis,
+                        np.where(self._awaits["treatment"][at], odds.follow_up, 1.0))
 
 
 @dataclass
@@ -179,8 +200,8 @@ class StageOdds:
     follow_up: np.ndarray
 
     def take(self, sets: np.ndarray, at: np.ndarray) -> "StageOdds":
-        return StageOdds(*(values[sets][:, at].astype(float) for values in (self.attend, self.treatment,
-                                                                             self.follow_up)))
+        return StageOdds(*(values[sets[:, None], at[None, :]].astype(float)
+                           for values in (self.attend, self.treatment, self.follow_up)))
 
     def compact(self) -> "StageOdds":
         return StageOdds(*(values.astype(np.float32) for values in (self.attend, self.treatment, self.follow_up)))
