@@ -42,7 +42,7 @@ from ml.scenarios.arithmetic import (ARITHMETIC_COLUMNS, FUNNEL_STEPS, stage_con
                                      wait_elasticity)
 from ml.scenarios.intervals import projection_intervals, scaled_draw_totals
 from ml.scenarios.levers import ScenarioLevers
-from ml.scenarios.population import ScreenedPatients
+from ml.scenarios.population import PatientPositions, ScreenedPatients
 from ml.risk.training import ModelBundle
 from ml.workspace import AnalyticWorkspace
 
@@ -104,7 +104,8 @@ class ScenarioEngine:
         self.rows = workspace.decision_day_rows
         # Integer patient positions: cohort membership becomes an array lookup instead of
         # string matching (which is slow for Arrow-backed strings) on every slider move.
-        self._patients = pd.Index(dataset.patients["patient_id"].to_numpy(dtype=object))
+        self._positions = PatientPositions(dataset.patients["patient_id"])
+        self._patients = self._positions.index
         self._row_patient = self._position(self.rows["patient_id"])
         self._score_patient = self._position(bundle.scores["patient_id"])
         self.journeys = workspace.journeys.set_index("patient_id")
@@ -151,16 +152,11 @@ class ScenarioEngine:
 
     # ------------------------------------------------------------------ building blocks
     def _position(self, ids) -> np.ndarray:
-        return self._patients.get_indexer(pd.Index(np.asarray(ids, dtype=object)))
+        return self._positions.of(ids)
 
     def _membership(self, cohort_ids) -> np.ndarray:
         """Boolean mask over all patients: True for the cohort (everyone when None)."""
-        if cohort_ids is None:
-            return np.ones(len(self._patients), bool)
-        mask = np.zeros(len(self._patients), bool)
-        positions = self._position(cohort_ids)
-        mask[positions[positions >= 0]] = True
-        return mask
+        return self._positions.member(cohort_ids)
 
     def _build_chain(self) -> tuple[PathwayChain, np.ndarray]:
         """The stage-attendance model and every patient's chain from their latest decision point;

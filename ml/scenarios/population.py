@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 # Observed steps after a positive screen, in ml.scenarios.arithmetic.FUNNEL_STEPS order.
 OBSERVED_STEPS = ("diagnosed", "confirmed", "treated", "followed_up")
@@ -64,3 +65,57 @@ class ScreenedPatients:
         """Indices (into these arrays, in population order) of the patients in ``member``, a
         boolean mask over dataset.patients."""
         return np.flatnonzero(member[self.patient])
+
+
+def _arrow(values) -> pa.Array:
+    array = pa.array(values)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+class PatientPositions:
+    """Positions of patient ids in dataset.patients.
+
+    A cohort comes as a Series of ids cut from a per-patient frame in the dataset's patient
+    order (the app's cohort frame, a filter of dataset.patients), so its index already holds
+    the positions: they are taken from there when every id matches the dataset's id at its
+    position (one Arrow comparison, milliseconds at 1M patients), and looked up by hashing
+    the strings otherwise (about 0.4 s for 330k ids among 1M)."""
+
+    def __init__(self, patient_ids: pd.Series):
+        self.index = pd.Index(patient_ids.to_numpy(dtype=object))
+        self._ids = _arrow(patient_ids)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def of(self, ids) -> np.ndarray:
+        """Each id's position, -1 for an id not in the dataset."""
+        return self.index.get_indexer(pd.Index(np.asarray(ids, dtype=object)))
+
+    def from_index(self, ids) -> np.ndarray | None:
+        """The positions ``ids.index`` claims, when every id is the dataset's id at that position; else None."""
+        if not isinstance(ids, pd.Series) or not pd.api.types.is_integer_dtype(ids.index.dtype):
+            return None
+        claimed = ids.index.to_numpy()
+        if len(claimed) and (claimed.min() < 0 or claimed.max() >= len(self)):
+            return None
+        try:
+            given = _arrow(ids)
+            expected = self._ids.take(pa.array(claimed))
+            if given.type != expected.type:
+                given = given.cast(expected.type)
+            return claimed if expected.equals(given) else None
+        except (pa.ArrowException, TypeError, ValueError):  # ids that are not strings like the dataset's
+            return None
+
+    def member(self, ids) -> np.ndarray:
+        """Boolean mask over dataset.patients: True for the patients in ``ids`` (everyone when None)."""
+        if ids is None:
+            return np.ones(len(self), bool)
+        mask = np.zeros(len(self), bool)
+        positions = self.from_index(ids)
+        if positions is None:
+            positions = self.of(ids)
+            positions = positions[positions >= 0]
+        mask[positions] = True
+        return mask
