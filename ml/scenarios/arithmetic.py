@@ -9,18 +9,64 @@ averages over patients: docs/scenarios.md says where that biases it.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
 from data.pathway import DECISION_STAGES
-from ml.scenarios.pathway_chain import made_up_share, shortened_lead
+from ml.scenarios.pathway_chain import shortened_lead
 from ml.scenarios.levers import ScenarioLevers
 
 FUNNEL_STEPS = ("Positive screen", "Diagnosed", "Confirmed", "Treated", "Followed up")
-# The decision-row columns stage_conversion_arithmetic reads.
+# The decision-row columns ClosedDecisions reads.
 ARITHMETIC_COLUMNS = ["awaiting_stage", "next_stage_date", "booked_date", "lead_days"]
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """A cohort's closed decision points at one booked stage: how many, how many attended it, how
+    many missed their first booking and how many of those made it up within the window
+    (``pathway_chain.made_up_share``), and the booked leads (days; missing ones left out)."""
+    decisions: int
+    attended: int
+    missed_first: int
+    made_up: int
+    leads: np.ndarray
+
+
+class ClosedDecisions:
+    """Closed decision points (ARITHMETIC_COLUMNS), split by stage once, with each row's patient
+    position; a cohort's StageRecords are then counts under a mask over the patients, instead of
+    filtering the frame on every slider move (0.1 s at 1M patients)."""
+
+    def __init__(self, resolved: pd.DataFrame, patient: np.ndarray | None = None):
+        patient = np.zeros(len(resolved), np.int64) if patient is None else np.asarray(patient)
+        attended = resolved["next_stage_date"].notna()
+        late = attended & (resolved["next_stage_date"] > resolved["booked_date"])
+        missed_first = late | ~attended
+        self.patient = patient
+        self.by_stage = {}
+        for stage in DECISION_STAGES:
+            here = (resolved["awaiting_stage"] == stage).to_numpy()
+            self.by_stage[stage] = (patient[here], attended.to_numpy()[here], missed_first.to_numpy()[here],
+                                    late.to_numpy()[here], resolved["lead_days"].to_numpy(float)[here])
+
+    def records(self, member: np.ndarray | None = None) -> tuple[dict, int]:
+        """({stage: StageRecord}, decision points) of the rows whose patient is in ``member`` (a
+        boolean mask over patient positions; every row when None)."""
+        records = {}
+        for stage, (patient, attended, missed_first, late, lead) in self.by_stage.items():
+            keep = np.ones(len(patient), bool) if member is None else member[patient]
+            missed = missed_first & keep
+            leads = lead[keep]
+            records[stage] = StageRecord(int(np.count_nonzero(keep)), int(np.count_nonzero(attended & keep)),
+                                         int(np.count_nonzero(missed)), int(np.count_nonzero(late & missed)),
+                                         leads[~np.isnan(leads)])
+        used = len(self.patient) if member is None else int(np.count_nonzero(member[self.patient]))
+        return records, used
 
 
 def wait_elasticity(resolved: pd.DataFrame) -> dict:
@@ -61,23 +107,25 @@ def _expected_funnel(n_base, conversion, confirmed_share, n_scenario, projected)
             for step, b, sc in zip(FUNNEL_STEPS, steps(n_base, conversion), steps(n_scenario, projected))]
 
 
-def stage_conversion_arithmetic(levers: ScenarioLevers, resolved: pd.DataFrame, n_patients: int,
+def stage_conversion_arithmetic(levers: ScenarioLevers, resolved: pd.DataFrame | tuple, n_patients: int,
                                 contacted_stages, extra_positives: float, fits: dict, confirmed_share: float,
                                 lead_floor: float) -> dict:
     """Project the levers for `n_patients` with a positive screen; `resolved` holds the cohort's
-    decision points whose window has closed, `contacted_stages` the stage each contacted
-    patient awaits."""
-    made_up = made_up_share(resolved, ["awaiting_stage"]).to_dict() if len(resolved) else {}
+    decision points whose window has closed (a frame, or ``ClosedDecisions.records``),
+    `contacted_stages` the stage each contacted patient awaits."""
+    records, decisions_used = ClosedDecisions(resolved).records() if isinstance(resolved, pd.DataFrame) \
+        else resolved
     conversion, projected = {}, {}
     for stage in DECISION_STAGES:
-        sub = resolved[resolved["awaiting_stage"] == stage]
-        base = float(sub["next_stage_date"].notna().mean()) if len(sub) else 0.0
+        record = records[stage]
+        base = record.attended / record.decisions if record.decisions else 0.0
         a, b = fits[stage]
         cut = levers.wait_cut_pct.get(stage, 0.0)
-        lead = sub["lead_days"].dropna().to_numpy(float)
+        lead = record.leads
         wait_gain = float(np.mean(expit(a + b * shortened_lead(lead, cut, lead_floor)) - expit(a + b * lead))) \
             if len(lead) and cut else 0.0
-        first_visit_gain = levers.attendance_pp.get(stage, 0.0) * (1 - made_up.get(stage, 0.0))
+        made_up = record.made_up / record.missed_first if record.missed_first else 0.0
+        first_visit_gain = levers.attendance_pp.get(stage, 0.0) * (1 - made_up)
         conversion[stage] = base
         projected[stage] = float(np.clip(base + wait_gain + first_visit_gain, 0, 1))
     base_adherence = 1 - _chained_dropout(conversion, confirmed_share, "diagnosis")
@@ -91,4 +139,4 @@ def stage_conversion_arithmetic(levers: ScenarioLevers, resolved: pd.DataFrame, 
             "extra_non_dropouts": float(extra),
             "outreach_extra": float(outreach),
             "completion_rate_change": float(extra / n_patients) if n_patients else 0.0,
-            "decision_points_used": int(len(resolved))}
+            "decision_points_used": int(decisions_used)}

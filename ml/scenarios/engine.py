@@ -38,8 +38,8 @@ from data.pathway import DEFAULT_PATHWAY
 from ml.risk.oracle import has_ground_truth
 from ml.scenarios.attendance import AttendanceModel, resolved_decision_rows
 from ml.scenarios.pathway_chain import PathwayChain
-from ml.scenarios.arithmetic import (ARITHMETIC_COLUMNS, FUNNEL_STEPS, stage_conversion_arithmetic,
-                                     wait_elasticity)
+from ml.scenarios.arithmetic import (ARITHMETIC_COLUMNS, FUNNEL_STEPS, ClosedDecisions,
+                                     stage_conversion_arithmetic, wait_elasticity)
 from ml.scenarios.intervals import projection_intervals, scaled_draw_totals
 from ml.scenarios.levers import ScenarioLevers
 from ml.scenarios.population import PatientPositions, ScreenedPatients
@@ -118,13 +118,13 @@ class ScenarioEngine:
         self._chain_baseline = self.chain.odds({}, {}, everyone, all_sets).compact()
         self.screened = ScreenedPatients.derive(self.rows, self.journeys, bundle.scores, self._position,
                                                 self._chain_position)
-        # The arithmetic reads the closed decision points of the cohort's screened patients:
-        # split off once, with their patients' positions, so a move filters this smaller frame.
+        # The arithmetic reads the closed decision points of the cohort's screened patients: split by
+        # stage once, with their patients' positions, so a move counts them under the cohort mask.
         is_screened = np.zeros(len(self._patients), bool)
         is_screened[self.screened.patient] = True
         resolved_screened = self._resolved & is_screened[self._row_patient]
-        self._arithmetic_rows = self.rows.loc[resolved_screened, ARITHMETIC_COLUMNS]
-        self._arithmetic_patient = self._row_patient[resolved_screened]
+        self._closed = ClosedDecisions(self.rows.loc[resolved_screened, ARITHMETIC_COLUMNS],
+                                       self._row_patient[resolved_screened])
         # Screening uptake: who was screened, and positive, per dataset patient.
         journey = self.journeys.loc[self._patients]
         self._was_screened = journey["screening_date"].notna().to_numpy()
@@ -332,7 +332,7 @@ class ScenarioEngine:
         draw_totals = self._draw_totals(levers, patients, contacted) if intervals else (None, None)
         extra_positives = self._extra_positives(levers, member)
         arithmetic = stage_conversion_arithmetic(
-            levers, self._arithmetic_rows[member[self._arithmetic_patient]], n, contacted["awaiting_stage"],
+            levers, self._closed.records(member), n, contacted["awaiting_stage"],
             extra_positives, self.stage_fits, self.confirmed_share, self.lead_floor)
         base = self.screened.non_dropout[patients]
         result = {
