@@ -130,8 +130,9 @@ def stage_conversion_arithmetic(levers: ScenarioLevers, resolved: pd.DataFrame |
         projected[stage] = float(np.clip(base + wait_gain + first_visit_gain, 0, 1))
     base_adherence = 1 - _chained_dropout(conversion, confirmed_share, "diagnosis")
     scenario_adherence = 1 - _chained_dropout(projected, confirmed_share, "diagnosis")
-    outreach = levers.outreach_effectiveness * sum(_chained_dropout(projected, confirmed_share, stage)
-                                                   for stage in contacted_stages)
+    # One term per contacted patient, added in their order (the sum is the same to the last bit).
+    dropout_from = {stage: _chained_dropout(projected, confirmed_share, stage) for stage in DECISION_STAGES}
+    outreach = levers.outreach_effectiveness * sum(map(dropout_from.__getitem__, contacted_stages))
     extra = n_patients * (scenario_adherence - base_adherence) + outreach
     return {"conversion": conversion, "projected_conversion": projected, "chain_adherence": base_adherence,
             "funnel": _expected_funnel(n_patients, conversion, confirmed_share, n_patients + extra_positives,

@@ -332,7 +332,7 @@ class ScenarioEngine:
         draw_totals = self._draw_totals(levers, patients, contacted) if intervals else (None, None)
         extra_positives = self._extra_positives(levers, member)
         arithmetic = stage_conversion_arithmetic(
-            levers, self._closed.records(member), n, contacted["awaiting_stage"],
+            levers, self._closed.records(member), n, contacted["awaiting_stage"].tolist(),
             extra_positives, self.stage_fits, self.confirmed_share, self.lead_floor)
         base = self.screened.non_dropout[patients]
         result = {

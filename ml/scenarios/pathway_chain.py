@@ -137,8 +137,8 @@ class PathwayChain:
 
     def _wait_terms(self, sets: np.ndarray, level: np.ndarray, days: np.ndarray) -> np.ndarray:
         """(sets, *days.shape) wait terms of the logit: tables[set, level, day] per patient (level
-        per patient, the first axis of ``days``)."""
-        index = level.reshape(level.shape + (1,) * (days.ndim - 1)) * self.tables.shape[2] + days
+        per patient, the last axis of ``days``)."""
+        index = level * self.tables.shape[2] + days
         if len(sets) == self.n_sets and (sets == np.arange(self.n_sets)).all():
             return np.take(self._flat_tables, index, axis=1)
         return np.take(self._flat_tables[sets], index, axis=1)
@@ -156,19 +156,25 @@ class PathwayChain:
 
     def _attend_ahead(self, stage: str, cut: float, first_visit_pp: float, at: np.ndarray,
                       sets: np.ndarray) -> np.ndarray:
-        """Mean over the booked-lead quantiles of P(attending ``stage``), (sets, patients).
-        The same arithmetic as clip(expit(logit + wait) + extra, 0, 1).mean(axis=2), done in
-        place; without a first-visit lever the addition and the clip change nothing (expit is
-        within [0, 1]) and are skipped."""
+        """Mean over the booked-lead quantiles of P(attending ``stage``), (sets, patients): the
+        arithmetic of clip(expit(logit + wait) + extra, 0, 1).mean(axis=quantiles), done in place
+        with the quantiles as the middle axis, so the mean is a few whole-array additions.  The
+        additions run in numpy's order for a short axis (one after the other, from the first),
+        so the values are the same to the last bit.  Without a first-visit lever the addition
+        of zero and the clip change nothing (expit is within [0, 1]) and are skipped."""
         ahead = self.ahead[stage]
         days = _days(shortened_lead(ahead["leads"][at], cut, self.lead_floor))
-        attend = self._wait_terms(sets, ahead["level"][at], days)
-        attend += ahead["logit"][sets[:, None], at[None, :]][:, :, None]
+        attend = self._wait_terms(sets, ahead["level"][at], days.T)  # (sets, quantiles, patients)
+        attend += ahead["logit"][sets[:, None], at[None, :]][:, None, :]
         expit(attend, out=attend)
-        if not first_visit_pp:
-            return attend.mean(axis=2, dtype=np.float64)
-        attend = attend + (first_visit_pp * self.not_made_up[stage][at])[None, :, None]
-        return np.clip(attend, 0.0, 1.0, out=attend).mean(axis=2)
+        if first_visit_pp:
+            attend = attend + (first_visit_pp * self.not_made_up[stage][at])[None, None, :]
+            np.clip(attend, 0.0, 1.0, out=attend)
+        total = attend[:, 0].astype(np.float64)
+        for quantile in range(1, attend.shape[1]):
+            total += attend[:, quantile]
+        total /= attend.shape[1]
+        return total
 
     def reached(self, weight: np.ndarray, odds: "StageOdds", at: np.ndarray) -> np.ndarray:
         """(4, sets, patients): P(diagnosed, confirmed, treated, followed up) for patients who attend

@@ -69,3 +69,49 @@ def test_chain_levers_only_raise_attendance_and_continuation(chain):
         for name in ("attend", "treatment", "follow_up"):
             assert (getattr(odds, name) >= getattr(base, name) - 1e-6).all(), name
         assert (pathway.continuation(odds, everyone) >= pathway.continuation(base, everyone) - 1e-6).all()
+
+
+def test_chain_odds_equal_the_formula_and_leave_the_model_untouched(chain):
+    """The chain computes its wait look-ups on flattened tables, in place: a view instead of a
+    copy would write expit() into the wait tables and change every later projection. The odds
+    must equal the formula written out (clip(expit(logit + wait) + extra, 0, 1), averaged over
+    the booked-lead quantiles), bit for bit, and be the same when asked again."""
+    from scipy.special import expit
+    from ml.scenarios.pathway_chain import _days
+
+    latest, pathway = chain
+    at, sets = np.arange(0, len(latest), 3), np.array([0, 2, 3])
+    tables = pathway.tables.copy()
+    cuts, first_visit = {"diagnosis": 0.2, "treatment": 0.4}, {"follow_up": 0.1}
+    odds = pathway.odds(cuts, first_visit, at, sets)
+    for stage, got in (("treatment", odds.treatment), ("follow_up", odds.follow_up)):
+        ahead = pathway.ahead[stage]
+        days = _days(shortened_lead(ahead["leads"][at], cuts.get(stage, 0.0), pathway.lead_floor))
+        wait = tables[sets[:, None, None], ahead["level"][at][None, :, None], days[None, :, :]]
+        attend = expit(ahead["logit"][sets][:, at][:, :, None] + wait)
+        extra = first_visit.get(stage, 0.0) * pathway.not_made_up[stage][at]
+        assert np.array_equal(got, np.clip(attend + extra[None, :, None], 0.0, 1.0).mean(axis=2)), stage
+    assert np.array_equal(pathway.tables, tables)
+    again = pathway.odds(cuts, first_visit, at, sets)
+    assert all(np.array_equal(getattr(odds, k), getattr(again, k)) for k in ("attend", "treatment", "follow_up"))
+
+
+def test_arithmetic_counts_under_a_mask_equal_the_frame_filtered(default_rows):
+    """ClosedDecisions counts a cohort's closed decision points under a mask over patients; the
+    conversion, made-up share and leads must be those of the frame filtered to the cohort."""
+    from ml.scenarios.arithmetic import ClosedDecisions
+
+    dataset, rows = default_rows
+    resolved = rows[resolved_decision_rows(rows, dataset.as_of)]
+    codes, _ = pd.factorize(resolved["patient_id"])
+    member = np.random.default_rng(0).random(codes.max() + 1) < 0.3
+    records, used = ClosedDecisions(resolved, codes).records(member)
+    cohort = resolved[member[codes]]
+    made_up = made_up_share(cohort, ["awaiting_stage"])
+    assert used == len(cohort)
+    for stage in DECISION_STAGES:
+        sub = cohort[cohort["awaiting_stage"] == stage]
+        record = records[stage]
+        assert record.attended / record.decisions == sub["next_stage_date"].notna().mean()
+        assert record.made_up / record.missed_first == made_up[stage]
+        assert np.array_equal(record.leads, sub["lead_days"].dropna().to_numpy(float))

@@ -181,3 +181,51 @@ def test_bad_levers_raise_a_clear_error():
         ScenarioLevers(attendance_pp={"screening": 0.1})
     with pytest.raises(ValueError, match=r"attendance_pp\[diagnosis\] = -0.1 is out of range"):
         ScenarioLevers(attendance_pp={"diagnosis": -0.1})
+
+
+def test_a_cohort_in_another_order_or_with_unknown_ids_is_the_same_cohort(engine, default_bundle):
+    """Cohort ids come as a Series cut from a frame in the dataset's order, whose index holds the
+    patients' positions; the engine reads positions from it only where every id matches. The
+    same patients listed backwards under a fresh index (which would point at other patients),
+    with ids the dataset does not know, or as a plain list, are the same cohort."""
+    import pandas as pd
+
+    patients = default_bundle[0].patients
+    diabetes = patients.loc[patients["program"].astype(str) == "diabetes", "patient_id"]
+    levers = PRESETS["pathway_optimisation"]
+    expected = engine.project(levers, cohort_ids=diabetes, with_truth=False)
+    for ids in (pd.Series(list(diabetes.iloc[::-1]) + ["NOT-A-PATIENT"]), list(diabetes)):
+        assert engine.project(levers, cohort_ids=ids, with_truth=False) == expected
+    assert engine.project(levers, cohort_ids=pd.Series(["NOT-A-PATIENT"]), with_truth=False)["patients"] == 0
+    assert engine.project(levers, cohort_ids=pd.Series([], dtype=str), with_truth=False)["patients"] == 0
+
+
+def test_population_is_the_cohort_patients_with_a_positive_screen(engine, default_bundle):
+    """The population is selected by a mask over arrays derived once: it must be the cohort's
+    patients with a diagnosis decision point, each with their own journey status and risk, as
+    the id-based look-up gives them."""
+    dataset, bundle = default_bundle
+    patients = dataset.patients
+    cohort = patients.loc[(patients["program"].astype(str) == "colorectal")
+                          & (patients["site"].astype(str) == patients["site"].astype(str).iloc[0]), "patient_id"]
+    pop = engine.population(cohort)
+    rows = engine.rows
+    screened = rows.loc[(rows["awaiting_stage"] == "diagnosis") & rows["patient_id"].isin(cohort), "patient_id"]
+    assert pop["patient_id"].tolist() == screened.drop_duplicates().tolist()
+    assert (pop["status"].to_numpy() == engine.journeys.loc[pop["patient_id"], "status"].to_numpy()).all()
+    risk = pop["patient_id"].map(bundle.scores.set_index("patient_id")["risk"]).to_numpy()
+    assert np.array_equal(pop["risk_now"].to_numpy(), risk, equal_nan=True)
+    index = engine.population_index(cohort)
+    assert np.array_equal(engine.screened.patient[index], engine._position(pop["patient_id"]))
+
+
+def test_outreach_gains_land_on_the_contacted_patients(engine):
+    """Outreach alone: each contacted patient of the population gains their expected gain from a
+    call (at most their risk), nobody else gains; checked by patient id against the scores."""
+    levers = ScenarioLevers(outreach_top_pct=0.2, outreach_effectiveness=0.3, cost_per_contact=45)
+    result = engine.project(levers, with_truth=False, intervals=False)
+    contacted = engine.contacted(levers)
+    in_pop = contacted[contacted["patient_id"].isin(engine.population()["patient_id"])]
+    expected = np.minimum(np.clip(in_pop["expected_gain"].fillna(0.0), 0.0, None), in_pop["risk"].fillna(0.0))
+    assert result["outreach_extra_completions"] == pytest.approx(float(expected.sum()), rel=1e-12)
+    assert result["outreach_extra_completions"] > 0
