@@ -30,6 +30,10 @@ Methods
 """
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+
 import numpy as np
 import pandas as pd
 
@@ -42,7 +46,7 @@ from ml.scenarios.arithmetic import (ARITHMETIC_COLUMNS, FUNNEL_STEPS, ClosedDec
                                      stage_conversion_arithmetic, wait_elasticity)
 from ml.scenarios.intervals import projection_intervals, scaled_draw_totals
 from ml.scenarios.levers import ScenarioLevers
-from ml.scenarios.population import PatientPositions, ScreenedPatients
+from ml.scenarios.population import ChainGroup, CohortState, PatientPositions, ScreenedPatients
 from ml.risk.training import ModelBundle
 from ml.workspace import AnalyticWorkspace
 
@@ -52,6 +56,8 @@ MODEL_DRAWS = 30
 # The draws are evaluated on at most this many patients of the cohort (a fixed random
 # subsample) and their totals scaled up: all of them at 50k, a tenth at 1M.
 DRAW_PATIENTS = 20_000
+# Cohorts whose state before the levers is kept between slider moves (ml.scenarios.population.CohortState).
+COHORTS_KEPT = 4
 # Redrawn call outcomes averaged in the ground truth of the outreach lever (benefit model).
 TRUTH_CALL_DRAWS = 16
 
@@ -149,6 +155,8 @@ class ScenarioEngine:
         self._ranking = bundle.scores[ranking_columns].assign(position=self._score_patient)
         self._screened_index = np.full(len(self._patients), -1, dtype=np.int64)
         self._screened_index[self.screened.patient] = np.arange(len(self.screened))
+        self._cohorts: OrderedDict = OrderedDict()
+        self._cohorts_lock = threading.Lock()
 
     # ------------------------------------------------------------------ building blocks
     def _position(self, ids) -> np.ndarray:
@@ -170,76 +178,101 @@ class ScenarioEngine:
         position[self._position(latest["patient_id"])] = np.arange(len(latest))
         return chain, position
 
-    def _chain_odds(self, levers: ScenarioLevers, at: np.ndarray, sets: np.ndarray) -> tuple:
-        """(odds without the levers, odds with them) for the patients at chain rows ``at``."""
-        return self._chain_baseline.take(sets, at), self.chain.odds(levers.wait_cut_pct, levers.attendance_pp,
-                                                                     at, sets)
+    def _group(self, patients: np.ndarray, sets: np.ndarray) -> ChainGroup:
+        """``patients`` (indices into ``self.screened``) with their chain state without the levers."""
+        dropped_out = self.screened.dropped_out[patients]
+        open_to_change = dropped_out | self.screened.in_progress[patients]  # the levers only help
+        at = self.screened.chain_at[patients[open_to_change]]
+        before = self._chain_baseline.take(sets, at)
+        return ChainGroup(patients, sets, open_to_change, at, dropped_out[open_to_change], before,
+                          self.chain.continuation(before, at))
 
-    def _fitted_odds(self, levers: ScenarioLevers, patients: np.ndarray) -> tuple | None:
-        """The fitted model's (set 0) chain odds of the population ``patients`` who are open to
-        change (dropped out or in progress), once per projection: the headline gain and the
-        funnel both read them; None when nobody is open to change."""
-        open_to_change = self.screened.dropped_out[patients] | self.screened.in_progress[patients]
-        if not open_to_change.any():
-            return None
-        return self._chain_odds(levers, self.screened.chain_at[patients[open_to_change]], np.array([0]))
+    def _after(self, levers: ScenarioLevers, group: ChainGroup):
+        """The chain odds of the group's patients open to change, under the levers."""
+        return self.chain.odds(levers.wait_cut_pct, levers.attendance_pp, group.at, group.sets)
 
     @staticmethod
     def _rescued(before, after) -> np.ndarray:
         """P(attending under the levers | did not attend without them), the same patient, the same luck."""
         return np.clip((after.attend - before.attend) / np.maximum(1e-6, 1 - before.attend), 0.0, 1.0)
 
+    def _group_gain(self, levers: ScenarioLevers, group: ChainGroup, after=None) -> np.ndarray:
+        """(sets, patients) model-based gain of the group under the wait-cut and attendance levers;
+        ``after``: the group's odds under the levers when already computed."""
+        gain = np.zeros((len(group.sets), len(group.patients)))
+        if not any(levers.wait_cut_pct.values()) and not any(levers.attendance_pp.values()):
+            return gain
+        after = self._after(levers, group) if after is None else after
+        finish_after = self.chain.continuation(after, group.at)
+        expected_change = after.attend * finish_after - group.before.attend * group.finish_before
+        gain[:, group.open] = np.where(group.dropped_out, self._rescued(group.before, after) * finish_after,
+                                       expected_change)
+        return gain
+
     def population_index(self, cohort_ids=None, member: np.ndarray | None = None) -> np.ndarray:
         """The cohort's population as indices into ``self.screened``, in the rows' order of
         ``population()``: what pathway_gain, _outreach_deltas and _draw_totals take."""
         return self.screened.of(self._membership(cohort_ids) if member is None else member)
 
-    def pathway_gain(self, levers: ScenarioLevers, patients: np.ndarray, with_draws: bool = False,
-                     odds: tuple | None = None) -> np.ndarray:
+    def pathway_gain(self, levers: ScenarioLevers, patients: np.ndarray, with_draws: bool = False) -> np.ndarray:
         """Model-based change in each patient's chance of not dropping out under the wait-cut and
         attendance levers: (coefficient sets, patients), the fitted model first, then its draws
-        when `with_draws`.  ``patients`` index ``self.screened`` (``population_index``); ``odds``,
-        when given, are their chain odds from ``_fitted_odds`` (without draws).  Resolved
+        when `with_draws`.  ``patients`` index ``self.screened`` (``population_index``).  Resolved
         outcomes are kept or rescued as the same patient would be (see the module docstring);
         in-progress patients get the expected change."""
-        sets = np.arange(self.chain.n_sets if with_draws else 1)
-        gain = np.zeros((len(sets), len(patients)))
-        if not any(levers.wait_cut_pct.values()) and not any(levers.attendance_pp.values()):
-            return gain
-        dropped_out = self.screened.dropped_out[patients]
-        open_to_change = dropped_out | self.screened.in_progress[patients]  # the levers only help
-        at = self.screened.chain_at[patients[open_to_change]]
-        before, after = odds if odds is not None else self._chain_odds(levers, at, sets)
-        finish_after = self.chain.continuation(after, at)
-        expected_change = after.attend * finish_after - before.attend * self.chain.continuation(before, at)
-        gain[:, open_to_change] = np.where(dropped_out[open_to_change],
-                                           self._rescued(before, after) * finish_after, expected_change)
-        return gain
+        return self._group_gain(levers, self._group(patients, np.arange(self.chain.n_sets if with_draws else 1)))
 
-    def pathway_funnel(self, levers: ScenarioLevers, patients: np.ndarray, extra_positives: float,
-                       odds: tuple | None = None) -> list[dict]:
-        """Expected patients at each step, baseline and with the levers, from the same model-based
-        projection as the headline: resolved patients as observed (dropouts rescued with their
-        chance), in-progress ones with their chance of getting there.  Extra positive screens
-        from an uptake drive follow the baseline's step shares.  ``patients`` and ``odds`` as
-        for pathway_gain."""
-        observed = self.screened.observed[:, patients]
-        baseline, scenario = observed.copy(), observed.copy()
-        in_progress = self.screened.in_progress[patients]
-        open_to_change = self.screened.dropped_out[patients] | in_progress
-        if open_to_change.any():
-            at = self.screened.chain_at[patients[open_to_change]]
-            before, after = odds if odds is not None else self._chain_odds(levers, at, np.array([0]))
-            waiting = in_progress[open_to_change]
-            baseline[:, open_to_change] = np.where(waiting, self.chain.reached(before.attend, before, at)[:, 0],
-                                                   observed[:, open_to_change])
-            weight = np.where(waiting, after.attend, self._rescued(before, after))
-            scenario[:, open_to_change] = self.chain.reached(weight, after, at)[:, 0]
-        n = len(patients)
-        base_counts = np.concatenate([[n], baseline.sum(axis=1)])
+    def _funnel(self, cohort: CohortState, after, extra_positives: float) -> list[dict]:
+        """Expected patients at each step, baseline and with the levers (``after``: the fitted
+        group's odds under them), from the same model-based projection as the headline: resolved
+        patients as observed (dropouts rescued with their chance), in-progress ones with their
+        chance of getting there.  Extra positive screens from an uptake drive follow the
+        baseline's step shares."""
+        group, scenario = cohort.fitted, cohort.observed.copy()
+        if group.open.any():
+            waiting = ~group.dropped_out
+            weight = np.where(waiting, after.attend, self._rescued(group.before, after))
+            scenario[:, group.open] = self.chain.reached(weight, after, group.at)[:, 0]
+        n, base_counts = len(cohort.patients), cohort.funnel_baseline
         scenario_counts = np.concatenate([[n], scenario.sum(axis=1)]) + extra_positives * base_counts / n
         return [{"step": step, "baseline": float(b), "scenario": float(sc)}
                 for step, b, sc in zip(FUNNEL_STEPS, base_counts, scenario_counts)]
+
+    def _cohort(self, member: np.ndarray) -> CohortState:
+        """The cohort's state before any lever, derived on its first projection and kept for the
+        next slider moves (the COHORTS_KEPT most recent cohorts)."""
+        key = hashlib.blake2b(np.packbits(member).tobytes(), digest_size=16).digest()
+        with self._cohorts_lock:
+            if key in self._cohorts:
+                self._cohorts.move_to_end(key)
+                return self._cohorts[key]
+        cohort = self._derive_cohort(member)
+        with self._cohorts_lock:
+            self._cohorts[key] = cohort
+            while len(self._cohorts) > COHORTS_KEPT:
+                self._cohorts.popitem(last=False)
+        return cohort
+
+    def _derive_cohort(self, member: np.ndarray) -> CohortState:
+        patients = self.population_index(member=member)
+        fitted = self._group(patients, np.array([0]))
+        observed = self.screened.observed[:, patients]
+        baseline = observed.copy()
+        if fitted.open.any():
+            waiting = ~fitted.dropped_out
+            baseline[:, fitted.open] = np.where(waiting, self.chain.reached(fitted.before.attend, fitted.before,
+                                                                             fitted.at)[:, 0],
+                                                observed[:, fitted.open])
+        screened = member & self._was_screened
+        n_screened = np.count_nonzero(screened)
+        positive_share = (float(np.count_nonzero(self._screened_positive[screened]) / n_screened) if n_screened
+                          else float("nan"))
+        return CohortState(
+            member=member, patients=patients, fitted=fitted, base=self.screened.non_dropout[patients],
+            in_progress=int(np.count_nonzero(self.screened.in_progress[patients])), observed=observed,
+            funnel_baseline=np.concatenate([[len(patients)], baseline.sum(axis=1)]),
+            closed=self._closed.records(member), members=int(np.count_nonzero(member)),
+            positive_share=positive_share, scores=self._ranking[member[self._score_patient]])
 
     def population(self, cohort_ids=None, member: np.ndarray | None = None) -> pd.DataFrame:
         """Patients with a positive screen by the as-of date, with baseline non-dropout
@@ -250,7 +283,9 @@ class ScenarioEngine:
         """The cohort's patients the outreach lever calls, best first: their scores' patient_id,
         awaiting_stage, risk (and expected_gain), with their ``position`` in dataset.patients."""
         member = self._membership(cohort_ids) if member is None else member
-        scores = self._ranking[member[self._score_patient]]
+        return self._contacted(levers, self._ranking[member[self._score_patient]])
+
+    def _contacted(self, levers: ScenarioLevers, scores: pd.DataFrame) -> pd.DataFrame:
         n = levers.outreach_top_n if levers.outreach_top_n is not None else int(
             round(levers.outreach_top_pct * len(scores)))
         if levers.outreach_effectiveness <= 0:
@@ -265,15 +300,12 @@ class ScenarioEngine:
         confirmed = diagnosed["diagnosis_result"].astype(str) == "confirmed"
         return float(confirmed.mean()), confirmed.groupby(diagnosed["program"].astype(str)).mean().to_dict()
 
-    def _extra_positives(self, levers, member: np.ndarray) -> float:
+    @staticmethod
+    def _extra_positives(levers, cohort: CohortState) -> float:
         """Extra positive screens from higher uptake among the invited patients of the cohort."""
         if not levers.screening_uptake_pp:
             return 0.0
-        screened = member & self._was_screened
-        n_screened = np.count_nonzero(screened)
-        positive_share = (float(np.count_nonzero(self._screened_positive[screened]) / n_screened) if n_screened
-                          else float("nan"))
-        return int(np.count_nonzero(member)) * levers.screening_uptake_pp * positive_share
+        return cohort.members * levers.screening_uptake_pp * cohort.positive_share
 
     def _outreach_deltas(self, contacted: pd.DataFrame, patients: np.ndarray, levers: ScenarioLevers,
                          pathway_gain: np.ndarray) -> np.ndarray:
@@ -296,47 +328,58 @@ class ScenarioEngine:
             return pathway_gain + np.minimum(np.clip(of_contacted("expected_gain"), 0.0, None), remaining)
         return pathway_gain + levers.outreach_effectiveness * remaining
 
-    def _draw_totals(self, levers: ScenarioLevers, patients: np.ndarray, contacted: pd.DataFrame) -> tuple:
+    def _draw_totals(self, levers: ScenarioLevers, patients: np.ndarray, contacted: pd.DataFrame,
+                     group: ChainGroup | None = None) -> tuple:
         """Totals over the cohort of (all levers' gain, the outreach's gain) under each of the
         attendance model's coefficient draws, from at most DRAW_PATIENTS of the population
-        ``patients`` (scaled up)."""
+        ``patients`` (scaled up); ``group``: those patients' ``_draw_group`` when kept."""
+        n = len(patients)
+        group = self._draw_group(patients) if group is None else group
+        pathway = self._group_gain(levers, group)
+        deltas = self._outreach_deltas(contacted, group.patients, levers, pathway)
+        totals = scaled_draw_totals(deltas[1:], deltas[0], n)
+        costed_totals = scaled_draw_totals(deltas[1:] - pathway[1:], deltas[0] - pathway[0], n)
+        return totals, costed_totals
+
+    def _draw_group(self, patients: np.ndarray) -> ChainGroup:
+        """The patients the draws are evaluated on, with every coefficient set."""
         n = len(patients)
         sample = np.arange(n)
         if n > DRAW_PATIENTS:
             # Fixed per cohort size, so a slider move does not jitter the interval.
             sample = np.sort(np.random.default_rng(n).choice(n, DRAW_PATIENTS, replace=False))
-        sampled = patients[sample]
-        pathway = self.pathway_gain(levers, sampled, with_draws=True)
-        deltas = self._outreach_deltas(contacted, sampled, levers, pathway)
-        totals = scaled_draw_totals(deltas[1:], deltas[0], n)
-        costed_totals = scaled_draw_totals(deltas[1:] - pathway[1:], deltas[0] - pathway[0], n)
-        return totals, costed_totals
+        return self._group(patients[sample], np.arange(self.chain.n_sets))
 
     def project(self, levers: ScenarioLevers, cohort_ids=None, with_truth: bool = True,
                 intervals: bool = True, progress=None) -> dict:
         """``intervals``: 95 % intervals from the patients and the model's draws (the slider and
         the page want them; a baseline or a truth check does not).  ``progress(done, total)``,
         when given, is called after each re-simulation of the truth."""
-        member = self._membership(cohort_ids)
-        patients = self.population_index(member=member)
+        cohort = self._cohort(self._membership(cohort_ids))
+        patients, member = cohort.patients, cohort.member
         n = len(patients)
         if n == 0:
             return {"patients": 0, "message": "No patient in this cohort has had a positive screen yet."}
-        contacted = self.contacted(levers, member=member)
-        odds = self._fitted_odds(levers, patients)
-        pathway_gain = self.pathway_gain(levers, patients, odds=odds)
+        contacted = self._contacted(levers, cohort.scores)
+        # The fitted chain under the levers, once: the headline gain and the funnel both read it.
+        after = self._after(levers, cohort.fitted) if cohort.fitted.open.any() else None
+        pathway_gain = self._group_gain(levers, cohort.fitted, after)
         delta = self._outreach_deltas(contacted, patients, levers, pathway_gain)[0]
         # The part of each patient's gain that the outreach adds on top of the other levers:
         # the only lever with a cost, so the only gain a cost per extra completion divides.
         outreach_delta = delta - pathway_gain[0]
-        draw_totals = self._draw_totals(levers, patients, contacted) if intervals else (None, None)
-        extra_positives = self._extra_positives(levers, member)
+        draw_totals = (None, None)
+        if intervals:
+            if cohort.draws is None:
+                cohort.draws = self._draw_group(patients)
+            draw_totals = self._draw_totals(levers, patients, contacted, cohort.draws)
+        extra_positives = self._extra_positives(levers, cohort)
         arithmetic = stage_conversion_arithmetic(
-            levers, self._closed.records(member), n, contacted["awaiting_stage"].tolist(),
+            levers, cohort.closed, n, contacted["awaiting_stage"].tolist(),
             extra_positives, self.stage_fits, self.confirmed_share, self.lead_floor)
-        base = self.screened.non_dropout[patients]
+        base = cohort.base
         result = {
-            "patients": int(n), "in_progress": int(np.count_nonzero(self.screened.in_progress[patients])),
+            "patients": int(n), "in_progress": cohort.in_progress,
             "contacted": int(len(contacted)),
             "extra_positive_screens": float(extra_positives),
             "levers": levers.to_dict(),
@@ -352,7 +395,7 @@ class ScenarioEngine:
                                               extra_positives, levers, len(contacted),
                                               np.full(n, arithmetic["outreach_extra"] / n), None),
             },
-            "funnel": self.pathway_funnel(levers, patients, extra_positives, odds),
+            "funnel": self._funnel(cohort, after, extra_positives),
             "arithmetic_detail": arithmetic,
             "arithmetic_only_levers": ["screening uptake"] if levers.screening_uptake_pp else [],
         }

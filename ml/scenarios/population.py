@@ -119,3 +119,38 @@ class PatientPositions:
             positions = positions[positions >= 0]
         mask[positions] = True
         return mask
+
+
+@dataclass(frozen=True)
+class ChainGroup:
+    """Patients of a population (indices into ScreenedPatients) with what no lever changes:
+    who is open to change (dropped out or in progress; the levers only help), their pathway
+    chain rows, and their chain odds and continuation without the levers, for the coefficient
+    sets ``sets`` (``pathway_chain.StageOdds``, (sets, open patients))."""
+    patients: np.ndarray
+    sets: np.ndarray
+    open: np.ndarray
+    at: np.ndarray
+    dropped_out: np.ndarray
+    before: object
+    finish_before: np.ndarray
+
+
+@dataclass
+class CohortState:
+    """What a projection needs of one cohort before any lever acts, kept between slider moves
+    (the cohort's mask is the key): its population, the fitted chain's group and the model
+    draws' group (set on first use), the baseline funnel counts, the arithmetic's closed
+    decision points, the screening shares and the scores the outreach lever ranks."""
+    member: np.ndarray
+    patients: np.ndarray
+    fitted: ChainGroup
+    base: np.ndarray
+    in_progress: int
+    observed: np.ndarray
+    funnel_baseline: np.ndarray
+    closed: tuple
+    members: int
+    positive_share: float
+    scores: pd.DataFrame
+    draws: ChainGroup | None = None

@@ -229,3 +229,16 @@ def test_outreach_gains_land_on_the_contacted_patients(engine):
     expected = np.minimum(np.clip(in_pop["expected_gain"].fillna(0.0), 0.0, None), in_pop["risk"].fillna(0.0))
     assert result["outreach_extra_completions"] == pytest.approx(float(expected.sum()), rel=1e-12)
     assert result["outreach_extra_completions"] > 0
+
+
+def test_kept_cohort_state_belongs_to_its_cohort(engine, default_bundle):
+    """A cohort's state before the levers is kept between slider moves, keyed by its mask: two
+    cohorts of the same size must not share it, and a kept state must project what a freshly
+    derived one does."""
+    ids = default_bundle[0].patients["patient_id"]
+    first, second = ids.iloc[:20_000], ids.iloc[20_000:40_000]
+    levers = PRESETS["pathway_optimisation"]
+    kept = [engine.project(levers, cohort_ids=cohort, with_truth=False) for cohort in (first, second, first)]
+    assert kept[0] == kept[2] and kept[0] != kept[1]
+    engine._cohorts.clear()
+    assert engine.project(levers, cohort_ids=second, with_truth=False) == kept[1]
