@@ -93,7 +93,9 @@ class PathwayChain:
         program = latest["program"].astype(str)
         self.confirmed = program.map(confirmed_share).fillna(0.0).to_numpy(float)
         made_up = made_up_share(all_rows[resolved], ["awaiting_stage", "program"])
-        self.not_made_up = {stage: 1 - np.asarray([made_up.get((stage, p), 0.0) for p in program], dtype=float)
+        # Looked up once per program, not per patient (a MultiIndex look-up each: 9 s at 1M patients).
+        codes, programs = pd.factorize(program, use_na_sentinel=False)
+        self.not_made_up = {stage: 1 - np.asarray([made_up.get((stage, p), 0.0) for p in programs], dtype=float)[codes]
                             for stage in DECISION_STAGES}
         self.ahead = {stage: self._stage_ahead(model, coefficient_sets, latest, all_rows, stage) for stage in AHEAD}
         # The wait tables as (sets, level × day), so a look-up is one `take` per row of indices.
