@@ -120,7 +120,7 @@ def scenario_engine(dataset, models, log: Log, readiness=None) -> tuple[object, 
     from ml.scenarios.engine import ScenarioEngine  # late import: keeps the module light for its tests
 
     try:
-        return ScenarioEngine(dataset, models), None
+        return ScenarioEngine.cached(dataset, models), None
     except ValueError as error:
         log(f"scenarios unavailable: {error}")
         reason = str(error)

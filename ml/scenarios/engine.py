@@ -41,6 +41,7 @@ from ml.scenarios.pathway_chain import PathwayChain
 from ml.scenarios.arithmetic import FUNNEL_STEPS, stage_conversion_arithmetic, wait_elasticity
 from ml.scenarios.intervals import projection_intervals, scaled_draw_totals
 from ml.scenarios.levers import ScenarioLevers
+from ml.code_fingerprint import source_fingerprint
 from ml.risk.training import ModelBundle
 from ml.workspace import AnalyticWorkspace
 
@@ -52,6 +53,12 @@ MODEL_DRAWS = 30
 DRAW_PATIENTS = 20_000
 # Redrawn call outcomes averaged in the ground truth of the outreach lever (benefit model).
 TRUTH_CALL_DRAWS = 16
+# The code that shapes the engine's fitted state: a changed rule gives another cache key.
+ENGINE_MODULES = ("ml.scenarios.engine", "ml.scenarios.attendance", "ml.scenarios.pathway_chain",
+                  "ml.scenarios.arithmetic", "ml.scenarios.wait_splines", "ml.scenarios.levers")
+# Held by reference, not part of the fitted state: the inputs, the workspace's shared tables,
+# the synthetic world (re-read from the manifest) and the truth cache.
+_ATTACHED = ("dataset", "bundle", "rows", "journeys", "resimulator", "_truth_cache")
 
 
 # The levers' names in an attribution, and whether the engine has a cost for them.
@@ -97,15 +104,12 @@ class ScenarioEngine:
                 "Scenarios model the default screening → diagnosis → treatment → follow-up pathway with its "
                 f"programs and windows; this dataset defines its own ({' → '.join(dataset.pathway.stage_names)}, "
                 f"{', '.join(dataset.pathway.program_names)}), so no projection is offered rather than a wrong one.")
-        self.dataset, self.bundle = dataset, bundle
-        workspace = AnalyticWorkspace.of(dataset)  # rows derived once, shared with training
-        self.rows = workspace.decision_day_rows
+        self._attach(dataset, bundle)
         # Integer patient positions: cohort membership becomes an array lookup instead of
         # string matching (which is slow for Arrow-backed strings) on every slider move.
         self._patients = pd.Index(dataset.patients["patient_id"].to_numpy(dtype=object))
         self._row_patient = self._position(self.rows["patient_id"])
         self._score_patient = self._position(bundle.scores["patient_id"])
-        self.journeys = workspace.journeys.set_index("patient_id")
         self._resolved = resolved_decision_rows(self.rows, dataset.as_of)
         self.lead_floor = float(np.nanmin(self.rows["lead_days"])) if self.rows["lead_days"].notna().any() else 0.0
         self.stage_fits = wait_elasticity(self.rows[self._resolved])
@@ -113,21 +117,48 @@ class ScenarioEngine:
         self.chain, self._chain_position = self._build_chain()
         everyone, all_sets = np.arange(len(self.chain.stage)), np.arange(self.chain.n_sets)
         self._chain_baseline = self.chain.odds({}, {}, everyone, all_sets).compact()
-        self.resimulator = None
-        if has_ground_truth(dataset):
-            # The synthetic world is a leaf: loaded only for a dataset that carries its ground truth.
-            from data.synthetic.resimulate import Resimulator
-
-            self.resimulator = Resimulator.from_manifest(dataset.manifest)
         if self.resimulator is not None:
             self._resim_patient = self._position(self.resimulator.population.patients["patient_id"])
-        self._truth_cache: dict = {}
         # The outreach lever uses the benefit model when there is one (ml.targeting): contacted =
         # top by expected gain, each gains their expected gain; otherwise top by risk, each
         # losing `effectiveness` of their risk.
         gains = bundle.scores["expected_gain"] if "expected_gain" in bundle.scores.columns else None
         self.uses_benefit_model = gains is not None and bool(gains.notna().any())
         self.outreach_ranking = "expected_gain" if self.uses_benefit_model else "risk"
+
+    @classmethod
+    def cached(cls, dataset: Dataset, bundle: ModelBundle) -> "ScenarioEngine":
+        """The engine, its fitted state (attendance model, chain, stage fits) loaded from the
+        workspace's cache folder when this dataset, these models and this code built it before
+        (a cached start at 1M would otherwise refit it for a minute), else built and saved."""
+        if not bundle.key:  # models from outside the registry: nothing identifies them across starts
+            return cls(dataset, bundle)
+        key = f"{bundle.key}-{source_fingerprint(ENGINE_MODULES)[:12]}-d{MODEL_DRAWS}"
+        engine = AnalyticWorkspace.of(dataset).artifact("scenario_engine", key, lambda: cls(dataset, bundle))
+        if engine.dataset is None:
+            engine._attach(dataset, bundle)
+        return engine
+
+    def _attach(self, dataset: Dataset, bundle: ModelBundle) -> None:
+        """Hold the inputs and the workspace's shared tables (never pickled with the fitted state)."""
+        self.dataset, self.bundle = dataset, bundle
+        workspace = AnalyticWorkspace.of(dataset)  # rows derived once, shared with training
+        self.rows = workspace.decision_day_rows
+        self.journeys = workspace.journeys.set_index("patient_id")
+        self.resimulator = None
+        if has_ground_truth(dataset):
+            # The synthetic world is a leaf: loaded only for a dataset that carries its ground truth.
+            from data.synthetic.resimulate import Resimulator
+
+            self.resimulator = Resimulator.from_manifest(dataset.manifest)
+        self._truth_cache: dict = {}
+
+    def __getstate__(self) -> dict:
+        return {name: value for name, value in self.__dict__.items() if name not in _ATTACHED}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.__dict__.update(dict.fromkeys(_ATTACHED))  # _attach() fills them
 
     # ------------------------------------------------------------------ building blocks
     def _position(self, ids) -> np.ndarray:
