@@ -30,6 +30,8 @@ Methods
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 
@@ -58,7 +60,8 @@ ENGINE_MODULES = ("ml.scenarios.engine", "ml.scenarios.attendance", "ml.scenario
                   "ml.scenarios.arithmetic", "ml.scenarios.wait_splines", "ml.scenarios.levers")
 # Held by reference, not part of the fitted state: the inputs, the workspace's shared tables,
 # the synthetic world (re-read from the manifest) and the truth cache.
-_ATTACHED = ("dataset", "bundle", "rows", "journeys", "resimulator", "_truth_cache")
+_ATTACHED = ("dataset", "bundle", "rows", "journeys", "_resimulator", "_truth_cache", "_truth_lock")
+_UNREAD = object()  # the synthetic world not read yet
 
 
 # The levers' names in an attribution, and whether the engine has a cost for them.
@@ -117,8 +120,6 @@ class ScenarioEngine:
         self.chain, self._chain_position = self._build_chain()
         everyone, all_sets = np.arange(len(self.chain.stage)), np.arange(self.chain.n_sets)
         self._chain_baseline = self.chain.odds({}, {}, everyone, all_sets).compact()
-        if self.resimulator is not None:
-            self._resim_patient = self._position(self.resimulator.population.patients["patient_id"])
         # The outreach lever uses the benefit model when there is one (ml.targeting): contacted =
         # top by expected gain, each gains their expected gain; otherwise top by risk, each
         # losing `effectiveness` of their risk.
@@ -145,13 +146,30 @@ class ScenarioEngine:
         workspace = AnalyticWorkspace.of(dataset)  # rows derived once, shared with training
         self.rows = workspace.decision_day_rows
         self.journeys = workspace.journeys.set_index("patient_id")
-        self.resimulator = None
-        if has_ground_truth(dataset):
-            # The synthetic world is a leaf: loaded only for a dataset that carries its ground truth.
-            from data.synthetic.resimulate import Resimulator
-
-            self.resimulator = Resimulator.from_manifest(dataset.manifest)
+        self._resimulator = _UNREAD
         self._truth_cache: dict = {}
+        self._truth_lock = threading.Lock()
+
+    @property
+    def resimulator(self):
+        """The synthetic world the ground truth re-simulates, or None for data without one. Read
+        from the manifest on first use (a truth check), not at start-up: 2-4 s at 1M patients."""
+        if self._resimulator is _UNREAD:
+            with self._truth_lock:
+                if self._resimulator is _UNREAD:
+                    resimulator = None
+                    if has_ground_truth(self.dataset):
+                        # The synthetic world is a leaf: loaded only for a dataset that carries its ground truth.
+                        from data.synthetic.resimulate import Resimulator
+
+                        resimulator = Resimulator.from_manifest(self.dataset.manifest)
+                        self._resim_patient = self._position(resimulator.population.patients["patient_id"])
+                    self._resimulator = resimulator
+        return self._resimulator
+
+    @resimulator.setter
+    def resimulator(self, value) -> None:
+        self._resimulator = value
 
     def __getstate__(self) -> dict:
         return {name: value for name, value in self.__dict__.items() if name not in _ATTACHED}
