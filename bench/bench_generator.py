@@ -1,7 +1,9 @@
 """Benchmark the synthetic generator: wall time and peak memory at 50k and 1M patients.
 
 Each size runs in a fresh subprocess so its peak RSS is its own.
-    .venv/bin/python bench/bench_generator.py [--sizes 50000 1000000]
+    .venv/bin/python bench/bench_generator.py [--sizes 50000 1000000] [--keep DIR]
+--keep DIR writes each dataset to DIR/<patients> and keeps it (e.g. a 10M dataset for the
+filter-latency bench) instead of a temporary folder.
 Writes bench/results/generator.json; copy the table into bench/RESULTS.md.
 """
 from __future__ import annotations
@@ -37,18 +39,21 @@ print(json.dumps({{"patients": n, "events": len(tables["events"]), "decision_poi
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[50_000, 1_000_000])
+    parser.add_argument("--keep", type=Path, help="keep each dataset in KEEP/<patients>/data")
     args = parser.parse_args()
     rows = []
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT)), str(n), f"{tmp}/data"],
+            target = args.keep / str(n) / "data" if args.keep else Path(tmp) / "data"
+            out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT)), str(n), str(target)],
                                  capture_output=True, text=True, check=True)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(rows[-1], flush=True)
     result = {"date": str(date.today()), "machine": f"{platform.node()} {platform.machine()}, "
               f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}", "runs": rows}
     (ROOT / "bench" / "results").mkdir(exist_ok=True)
-    (ROOT / "bench" / "results" / "generator.json").write_text(json.dumps(result, indent=2))
+    name = "generator.json" if args.sizes == [50_000, 1_000_000] else f"generator-{'-'.join(map(str, args.sizes))}.json"
+    (ROOT / "bench" / "results" / name).write_text(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

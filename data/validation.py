@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from data.pathway import DEFAULT_PATHWAY, Pathway
 from data.schema import EVENT_COLUMNS, PATIENT_COLUMNS, Column, table_columns
@@ -418,6 +420,14 @@ def _check_events(events: pd.DataFrame, patients: pd.DataFrame, as_of, source: s
     return problems
 
 
+def _among(values: pd.Series, known: pd.Series) -> np.ndarray:
+    """values.isin(known) as a boolean array, missing values False, through Arrow's hash look-up:
+    pandas' isin on Arrow-backed strings turns all the known values into a Python list first
+    (8 s of every start at 1M patients, against 0.4 s)."""
+    found = pc.is_in(pa.array(values, type=pa.string()), value_set=pa.array(known.dropna(), type=pa.string()))
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False).astype(bool)
+
+
 def check_outreach(outreach: pd.DataFrame, patients: pd.DataFrame, as_of, source: str = "outreach",
                    pathway: Pathway = DEFAULT_PATHWAY) -> list[Problem]:
     """The outreach log's rules on a typed table: dispositions and awaited stages from the
@@ -427,8 +437,8 @@ def check_outreach(outreach: pd.DataFrame, patients: pd.DataFrame, as_of, source
     problems += check_values(outreach, columns, source)
     problems += _check_after_as_of(outreach, "date", as_of, source, ["awaited_stage"])
     if _has(outreach, "patient_id") and _has(patients, "patient_id"):
-        known = pd.Index(patients["patient_id"].dropna().unique())
-        orphan = (outreach["patient_id"].notna() & ~outreach["patient_id"].isin(known)).to_numpy()
+        referenced = outreach["patient_id"]
+        orphan = referenced.notna().to_numpy() & ~_among(referenced, patients["patient_id"])
         if orphan.any():
             problems.append(Problem(source, "patient_id", "unknown_patient",
                                     f"{_rows_verb(int(orphan.sum()), 'refers', 'refer')} to patients not in the "

@@ -20,6 +20,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+import joblib
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -189,6 +190,39 @@ class AnalyticWorkspace:
         return self._table(name, lambda: rows.pilot_rows(patients, events, outreach, as_of, pathway,
                                                          step_days=step_days, points=self.decision_points))
 
+    def artifact(self, name: str, key: str, build: Callable[[], object]) -> object:
+        """An object built from this workspace's tables (e.g. the scenario engine's fitted state),
+        kept in the cache folder beside them under ``key`` (what else it depends on: a model key,
+        a code fingerprint), so a cached start loads it instead of building it again. Written
+        atomically; a file that cannot be read is deleted and the object built again, with one
+        log line. Not kept in memory: the caller holds the object."""
+        path = None if self.cache_dir is None else self.cache_dir / self.key / f"{name}-{key}.joblib"
+        if path is not None and path.exists():
+            try:
+                return joblib.load(path)
+            except Exception as error:  # noqa: BLE001 - a truncated or stale pickle can raise almost anything
+                path.unlink(missing_ok=True)
+                self.log(f"workspace artifact {name} could not be read ({type(error).__name__}): deleted, "
+                         "building it again")
+        built = build()
+        if path is not None:
+            try:
+                fresh_key = not path.parent.exists()
+                path.parent.mkdir(parents=True, exist_ok=True)
+                handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+                os.close(handle)
+                try:
+                    joblib.dump(built, temporary)
+                    os.replace(temporary, path)
+                finally:
+                    Path(temporary).unlink(missing_ok=True)
+                if fresh_key:
+                    _prune_old_keys(path.parent.parent, keep=path.parent.name)
+                _prune_old_artifacts(path)
+            except OSError as error:  # the cache is an optimisation: a full or read-only disk costs speed only
+                self.log(f"workspace artifact {name} not saved ({error}); it is built again at the next start")
+        return built
+
     def release(self, *names: str) -> None:
         """Drop these tables (a name, or a family such as "pilot_rows") from memory; they stay on
         disk. Training's rows are not needed to serve, so no worker keeps them for its whole life."""
@@ -245,6 +279,14 @@ class AnalyticWorkspace:
                 _prune_old_keys(path.parent.parent, keep=path.parent.name)
         except OSError as error:  # the cache is an optimisation: a full or read-only disk costs speed only
             self.log(f"workspace table {name} not saved ({error}); it is derived again at the next start")
+
+
+def _prune_old_artifacts(kept: Path) -> None:
+    """Remove the other versions of an artifact (other model keys) beside ``kept``: one is served."""
+    family = kept.name.split("-", 1)[0]
+    for other in kept.parent.glob(f"{family}-*.joblib"):
+        if other != kept:
+            other.unlink(missing_ok=True)
 
 
 def _prune_old_keys(root: Path, keep: str) -> None:

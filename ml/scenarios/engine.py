@@ -47,6 +47,7 @@ from ml.scenarios.arithmetic import (ARITHMETIC_COLUMNS, FUNNEL_STEPS, ClosedDec
 from ml.scenarios.intervals import projection_intervals, scaled_draw_totals
 from ml.scenarios.levers import ScenarioLevers
 from ml.scenarios.population import ChainGroup, CohortState, PatientPositions, ScreenedPatients
+from ml.code_fingerprint import source_fingerprint
 from ml.risk.training import ModelBundle
 from ml.workspace import AnalyticWorkspace
 
@@ -60,6 +61,15 @@ DRAW_PATIENTS = 20_000
 COHORTS_KEPT = 4
 # Redrawn call outcomes averaged in the ground truth of the outreach lever (benefit model).
 TRUTH_CALL_DRAWS = 16
+# The code that shapes the engine's fitted state: a changed rule gives another cache key.
+ENGINE_MODULES = ("ml.scenarios.engine", "ml.scenarios.attendance", "ml.scenarios.pathway_chain",
+                  "ml.scenarios.arithmetic", "ml.scenarios.wait_splines", "ml.scenarios.levers",
+                  "ml.scenarios.population")
+# Held by reference, not part of the fitted state: the inputs, the workspace's shared tables,
+# the synthetic world (re-read from the manifest), the truth cache and the kept cohort states.
+_ATTACHED = ("dataset", "bundle", "rows", "journeys", "_resimulator", "_truth_cache", "_truth_lock",
+             "_cohorts", "_cohorts_lock")
+_UNREAD = object()  # the synthetic world not read yet
 
 
 # The levers' names in an attribution, and whether the engine has a cost for them.
@@ -105,16 +115,13 @@ class ScenarioEngine:
                 "Scenarios model the default screening → diagnosis → treatment → follow-up pathway with its "
                 f"programs and windows; this dataset defines its own ({' → '.join(dataset.pathway.stage_names)}, "
                 f"{', '.join(dataset.pathway.program_names)}), so no projection is offered rather than a wrong one.")
-        self.dataset, self.bundle = dataset, bundle
-        workspace = AnalyticWorkspace.of(dataset)  # rows derived once, shared with training
-        self.rows = workspace.decision_day_rows
+        self._attach(dataset, bundle)
         # Integer patient positions: cohort membership becomes an array lookup instead of
         # string matching (which is slow for Arrow-backed strings) on every slider move.
         self._positions = PatientPositions(dataset.patients["patient_id"])
         self._patients = self._positions.index
         self._row_patient = self._position(self.rows["patient_id"])
         self._score_patient = self._position(bundle.scores["patient_id"])
-        self.journeys = workspace.journeys.set_index("patient_id")
         self._resolved = resolved_decision_rows(self.rows, dataset.as_of)
         self.lead_floor = float(np.nanmin(self.rows["lead_days"])) if self.rows["lead_days"].notna().any() else 0.0
         self.stage_fits = wait_elasticity(self.rows[self._resolved])
@@ -135,15 +142,6 @@ class ScenarioEngine:
         journey = self.journeys.loc[self._patients]
         self._was_screened = journey["screening_date"].notna().to_numpy()
         self._screened_positive = (journey["screening_result"].astype(str) == "positive").to_numpy()
-        self.resimulator = None
-        if has_ground_truth(dataset):
-            # The synthetic world is a leaf: loaded only for a dataset that carries its ground truth.
-            from data.synthetic.resimulate import Resimulator
-
-            self.resimulator = Resimulator.from_manifest(dataset.manifest)
-        if self.resimulator is not None:
-            self._resim_patient = self._position(self.resimulator.population.patients["patient_id"])
-        self._truth_cache: dict = {}
         # The outreach lever uses the benefit model when there is one (ml.targeting): contacted =
         # top by expected gain, each gains their expected gain; otherwise top by risk, each
         # losing `effectiveness` of their risk.
@@ -155,8 +153,60 @@ class ScenarioEngine:
         self._ranking = bundle.scores[ranking_columns].assign(position=self._score_patient)
         self._screened_index = np.full(len(self._patients), -1, dtype=np.int64)
         self._screened_index[self.screened.patient] = np.arange(len(self.screened))
+
+    @classmethod
+    def cached(cls, dataset: Dataset, bundle: ModelBundle) -> "ScenarioEngine":
+        """The engine, its fitted state (attendance model, chain, stage fits) loaded from the
+        workspace's cache folder when this dataset, these models and this code built it before
+        (a cached start at 1M would otherwise refit it for a minute), else built and saved."""
+        if not bundle.key:  # models from outside the registry: nothing identifies them across starts
+            return cls(dataset, bundle)
+        key = f"{bundle.key}-{source_fingerprint(ENGINE_MODULES)[:12]}-d{MODEL_DRAWS}"
+        engine = AnalyticWorkspace.of(dataset).artifact("scenario_engine", key, lambda: cls(dataset, bundle))
+        if engine.dataset is None:
+            engine._attach(dataset, bundle)
+        return engine
+
+    def _attach(self, dataset: Dataset, bundle: ModelBundle) -> None:
+        """Hold the inputs and the workspace's shared tables (never pickled with the fitted state)."""
+        self.dataset, self.bundle = dataset, bundle
+        workspace = AnalyticWorkspace.of(dataset)  # rows derived once, shared with training
+        self.rows = workspace.decision_day_rows
+        self.journeys = workspace.journeys.set_index("patient_id")
+        self._resimulator = _UNREAD
+        self._truth_cache: dict = {}
+        self._truth_lock = threading.Lock()
+        # Cohort states kept between slider moves (CohortState): this process's, never pickled.
         self._cohorts: OrderedDict = OrderedDict()
         self._cohorts_lock = threading.Lock()
+
+    @property
+    def resimulator(self):
+        """The synthetic world the ground truth re-simulates, or None for data without one. Read
+        from the manifest on first use (a truth check), not at start-up: 2-4 s at 1M patients."""
+        if self._resimulator is _UNREAD:
+            with self._truth_lock:
+                if self._resimulator is _UNREAD:
+                    resimulator = None
+                    if has_ground_truth(self.dataset):
+                        # The synthetic world is a leaf: loaded only for a dataset that carries its ground truth.
+                        from data.synthetic.resimulate import Resimulator
+
+                        resimulator = Resimulator.from_manifest(self.dataset.manifest)
+                        self._resim_patient = self._position(resimulator.population.patients["patient_id"])
+                    self._resimulator = resimulator
+        return self._resimulator
+
+    @resimulator.setter
+    def resimulator(self, value) -> None:
+        self._resimulator = value
+
+    def __getstate__(self) -> dict:
+        return {name: value for name, value in self.__dict__.items() if name not in _ATTACHED}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.__dict__.update(dict.fromkeys(_ATTACHED))  # _attach() fills them
 
     # ------------------------------------------------------------------ building blocks
     def _position(self, ids) -> np.ndarray:

@@ -93,7 +93,8 @@ class PathwayChain:
         program = latest["program"].astype(str)
         self.confirmed = program.map(confirmed_share).fillna(0.0).to_numpy(float)
         made_up = made_up_share(all_rows[resolved], ["awaiting_stage", "program"])
-        # Looked up once per program, not per patient (a MultiIndex look-up each: 9 s at 1M patients).
+        # Looked up once per program, not per patient (a MultiIndex look-up each: 9 s at 1M patients);
+        # a missing program keeps its own code (the default sentinel -1 would read the last program's).
         codes, programs = pd.factorize(program, use_na_sentinel=False)
         self.not_made_up = {stage: 1 - np.asarray([made_up.get((stage, p), 0.0) for p in programs], dtype=float)[codes]
                             for stage in DECISION_STAGES}

@@ -47,3 +47,61 @@ def test_start_up_derives_each_table_once_and_a_cached_start_derives_nothing(sma
     assert sum(counts.values()) == 0, counts
     pd.testing.assert_frame_equal(cached.cohort_frame, first.cohort_frame)
     pd.testing.assert_frame_equal(cached.lookup.scoring_features, first.lookup.scoring_features)
+
+
+def _count_engine_builds(monkeypatch) -> Counter:
+    from ml.scenarios import engine as scenario_engine
+
+    builds = Counter()
+    build = scenario_engine.ScenarioEngine._build_chain
+
+    def counted(self):
+        builds["attendance model and chain"] += 1
+        return build(self)
+
+    monkeypatch.setattr(scenario_engine.ScenarioEngine, "_build_chain", counted)
+    return builds
+
+
+def test_a_cached_start_loads_the_scenario_engine_and_projects_the_same(small_dataset, runtime, monkeypatch):
+    """At 1M the engine's fit (attendance model, every patient's chain) took a minute of each
+    start; a cached start now loads it. Fails if the cache is never read, or if the loaded engine
+    lost part of its state or its attachment to this start's data and models."""
+    from ml import registry
+    from ml.scenarios.levers import ScenarioLevers
+
+    monkeypatch.setattr(registry, "_loaded", {})
+    builds = _count_engine_builds(monkeypatch)
+    first = _start(runtime, fresh_copy(small_dataset))
+    assert builds["attendance model and chain"] == 1
+    monkeypatch.setattr(registry, "_loaded", {})
+    cached = _start(runtime, fresh_copy(small_dataset))
+    assert builds["attendance model and chain"] == 1, "a cached start fitted the scenario engine again"
+    assert cached.scenarios.dataset is cached.dataset and cached.scenarios.bundle is cached.models
+    levers = ScenarioLevers(wait_cut_pct={"diagnosis": 0.3, "follow_up": 0.2}, attendance_pp={"treatment": 0.05},
+                            outreach_top_pct=0.2, outreach_effectiveness=0.3)
+    cohort = first.cohort_frame["patient_id"][first.cohort_frame["site"] == first.sites[0]]
+    for ids in (None, cohort):
+        assert cached.scenarios.project(levers, ids) == first.scenarios.project(levers, ids)
+
+
+def test_an_unreadable_scenario_engine_file_is_rebuilt_with_one_log_line(small_dataset, runtime, monkeypatch):
+    from ml import registry
+    from ml.scenarios.levers import ScenarioLevers
+
+    monkeypatch.setattr(registry, "_loaded", {})
+    first = _start(runtime, fresh_copy(small_dataset))
+    [saved] = (runtime.cache_dir / "workspace").glob("*/scenario_engine-*.joblib")
+    saved.write_bytes(saved.read_bytes()[:1000])  # a write cut short by a full disk or a killed process
+    monkeypatch.setattr(registry, "_loaded", {})
+    builds = _count_engine_builds(monkeypatch)
+    lines = []
+    server = Flask("startup-heal")
+    context.init_cache(server, runtime, log=lambda message: None)
+    healed = context.load(server, dataset=fresh_copy(small_dataset), settings=runtime, log=lines.append,
+                          training_config=fast_training_config())
+    assert builds["attendance model and chain"] == 1
+    assert [line for line in lines if "scenario_engine could not be read" in line]
+    levers = ScenarioLevers(wait_cut_pct={"treatment": 0.3})
+    assert healed.scenarios.project(levers) == first.scenarios.project(levers)
+    assert saved.exists() and saved.stat().st_size > 1000  # written again, whole
