@@ -116,8 +116,8 @@ class ScenarioEngine:
                 f"programs and windows; this dataset defines its own ({' → '.join(dataset.pathway.stage_names)}, "
                 f"{', '.join(dataset.pathway.program_names)}), so no projection is offered rather than a wrong one.")
         self._attach(dataset, bundle)
-        # Integer patient positions: cohort membership becomes an array lookup instead of
-        # string matching (which is slow for Arrow-backed strings) on every slider move.
+        # Integer patient positions: cohort membership becomes a mask (population.PatientPositions)
+        # instead of string matching (slow for Arrow-backed strings) on every slider move.
         self._positions = PatientPositions(dataset.patients["patient_id"])
         self._patients = self._positions.index
         self._row_patient = self._position(self.rows["patient_id"])

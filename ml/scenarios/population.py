@@ -3,8 +3,9 @@
 A Scenarios slider move projects the levers onto a cohort's positive screens. Looking the
 cohort's patient ids up in pandas on every move (journeys, scores, chain rows) cost half a
 second at 1M patients; here each screened patient's outcome, baseline and positions (in the
-dataset, the pathway chain, the decision rows) are derived once, so a cohort's population
-is a boolean mask over arrays.
+dataset and the pathway chain) are derived once, so a cohort's population is a boolean mask
+over arrays (``ScreenedPatients``, the mask from ``PatientPositions``), and what a cohort
+needs before any lever acts is kept between moves (``ChainGroup``, ``CohortState``).
 """
 from __future__ import annotations
 
@@ -39,9 +40,9 @@ class ScreenedPatients:
     @classmethod
     def derive(cls, rows: pd.DataFrame, journeys: pd.DataFrame, scores: pd.DataFrame, patient_position,
                chain_position: np.ndarray) -> "ScreenedPatients":
-        """``rows``: decision-day rows; ``journeys``
-        indexed by patient id; ``patient_position(ids)`` dataset positions of ids;
-        ``chain_position`` per dataset patient, the row of their latest decision point."""
+        """``rows``: decision-day rows; ``journeys`` indexed by patient id; ``patient_position(ids)``
+        the dataset positions of ids; ``chain_position`` per dataset patient, the chain row of
+        their latest decision point."""
         first = rows.loc[(rows["awaiting_stage"] == "diagnosis").to_numpy(), ["patient_id"]].drop_duplicates()
         journey = journeys.loc[first["patient_id"]]
         status = journey["status"].to_numpy()
