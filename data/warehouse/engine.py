@@ -13,7 +13,7 @@ import pandas as pd
 from data.cohort_filter import CohortFilter, apply_cohort
 from data.pathway import DEFAULT_PATHWAY, Pathway
 from data.warehouse import numbers
-from data.warehouse.tables import COHORT_TABLE, register_frame
+from data.warehouse.tables import COHORT_TABLE, register_frame, register_tables
 
 DUCKDB, PANDAS = "duckdb", "pandas"
 
@@ -49,17 +49,19 @@ class IbisEngine:
         # created once (its name carries the data fingerprint) and then only read.
         self.shared = shared
         self._lock = threading.Lock()
-        self._pid, self._backend, self._table, self._prepared = None, None, None, None
+        self._pid, self._backend, self._tables, self._prepared = None, None, None, None
 
-    def _cohort_table(self):
+    def _cohort_tables(self) -> dict:
+        """The cohort table and the tables derived from it (data.warehouse.tables.register_tables)."""
         if self._pid != os.getpid():
             backend = self._connect()
             if not self.shared:
                 table = register_frame(backend, self.frame, self.pathway, self.table_name)
             else:
                 table = self._shared_table(backend)
-            self._pid, self._backend, self._table = os.getpid(), backend, table
-        return self._table
+            tables = register_tables(backend, table, self.pathway, self.table_name, self.shared)
+            self._pid, self._backend, self._tables = os.getpid(), backend, tables
+        return self._tables
 
     def _shared_table(self, backend):
         if self.table_name not in backend.list_tables():
@@ -71,20 +73,21 @@ class IbisEngine:
                     raise
         return backend.table(self.table_name)
 
-    def _numbers(self, page: str, cohort: CohortFilter):
+    def _numbers(self, page: str, cohort: CohortFilter, cube: bool | None = None):
         from data.warehouse.queries import PreparedQueries
 
         with self._lock:
-            table = self._cohort_table()
-            if self._prepared is None or self._prepared.table is not table:
-                self._prepared = PreparedQueries(self._backend, table, self.pathway)
-            return self._prepared.numbers(page, cohort)
+            tables = self._cohort_tables()
+            if self._prepared is None or self._prepared.tables is not tables:
+                self._prepared = PreparedQueries(self._backend, tables, self.pathway)
+            return self._prepared.numbers(page, cohort, cube)
 
-    def overview(self, cohort: CohortFilter) -> numbers.OverviewNumbers:
-        return self._numbers("overview", cohort)
+    def overview(self, cohort: CohortFilter, cube: bool | None = None) -> numbers.OverviewNumbers:
+        """``cube``: None answers from the cubes when the cohort allows; True/False forces it (tests)."""
+        return self._numbers("overview", cohort, cube)
 
-    def pathways(self, cohort: CohortFilter) -> numbers.PathwaysNumbers:
-        return self._numbers("pathways", cohort)
+    def pathways(self, cohort: CohortFilter, cube: bool | None = None) -> numbers.PathwaysNumbers:
+        return self._numbers("pathways", cohort, cube)
 
 
 def open_engine(setting: str, frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY,

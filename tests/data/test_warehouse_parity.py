@@ -18,6 +18,7 @@ from data.analytics.sankey_nodes import node_labels, node_slug
 from data.analytics.variants import variant_codes, variant_key
 from data.cohort_filter import VARIANT_CODE_COLUMN, CohortFilter, apply_cohort
 from data.warehouse.engine import IbisEngine, PandasEngine, ibis_url, open_engine
+from data.warehouse.tables import DERIVED_TABLES, on_cube
 
 POSTGRES_URL = os.environ.get("CAREPATH_TEST_POSTGRES_URL")
 POSTGRES_SKIP = ("CAREPATH_TEST_POSTGRES_URL is not set: PostgreSQL parity skipped "
@@ -115,7 +116,9 @@ def postgres_engine(frame, small_dataset):
     engine = open_engine(POSTGRES_URL, frame, small_dataset.pathway)
     engine.table_name = table
     yield engine
-    ibis.connect(ibis_url(POSTGRES_URL)).drop_table(table, force=True)
+    backend = ibis.connect(ibis_url(POSTGRES_URL))
+    for name in (*(f"{table}__{key}" for key in DERIVED_TABLES), table):  # derived first: built from it
+        backend.drop_table(name, force=True)
 
 
 ENGINES = ["duckdb", pytest.param("postgres", marks=pytest.mark.skipif(not POSTGRES_URL, reason=POSTGRES_SKIP))]
@@ -138,10 +141,37 @@ def test_engine_matches_the_pandas_reference_on_every_cohort(engine, frame, smal
             assert size == 1
         else:
             assert size > 1, name  # a filter that selects nobody would prove little
-        try:
-            assert_same_numbers(reference, engine, cohort)
-        except AssertionError as error:
-            raise AssertionError(f"{engine.name} differs from pandas on the {name!r} cohort: {error}") from error
+        # Both ways the engine can answer: from the cohort's rows, and from the cubes when it may.
+        for cube in (False, True) if on_cube(cohort) else (False,):
+            try:
+                assert_same_numbers(reference, Forced(engine, cube), cohort)
+            except AssertionError as error:
+                path = "cube" if cube else "rows"
+                raise AssertionError(f"{engine.name} ({path}) differs from pandas on the {name!r} cohort: "
+                                     f"{error}") from error
+
+
+class Forced:
+    """An engine made to answer from its cubes (``cube``) or from the cohort's rows."""
+
+    def __init__(self, engine, cube: bool):
+        self.engine, self.cube = engine, cube
+
+    def overview(self, cohort):
+        return self.engine.overview(cohort, cube=self.cube)
+
+    def pathways(self, cohort):
+        return self.engine.pathways(cohort, cube=self.cube)
+
+
+def test_only_cohorts_without_age_or_enrolment_dates_are_answered_from_the_cubes(frame, small_dataset):
+    """The cubes hold no age or enrolment date: a cohort restricting either must be counted from
+    the rows (a cube cannot drop that restriction silently)."""
+    pathway = small_dataset.pathway
+    for name, cohort in cohorts(frame, pathway).items():
+        restricts_rows_only = cohort.age_min is not None or cohort.age_max is not None or bool(
+            cohort.enrolled_from or cohort.enrolled_to)
+        assert on_cube(cohort) is not restricts_rows_only, name
 
 
 def test_engine_setting_names_the_engine(frame, small_dataset):
@@ -180,10 +210,10 @@ def test_prepared_statements_equal_the_ibis_expressions_run_directly(frame, smal
 
     class Direct:  # the same expressions, compiled and executed by Ibis on every call
         def overview(self, cohort):
-            return page_numbers(engine._table, cohort, "overview", small_dataset.pathway)
+            return page_numbers(engine._cohort_tables(), cohort, "overview", small_dataset.pathway)
 
         def pathways(self, cohort):
-            return page_numbers(engine._table, cohort, "pathways", small_dataset.pathway)
+            return page_numbers(engine._cohort_tables(), cohort, "pathways", small_dataset.pathway)
 
     for cohort in (CohortFilter(), CohortFilter(programs=("diabetes",), age_min=50), CohortFilter(sites=("nowhere",))):
         assert_same_numbers(Direct(), engine, cohort)
