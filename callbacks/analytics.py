@@ -45,3 +45,8 @@ def overview(cohort: CohortFilter) -> OverviewNumbers:
 
 def pathways(cohort: CohortFilter) -> PathwaysNumbers:
     return engine().pathways(cohort)
+
+
+def worklist(scores, cohort: CohortFilter, sort: str, sites: tuple[str, ...] | None):
+    """Positions in ``scores`` of the cohort's active patients at ``sites`` (None: all), ranked."""
+    return engine().worklist(scores, cohort, sort, sites)

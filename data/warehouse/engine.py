@@ -8,12 +8,14 @@ from __future__ import annotations
 import os
 import threading
 
+import numpy as np
 import pandas as pd
 
 from data.cohort_filter import CohortFilter, apply_cohort
 from data.pathway import DEFAULT_PATHWAY, Pathway
 from data.warehouse import numbers
-from data.warehouse.tables import COHORT_TABLE, register_frame, register_tables
+from data.warehouse.tables import COHORT_TABLE, FILTER_COLUMNS, register_frame, register_tables, register_worklist
+from data.warehouse.worklist import SCORE_ROW, active_positions, ranking_query, worklist_frame
 
 DUCKDB, PANDAS = "duckdb", "pandas"
 
@@ -31,6 +33,11 @@ class PandasEngine:
 
     def pathways(self, cohort: CohortFilter) -> numbers.PathwaysNumbers:
         return numbers.pathways_numbers(apply_cohort(self.frame, cohort, self.pathway), self.pathway)
+
+    def worklist(self, scores: pd.DataFrame, cohort: CohortFilter, sort: str,
+                 sites: tuple[str, ...] | None) -> np.ndarray:
+        """Positions in ``scores`` of the cohort's active patients at ``sites``, ranked (data.warehouse.worklist)."""
+        return active_positions(self.frame, scores, cohort, sort, sites, self.pathway)
 
 
 class IbisEngine:
@@ -50,6 +57,7 @@ class IbisEngine:
         self.shared = shared
         self._lock = threading.Lock()
         self._pid, self._backend, self._tables, self._prepared = None, None, None, None
+        self._worklist = None  # (scores frame, the tables it was registered beside, its table)
 
     def _cohort_tables(self) -> dict:
         """The cohort table and the tables derived from it (data.warehouse.tables.register_tables)."""
@@ -88,6 +96,24 @@ class IbisEngine:
 
     def pathways(self, cohort: CohortFilter, cube: bool | None = None) -> numbers.PathwaysNumbers:
         return self._numbers("pathways", cohort, cube)
+
+    def worklist(self, scores: pd.DataFrame, cohort: CohortFilter, sort: str,
+                 sites: tuple[str, ...] | None) -> np.ndarray:
+        """PandasEngine.worklist as one query over the scored patients' table, registered in the
+        engine on first use for each scores frame (a new model brings new scores)."""
+        import ibis
+
+        from data.warehouse.queries import fetch
+
+        with self._lock:
+            tables = self._cohort_tables()
+            if self._worklist is None or self._worklist[0] is not scores or self._worklist[1] is not tables:
+                frame = worklist_frame(self.frame, scores, FILTER_COLUMNS)
+                table = register_worklist(self._backend, frame, f"{self.table_name}__worklist", self.shared)
+                self._worklist = (scores, tables, table)
+            query = ranking_query(self._worklist[2], cohort, sort, sites, self.pathway)
+            rows = fetch(self._backend, ibis.to_sql(query, dialect=self._backend.name))
+        return rows[SCORE_ROW].to_numpy(dtype="int64")
 
 
 def open_engine(setting: str, frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY,
