@@ -74,10 +74,7 @@ def incidence_view(frame, awaiting_stage: str, compare_by: str | None, groups) -
     pathway = context.pathway()
     if awaiting_stage not in pathway.decision_stages:
         awaiting_stage = pathway.decision_stages[0]
-    patients = frame["patient_id"]
-    follow_up = app_data.follow_up
-    follow_up = follow_up[(follow_up["awaiting_stage"] == awaiting_stage)
-                          & follow_up["patient_id"].isin(patients)]
+    follow_up = app_data.follow_up_of(frame.index, awaiting_stage)
     if follow_up.empty:
         return empty_figure("No decision points awaiting this stage in the cohort"), None
     days = risk_table_days(follow_up["time"].max())

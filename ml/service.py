@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from data.analytics.time_to_next_stage import follow_up_for_dataset
@@ -74,6 +75,22 @@ class AppData:
         if column not in known:
             known[column] = column in self.cohort_frame.columns and self.cohort_frame[column].dropna().nunique() >= 2
         return known[column]
+
+    def follow_up_of(self, cohort_rows: pd.Index, awaiting_stage: str) -> pd.DataFrame:
+        """The decision points awaiting ``awaiting_stage`` of the patients at ``cohort_rows`` (index
+        labels of the cohort frame, e.g. a filtered frame's index). Matched by position: testing
+        each decision point's patient id against the cohort's ids took 2-3 s at 1M patients."""
+        if "_follow_up_rows" not in self.__dict__:  # not a field: replace() starts afresh
+            index = pd.Index(self.cohort_frame["patient_id"])
+            self.__dict__["_follow_up_rows"] = index.get_indexer(self.follow_up["patient_id"])
+            self.__dict__["_follow_up_stages"] = {}
+        positions, stages = self.__dict__["_follow_up_rows"], self.__dict__["_follow_up_stages"]
+        if awaiting_stage not in stages:
+            stages[awaiting_stage] = (self.follow_up["awaiting_stage"] == awaiting_stage).to_numpy(dtype=bool)
+        in_cohort = np.zeros(len(self.cohort_frame) + 1, dtype=bool)  # the extra last slot: no such patient (-1)
+        in_cohort[self.cohort_frame.index.get_indexer(cohort_rows)] = True
+        in_cohort[-1] = False
+        return self.follow_up[stages[awaiting_stage] & in_cohort[positions]]
 
     @property
     def model_available(self) -> bool:
