@@ -47,6 +47,11 @@ def pathways(cohort: CohortFilter) -> PathwaysNumbers:
     return engine().pathways(cohort)
 
 
+def variants(cohort: CohortFilter, top: int):
+    """The cohort's ``top`` journey variants (data.analytics.variants.journey_variants)."""
+    return engine().variants(cohort, top)
+
+
 def worklist(scores, cohort: CohortFilter, sort: str, sites: tuple[str, ...] | None):
     """Positions in ``scores`` of the cohort's active patients at ``sites`` (None: all), ranked."""
     return engine().worklist(scores, cohort, sort, sites)

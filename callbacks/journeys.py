@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, no_update
 
-from callbacks import access_scope, context, suppression
+from callbacks import access_scope, analytics, context, suppression
 from callbacks.overview import EMPTY_COHORT_MESSAGE
 from components import ids
 from components.figures import empty_figure
@@ -24,7 +24,7 @@ from data.analytics.time_to_next_stage import (
     risk_table_days,
     time_to_next_stage,
 )
-from data.analytics.variants import OTHER, code_for_key, journey_variants
+from data.analytics.variants import OTHER, code_for_key
 from data.cohort_filter import VARIANT_KEY
 
 MAX_GROUPS = 3
@@ -122,7 +122,7 @@ def journeys_view(cohort_query: str | None, awaiting_stage: str, compare_by: str
         blank = empty_figure("No patients in this cohort")
         return JourneysView(dbc.Alert(EMPTY_COHORT_MESSAGE, color="warning", className="mb-3"), blank, None, [], "")
     figure, table = incidence_view(frame, awaiting_stage, compare_by, groups)
-    variants = journey_variants(frame, context.pathway(), top=TOP_VARIANTS)
+    variants = analytics.variants(context.cohort_filter(cohort_query), TOP_VARIANTS)
     rows, size = variant_rows(variants), f"{len(frame):,}"
     if access_scope.suppresses_small_counts():
         rows, size = suppression.variant_rows(rows), suppression.count_text(len(frame))

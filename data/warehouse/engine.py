@@ -11,6 +11,7 @@ import threading
 import numpy as np
 import pandas as pd
 
+from data.analytics.variants import journey_variants, variants_from_counts
 from data.cohort_filter import CohortFilter, apply_cohort
 from data.pathway import DEFAULT_PATHWAY, Pathway
 from data.warehouse import numbers
@@ -33,6 +34,10 @@ class PandasEngine:
 
     def pathways(self, cohort: CohortFilter) -> numbers.PathwaysNumbers:
         return numbers.pathways_numbers(apply_cohort(self.frame, cohort, self.pathway), self.pathway)
+
+    def variants(self, cohort: CohortFilter, top: int) -> pd.DataFrame:
+        """The cohort's ``top`` journey variants (data.analytics.variants.journey_variants)."""
+        return journey_variants(apply_cohort(self.frame, cohort, self.pathway), self.pathway, top)
 
     def worklist(self, scores: pd.DataFrame, cohort: CohortFilter, sort: str,
                  sites: tuple[str, ...] | None) -> np.ndarray:
@@ -96,6 +101,12 @@ class IbisEngine:
 
     def pathways(self, cohort: CohortFilter, cube: bool | None = None) -> numbers.PathwaysNumbers:
         return self._numbers("pathways", cohort, cube)
+
+    def variants(self, cohort: CohortFilter, top: int, cube: bool | None = None) -> pd.DataFrame:
+        """PandasEngine.variants from the engine's counts per variant (data.analytics.variants.variants_from_counts)."""
+        status_counts, timing_counts = self._numbers("variants", cohort, cube)
+        patients = int(pd.to_numeric(status_counts["n"]).sum()) if len(status_counts) else 0
+        return variants_from_counts(status_counts, timing_counts, patients, self.pathway, top)
 
     def worklist(self, scores: pd.DataFrame, cohort: CohortFilter, sort: str,
                  sites: tuple[str, ...] | None) -> np.ndarray:

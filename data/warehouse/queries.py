@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import sqlglot
 
-from data.cohort_filter import CohortFilter
+from data.cohort_filter import VARIANT_CODE_COLUMN, CohortFilter
 from data.cohorts import (DURATION_QUANTILES, NOT_RECORDED_GROUP, OUTCOME_FLAGS, breakdown_from_totals,
                           duration_steps, durations_from_stats, flows_from_terminal_counts, funnel_from_counts,
                           funnel_steps, kpis_from_counts, median_from_counts, outcome_flags_from,
@@ -28,7 +28,8 @@ from data.pathway import DEFAULT_PATHWAY, Pathway
 from data.warehouse.filters import filtered
 from data.warehouse.numbers import BREAKDOWN_BY, HIGH_RISK_TIER, OverviewNumbers, PathwaysNumbers
 from data.warehouse.tables import (COMPLETED_MONTH, ENROLLED_MONTH, FUNNEL_REACHED, OVERVIEW_CUBE, OVERVIEW_GROUPS,
-                                   PATHWAYS_CUBE, PATHWAYS_GROUPS, ROWS, STEP, VALUE, WAITS, WAITS_CUBE, WEIGHT,
+                                   PATHWAYS_CUBE, PATHWAYS_GROUPS, ROWS, STEP, VALUE, VARIANT_TIMINGS,
+                                   VARIANT_TIMINGS_CUBE, WAITS, WAITS_CUBE, WEIGHT,
                                    on_cube, value_columns)
 
 
@@ -151,12 +152,31 @@ def pathways_from(results: dict, pathway: Pathway) -> PathwaysNumbers:
         breakdowns={by: _breakdown_from(groups, n, flags, milestone, by) for by in BREAKDOWN_BY})
 
 
+def _variant_counts(t, pathway: Pathway):
+    """Patients per journey variant and status."""
+    return t.group_by([VARIANT_CODE_COLUMN, "status"]).aggregate(n=_tally(t))
+
+
+def _variant_timing_counts(t, pathway: Pathway):
+    """Patients per journey variant, timing (data.analytics.variants.timing_columns) and value."""
+    return t.group_by([VARIANT_CODE_COLUMN, STEP, VALUE]).aggregate(n=_tally(t))
+
+
+def variants_counts_from(results: dict, pathway: Pathway) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(patients per variant and status, per variant, timing and value) as
+    data.analytics.variants.variants_from_counts reads them."""
+    return (results["counts"].rename(columns={VARIANT_CODE_COLUMN: "variant"}),
+            results["timings"].rename(columns={VARIANT_CODE_COLUMN: "variant", STEP: "measure"}))
+
+
 PAGES = {
     "overview": ({"counts": (ROWS, OVERVIEW_CUBE, _overview_counts),
                   "milestone": (WAITS, WAITS_CUBE, _milestone_counts)}, overview_from),
     "pathways": ({"counts": (ROWS, PATHWAYS_CUBE, _pathways_counts),
                   "values": (WAITS, WAITS_CUBE, _value_counts),
                   "milestone": (WAITS, WAITS_CUBE, _milestone_by_group)}, pathways_from),
+    "variants": ({"counts": (ROWS, PATHWAYS_CUBE, _variant_counts),
+                  "timings": (VARIANT_TIMINGS, VARIANT_TIMINGS_CUBE, _variant_timing_counts)}, variants_counts_from),
 }
 
 

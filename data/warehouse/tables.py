@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from data.analytics.variants import timing_columns, variant_timings
 from data.cohort_filter import CHOICE_FIELDS, VARIANT_CODE_COLUMN, CohortFilter
 from data.cohorts import completion_month, duration_steps, funnel_reached
 from data.journeys import MILESTONE_DAYS, duration_columns
@@ -33,13 +34,17 @@ def engine_columns(pathway: Pathway = DEFAULT_PATHWAY) -> tuple[str, ...]:
     results = tuple(f"{stage.name}_result" for stage in pathway.stages if stage.ends or stage.leads_on)
     return ("program", "enrollment_date", *(f"{s}_date" for s in stages), *results, "status", "status_stage",
             *duration_columns(pathway), MILESTONE_DAYS, *ATTRIBUTE_COLUMNS, "risk_tier", VARIANT_CODE_COLUMN,
-            *DERIVED_COLUMNS)
+            *DERIVED_COLUMNS, *timing_columns(pathway))
 
 
 def engine_frame(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
     """The cohort frame as the engine stores it: the columns the queries read, text columns as
     strings (a column of None only, e.g. risk tiers before a model exists, would otherwise reach
     the engine without a type), durations as float64, dates as timestamps."""
+    timings = variant_timings(frame, pathway)
+    if VARIANT_CODE_COLUMN not in frame.columns:  # the app's frame carries them; a bare journeys frame may not
+        frame = frame.assign(**{VARIANT_CODE_COLUMN: timings["variant"]})
+    frame = frame.assign(**{column: timings[column] for column in timing_columns(pathway)})
     frame = frame.assign(**{FUNNEL_REACHED: funnel_reached(frame, pathway),
                             ENROLLED_MONTH: pd.to_datetime(frame["enrollment_date"]).dt.to_period("M").dt.to_timestamp(),
                             COMPLETED_MONTH: completion_month(frame, pathway)})
@@ -75,7 +80,9 @@ def engine_types(frame: pd.DataFrame) -> pd.DataFrame:
 
 ROWS, WAITS = "rows", "waits"  # the cohort table itself, the waits in long form
 OVERVIEW_CUBE, PATHWAYS_CUBE, WAITS_CUBE = "overview_cube", "pathways_cube", "waits_cube"
-STEP, VALUE, WEIGHT = "step", "value", "n"  # waits: which wait, its value; cubes: patients per group
+# The journey variants' timings in long form (data.analytics.variants.timing_columns), and their cube.
+VARIANT_TIMINGS, VARIANT_TIMINGS_CUBE = "variant_timings", "variant_timings_cube"
+STEP, VALUE, WEIGHT = "step", "value", "n"  # long forms: which column, its value; cubes: patients per group
 OVERVIEW_GROUPS = ("status", "status_stage", FUNNEL_REACHED, "risk_tier", ENROLLED_MONTH, COMPLETED_MONTH)
 PATHWAYS_GROUPS = ("status", "status_stage", *BREAKDOWN_BY)
 CUBE_DIMS = (*(f.column for f in CHOICE_FIELDS if f.column), VARIANT_CODE_COLUMN, "status", "status_stage")
@@ -94,12 +101,18 @@ def on_cube(cohort: CohortFilter) -> bool:
 
 
 def _waits(rows, pathway: Pathway):
+    return _long_form(rows, value_columns(pathway))
+
+
+def _long_form(rows, columns: tuple[str, ...]):
+    """One row per patient and column of ``columns`` that has a value: the filter's columns, STEP
+    (the column's position in ``columns``) and VALUE."""
     import ibis
 
     keep = [c for c in dict.fromkeys((*FILTER_COLUMNS, *BREAKDOWN_BY)) if c in rows.columns]
     parts = [rows.filter(rows[column].notnull()).select(
         *keep, **{STEP: ibis.literal(i, "int64"), VALUE: rows[column].cast("float64")})
-        for i, column in enumerate(value_columns(pathway))]
+        for i, column in enumerate(columns)]
     # Stored in step order: a query on one wait (the milestone's) then skips the others' row groups.
     return (ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]).order_by(STEP)
 
@@ -115,6 +128,8 @@ DERIVED_TABLES = {
     OVERVIEW_CUBE: (ROWS, lambda table, pathway: _cube(table, OVERVIEW_GROUPS)),
     PATHWAYS_CUBE: (ROWS, lambda table, pathway: _cube(table, PATHWAYS_GROUPS)),
     WAITS_CUBE: (WAITS, lambda table, pathway: _cube(table, (STEP, VALUE))),
+    VARIANT_TIMINGS: (ROWS, lambda table, pathway: _long_form(table, timing_columns(pathway))),
+    VARIANT_TIMINGS_CUBE: (VARIANT_TIMINGS, lambda table, pathway: _cube(table, (STEP, VALUE))),
 }
 
 

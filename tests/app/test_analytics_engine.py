@@ -69,3 +69,18 @@ def test_worklist_is_the_same_on_duckdb_and_on_the_pandas_reference(app_data, as
                 if user is one_site:
                     assert {site_of[row["patient_id"]] for row in rows} <= {site}, (engine, sort)
             assert shown["duckdb"] == shown["pandas"], (query, user.username, sort)
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_journeys_page_is_the_same_on_duckdb_and_on_the_pandas_reference(app_data, as_user, monkeypatch, query):
+    """The variants table (counted by the engine) and the rest of the Journeys page are the same on both engines."""
+    from callbacks import journeys
+
+    stage = app_data.dataset.pathway.decision_stages[0]
+    for user in (COORDINATOR, ANALYST):
+        shown = {}
+        for engine in ("duckdb", "pandas"):
+            monkeypatch.setenv("CAREPATH_ANALYTICS_ENGINE", engine)
+            with as_user(user):
+                shown[engine] = _rendered(journeys.update_journeys(query, stage, "", []))
+        assert shown["duckdb"] == shown["pandas"], (query, user.role)

@@ -1,4 +1,4 @@
-"""Parity: the Overview and Pathways numbers from the columnar engine (DuckDB, and PostgreSQL
+"""Parity: the Overview, Pathways, Journeys-variants and Worklist numbers from the columnar engine (DuckDB, and PostgreSQL
 when CAREPATH_TEST_POSTGRES_URL is set) equal the pandas reference (data.cohorts) on the
 synthetic data and on filtered cohorts, empty and one-patient ones included: counts exactly,
 rates, medians and quantiles to 1e-12, rows in the same order."""
@@ -106,6 +106,9 @@ def assert_same_numbers(reference, engine, cohort: CohortFilter):
     assert list(expected.breakdowns) == list(actual.breakdowns)
     for by in expected.breakdowns:
         _same_frame(expected.breakdowns[by], actual.breakdowns[by], f"breakdown by {by}")
+    if hasattr(engine, "variants"):
+        for top in (3, 12):  # with and without an "Other variants" row
+            _same_frame(reference.variants(cohort, top), engine.variants(cohort, top), f"journey variants, top {top}")
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +166,9 @@ class Forced:
     def pathways(self, cohort):
         return self.engine.pathways(cohort, cube=self.cube)
 
+    def variants(self, cohort, top):
+        return self.engine.variants(cohort, top, cube=self.cube)
+
 
 def test_only_cohorts_without_age_or_enrolment_dates_are_answered_from_the_cubes(frame, small_dataset):
     """The cubes hold no age or enrolment date: a cohort restricting either must be counted from
@@ -214,6 +220,12 @@ def test_prepared_statements_equal_the_ibis_expressions_run_directly(frame, smal
 
         def pathways(self, cohort):
             return page_numbers(engine._cohort_tables(), cohort, "pathways", small_dataset.pathway)
+
+        def variants(self, cohort, top):
+            from data.analytics.variants import variants_from_counts
+
+            counts, timings = page_numbers(engine._cohort_tables(), cohort, "variants", small_dataset.pathway)
+            return variants_from_counts(counts, timings, int(counts["n"].sum()), small_dataset.pathway, top)
 
     for cohort in (CohortFilter(), CohortFilter(programs=("diabetes",), age_min=50), CohortFilter(sites=("nowhere",))):
         assert_same_numbers(Direct(), engine, cohort)
