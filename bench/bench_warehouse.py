@@ -1,4 +1,5 @@
-"""Benchmark the analytics engines behind Overview, Pathways and the Worklist: filter-change
+"""Benchmark the analytics engines behind every page a filter change updates (Overview, Pathways,
+the Worklist, Journeys and Quality): filter-change
 latency of the page callbacks on the pandas reference and on DuckDB (data/warehouse), whether
 they agree, and how the latency grows from one population size to the next.
 
@@ -14,7 +15,8 @@ they agree, and how the latency grows from one population size to the next.
    for a bench that only needs risk scores to rank).
 2. For each engine (CAREPATH_ANALYTICS_ENGINE = pandas, duckdb), times the page callbacks as
    plain functions (overview.update_overview, pathways.update_pathways, worklist.update_worklist
-   with 25 rows) over QUERIES x rounds: the server-side time of a filter change, p50/p95; and the
+   with 25 rows; with --models, journeys.update_journeys at the first decision point and
+   measures.update_quality on the first measure) over QUERIES x rounds: the server-side time of a filter change, p50/p95; and the
    engine's part alone. DuckDB's one-off registration (first call in a worker) is timed apart.
 3. Checks the two engines' rendered outputs are identical for every page and query, and, with
    several sizes, reports p95 at each size / p95 at the first (same process, back to back).
@@ -83,13 +85,19 @@ def _rendered(outputs) -> str:
 
 def engine_latency(engine: str, rounds: int, queries: tuple[str, ...]) -> tuple[dict, dict]:
     """(latency figures, rendered outputs per page and query) on ``engine``."""
-    from callbacks import analytics, context, overview, pathways, worklist
+    from callbacks import analytics, context, journeys, measures, overview, pathways, worklist
 
     os.environ["CAREPATH_ANALYTICS_ENGINE"] = engine
     pages = {"overview": overview.update_overview, "pathways": pathways.update_pathways}
     scores = context.current().risk_scores
     if scores is not None:
         pages["worklist"] = lambda q: worklist.update_worklist(q, 25)
+    if context.current().follow_up is not None:  # the analyst views: the first decision point, the first measure
+        stage = context.pathway().decision_stages[0]
+        pages["journeys"] = lambda q: journeys.update_journeys(q, stage, "", [])
+    options = measures.measure_options()
+    if options:
+        pages["quality"] = lambda q: measures.update_quality(q, options[0]["value"])
     started = time.perf_counter()
     analytics.engine().overview(context.cohort_filter(""))
     results = {"first_call_s": round(time.perf_counter() - started, 2)}  # DuckDB: copies the frame in

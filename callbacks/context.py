@@ -14,11 +14,12 @@ import time
 from dataclasses import replace
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 from flask import Flask
 from flask_caching import Cache
 
-from data.cohort_filter import CohortFilter, apply_cohort, parse_query
+from data.cohort_filter import CohortFilter, apply_cohort, cohort_mask, parse_query
 from data.settings import Settings, get_settings
 # The start-up state and its parts live in the UI-free layer; re-exported for the callbacks and tests.
 from ml.service import (PATIENT_ATTRIBUTES, AppData, PatientLookup, build_cohort_frame,  # noqa: F401
@@ -170,6 +171,11 @@ def cohort_filter(query: str | None) -> CohortFilter:
     app_data = current()
     return parse_query(query, app_data.sites, app_data.unavailable_filter_fields,
                        app_data.dataset.pathway.program_names, app_data.dataset.pathway)
+
+
+def cohort_rows(query: str | None) -> np.ndarray:
+    """Positions in the cohort frame of the patients in the cohort (no copy of their rows)."""
+    return np.flatnonzero(cohort_mask(current().cohort_frame, cohort_filter(query), pathway()))
 
 
 def cohort_frame(query: str | None) -> pd.DataFrame:

@@ -76,10 +76,24 @@ class AppData:
             known[column] = column in self.cohort_frame.columns and self.cohort_frame[column].dropna().nunique() >= 2
         return known[column]
 
-    def follow_up_of(self, cohort_rows: pd.Index, awaiting_stage: str) -> pd.DataFrame:
-        """The decision points awaiting ``awaiting_stage`` of the patients at ``cohort_rows`` (index
-        labels of the cohort frame, e.g. a filtered frame's index). Matched by position: testing
-        each decision point's patient id against the cohort's ids took 2-3 s at 1M patients."""
+    def measure_evaluation(self, program: str, measure) -> tuple[pd.DataFrame, np.ndarray]:
+        """(data.measures.evaluate_patients over the whole cohort frame, each row's position in the
+        frame), once per measure: a patient's evaluation reads their own row only, so a cohort's
+        is the rows of its patients, in the same order (callbacks.measures)."""
+        from data.measures import evaluate_patients
+
+        known = self.__dict__.setdefault("_measure_evaluations", {})  # not a field: replace() starts afresh
+        key = (program, measure)
+        if key not in known:
+            evaluated = evaluate_patients(self.cohort_frame, program, measure, self.dataset.as_of)
+            rows = pd.Index(self.cohort_frame["patient_id"]).get_indexer(evaluated["patient_id"])
+            known[key] = (evaluated, rows)
+        return known[key]
+
+    def follow_up_of(self, cohort_rows: np.ndarray, awaiting_stage: str) -> pd.DataFrame:
+        """The decision points awaiting ``awaiting_stage`` of the patients at ``cohort_rows``
+        (positions in the cohort frame). Matched by position: testing each decision point's
+        patient id against the cohort's ids took 2-3 s at 1M patients."""
         if "_follow_up_rows" not in self.__dict__:  # not a field: replace() starts afresh
             index = pd.Index(self.cohort_frame["patient_id"])
             self.__dict__["_follow_up_rows"] = index.get_indexer(self.follow_up["patient_id"])
@@ -88,8 +102,7 @@ class AppData:
         if awaiting_stage not in stages:
             stages[awaiting_stage] = (self.follow_up["awaiting_stage"] == awaiting_stage).to_numpy(dtype=bool)
         in_cohort = np.zeros(len(self.cohort_frame) + 1, dtype=bool)  # the extra last slot: no such patient (-1)
-        in_cohort[self.cohort_frame.index.get_indexer(cohort_rows)] = True
-        in_cohort[-1] = False
+        in_cohort[cohort_rows] = True
         return self.follow_up[stages[awaiting_stage] & in_cohort[positions]]
 
     @property

@@ -105,7 +105,7 @@ def test_the_cohorts_decision_points_are_those_of_its_patients(app_data):
         for stage in context.pathway().decision_stages:
             expected = follow_up[(follow_up["awaiting_stage"] == stage)
                                  & follow_up["patient_id"].isin(frame["patient_id"])]
-            got = app_data.follow_up_of(frame.index, stage)
+            got = app_data.follow_up_of(context.cohort_rows(query), stage)
             assert got.index.tolist() == expected.index.tolist(), (query, stage)
             found += len(got)
         assert (found > 0) is (query != "?from=2099-01-01"), query
