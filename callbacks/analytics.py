@@ -47,6 +47,11 @@ def pathways(cohort: CohortFilter) -> PathwaysNumbers:
     return engine().pathways(cohort)
 
 
+def cohort_rows(cohort: CohortFilter):
+    """Positions in the cohort frame of the cohort's patients, ascending."""
+    return engine().cohort_rows(cohort)
+
+
 def variants(cohort: CohortFilter, top: int):
     """The cohort's ``top`` journey variants (data.analytics.variants.journey_variants)."""
     return engine().variants(cohort, top)

@@ -19,7 +19,7 @@ import pandas as pd
 from flask import Flask
 from flask_caching import Cache
 
-from data.cohort_filter import CohortFilter, apply_cohort, cohort_mask, parse_query
+from data.cohort_filter import CohortFilter, apply_cohort, parse_query
 from data.settings import Settings, get_settings
 # The start-up state and its parts live in the UI-free layer; re-exported for the callbacks and tests.
 from ml.service import (PATIENT_ATTRIBUTES, AppData, PatientLookup, build_cohort_frame,  # noqa: F401
@@ -174,8 +174,11 @@ def cohort_filter(query: str | None) -> CohortFilter:
 
 
 def cohort_rows(query: str | None) -> np.ndarray:
-    """Positions in the cohort frame of the patients in the cohort (no copy of their rows)."""
-    return np.flatnonzero(cohort_mask(current().cohort_frame, cohort_filter(query), pathway()))
+    """Positions in the cohort frame of the patients in the cohort (no copy of their rows),
+    from the analytics engine (callbacks.analytics)."""
+    from callbacks import analytics  # late: analytics reads this module's state
+
+    return analytics.cohort_rows(cohort_filter(query))
 
 
 def cohort_frame(query: str | None) -> pd.DataFrame:

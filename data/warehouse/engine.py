@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 
 from data.analytics.variants import journey_variants, variants_from_counts
-from data.cohort_filter import CohortFilter, apply_cohort
+from data.cohort_filter import CohortFilter, apply_cohort, cohort_mask
 from data.pathway import DEFAULT_PATHWAY, Pathway
 from data.warehouse import numbers
-from data.warehouse.tables import COHORT_TABLE, FILTER_COLUMNS, register_frame, register_tables, register_worklist
+from data.warehouse.filters import filtered
+from data.warehouse.tables import COHORT_ROW, COHORT_TABLE, FILTER_COLUMNS, ROWS, register_frame, register_tables, register_worklist
 from data.warehouse.worklist import SCORE_ROW, active_positions, ranking_query, worklist_frame
 
 DUCKDB, PANDAS = "duckdb", "pandas"
@@ -34,6 +35,10 @@ class PandasEngine:
 
     def pathways(self, cohort: CohortFilter) -> numbers.PathwaysNumbers:
         return numbers.pathways_numbers(apply_cohort(self.frame, cohort, self.pathway), self.pathway)
+
+    def cohort_rows(self, cohort: CohortFilter) -> np.ndarray:
+        """Positions in the cohort frame of the cohort's patients, ascending."""
+        return np.flatnonzero(cohort_mask(self.frame, cohort, self.pathway))
 
     def variants(self, cohort: CohortFilter, top: int) -> pd.DataFrame:
         """The cohort's ``top`` journey variants (data.analytics.variants.journey_variants)."""
@@ -101,6 +106,27 @@ class IbisEngine:
 
     def pathways(self, cohort: CohortFilter, cube: bool | None = None) -> numbers.PathwaysNumbers:
         return self._numbers("pathways", cohort, cube)
+
+    def cohort_rows(self, cohort: CohortFilter) -> np.ndarray:
+        """PandasEngine.cohort_rows from the cohort table's row positions (30-60 ms less than
+        the pandas mask at 1M patients). A shared database's table may have been registered
+        by another host, whose positions need not be this frame's: there, pandas answers."""
+        if self.shared:
+            return np.flatnonzero(cohort_mask(self.frame, cohort, self.pathway))
+        import ibis
+
+        with self._lock:
+            rows = filtered(self._cohort_tables()[ROWS], cohort, self.pathway).select(COHORT_ROW)
+            result = self._backend.raw_sql(ibis.to_sql(rows, dialect=self._backend.name))
+            try:
+                positions = result.fetchnumpy()[COHORT_ROW] if hasattr(result, "fetchnumpy") else \
+                    np.array([row[0] for row in result.fetchall()], dtype="int64")
+            finally:
+                if hasattr(result, "close") and result is not getattr(self._backend, "con", None):
+                    result.close()
+        in_cohort = np.zeros(len(self.frame), dtype=bool)  # ascending, whatever order the scan returned
+        in_cohort[np.asarray(positions, dtype="int64")] = True
+        return np.flatnonzero(in_cohort)
 
     def variants(self, cohort: CohortFilter, top: int, cube: bool | None = None) -> pd.DataFrame:
         """PandasEngine.variants from the engine's counts per variant (data.analytics.variants.variants_from_counts)."""

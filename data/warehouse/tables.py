@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -23,6 +24,10 @@ FUNNEL_REACHED = "funnel_reached"  # data.cohorts.funnel_reached
 ENROLLED_MONTH = "enrolled_month"  # first day of the enrolment month
 COMPLETED_MONTH = "completed_month"  # data.cohorts.completion_month (NULL unless completed)
 DERIVED_COLUMNS = (FUNNEL_REACHED, ENROLLED_MONTH, COMPLETED_MONTH)
+# The patient's row in the frame that registered the table, for the pages that need the cohort's
+# patients rather than counts (Journeys, Quality): a position in this process's frame, not an
+# identifier, so only an engine of this process's own (not a shared database) answers with it.
+COHORT_ROW = "cohort_row"
 # Patient attributes the filter and the breakdowns read (callbacks.context.PATIENT_ATTRIBUTES).
 ATTRIBUTE_COLUMNS = ("age", "sex", "race_ethnicity", "payer", "region", "site")
 
@@ -34,7 +39,7 @@ def engine_columns(pathway: Pathway = DEFAULT_PATHWAY) -> tuple[str, ...]:
     results = tuple(f"{stage.name}_result" for stage in pathway.stages if stage.ends or stage.leads_on)
     return ("program", "enrollment_date", *(f"{s}_date" for s in stages), *results, "status", "status_stage",
             *duration_columns(pathway), MILESTONE_DAYS, *ATTRIBUTE_COLUMNS, "risk_tier", VARIANT_CODE_COLUMN,
-            *DERIVED_COLUMNS, *timing_columns(pathway))
+            *DERIVED_COLUMNS, *timing_columns(pathway), COHORT_ROW)
 
 
 def engine_frame(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
@@ -45,7 +50,8 @@ def engine_frame(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> pd.
     if VARIANT_CODE_COLUMN not in frame.columns:  # the app's frame carries them; a bare journeys frame may not
         frame = frame.assign(**{VARIANT_CODE_COLUMN: timings["variant"]})
     frame = frame.assign(**{column: timings[column] for column in timing_columns(pathway)})
-    frame = frame.assign(**{FUNNEL_REACHED: funnel_reached(frame, pathway),
+    frame = frame.assign(**{COHORT_ROW: np.arange(len(frame), dtype="int64"),
+                            FUNNEL_REACHED: funnel_reached(frame, pathway),
                             ENROLLED_MONTH: pd.to_datetime(frame["enrollment_date"]).dt.to_period("M").dt.to_timestamp(),
                             COMPLETED_MONTH: completion_month(frame, pathway)})
     columns = [c for c in dict.fromkeys(engine_columns(pathway)) if c in frame.columns]
@@ -60,7 +66,7 @@ def engine_types(frame: pd.DataFrame) -> pd.DataFrame:
         if column.endswith("_date") or column in (ENROLLED_MONTH, COMPLETED_MONTH) \
                 or pd.api.types.is_datetime64_any_dtype(series):
             out[column] = pd.to_datetime(series)
-        elif column in (VARIANT_CODE_COLUMN, "age", FUNNEL_REACHED) or pd.api.types.is_integer_dtype(series):
+        elif column in (VARIANT_CODE_COLUMN, "age", FUNNEL_REACHED, COHORT_ROW) or pd.api.types.is_integer_dtype(series):
             out[column] = series.astype("float64") if series.isna().any() else series.astype("int64")
         elif pd.api.types.is_numeric_dtype(series):
             out[column] = series.astype("float64")

@@ -170,6 +170,16 @@ class Forced:
         return self.engine.variants(cohort, top, cube=self.cube)
 
 
+def test_engine_finds_the_cohorts_patients_at_the_same_rows_as_pandas(engine, frame, small_dataset):
+    """Journeys and Quality take the cohort's rows from the engine: the same positions as the
+    pandas mask, ascending, for every cohort (a shared database answers through pandas)."""
+    from data.cohort_filter import cohort_mask
+
+    for name, cohort in cohorts(frame, small_dataset.pathway).items():
+        expected = np.flatnonzero(cohort_mask(frame, cohort, small_dataset.pathway))
+        assert engine.cohort_rows(cohort).tolist() == expected.tolist(), name
+
+
 def test_only_cohorts_without_age_or_enrolment_dates_are_answered_from_the_cubes(frame, small_dataset):
     """The cubes hold no age or enrolment date: a cohort restricting either must be counted from
     the rows (a cube cannot drop that restriction silently)."""
