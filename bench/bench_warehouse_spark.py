@@ -78,7 +78,7 @@ def main() -> None:
         backend = ibis.pyspark.connect(session)
         engine = IbisEngine(lambda: backend, frame, dataset.pathway, name="pyspark")
         started = time.perf_counter()
-        engine._cohort_table()
+        engine._cohort_tables()
         result["register_s"] = round(time.perf_counter() - started, 1)
         reference = PandasEngine(frame, dataset.pathway)
         outcomes, started = {}, time.perf_counter()

@@ -45,3 +45,18 @@ def overview(cohort: CohortFilter) -> OverviewNumbers:
 
 def pathways(cohort: CohortFilter) -> PathwaysNumbers:
     return engine().pathways(cohort)
+
+
+def cohort_rows(cohort: CohortFilter):
+    """Positions in the cohort frame of the cohort's patients, ascending."""
+    return engine().cohort_rows(cohort)
+
+
+def variants(cohort: CohortFilter, top: int):
+    """The cohort's ``top`` journey variants (data.analytics.variants.journey_variants)."""
+    return engine().variants(cohort, top)
+
+
+def worklist(scores, cohort: CohortFilter, sort: str, sites: tuple[str, ...] | None):
+    """Positions in ``scores`` of the cohort's active patients at ``sites`` (None: all), ranked."""
+    return engine().worklist(scores, cohort, sort, sites)

@@ -14,6 +14,7 @@ import time
 from dataclasses import replace
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 from flask import Flask
 from flask_caching import Cache
@@ -170,6 +171,14 @@ def cohort_filter(query: str | None) -> CohortFilter:
     app_data = current()
     return parse_query(query, app_data.sites, app_data.unavailable_filter_fields,
                        app_data.dataset.pathway.program_names, app_data.dataset.pathway)
+
+
+def cohort_rows(query: str | None) -> np.ndarray:
+    """Positions in the cohort frame of the patients in the cohort (no copy of their rows),
+    from the analytics engine (callbacks.analytics)."""
+    from callbacks import analytics  # late: analytics reads this module's state
+
+    return analytics.cohort_rows(cohort_filter(query))
 
 
 def cohort_frame(query: str | None) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, no_update
 
-from callbacks import access_scope, context, suppression
+from callbacks import access_scope, analytics, context, suppression
 from callbacks.overview import EMPTY_COHORT_MESSAGE
 from components import ids
 from components.figures import empty_figure
@@ -24,7 +24,7 @@ from data.analytics.time_to_next_stage import (
     risk_table_days,
     time_to_next_stage,
 )
-from data.analytics.variants import OTHER, code_for_key, journey_variants
+from data.analytics.variants import OTHER, code_for_key
 from data.cohort_filter import VARIANT_KEY
 
 MAX_GROUPS = 3
@@ -57,7 +57,8 @@ def group_options(cohort_query: str | None, compare_by: str | None) -> list[dict
     """The compared attribute's values in the cohort, largest first."""
     if not compare_by or compare_by not in COMPARE_COLUMNS:
         return []
-    counts = context.cohort_frame(cohort_query)[compare_by].dropna().astype(str).value_counts()
+    values = context.current().cohort_frame[compare_by].iloc[context.cohort_rows(cohort_query)]
+    counts = values.dropna().astype(str).value_counts()
     labels = context.pathway().program_labels if compare_by == "program" else {}
     count = suppression.count_text if access_scope.suppresses_small_counts() else "{:,}".format
     return [{"label": f"{labels.get(v, v)} ({count(n)})", "value": v} for v, n in counts.items()]
@@ -67,17 +68,14 @@ def _events_for(stage) -> tuple[int, ...]:
     return (REACHED, EXITED, DROPPED_OUT) if stage.ends else (REACHED, DROPPED_OUT)
 
 
-def incidence_view(frame, awaiting_stage: str, compare_by: str | None, groups) -> tuple:
+def incidence_view(cohort_rows, awaiting_stage: str, compare_by: str | None, groups) -> tuple:
     """(figure, risk table) for the decision points awaiting ``awaiting_stage`` of the
-    patients in ``frame`` (the cohort)."""
+    patients at ``cohort_rows`` (the cohort's positions in the cohort frame)."""
     app_data = context.current()
     pathway = context.pathway()
     if awaiting_stage not in pathway.decision_stages:
         awaiting_stage = pathway.decision_stages[0]
-    patients = frame["patient_id"]
-    follow_up = app_data.follow_up
-    follow_up = follow_up[(follow_up["awaiting_stage"] == awaiting_stage)
-                          & follow_up["patient_id"].isin(patients)]
+    follow_up = app_data.follow_up_of(cohort_rows, awaiting_stage)
     if follow_up.empty:
         return empty_figure("No decision points awaiting this stage in the cohort"), None
     days = risk_table_days(follow_up["time"].max())
@@ -120,15 +118,15 @@ def _suppressed_incidence(estimates, labels, events) -> tuple:
 
 
 def journeys_view(cohort_query: str | None, awaiting_stage: str, compare_by: str | None, groups) -> JourneysView:
-    frame = context.cohort_frame(cohort_query)
-    if frame.empty:
+    cohort_rows = context.cohort_rows(cohort_query)
+    if len(cohort_rows) == 0:
         blank = empty_figure("No patients in this cohort")
         return JourneysView(dbc.Alert(EMPTY_COHORT_MESSAGE, color="warning", className="mb-3"), blank, None, [], "")
-    figure, table = incidence_view(frame, awaiting_stage, compare_by, groups)
-    variants = journey_variants(frame, context.pathway(), top=TOP_VARIANTS)
-    rows, size = variant_rows(variants), f"{len(frame):,}"
+    figure, table = incidence_view(cohort_rows, awaiting_stage, compare_by, groups)
+    variants = analytics.variants(context.cohort_filter(cohort_query), TOP_VARIANTS)
+    rows, size = variant_rows(variants), f"{len(cohort_rows):,}"
     if access_scope.suppresses_small_counts():
-        rows, size = suppression.variant_rows(rows), suppression.count_text(len(frame))
+        rows, size = suppression.variant_rows(rows), suppression.count_text(len(cohort_rows))
     note = (f"{len(variants) - (variants['key'] == OTHER).sum()} most common of the cohort's journeys "
             f"({size} patients); click a variant to filter every page to its patients.")
     return JourneysView(None, figure, table, rows, note)

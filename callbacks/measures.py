@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
+import numpy as np
 import pandas as pd
 from dash import Dash, Input, Output, html
 
@@ -22,7 +23,7 @@ from components.measure_view import (
     rate_table,
     summary,
 )
-from data.measures import measure_result
+from data.measures import result_of
 
 SEPARATOR = "/"
 
@@ -83,11 +84,17 @@ def quality_view(cohort_query: str | None, measure_value: str | None) -> Quality
         message = dbc.Alert(f"The pathway definition ({pathway.source}) defines no quality measures; "
                             "docs/pathway.md says how to add one.", color="info", className="mb-3")
         return QualityView(message, None, None, blank, None, None)
-    frame = context.cohort_frame(cohort_query)
-    if frame.empty:
+    app_data = context.current()
+    in_cohort = context.cohort_rows(cohort_query)
+    if len(in_cohort) == 0:
         return QualityView(dbc.Alert(EMPTY_COHORT_MESSAGE, color="warning", className="mb-3"),
                            definition_text(measure, pathway, program), None, blank, None, None)
-    result = measure_result(frame, program, measure, context.current().dataset.as_of)
+    # The cohort's patients' rows of the whole population's evaluation (evaluated once per measure).
+    evaluated, rows = app_data.measure_evaluation(program, measure)
+    member = np.zeros(len(app_data.cohort_frame), dtype=bool)
+    member[in_cohort] = True
+    mine = evaluated[member[rows]].reset_index(drop=True)
+    result = result_of(mine, program, measure, app_data.dataset.as_of)
     message = None
     if result.overall["denominator"].iloc[0] == 0:
         message = dbc.Alert(f"Nobody in this cohort is in the measure's denominator (it counts "

@@ -14,7 +14,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
-from callbacks import access_scope, context, jobs
+from callbacks import access_scope, analytics, context, jobs
 from callbacks.outreach import attempted_today, latest_calls, outreach_log, unavailable_reason, with_calls
 from callbacks.overview import EMPTY_COHORT_MESSAGE
 from components import formatting, ids
@@ -22,18 +22,13 @@ from components.grid_state import sorted_as_grid
 from data.cohort_filter import to_query
 from data.input_errors import InvalidInput, kind, text_or_none
 from components.worklist_table import COLUMNS, export_frame, expected_dropouts, worklist_rows
+# The rankings are defined with the query that applies them; re-exported for the page and tests.
+from data.warehouse.worklist import DEADLINE, GAIN, RISK, SORTS, ranked  # noqa: F401
 
 ALL = "all"
 CAPACITY_CHOICES = (10, 25, 50, 100, ALL)
 DEFAULT_CAPACITY = 25
 
-# How the list can be ranked: (label, the ordering it means). "gain" needs the benefit model.
-GAIN, RISK, DEADLINE = "gain", "risk", "deadline"
-SORTS = {
-    GAIN: "expected gain if called",
-    RISK: "risk of dropping out",
-    DEADLINE: "window closing soonest",
-}
 # The Worklist's own URL keys, kept beside the cohort filter's (see callbacks/filter_panel.py).
 SORT_KEY, CAPACITY_KEY = "sort", "n"
 
@@ -79,29 +74,16 @@ def sort_choice(value) -> str:
     return value if value in SORTS else default
 
 
-def ranked(active: pd.DataFrame, sort: str) -> pd.DataFrame:
-    """The patients in the chosen order; ties go to the higher risk, then the patient id."""
-    if sort == GAIN:
-        keys, ascending = ["expected_gain", "risk", "patient_id"], [False, False, True]
-    elif sort == DEADLINE:
-        keys, ascending = ["window_closes", "risk", "patient_id"], [True, False, True]
-    else:
-        keys, ascending = ["risk", "patient_id"], [False, True]
-    return active.sort_values(keys, ascending=ascending, kind="stable", na_position="last").reset_index(drop=True)
-
-
-def active_patients(cohort_query: str | None) -> pd.DataFrame | None:
-    """Scored (in-progress, awaiting a booked stage) patients of the cohort, highest risk
-    first; None when no model is loaded."""
+def active_patients(cohort_query: str | None, sort: str = RISK) -> pd.DataFrame | None:
+    """Scored (in-progress, awaiting a booked stage) patients of the cohort at the user's sites,
+    in the order ``sort`` ranks them; None when no model is loaded. The engine filters and ranks
+    (data.warehouse.worklist); access_scope restricts the query to the user's sites and checks
+    the rows it returns again."""
     scores = context.current().risk_scores
     if scores is None:
         return None
-    cohort = context.cohort_frame(cohort_query)
-    # Only scored patients carry a risk; matching a few hundred ids is far cheaper than
-    # testing every score against the whole cohort's ids.
-    scored_ids = cohort.loc[cohort["risk"].notna(), "patient_id"].to_numpy(dtype=object)
-    active = access_scope.in_scope(scores[scores["patient_id"].isin(scored_ids)])  # a coordinator's sites only
-    return active.sort_values("risk", ascending=False, kind="stable").reset_index(drop=True)
+    positions = analytics.worklist(scores, context.cohort_filter(cohort_query), sort, access_scope.allowed_sites())
+    return access_scope.in_scope(scores.iloc[positions]).reset_index(drop=True)  # a coordinator's sites only
 
 
 def capacity_count(capacity) -> int | None:
@@ -154,7 +136,7 @@ def worklist_view(cohort_query: str | None, capacity=DEFAULT_CAPACITY, sort=None
     # Validated once, and only the canonical form goes on: every row's link carries it, so
     # echoing what the client sent would multiply a long query by the number of rows.
     cohort_query = to_query(context.cohort_filter(cohort_query))
-    active = active_patients(cohort_query)
+    active = active_patients(cohort_query, sort)
     if active is None:
         reason = context.current().models_unavailable
         return WorklistView(dbc.Alert(reason or MODEL_PENDING_MESSAGE, color="warning" if reason else "info",
@@ -171,8 +153,7 @@ def worklist_view(cohort_query: str | None, capacity=DEFAULT_CAPACITY, sort=None
     called_today = attempted_today(latest)
     if called_today and not show_called_today:
         active = active[~active["patient_id"].astype(str).isin(called_today)]
-    active = ranked(active, sort)
-    shown = top_n(active, capacity)
+    shown = top_n(active, capacity)  # already ranked: leaving out those called today keeps the order
     as_of = context.current().dataset.as_of
     rows = with_calls(worklist_rows(shown, cohort_query, as_of), latest)
     message = None

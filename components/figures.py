@@ -1,6 +1,8 @@
 """Pure figure builders: small data frames in, plotly figures out (no Dash imports)."""
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -20,9 +22,25 @@ INNER_LINK_COLOUR = "rgba(31, 111, 139, 0.25)"
 MARGINS = dict(l=10, r=10, t=30, b=10)
 
 
+TEMPLATE = "plotly_white"
+# The template as plotly validates it, serialised once. Assigning it by name validates and
+# deep-copies its ~7 kB tree on every figure (9-15 ms each, 2-4 figures per filter change);
+# a fresh copy of the already validated tree set without validation gives the same JSON in ~1 ms.
+_TEMPLATE_JSON = json.dumps(go.Figure().update_layout(template=TEMPLATE).to_plotly_json()["layout"]["template"])
+
+
+def _set_template(fig: go.Figure) -> None:
+    layout = fig.layout
+    layout._validate = False
+    try:
+        layout["template"] = json.loads(_TEMPLATE_JSON)  # a copy per figure: a figure may be edited later
+    finally:
+        layout._validate = True
+
+
 def _base_layout(fig: go.Figure, title: str | None = None) -> go.Figure:
+    _set_template(fig)
     fig.update_layout(
-        template="plotly_white",
         margin=MARGINS,
         title=dict(text=title, x=0, xanchor="left") if title else None,
         font=dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=13),

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, urlencode
 
+import numpy as np
 import pandas as pd
 
 from data import input_errors
@@ -270,6 +271,12 @@ def to_controls(cohort: CohortFilter) -> tuple:
 
 def apply_cohort(frame: pd.DataFrame, cohort: CohortFilter, pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
     """The rows of a per-patient frame (journeys joined with patient attributes) in the cohort."""
+    return frame.loc[cohort_mask(frame, cohort, pathway)]
+
+
+def cohort_mask(frame: pd.DataFrame, cohort: CohortFilter, pathway: Pathway = DEFAULT_PATHWAY) -> np.ndarray:
+    """Whether each row of ``frame`` is in the cohort (apply_cohort without copying the rows:
+    the copy of 30 columns is two thirds of apply_cohort's time at 1M patients)."""
     keep = pd.Series(True, index=frame.index)
     for f in CHOICE_FIELDS:
         chosen = getattr(cohort, f.attribute)
@@ -296,7 +303,7 @@ def apply_cohort(frame: pd.DataFrame, cohort: CohortFilter, pathway: Pathway = D
         keep &= codes == (-1 if code is None else code)
     if cohort.node is not None:
         keep &= through_node(frame, cohort.node, pathway)
-    return frame.loc[keep]
+    return keep.to_numpy(dtype=bool)
 
 
 def is_everyone(cohort: CohortFilter) -> bool:

@@ -41,16 +41,23 @@ COMPLETED, EXITED, DROPPED_OUT, IN_PROGRESS = (
 def _outcome_flags(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
     """Per patient, the booleans every rate is built from (one definition for all).
     "screened" means the pathway's first stage happened, whatever it is called."""
-    status, stage = frame["status"], frame["status_stage"]
+    return outcome_flags_from(frame["status"], frame["status_stage"], frame[f"{pathway.first_stage}_date"].notna(),
+                              pathway)
+
+
+def outcome_flags_from(status: pd.Series, stage: pd.Series, screened: pd.Series,
+                       pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
+    """The OUTCOME_FLAGS from a journey's status, status stage and whether its first stage
+    happened: per patient, or per row of counts grouped by those (data.warehouse)."""
     first = pathway.first_stage
     return pd.DataFrame({
-        "screened": frame[f"{first}_date"].notna(),
+        "screened": screened,
         "not_screened": (status == DROPPED_OUT) & (stage == first),  # first stage's window closed
         "completed": status == COMPLETED,
         "dropped_out": (status == DROPPED_OUT) & stage.isin(pathway.decision_stages),
         "exited": status == EXITED,
         "in_progress": status == IN_PROGRESS,
-    }, index=frame.index)
+    }, index=status.index)
 
 
 def _ratio(numerator, denominator):
@@ -213,6 +220,17 @@ def _funnel_masks(frame: pd.DataFrame, pathway: Pathway) -> dict[str, pd.Series]
     return masks
 
 
+def funnel_reached(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> pd.Series:
+    """Per patient, how many of ``funnel_steps`` after "enrolled" they reached: the steps are
+    nested, so patients reaching step k are those with a value of at least k (0: enrolled only;
+    1: the first stage happened, i.e. "screened")."""
+    masks = _funnel_masks(frame, pathway)
+    reached = pd.Series(0, index=frame.index, dtype="int64")
+    for step, _, _ in funnel_steps(pathway)[1:]:
+        reached += masks[step].fillna(False).astype("int64")
+    return reached
+
+
 def funnel_counts(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
     """One row per funnel step: patients, conversion from the previous step (0-1, NaN for
     the first), drop-off (patients lost since the previous step), share of enrolled."""
@@ -242,6 +260,16 @@ def funnel_from_counts(counts: list[int], pathway: Pathway = DEFAULT_PATHWAY) ->
 def _last_stage_date(frame: pd.DataFrame, pathway: Pathway) -> pd.Series:
     stage_dates = frame[[f"{stage}_date" for stage in pathway.stage_names]]
     return stage_dates.apply(pd.to_datetime).max(axis=1)
+
+
+def completion_month(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> pd.Series:
+    """Per patient, the first day of the month they completed the pathway in (dated by their
+    last stage, as monthly_trend counts them); NaT for patients who did not complete."""
+    month = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    completed = frame["status"] == COMPLETED
+    if completed.any():
+        month.loc[completed] = _last_stage_date(frame.loc[completed], pathway).dt.to_period("M").dt.to_timestamp()
+    return month
 
 
 def monthly_trend(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
@@ -472,6 +500,35 @@ def stage_durations(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> 
         stats[column] = (len(days), days.quantile(list(DURATION_QUANTILES.values())).to_numpy()
                          if len(days) else [math.nan] * len(DURATION_QUANTILES))
     return durations_from_stats(stats, pathway)
+
+
+def quantiles_from_counts(values, counts, quantiles) -> list[float]:
+    """Exact quantiles (linear interpolation, as pandas' Series.quantile) of the values that
+    ``values`` and ``counts`` tabulate (each distinct value and how many times it occurs):
+    the k-th smallest value is found in the cumulative counts, never approximated. NaN when
+    the counts are all zero."""
+    order = np.argsort(np.asarray(values, dtype="float64"), kind="stable")
+    values = np.asarray(values, dtype="float64")[order]
+    ends = np.cumsum(np.asarray(counts, dtype="int64")[order])  # rank (0-based) of each value's last copy + 1
+    n = int(ends[-1]) if len(ends) else 0
+    if n == 0:
+        return [math.nan] * len(quantiles)
+    out = []
+    for q in quantiles:
+        # numpy's "linear" method: virtual index (n - 1) q, and its lerp, term for term.
+        index = n * q + (1 - q) - 1
+        below = math.floor(index)
+        above = min(below + 1, n - 1)
+        low = values[np.searchsorted(ends, below, side="right")]
+        high = values[np.searchsorted(ends, above, side="right")]
+        t = index - below
+        diff = high - low
+        out.append(float(high - diff * (1 - t) if t >= 0.5 else low + diff * t))
+    return out
+
+
+def median_from_counts(values, counts) -> float:
+    return quantiles_from_counts(values, counts, [0.5])[0]
 
 
 def durations_from_stats(stats: dict, pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:

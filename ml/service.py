@@ -68,8 +68,42 @@ class AppData:
     workspace: AnalyticWorkspace | None = None
 
     def has_breakdown(self, column: str) -> bool:
-        """Whether a breakdown by this patient attribute can compare two or more groups."""
-        return column in self.cohort_frame.columns and self.cohort_frame[column].dropna().nunique() >= 2
+        """Whether a breakdown by this patient attribute can compare two or more groups.
+        Answered once per column: counting distinct values takes 20 ms at 1M patients, and the
+        Pathways page asks twice on every filter change."""
+        known = self.__dict__.setdefault("_has_breakdown", {})  # not a field: replace() starts afresh
+        if column not in known:
+            known[column] = column in self.cohort_frame.columns and self.cohort_frame[column].dropna().nunique() >= 2
+        return known[column]
+
+    def measure_evaluation(self, program: str, measure) -> tuple[pd.DataFrame, np.ndarray]:
+        """(data.measures.evaluate_patients over the whole cohort frame, each row's position in the
+        frame), once per measure: a patient's evaluation reads their own row only, so a cohort's
+        is the rows of its patients, in the same order (callbacks.measures)."""
+        from data.measures import evaluate_patients
+
+        known = self.__dict__.setdefault("_measure_evaluations", {})  # not a field: replace() starts afresh
+        key = (program, measure)
+        if key not in known:
+            evaluated = evaluate_patients(self.cohort_frame, program, measure, self.dataset.as_of)
+            rows = pd.Index(self.cohort_frame["patient_id"]).get_indexer(evaluated["patient_id"])
+            known[key] = (evaluated, rows)
+        return known[key]
+
+    def follow_up_of(self, cohort_rows: np.ndarray, awaiting_stage: str) -> pd.DataFrame:
+        """The decision points awaiting ``awaiting_stage`` of the patients at ``cohort_rows``
+        (positions in the cohort frame). Matched by position: testing each decision point's
+        patient id against the cohort's ids took 2-3 s at 1M patients."""
+        if "_follow_up_rows" not in self.__dict__:  # not a field: replace() starts afresh
+            index = pd.Index(self.cohort_frame["patient_id"])
+            self.__dict__["_follow_up_rows"] = index.get_indexer(self.follow_up["patient_id"])
+            self.__dict__["_follow_up_stages"] = {}
+        positions, stages = self.__dict__["_follow_up_rows"], self.__dict__["_follow_up_stages"]
+        if awaiting_stage not in stages:
+            stages[awaiting_stage] = (self.follow_up["awaiting_stage"] == awaiting_stage).to_numpy(dtype=bool)
+        in_cohort = np.zeros(len(self.cohort_frame) + 1, dtype=bool)  # the extra last slot: no such patient (-1)
+        in_cohort[cohort_rows] = True
+        return self.follow_up[stages[awaiting_stage] & in_cohort[positions]]
 
     @property
     def model_available(self) -> bool:

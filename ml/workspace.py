@@ -14,13 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import shutil
 import tempfile
 import threading
 from pathlib import Path
 from typing import Callable
 
-import joblib
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -196,10 +196,13 @@ class AnalyticWorkspace:
         a code fingerprint), so a cached start loads it instead of building it again. Written
         atomically; a file that cannot be read is deleted and the object built again, with one
         log line. Not kept in memory: the caller holds the object."""
-        path = None if self.cache_dir is None else self.cache_dir / self.key / f"{name}-{key}.joblib"
+        path = None if self.cache_dir is None else self.cache_dir / self.key / f"{name}-{key}.pickle"
         if path is not None and path.exists():
             try:
-                return joblib.load(path)
+                # pickle, not joblib: joblib unpickles in pure Python (3 s for the 1M engine's
+                # patient index); protocol 5 keeps numpy arrays as raw buffers.
+                with open(path, "rb") as file:
+                    return pickle.load(file)
             except Exception as error:  # noqa: BLE001 - a truncated or stale pickle can raise almost anything
                 path.unlink(missing_ok=True)
                 self.log(f"workspace artifact {name} could not be read ({type(error).__name__}): deleted, "
@@ -212,7 +215,8 @@ class AnalyticWorkspace:
                 handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
                 os.close(handle)
                 try:
-                    joblib.dump(built, temporary)
+                    with open(temporary, "wb") as file:
+                        pickle.dump(built, file, protocol=pickle.HIGHEST_PROTOCOL)
                     os.replace(temporary, path)
                 finally:
                     Path(temporary).unlink(missing_ok=True)
@@ -284,7 +288,7 @@ class AnalyticWorkspace:
 def _prune_old_artifacts(kept: Path) -> None:
     """Remove the other versions of an artifact (other model keys) beside ``kept``: one is served."""
     family = kept.name.split("-", 1)[0]
-    for other in kept.parent.glob(f"{family}-*.joblib"):
+    for other in kept.parent.glob(f"{family}-*.pickle"):
         if other != kept:
             other.unlink(missing_ok=True)
 

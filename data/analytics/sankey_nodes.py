@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from data.cohorts import sankey_layout
@@ -40,5 +41,9 @@ def through_node(frame: pd.DataFrame, slug: str, pathway: Pathway = DEFAULT_PATH
     """Whether each patient's Sankey path passes the node named by ``slug``."""
     label = node_labels(pathway).get(slug)
     pairs = [key for key, path in sankey_layout(pathway).paths.items() if label in path]
-    keys = pd.MultiIndex.from_frame(frame[["status", "status_stage"]].astype(object))
-    return pd.Series(keys.isin(pairs), index=frame.index)
+    # Pair by pair on the two columns: a MultiIndex of a million (status, stage) keys took 0.4 s.
+    status, stage = frame["status"].to_numpy(dtype=object), frame["status_stage"].to_numpy(dtype=object)
+    through = np.zeros(len(frame), dtype=bool)
+    for pair_status, pair_stage in pairs:
+        through |= (status == pair_status) & (stage == pair_stage)
+    return pd.Series(through, index=frame.index)

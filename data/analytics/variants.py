@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from data.cohorts import median_from_counts
 from data.journeys import (
     STATUS_COMPLETED,
     STATUS_DROPPED_OUT,
@@ -123,6 +124,35 @@ def code_for_key(key: str | None, pathway: Pathway = DEFAULT_PATHWAY) -> int | N
     return int(_combine(np.array([codes + [0] * (len(pathway.stages) - len(codes))]), _base(pathway))[0])
 
 
+VARIANT_DAYS = "variant_days"  # enrollment -> the variant's last step
+VARIANT_STATUSES = (STATUS_COMPLETED, STATUS_DROPPED_OUT, STATUS_IN_PROGRESS, STATUS_EXITED)
+
+
+def variant_gap_column(i: int) -> str:
+    """The days from the step before (enrollment for the first) to the variant's step ``i``."""
+    return f"variant_gap_{i}"
+
+
+def variant_timings(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY) -> pd.DataFrame:
+    """Per patient (``frame``'s index): the variant code, VARIANT_DAYS and each step's gap
+    (variant_gap_column; NaN where the patient has no such step)."""
+    codes, days = _step_codes(frame, pathway)
+    enrolled = pd.to_datetime(frame["enrollment_date"]).to_numpy("datetime64[D]").astype("int64")
+    has_step = codes > 0
+    previous = np.concatenate([enrolled[:, None], days[:, :-1]], axis=1)
+    gaps = np.where(has_step, days - previous, np.nan).astype(float)
+    last = np.where(has_step.any(axis=1), np.where(has_step, days, np.iinfo("int64").min).max(axis=1), 0)
+    duration = np.where(has_step.any(axis=1), last - enrolled, np.nan).astype(float)
+    return pd.DataFrame({"variant": _combine(codes, _base(pathway)), VARIANT_DAYS: duration,
+                         **{variant_gap_column(i): gaps[:, i] for i in range(gaps.shape[1])}}, index=frame.index)
+
+
+def timing_columns(pathway: Pathway = DEFAULT_PATHWAY) -> tuple[str, ...]:
+    """VARIANT_DAYS then every step's gap: a timing's position here is its number in
+    ``variants_from_counts``' timing counts."""
+    return (VARIANT_DAYS, *(variant_gap_column(i) for i in range(len(pathway.stages))))
+
+
 def journey_variants(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY, top: int = 10) -> pd.DataFrame:
     """The ``top`` most common variants and one "Other variants" row, so the rows add up to
     the cohort. Columns: key, label, steps, patients, cohort (all patients: the share's
@@ -130,48 +160,69 @@ def journey_variants(frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY, to
     (completed + dropped out: the completion rate's denominator), completion_rate,
     median_step_days (list: enrollment → first step, then between steps), median_days
     (enrollment → the last step). Counts are plain integer columns built here only."""
-    codes, days = _step_codes(frame, pathway)
-    variant = _combine(codes, _base(pathway))
-    enrolled = pd.to_datetime(frame["enrollment_date"]).to_numpy("datetime64[D]").astype("int64")
-    has_step = codes > 0
-    previous = np.concatenate([enrolled[:, None], days[:, :-1]], axis=1)
-    gaps = np.where(has_step, days - previous, np.nan).astype(float)
-    last = np.where(has_step.any(axis=1), np.where(has_step, days, np.iinfo("int64").min).max(axis=1), 0)
-    duration = np.where(has_step.any(axis=1), last - enrolled, np.nan).astype(float)
-    status = frame["status"].to_numpy()
+    timings = variant_timings(frame, pathway)
+    variant = timings["variant"].to_numpy()
+    status = pd.DataFrame({"variant": variant, "status": frame["status"].to_numpy()})
+    status_counts = status.groupby(["variant", "status"], dropna=False).size().rename("n").reset_index()
+    parts = []
+    for measure, column in enumerate(timing_columns(pathway)):
+        values = timings[column].to_numpy()
+        present = ~np.isnan(values)
+        part = pd.DataFrame({"variant": variant[present], "value": values[present]})
+        counts = part.groupby(["variant", "value"]).size().rename("n").reset_index()
+        parts.append(counts.assign(measure=measure))
+    timing_counts = pd.concat(parts, ignore_index=True)
+    return variants_from_counts(status_counts, timing_counts, len(frame), pathway, top)
 
-    work = pd.DataFrame({"variant": variant, "duration": duration,
-                         **{f"gap_{i}": gaps[:, i] for i in range(gaps.shape[1])},
-                         **{s: status == s for s in (STATUS_COMPLETED, STATUS_DROPPED_OUT, STATUS_IN_PROGRESS,
-                                                     STATUS_EXITED)}})
-    counts = work["variant"].value_counts(sort=False)
+
+def _median(values: np.ndarray, counts: np.ndarray) -> float | None:
+    return None if counts.sum() == 0 else median_from_counts(values, counts)
+
+
+def variants_from_counts(status_counts: pd.DataFrame, timing_counts: pd.DataFrame, cohort: int,
+                         pathway: Pathway = DEFAULT_PATHWAY, top: int = 10) -> pd.DataFrame:
+    """The journey_variants table from the cohort's patients per (variant, status) and per
+    (variant, measure, value) of its timings (measure: the position in ``timing_columns``), as
+    any engine counts them: medians are read off the value counts, exactly."""
+    variant = status_counts["variant"].to_numpy().astype("int64")
+    n = status_counts["n"].to_numpy().astype("int64")
+    status = status_counts["status"].astype(object).to_numpy()
+    patients = pd.Series(n).groupby(variant).sum()
     # Most patients first; ties broken by the code so the order is stable.
-    ranked = sorted(counts.index, key=lambda c: (-counts[c], c))
+    ranked = sorted((int(code) for code in patients.index if patients[code] > 0), key=lambda c: (-patients[c], c))
     kept = ranked[:top]
-    work["group"] = np.where(work["variant"].isin(kept), work["variant"], -1)
-    grouped = work.groupby("group", sort=False)
-    flags = grouped[[STATUS_COMPLETED, STATUS_DROPPED_OUT, STATUS_IN_PROGRESS, STATUS_EXITED]].sum()
-    medians = grouped[["duration", *(f"gap_{i}" for i in range(gaps.shape[1]))]].median()
+    kept_set = set(kept)
+    group = np.array([code if code in kept_set else -1 for code in variant], dtype="int64")
+    t_variant = timing_counts["variant"].to_numpy().astype("int64")
+    t_group = np.array([code if code in kept_set else -1 for code in t_variant], dtype="int64")
+    t_measure = timing_counts["measure"].to_numpy().astype("int64")
+    t_value = timing_counts["value"].to_numpy().astype("float64")
+    t_n = timing_counts["n"].to_numpy().astype("int64")
     rows = []
-    for group in [*kept, *([-1] if len(ranked) > top else [])]:
-        steps = len(_code_tokens(group, pathway)) if group >= 0 else 0
-        completed, dropped = int(flags.loc[group, STATUS_COMPLETED]), int(flags.loc[group, STATUS_DROPPED_OUT])
+    for code in [*kept, *([-1] if len(ranked) > top else [])]:
+        steps = len(_code_tokens(code, pathway)) if code >= 0 else 0
+        mine = group == code
+        flags = {s: int(n[mine & (status == s)].sum()) for s in VARIANT_STATUSES}
+        timing = t_group == code
+
+        def median(measure: int):
+            chosen = timing & (t_measure == measure)
+            return _median(t_value[chosen], t_n[chosen])
+
         rows.append({
-            "key": variant_key(group, pathway) if group >= 0 else OTHER,
-            "label": variant_label(group, pathway) if group >= 0 else f"{OTHER_LABEL} ({len(ranked) - top})",
+            "key": variant_key(code, pathway) if code >= 0 else OTHER,
+            "label": variant_label(code, pathway) if code >= 0 else f"{OTHER_LABEL} ({len(ranked) - top})",
             "steps": steps,
-            "patients": int(grouped.size()[group]),
-            "completed": completed, "dropped_out": dropped,
-            "in_progress": int(flags.loc[group, STATUS_IN_PROGRESS]),
-            "exited": int(flags.loc[group, STATUS_EXITED]),
-            "median_step_days": [None if pd.isna(v) else float(v)
-                                 for v in medians.loc[group, [f"gap_{i}" for i in range(steps)]]],
-            "median_days": None if pd.isna(medians.loc[group, "duration"]) else float(medians.loc[group, "duration"]),
+            "patients": int(n[mine].sum()),
+            "completed": flags[STATUS_COMPLETED], "dropped_out": flags[STATUS_DROPPED_OUT],
+            "in_progress": flags[STATUS_IN_PROGRESS], "exited": flags[STATUS_EXITED],
+            "median_step_days": [median(1 + i) for i in range(steps)],
+            "median_days": median(0),
         })
     table = pd.DataFrame(rows, columns=["key", "label", "steps", "patients", "completed", "dropped_out",
                                         "in_progress", "exited", "median_step_days", "median_days"])
-    table["cohort"] = len(frame)
-    table["share"] = table["patients"] / len(frame) if len(frame) else np.nan
+    table["cohort"] = cohort
+    table["share"] = table["patients"] / cohort if cohort else np.nan
     table["resolved"] = table["completed"] + table["dropped_out"]
     table["completion_rate"] = np.where(table["resolved"] > 0, table["completed"] / table["resolved"].clip(lower=1),
                                         np.nan)

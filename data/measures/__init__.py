@@ -5,7 +5,8 @@ from data.measures.follow_up import (
                                      MeasureResult,
                                      evaluate_patients,
                                      measure_result,
+                                     result_of,
                                      rate_table,
 )
 
-__all__ = ["EVALUATION_LABELS", "MeasureResult", "evaluate_patients", "measure_result", "rate_table"]
+__all__ = ["EVALUATION_LABELS", "MeasureResult", "evaluate_patients", "measure_result", "rate_table", "result_of"]

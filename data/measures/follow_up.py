@@ -134,7 +134,12 @@ class MeasureResult:
 
 
 def measure_result(frame: pd.DataFrame, program: str, measure: Measure, as_of) -> MeasureResult:
-    evaluated = evaluate_patients(frame, program, measure, as_of)
+    return result_of(evaluate_patients(frame, program, measure, as_of), program, measure, as_of)
+
+
+def result_of(evaluated: pd.DataFrame, program: str, measure: Measure, as_of) -> MeasureResult:
+    """The measure's result from its evaluate_patients rows (e.g. a cohort's share of the whole
+    population's: each patient is evaluated on their own rows alone)."""
     return MeasureResult(program, measure, pd.Timestamp(as_of).normalize(), evaluated,
                          rate_table(evaluated, None), rate_table(evaluated, "site"),
                          rate_table(evaluated, "index_month"))

@@ -8,12 +8,16 @@ from __future__ import annotations
 import os
 import threading
 
+import numpy as np
 import pandas as pd
 
-from data.cohort_filter import CohortFilter, apply_cohort
+from data.analytics.variants import journey_variants, variants_from_counts
+from data.cohort_filter import CohortFilter, apply_cohort, cohort_mask
 from data.pathway import DEFAULT_PATHWAY, Pathway
 from data.warehouse import numbers
-from data.warehouse.tables import COHORT_TABLE, register_frame
+from data.warehouse.filters import filtered
+from data.warehouse.tables import COHORT_ROW, COHORT_TABLE, FILTER_COLUMNS, ROWS, register_frame, register_tables, register_worklist
+from data.warehouse.worklist import SCORE_ROW, active_positions, ranking_query, worklist_frame
 
 DUCKDB, PANDAS = "duckdb", "pandas"
 
@@ -32,6 +36,19 @@ class PandasEngine:
     def pathways(self, cohort: CohortFilter) -> numbers.PathwaysNumbers:
         return numbers.pathways_numbers(apply_cohort(self.frame, cohort, self.pathway), self.pathway)
 
+    def cohort_rows(self, cohort: CohortFilter) -> np.ndarray:
+        """Positions in the cohort frame of the cohort's patients, ascending."""
+        return np.flatnonzero(cohort_mask(self.frame, cohort, self.pathway))
+
+    def variants(self, cohort: CohortFilter, top: int) -> pd.DataFrame:
+        """The cohort's ``top`` journey variants (data.analytics.variants.journey_variants)."""
+        return journey_variants(apply_cohort(self.frame, cohort, self.pathway), self.pathway, top)
+
+    def worklist(self, scores: pd.DataFrame, cohort: CohortFilter, sort: str,
+                 sites: tuple[str, ...] | None) -> np.ndarray:
+        """Positions in ``scores`` of the cohort's active patients at ``sites``, ranked (data.warehouse.worklist)."""
+        return active_positions(self.frame, scores, cohort, sort, sites, self.pathway)
+
 
 class IbisEngine:
     """The same numbers from columnar queries (data.warehouse.queries) on an Ibis backend.
@@ -49,17 +66,20 @@ class IbisEngine:
         # created once (its name carries the data fingerprint) and then only read.
         self.shared = shared
         self._lock = threading.Lock()
-        self._pid, self._backend, self._table, self._prepared = None, None, None, None
+        self._pid, self._backend, self._tables, self._prepared = None, None, None, None
+        self._worklist = None  # (scores frame, the tables it was registered beside, its table)
 
-    def _cohort_table(self):
+    def _cohort_tables(self) -> dict:
+        """The cohort table and the tables derived from it (data.warehouse.tables.register_tables)."""
         if self._pid != os.getpid():
             backend = self._connect()
             if not self.shared:
                 table = register_frame(backend, self.frame, self.pathway, self.table_name)
             else:
                 table = self._shared_table(backend)
-            self._pid, self._backend, self._table = os.getpid(), backend, table
-        return self._table
+            tables = register_tables(backend, table, self.pathway, self.table_name, self.shared)
+            self._pid, self._backend, self._tables = os.getpid(), backend, tables
+        return self._tables
 
     def _shared_table(self, backend):
         if self.table_name not in backend.list_tables():
@@ -71,20 +91,66 @@ class IbisEngine:
                     raise
         return backend.table(self.table_name)
 
-    def _numbers(self, page: str, cohort: CohortFilter):
+    def _numbers(self, page: str, cohort: CohortFilter, cube: bool | None = None):
         from data.warehouse.queries import PreparedQueries
 
         with self._lock:
-            table = self._cohort_table()
-            if self._prepared is None or self._prepared.table is not table:
-                self._prepared = PreparedQueries(self._backend, table, self.pathway)
-            return self._prepared.numbers(page, cohort)
+            tables = self._cohort_tables()
+            if self._prepared is None or self._prepared.tables is not tables:
+                self._prepared = PreparedQueries(self._backend, tables, self.pathway)
+            return self._prepared.numbers(page, cohort, cube)
 
-    def overview(self, cohort: CohortFilter) -> numbers.OverviewNumbers:
-        return self._numbers("overview", cohort)
+    def overview(self, cohort: CohortFilter, cube: bool | None = None) -> numbers.OverviewNumbers:
+        """``cube``: None answers from the cubes when the cohort allows; True/False forces it (tests)."""
+        return self._numbers("overview", cohort, cube)
 
-    def pathways(self, cohort: CohortFilter) -> numbers.PathwaysNumbers:
-        return self._numbers("pathways", cohort)
+    def pathways(self, cohort: CohortFilter, cube: bool | None = None) -> numbers.PathwaysNumbers:
+        return self._numbers("pathways", cohort, cube)
+
+    def cohort_rows(self, cohort: CohortFilter) -> np.ndarray:
+        """PandasEngine.cohort_rows from the cohort table's row positions (30-60 ms less than
+        the pandas mask at 1M patients). A shared database's table may have been registered
+        by another host, whose positions need not be this frame's: there, pandas answers."""
+        if self.shared:
+            return np.flatnonzero(cohort_mask(self.frame, cohort, self.pathway))
+        import ibis
+
+        with self._lock:
+            rows = filtered(self._cohort_tables()[ROWS], cohort, self.pathway).select(COHORT_ROW)
+            result = self._backend.raw_sql(ibis.to_sql(rows, dialect=self._backend.name))
+            try:
+                positions = result.fetchnumpy()[COHORT_ROW] if hasattr(result, "fetchnumpy") else \
+                    np.array([row[0] for row in result.fetchall()], dtype="int64")
+            finally:
+                if hasattr(result, "close") and result is not getattr(self._backend, "con", None):
+                    result.close()
+        in_cohort = np.zeros(len(self.frame), dtype=bool)  # ascending, whatever order the scan returned
+        in_cohort[np.asarray(positions, dtype="int64")] = True
+        return np.flatnonzero(in_cohort)
+
+    def variants(self, cohort: CohortFilter, top: int, cube: bool | None = None) -> pd.DataFrame:
+        """PandasEngine.variants from the engine's counts per variant (data.analytics.variants.variants_from_counts)."""
+        status_counts, timing_counts = self._numbers("variants", cohort, cube)
+        patients = int(pd.to_numeric(status_counts["n"]).sum()) if len(status_counts) else 0
+        return variants_from_counts(status_counts, timing_counts, patients, self.pathway, top)
+
+    def worklist(self, scores: pd.DataFrame, cohort: CohortFilter, sort: str,
+                 sites: tuple[str, ...] | None) -> np.ndarray:
+        """PandasEngine.worklist as one query over the scored patients' table, registered in the
+        engine on first use for each scores frame (a new model brings new scores)."""
+        import ibis
+
+        from data.warehouse.queries import fetch
+
+        with self._lock:
+            tables = self._cohort_tables()
+            if self._worklist is None or self._worklist[0] is not scores or self._worklist[1] is not tables:
+                frame = worklist_frame(self.frame, scores, FILTER_COLUMNS)
+                table = register_worklist(self._backend, frame, f"{self.table_name}__worklist", self.shared)
+                self._worklist = (scores, tables, table)
+            query = ranking_query(self._worklist[2], cohort, sort, sites, self.pathway)
+            rows = fetch(self._backend, ibis.to_sql(query, dialect=self._backend.name))
+        return rows[SCORE_ROW].to_numpy(dtype="int64")
 
 
 def open_engine(setting: str, frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY,

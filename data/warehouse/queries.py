@@ -1,208 +1,252 @@
 """The Overview and Pathways aggregates as Ibis expressions over the registered cohort table.
 
 Written once against Ibis, they compile to DuckDB, PostgreSQL, Spark SQL and the other
-Ibis backends unchanged. The engine only counts and takes medians and quantiles (exact,
-linearly interpolated like pandas); ratios, gaps between months and the tables' order are
-made by data.cohorts from those counts, so integer division, NULL ordering and collation,
-which differ between engines, never reach a number on screen.
+Ibis backends unchanged. The engine only counts rows per group, including how many rows hold
+each value of a wait; ratios, medians and quantiles (exact, linearly interpolated like pandas,
+read off those value counts), gaps between months and the tables' order are made by
+data.cohorts, so integer division, NULL ordering, collation and each engine's quantile
+arithmetic never reach a number on screen.
 
 Each page's aggregates are compiled to the engine's SQL once (PreparedQueries) over a
-placeholder for the cohort's rows; a filter change compiles only the filter (about 2 ms,
-against 7-20 ms for compiling every aggregate again) and runs the prepared text.
+placeholder for the cohort's rows (or cube); a filter change compiles only the filter (about
+2 ms, against 7-20 ms for compiling every aggregate again) and runs the prepared text.
 """
 from __future__ import annotations
 
 import ibis
+import numpy as np
 import pandas as pd
 import sqlglot
 
-from data.cohort_filter import CohortFilter
-from data.cohorts import (COMPLETED, DROPPED_OUT, DURATION_QUANTILES, EXITED, IN_PROGRESS, NOT_RECORDED_GROUP,
-                          OUTCOME_FLAGS, breakdown_from_totals, duration_steps, durations_from_stats,
-                          flows_from_terminal_counts, funnel_from_counts, funnel_steps, kpis_from_counts,
-                          trend_from_month_counts)
+from data.cohort_filter import VARIANT_CODE_COLUMN, CohortFilter
+from data.cohorts import (DURATION_QUANTILES, NOT_RECORDED_GROUP, OUTCOME_FLAGS, breakdown_from_totals,
+                          duration_steps, durations_from_stats, flows_from_terminal_counts, funnel_from_counts,
+                          funnel_steps, kpis_from_counts, median_from_counts, outcome_flags_from,
+                          quantiles_from_counts, trend_from_month_counts)
 from data.journeys import MILESTONE_DAYS
 from data.pathway import DEFAULT_PATHWAY, Pathway
 from data.warehouse.filters import filtered
 from data.warehouse.numbers import BREAKDOWN_BY, HIGH_RISK_TIER, OverviewNumbers, PathwaysNumbers
+from data.warehouse.tables import (COMPLETED_MONTH, ENROLLED_MONTH, FUNNEL_REACHED, OVERVIEW_CUBE, OVERVIEW_GROUPS,
+                                   PATHWAYS_CUBE, PATHWAYS_GROUPS, ROWS, STEP, VALUE, VARIANT_TIMINGS,
+                                   VARIANT_TIMINGS_CUBE, WAITS, WAITS_CUBE, WEIGHT,
+                                   on_cube, value_columns)
 
 
-def outcome_predicates(t, pathway: Pathway) -> dict:
-    """data.cohorts._outcome_flags as predicates (same names, same definitions)."""
-    first = pathway.first_stage
-    return {
-        "screened": t[f"{first}_date"].notnull(),
-        "not_screened": (t.status == DROPPED_OUT) & (t.status_stage == first),
-        "completed": t.status == COMPLETED,
-        "dropped_out": (t.status == DROPPED_OUT) & t.status_stage.isin(list(pathway.decision_stages)),
-        "exited": t.status == EXITED,
-        "in_progress": t.status == IN_PROGRESS,
-    }
+# Each page asks two grouped counts of the cohort's rows, never a per-row condition or a
+# quantile: the engine groups, data.cohorts turns the groups into the page's tables. Each count
+# runs on the smallest table that can answer it (data.warehouse.tables: a cube when the cohort
+# restricts cube dimensions only, else the cohort table or the waits table filtered). At 1M
+# patients (DuckDB, 2 cores, loaded machine) the first version's conditional counts, month
+# truncations and QUANTILE_CONT took 100-170 ms of engine time per page.
 
 
-def funnel_predicates(t, pathway: Pathway) -> dict:
-    """data.cohorts._funnel_masks as predicates: each step requires the one before."""
-    reached, masks = None, {}
-    for stage in pathway.stages:
-        done = t[f"{stage.name}_date"].notnull()
-        reached = done if reached is None else reached & done
-        masks[f"{stage.name}_done"] = reached
-        if stage.ends and stage.name != pathway.last_stage:
-            reached = reached & t[f"{stage.name}_result"].isin(list(stage.leads_on))
-            masks[f"{stage.name}_led_on"] = reached
-    return masks
+def _tally(table):
+    """Patients per group: rows counted in the cohort or waits table, a cube's counts summed."""
+    return table[WEIGHT].sum() if WEIGHT in table.columns else table.count()
 
 
-def _month_counts(frame: pd.DataFrame, kind: str) -> pd.Series:
-    rows = frame[frame["kind"] == kind]
-    return pd.Series(rows["patients"].to_numpy(dtype="int64"),
-                     index=pd.PeriodIndex(pd.to_datetime(rows["month"]), freq="M"))
+def _overview_counts(t, pathway: Pathway):
+    """Patients per (status, funnel steps reached, risk tier, enrolment and completion month)."""
+    return t.group_by(list(OVERVIEW_GROUPS)).aggregate(n=_tally(t))
 
 
-def overview_queries(rows, pathway: Pathway) -> dict:
-    """The Overview's aggregates over the cohort's rows: one row of totals, counts per month."""
-    steps = funnel_predicates(rows, pathway)
-    metrics = {"patients": rows.count(), "milestone_n": rows[MILESTONE_DAYS].count(),
-               "median_days": rows[MILESTONE_DAYS].median(),
-               "high_risk": rows.count(where=rows.risk_tier == HIGH_RISK_TIER)}
-    metrics.update({f"flag_{name}": rows.count(where=p) for name, p in outcome_predicates(rows, pathway).items()})
-    metrics.update({f"step_{name}": rows.count(where=p) for name, p in steps.items()})
-
-    dates = [rows[f"{stage}_date"] for stage in pathway.stage_names]
-    last = dates[0] if len(dates) == 1 else ibis.greatest(*dates)  # NULLs ignored, as pandas' max(axis=1)
-    enrolled = rows.select(kind=ibis.literal("enrolled"), month=rows.enrollment_date.truncate("M"))
-    completed = rows.filter(rows.status == COMPLETED).select(kind=ibis.literal("completed"),
-                                                             month=last.truncate("M"))
-    months = enrolled.union(completed, distinct=False)
-    months = months.filter(months.month.notnull()).group_by(["kind", "month"]).aggregate(
-        patients=lambda m: m.count())
-    return {"totals": rows.aggregate(**metrics), "months": months}
+def _milestone_counts(t, pathway: Pathway):
+    """How many patients waited each number of days for the milestone (the KPI's median)."""
+    t = t.filter(t[STEP] == value_columns(pathway).index(MILESTONE_DAYS))
+    return t.group_by([VALUE]).aggregate(n=_tally(t))
 
 
-def _count(value) -> int:
-    """A count from the engine: Spark counts rows meeting a condition with SUM, NULL over no rows."""
-    return 0 if value is None or pd.isna(value) else int(value)
+def _pathways_counts(t, pathway: Pathway):
+    """Patients per terminal (status, stage), site and payer: the Sankey and the breakdowns' counts."""
+    return t.group_by(list(PATHWAYS_GROUPS)).aggregate(n=_tally(t))
+
+
+def _value_counts(t, pathway: Pathway):
+    """Every wait's distribution: patients per (wait, value)."""
+    return t.group_by([STEP, VALUE]).aggregate(n=_tally(t))
+
+
+def _milestone_by_group(t, pathway: Pathway):
+    """The milestone wait's distribution per site and payer (the breakdowns' medians). Apart from
+    the other waits': grouping those by site and payer too, or only this one with a CASE, cost
+    2-3 times as much at 1M patients."""
+    t = t.filter(t[STEP] == value_columns(pathway).index(MILESTONE_DAYS))
+    return t.group_by([VALUE, *BREAKDOWN_BY]).aggregate(n=_tally(t))
+
+
+def _counts(frame: pd.DataFrame) -> np.ndarray:
+    """The ``n`` column as int64 (PostgreSQL sums counts as NUMERIC, Spark's SUM over no rows is NULL)."""
+    if not len(frame):
+        return np.zeros(0, dtype="int64")
+    return pd.to_numeric(frame["n"]).fillna(0).to_numpy().astype("int64")
+
+
+def _month_counts(months: pd.Series, counts: np.ndarray) -> pd.Series:
+    present = months.notna().to_numpy()
+    if not present.any():
+        return pd.Series([], dtype="int64", index=pd.PeriodIndex([], freq="M"))
+    index = pd.PeriodIndex(pd.to_datetime(months[present]), freq="M")
+    return pd.Series(counts[present], index=index).groupby(level=0).sum()
 
 
 def overview_from(results: dict, pathway: Pathway) -> OverviewNumbers:
-    row = results["totals"].iloc[0]
-    patients = _count(row["patients"])
-    funnel = [patients if step == "enrolled" else _count(row[f"step_{step}"]) for step, _, _ in funnel_steps(pathway)]
-    median = row["median_days"]
-    months = results["months"]
+    groups = results["counts"]
+    n = _counts(groups)
+    reached = groups[FUNNEL_REACHED].to_numpy(dtype="float64") if len(groups) else np.zeros(0)
+    flags = outcome_flags_from(groups["status"].astype(object), groups["status_stage"].astype(object),
+                               pd.Series(reached >= 1, index=groups.index), pathway)
+    steps = funnel_steps(pathway)
+    milestone = results["milestone"]
     return OverviewNumbers(
-        kpis=kpis_from_counts(patients, {name: _count(row[f"flag_{name}"]) for name in OUTCOME_FLAGS},
-                              float("nan") if pd.isna(median) else float(median)),
-        funnel=funnel_from_counts(funnel, pathway),
-        trend=trend_from_month_counts(_month_counts(months, "enrolled"), _month_counts(months, "completed")),
-        high_risk=_count(row["high_risk"]), milestone_n=_count(row["milestone_n"]))
+        kpis=kpis_from_counts(int(n.sum()), {name: int(n[flags[name].to_numpy(dtype=bool)].sum())
+                                             for name in OUTCOME_FLAGS},
+                              median_from_counts(milestone["value"], _counts(milestone))),
+        funnel=funnel_from_counts([int(n[reached >= k].sum()) for k in range(len(steps))], pathway),
+        trend=trend_from_month_counts(_month_counts(groups[ENROLLED_MONTH], n),
+                                      _month_counts(groups[COMPLETED_MONTH], n)),
+        high_risk=int(n[(groups["risk_tier"].astype(object) == HIGH_RISK_TIER).to_numpy(dtype=bool)].sum()),
+        milestone_n=int(_counts(milestone).sum()))
 
 
-def _breakdown_query(rows, by: str, pathway: Pathway):
+def _groups(column: pd.Series) -> pd.Series:
     # Patients without a recorded value form their own group, as in data.cohorts.breakdown.
-    rows = rows.mutate(group=rows[by].cast("string").fill_null(NOT_RECORDED_GROUP))
-    flags = outcome_predicates(rows, pathway)
-    return rows.group_by("group").aggregate(
-        patients=lambda g: g.count(),
-        completed=lambda g: g.count(where=flags["completed"]),
-        dropped_out=lambda g: g.count(where=flags["dropped_out"]),
-        in_progress=lambda g: g.count(where=flags["in_progress"]),
-        median_days_to_milestone=lambda g: g[MILESTONE_DAYS].median(),
-    )
+    column = column.astype(object)
+    return column.where(column.notna(), NOT_RECORDED_GROUP).astype(str)
 
 
-def _breakdown_from(totals: pd.DataFrame) -> pd.DataFrame:
-    # data.cohorts orders the table; the engine's group order (its collation) plays no part.
-    totals = totals.sort_values("group", kind="stable").set_index("group")
+def _breakdown_from(groups: pd.DataFrame, n: np.ndarray, flags: pd.DataFrame, milestone: pd.DataFrame,
+                    by: str) -> pd.DataFrame:
+    counts = {name: np.where(flags[name].to_numpy(dtype=bool), n, 0) for name in ("completed", "dropped_out",
+                                                                                 "in_progress")}
+    totals = pd.DataFrame({"patients": n, **counts}, index=_groups(groups[by]).to_numpy()).groupby(level=0).sum()
+    wait_groups, waits, values = _groups(milestone[by]).to_numpy(), _counts(milestone), milestone["value"].to_numpy()
+    medians = {group: median_from_counts(values[wait_groups == group], waits[wait_groups == group])
+               for group in set(wait_groups)}
+    totals["median_days_to_milestone"] = [medians.get(group, float("nan")) for group in totals.index]
     totals.index = totals.index.astype(object)
-    counts = ["patients", "completed", "dropped_out", "in_progress"]
-    totals[counts] = totals[counts].map(_count)
+    # data.cohorts orders the table; the engine's group order (its collation) plays no part.
     return breakdown_from_totals(totals)
 
 
-def pathways_queries(rows, pathway: Pathway) -> dict:
-    """The Pathways page's aggregates: patients per terminal (status, stage), the waits'
-    counts and quantiles, and the site and payer breakdowns."""
-    terminal = (rows.filter(rows.status.notnull() & rows.status_stage.notnull())
-                .group_by(["status", "status_stage"]).aggregate(patients=lambda g: g.count()))
-    metrics = {"patients": rows.count()}
-    for i, (column, _, _) in enumerate(duration_steps(pathway)):
-        metrics[f"n_{i}"] = rows[column].count()
-        # One aggregate per column for all its quantiles: the engine sorts each column once, not five times.
-        metrics[f"q_{i}"] = rows[column].quantile(list(DURATION_QUANTILES.values()))
-    queries = {"terminal": terminal, "durations": rows.aggregate(**metrics)}
-    queries.update({f"by_{by}": _breakdown_query(rows, by, pathway) for by in BREAKDOWN_BY})
-    return queries
-
-
 def pathways_from(results: dict, pathway: Pathway) -> PathwaysNumbers:
-    terminal = results["terminal"]
-    counts = pd.Series(terminal["patients"].to_numpy(dtype="int64"),
-                       index=pd.MultiIndex.from_frame(terminal[["status", "status_stage"]].astype(object)))
-    row = results["durations"].iloc[0]
+    groups = results["counts"]
+    n = _counts(groups)
+    status, stage = groups["status"].astype(object), groups["status_stage"].astype(object)
+    ended = (status.notna() & stage.notna()).to_numpy()
+    terminal = pd.Series(n[ended], index=pd.MultiIndex.from_arrays([status[ended], stage[ended]]))
+    terminal = terminal.groupby(level=[0, 1]).sum()
+    values = results["values"]
+    steps, counts, days = values[STEP].to_numpy().astype("int64"), _counts(values), values[VALUE].to_numpy()
+    columns = value_columns(pathway)
     stats = {}
-    for i, (column, _, _) in enumerate(duration_steps(pathway)):
-        n = _count(row[f"n_{i}"])
-        stats[column] = (n, [float(q) for q in row[f"q_{i}"]] if n else [float("nan")] * len(DURATION_QUANTILES))
+    for column, _, _ in duration_steps(pathway):
+        step = steps == columns.index(column)
+        stats[column] = (int(counts[step].sum()), quantiles_from_counts(days[step], counts[step],
+                                                                         list(DURATION_QUANTILES.values())))
+    milestone = results["milestone"]
+    flags = outcome_flags_from(status, stage, pd.Series(False, index=groups.index), pathway)
     return PathwaysNumbers(
-        patients=_count(row["patients"]), flows=flows_from_terminal_counts(counts, pathway),
+        patients=int(n.sum()), flows=flows_from_terminal_counts(terminal, pathway),
         durations=durations_from_stats(stats, pathway),
-        breakdowns={by: _breakdown_from(results[f"by_{by}"]) for by in BREAKDOWN_BY})
+        breakdowns={by: _breakdown_from(groups, n, flags, milestone, by) for by in BREAKDOWN_BY})
 
 
-PAGES = {"overview": (overview_queries, overview_from), "pathways": (pathways_queries, pathways_from)}
+def _variant_counts(t, pathway: Pathway):
+    """Patients per journey variant and status."""
+    return t.group_by([VARIANT_CODE_COLUMN, "status"]).aggregate(n=_tally(t))
 
 
-def page_numbers(table, cohort: CohortFilter, page: str, pathway: Pathway = DEFAULT_PATHWAY):
-    """A page's numbers by executing the Ibis expressions directly (compiled on every call)."""
-    build, assemble = PAGES[page]
-    queries = build(filtered(table, cohort, pathway), pathway)
-    return assemble({name: query.execute() for name, query in queries.items()}, pathway)
+def _variant_timing_counts(t, pathway: Pathway):
+    """Patients per journey variant, timing (data.analytics.variants.timing_columns) and value."""
+    return t.group_by([VARIANT_CODE_COLUMN, STEP, VALUE]).aggregate(n=_tally(t))
 
 
-ROWS = "carepath_cohort_rows"  # the placeholder the prepared queries read the cohort's rows from
+def variants_counts_from(results: dict, pathway: Pathway) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(patients per variant and status, per variant, timing and value) as
+    data.analytics.variants.variants_from_counts reads them."""
+    return (results["counts"].rename(columns={VARIANT_CODE_COLUMN: "variant"}),
+            results["timings"].rename(columns={VARIANT_CODE_COLUMN: "variant", STEP: "measure"}))
+
+
+PAGES = {
+    "overview": ({"counts": (ROWS, OVERVIEW_CUBE, _overview_counts),
+                  "milestone": (WAITS, WAITS_CUBE, _milestone_counts)}, overview_from),
+    "pathways": ({"counts": (ROWS, PATHWAYS_CUBE, _pathways_counts),
+                  "values": (WAITS, WAITS_CUBE, _value_counts),
+                  "milestone": (WAITS, WAITS_CUBE, _milestone_by_group)}, pathways_from),
+    "variants": ({"counts": (ROWS, PATHWAYS_CUBE, _variant_counts),
+                  "timings": (VARIANT_TIMINGS, VARIANT_TIMINGS_CUBE, _variant_timing_counts)}, variants_counts_from),
+}
+
+
+def _base(queries_of_page: dict, name: str, cube: bool) -> str:
+    rows, cube_table, _ = queries_of_page[name]
+    return cube_table if cube else rows
+
+
+def page_numbers(tables: dict, cohort: CohortFilter, page: str, pathway: Pathway = DEFAULT_PATHWAY,
+                 cube: bool | None = None):
+    """A page's numbers by executing the Ibis expressions directly (compiled on every call).
+    ``tables``: data.warehouse.tables.register_tables; ``cube``: None to choose as the engine does."""
+    queries, assemble = PAGES[page]
+    cube = on_cube(cohort) if cube is None else cube
+    results = {}
+    for name, (_, _, build) in queries.items():
+        table = tables[_base(queries, name, cube)]
+        results[name] = build(filtered(table, cohort, pathway), pathway).execute()
+    return assemble(results, pathway)
+
+
+PLACEHOLDER = "carepath_cohort_rows"  # the name the prepared queries read the cohort's rows (or cube) from
 
 
 class PreparedQueries:
-    """Every page's aggregates compiled once to the backend's SQL; per call, the cohort filter
-    is compiled and put in front as a common table expression of the placeholder's name."""
+    """Every page's aggregates compiled once to the backend's SQL, over the cohort's rows and over
+    its cube; per call, the cohort filter is compiled for the table the query reads and put in
+    front as a common table expression of the placeholder's name."""
 
-    KEPT_SOURCES = 32
+    KEPT_SOURCES = 64
 
-    def __init__(self, backend, table, pathway: Pathway = DEFAULT_PATHWAY):
-        self.backend, self.table, self.pathway = backend, table, pathway
-        self._sources: dict = {}  # cohort -> its SELECT, oldest first
+    def __init__(self, backend, tables: dict, pathway: Pathway = DEFAULT_PATHWAY):
+        self.backend, self.tables, self.pathway = backend, tables, pathway
+        self._sources: dict = {}  # (cohort, table) -> its SELECT, oldest first
         self.dialect = backend.name
-        placeholder = ibis.table(table.schema(), name=ROWS)
-        self.sql = {page: {name: ibis.to_sql(query, dialect=self.dialect)
-                           for name, query in build(placeholder, pathway).items()}
-                    for page, (build, _) in PAGES.items()}
-        self._rows = sqlglot.exp.to_identifier(ROWS, quoted=True).sql(dialect=self._sqlglot_dialect())
+        self.sql = {}
+        for page, (queries, _) in PAGES.items():
+            for name, (rows, cube, build) in queries.items():
+                for base in (rows, cube):
+                    placeholder = ibis.table(tables[base].schema(), name=PLACEHOLDER)
+                    self.sql[page, name, base] = ibis.to_sql(build(placeholder, pathway), dialect=self.dialect)
+        self._rows = sqlglot.exp.to_identifier(PLACEHOLDER, quoted=True).sql(dialect=self._sqlglot_dialect())
 
     def _sqlglot_dialect(self) -> str:
         return {"pyspark": "spark", "postgres": "postgres"}.get(self.dialect, self.dialect)
 
-    def source(self, cohort: CohortFilter) -> str:
-        """The cohort's rows as a SELECT in the backend's SQL (the last few kept: the Overview
-        and Pathways callbacks of one filter change ask for the same cohort)."""
-        source = self._sources.pop(cohort, None)
+    def source(self, cohort: CohortFilter, base: str = ROWS) -> str:
+        """The cohort's rows of table ``base`` as a SELECT in the backend's SQL (the last few kept:
+        the Overview and Pathways callbacks of one filter change ask for the same cohort)."""
+        key = (cohort, base)
+        source = self._sources.pop(key, None)
         if source is None:
-            source = ibis.to_sql(filtered(self.table, cohort, self.pathway), dialect=self.dialect)
-        self._sources[cohort] = source
+            source = ibis.to_sql(filtered(self.tables[base], cohort, self.pathway), dialect=self.dialect)
+        self._sources[key] = source
         while len(self._sources) > self.KEPT_SOURCES:
             self._sources.pop(next(iter(self._sources)))
         return source
 
-    def statement(self, page: str, name: str, source: str) -> str:
-        query = self.sql[page][name].strip()
+    def statement(self, page: str, name: str, cohort: CohortFilter, cube: bool | None = None) -> str:
+        queries, _ = PAGES[page]
+        base = _base(queries, name, on_cube(cohort) if cube is None else cube)
+        query, source = self.sql[page, name, base].strip(), self.source(cohort, base)
         if query[:5].upper() == "WITH ":  # the aggregate has common table expressions of its own
             return f"WITH {self._rows} AS ({source}), {query[5:]}"
         return f"WITH {self._rows} AS ({source}) {query}"
 
-    def numbers(self, page: str, cohort: CohortFilter):
-        _, assemble = PAGES[page]
-        source = self.source(cohort)
-        return assemble({name: fetch(self.backend, self.statement(page, name, source)) for name in self.sql[page]},
+    def numbers(self, page: str, cohort: CohortFilter, cube: bool | None = None):
+        """The page's numbers; from the cubes when the cohort allows (``cube``: force either way)."""
+        queries, assemble = PAGES[page]
+        return assemble({name: fetch(self.backend, self.statement(page, name, cohort, cube)) for name in queries},
                         self.pathway)
 
 
@@ -213,7 +257,9 @@ def fetch(backend, sql: str) -> pd.DataFrame:
         return result.toPandas()
     try:
         columns = [column[0] for column in result.description]
-        return pd.DataFrame(result.fetchall(), columns=columns)
+        # Plain Python values, not pandas' Arrow-backed text: the few hundred rows are read
+        # element by element, which Arrow-backed columns make 2-3 times slower.
+        return pd.DataFrame(result.fetchall(), columns=columns, dtype=object)
     finally:
         if hasattr(result, "close") and result is not getattr(backend, "con", None):
             result.close()

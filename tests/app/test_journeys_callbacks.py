@@ -92,3 +92,20 @@ def test_the_selection_follows_the_url_reset_and_chip_removal(app_data):
     assert selection_update("?node=screened&variant=none", False, "node",
                             {"node": "screened", "variant": "none"}) == {"variant": "none"}
     assert selection_update("?node=bogus", False, None, {"node": "screened"}) == {}
+
+
+def test_the_cohorts_decision_points_are_those_of_its_patients(app_data):
+    """The incidence reads the cohort's decision points by position (AppData.follow_up_of): the
+    same rows as matching each decision point's patient id against the cohort, for the whole
+    population, a filter, a Sankey node and an empty cohort, at every decision stage."""
+    follow_up = app_data.follow_up
+    for query in ("", "?program=diabetes&sex=F", "?node=awaiting-diagnosis", "?from=2099-01-01"):
+        frame = context.cohort_frame(query)
+        found = 0
+        for stage in context.pathway().decision_stages:
+            expected = follow_up[(follow_up["awaiting_stage"] == stage)
+                                 & follow_up["patient_id"].isin(frame["patient_id"])]
+            got = app_data.follow_up_of(context.cohort_rows(query), stage)
+            assert got.index.tolist() == expected.index.tolist(), (query, stage)
+            found += len(got)
+        assert (found > 0) is (query != "?from=2099-01-01"), query

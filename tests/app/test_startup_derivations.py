@@ -91,7 +91,7 @@ def test_an_unreadable_scenario_engine_file_is_rebuilt_with_one_log_line(small_d
 
     monkeypatch.setattr(registry, "_loaded", {})
     first = _start(runtime, fresh_copy(small_dataset))
-    [saved] = (runtime.cache_dir / "workspace").glob("*/scenario_engine-*.joblib")
+    [saved] = (runtime.cache_dir / "workspace").glob("*/scenario_engine-*.pickle")
     saved.write_bytes(saved.read_bytes()[:1000])  # a write cut short by a full disk or a killed process
     monkeypatch.setattr(registry, "_loaded", {})
     builds = _count_engine_builds(monkeypatch)

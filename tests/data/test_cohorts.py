@@ -315,3 +315,24 @@ def test_completion_reconciliation_adds_up_and_matches_the_kpis(journeys):
     assert counts.screened_of_enrolled == counts.screened / counts.enrolled
     low, high = counts.adherence_bounds
     assert low <= high and high - low == pytest.approx(counts.in_progress_after_positive / counts.positive)
+
+
+def test_quantiles_read_off_value_counts_equal_pandas_quantiles():
+    """The engines count rows per value and data.cohorts reads quantiles off those counts: the
+    k-th smallest value must be found exactly (an off-by-one in the cumulative counts shifts
+    every median by one value), in any order of the counts, with pandas' interpolation."""
+    import numpy as np
+
+    from data.cohorts import DURATION_QUANTILES, median_from_counts, quantiles_from_counts
+
+    rng = np.random.default_rng(3)
+    levels = list(DURATION_QUANTILES.values())
+    for values in (rng.integers(0, 40, 501).astype(float), rng.normal(30, 9, 200).round(2), np.array([7.0]),
+                   np.array([2.0, 2.0, 5.0]), np.array([1.0, 4.0])):
+        distinct, counts = np.unique(values, return_counts=True)
+        order = rng.permutation(len(distinct))  # the engine returns groups in no particular order
+        expected = pd.Series(values).quantile(levels).to_numpy()
+        got = quantiles_from_counts(distinct[order], counts[order], levels)
+        assert np.allclose(got, expected, rtol=1e-12, atol=1e-12), (values[:5], got, expected)
+        assert median_from_counts(distinct[order], counts[order]) == pd.Series(values).median()
+    assert all(math.isnan(q) for q in quantiles_from_counts([], [], levels))

@@ -1,4 +1,4 @@
-"""Parity: the Overview and Pathways numbers from the columnar engine (DuckDB, and PostgreSQL
+"""Parity: the Overview, Pathways, Journeys-variants and Worklist numbers from the columnar engine (DuckDB, and PostgreSQL
 when CAREPATH_TEST_POSTGRES_URL is set) equal the pandas reference (data.cohorts) on the
 synthetic data and on filtered cohorts, empty and one-patient ones included: counts exactly,
 rates, medians and quantiles to 1e-12, rows in the same order."""
@@ -18,6 +18,7 @@ from data.analytics.sankey_nodes import node_labels, node_slug
 from data.analytics.variants import variant_codes, variant_key
 from data.cohort_filter import VARIANT_CODE_COLUMN, CohortFilter, apply_cohort
 from data.warehouse.engine import IbisEngine, PandasEngine, ibis_url, open_engine
+from data.warehouse.tables import DERIVED_TABLES, on_cube
 
 POSTGRES_URL = os.environ.get("CAREPATH_TEST_POSTGRES_URL")
 POSTGRES_SKIP = ("CAREPATH_TEST_POSTGRES_URL is not set: PostgreSQL parity skipped "
@@ -105,6 +106,9 @@ def assert_same_numbers(reference, engine, cohort: CohortFilter):
     assert list(expected.breakdowns) == list(actual.breakdowns)
     for by in expected.breakdowns:
         _same_frame(expected.breakdowns[by], actual.breakdowns[by], f"breakdown by {by}")
+    if hasattr(engine, "variants"):
+        for top in (3, 12):  # with and without an "Other variants" row
+            _same_frame(reference.variants(cohort, top), engine.variants(cohort, top), f"journey variants, top {top}")
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +119,9 @@ def postgres_engine(frame, small_dataset):
     engine = open_engine(POSTGRES_URL, frame, small_dataset.pathway)
     engine.table_name = table
     yield engine
-    ibis.connect(ibis_url(POSTGRES_URL)).drop_table(table, force=True)
+    backend = ibis.connect(ibis_url(POSTGRES_URL))
+    for name in (*(f"{table}__{key}" for key in DERIVED_TABLES), table):  # derived first: built from it
+        backend.drop_table(name, force=True)
 
 
 ENGINES = ["duckdb", pytest.param("postgres", marks=pytest.mark.skipif(not POSTGRES_URL, reason=POSTGRES_SKIP))]
@@ -138,10 +144,50 @@ def test_engine_matches_the_pandas_reference_on_every_cohort(engine, frame, smal
             assert size == 1
         else:
             assert size > 1, name  # a filter that selects nobody would prove little
-        try:
-            assert_same_numbers(reference, engine, cohort)
-        except AssertionError as error:
-            raise AssertionError(f"{engine.name} differs from pandas on the {name!r} cohort: {error}") from error
+        # Both ways the engine can answer: from the cohort's rows, and from the cubes when it may.
+        for cube in (False, True) if on_cube(cohort) else (False,):
+            try:
+                assert_same_numbers(reference, Forced(engine, cube), cohort)
+            except AssertionError as error:
+                path = "cube" if cube else "rows"
+                raise AssertionError(f"{engine.name} ({path}) differs from pandas on the {name!r} cohort: "
+                                     f"{error}") from error
+
+
+class Forced:
+    """An engine made to answer from its cubes (``cube``) or from the cohort's rows."""
+
+    def __init__(self, engine, cube: bool):
+        self.engine, self.cube = engine, cube
+
+    def overview(self, cohort):
+        return self.engine.overview(cohort, cube=self.cube)
+
+    def pathways(self, cohort):
+        return self.engine.pathways(cohort, cube=self.cube)
+
+    def variants(self, cohort, top):
+        return self.engine.variants(cohort, top, cube=self.cube)
+
+
+def test_engine_finds_the_cohorts_patients_at_the_same_rows_as_pandas(engine, frame, small_dataset):
+    """Journeys and Quality take the cohort's rows from the engine: the same positions as the
+    pandas mask, ascending, for every cohort (a shared database answers through pandas)."""
+    from data.cohort_filter import cohort_mask
+
+    for name, cohort in cohorts(frame, small_dataset.pathway).items():
+        expected = np.flatnonzero(cohort_mask(frame, cohort, small_dataset.pathway))
+        assert engine.cohort_rows(cohort).tolist() == expected.tolist(), name
+
+
+def test_only_cohorts_without_age_or_enrolment_dates_are_answered_from_the_cubes(frame, small_dataset):
+    """The cubes hold no age or enrolment date: a cohort restricting either must be counted from
+    the rows (a cube cannot drop that restriction silently)."""
+    pathway = small_dataset.pathway
+    for name, cohort in cohorts(frame, pathway).items():
+        restricts_rows_only = cohort.age_min is not None or cohort.age_max is not None or bool(
+            cohort.enrolled_from or cohort.enrolled_to)
+        assert on_cube(cohort) is not restricts_rows_only, name
 
 
 def test_engine_setting_names_the_engine(frame, small_dataset):
@@ -180,10 +226,91 @@ def test_prepared_statements_equal_the_ibis_expressions_run_directly(frame, smal
 
     class Direct:  # the same expressions, compiled and executed by Ibis on every call
         def overview(self, cohort):
-            return page_numbers(engine._table, cohort, "overview", small_dataset.pathway)
+            return page_numbers(engine._cohort_tables(), cohort, "overview", small_dataset.pathway)
 
         def pathways(self, cohort):
-            return page_numbers(engine._table, cohort, "pathways", small_dataset.pathway)
+            return page_numbers(engine._cohort_tables(), cohort, "pathways", small_dataset.pathway)
+
+        def variants(self, cohort, top):
+            from data.analytics.variants import variants_from_counts
+
+            counts, timings = page_numbers(engine._cohort_tables(), cohort, "variants", small_dataset.pathway)
+            return variants_from_counts(counts, timings, int(counts["n"].sum()), small_dataset.pathway, top)
 
     for cohort in (CohortFilter(), CohortFilter(programs=("diabetes",), age_min=50), CohortFilter(sites=("nowhere",))):
         assert_same_numbers(Direct(), engine, cohort)
+
+
+# --- Worklist: the cohort's active patients, ranked ------------------------------------------------
+
+def worklist_scores(frame: pd.DataFrame) -> pd.DataFrame:
+    """Scores for the parity frame's patients in progress, shaped like the risk model's: risks
+    rounded so that many tie (the patient id then decides), some expected gains and window
+    closing dates missing (they sort last), rows in no particular order."""
+    rng = np.random.default_rng(11)
+    waiting = frame[frame["risk"].notna()]
+    scores = pd.DataFrame({
+        "patient_id": waiting["patient_id"].to_numpy(),
+        "risk": rng.choice([0.1, 0.25, 0.5, 0.75], len(waiting)),
+        "expected_gain": np.where(rng.random(len(waiting)) < 0.2, np.nan, rng.choice([0.01, 0.02, 0.05], len(waiting))),
+        "window_closes": pd.to_datetime(waiting["window_closes"]).where(rng.random(len(waiting)) > 0.1).to_numpy(),
+        "risk_tier": waiting["risk_tier"].to_numpy(),
+    })
+    return scores.sample(frac=1.0, random_state=5).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def scored_frame(frame):
+    """The parity frame whose risk column comes from worklist_scores, as callbacks.context builds it."""
+    scores = worklist_scores(frame)
+    scored = frame.drop(columns=["risk"]).merge(scores[["patient_id", "risk"]], on="patient_id", how="left")
+    return scored, scores
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def scored_engine(request, scored_frame, small_dataset):
+    """An engine of each backend over the scored frame."""
+    frame, _ = scored_frame
+    if request.param == "duckdb":
+        yield open_engine("duckdb", frame, small_dataset.pathway)
+        return
+    import ibis
+
+    table = f"carepath_cohort_w_{uuid.uuid4().hex[:10]}"
+    engine = open_engine(POSTGRES_URL, frame, small_dataset.pathway)
+    engine.table_name = table
+    yield engine
+    backend = ibis.connect(ibis_url(POSTGRES_URL))
+    for name in (*(f"{table}__{key}" for key in DERIVED_TABLES), table):
+        backend.drop_table(name, force=True)
+
+
+def test_engine_worklist_ranks_the_same_patients_as_pandas(scored_engine, scored_frame, small_dataset):
+    """Every cohort, every ranking, every site scope: the same scored patients in the same order."""
+    from data.warehouse.worklist import RANKING_KEYS
+
+    frame, scores = scored_frame
+    pathway = small_dataset.pathway
+    reference = PandasEngine(frame, pathway)
+    sites = sorted(frame["site"].dropna().unique())
+    for name, cohort in cohorts(frame, pathway).items():
+        for sort in RANKING_KEYS:
+            for scope in (None, (sites[0],), tuple(sites[1:3])):
+                expected = reference.worklist(scores, cohort, sort, scope)
+                got = scored_engine.worklist(scores, cohort, sort, scope)
+                assert got.tolist() == expected.tolist(), (scored_engine.name, name, sort, scope)
+    everyone = reference.worklist(scores, CohortFilter(), "risk", None)
+    assert len(everyone) == frame["risk"].notna().sum() > 100  # the test ranks a real list
+
+
+def test_a_coordinators_worklist_query_never_returns_another_sites_patients(scored_engine, scored_frame):
+    """The engine path restricts to the user's sites in the query itself (callbacks.access_scope
+    checks the rows again): for each site alone, every returned patient is at that site, and
+    no sites at all returns nobody."""
+    frame, scores = scored_frame
+    site_of = dict(zip(frame["patient_id"], frame["site"]))
+    for site in sorted(frame["site"].dropna().unique()):
+        positions = scored_engine.worklist(scores, CohortFilter(), "risk", (site,))
+        assert len(positions) > 0, site
+        assert {site_of[p] for p in scores["patient_id"].iloc[positions]} == {site}
+    assert len(scored_engine.worklist(scores, CohortFilter(), "risk", ())) == 0
