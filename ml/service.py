@@ -15,10 +15,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from data.analytics.time_to_next_stage import follow_up_for_dataset
 from data.analytics.variants import variant_codes
 from data.cohort_filter import VARIANT_CODE_COLUMN, unavailable_fields
-from data.measures.cohort import ATTRIBUTES, patient_frame
+from data.measures.cohort import ATTRIBUTES
 from data.readiness import OK, assess
 from data.settings import Settings, get_settings
 from ml.workspace import AnalyticWorkspace, dataset_fingerprint
@@ -164,8 +163,9 @@ class PatientLookup:
 
 
 def build_cohort_frame(dataset) -> pd.DataFrame:
-    """The dataset's journeys (from its workspace) with the patient attributes the filter needs."""
-    return patient_frame(dataset, AnalyticWorkspace.of(dataset).journeys)
+    """The dataset's journeys with the patient attributes the filter needs (the workspace's
+    table, kept in the cache folder); a copy, so a caller may add columns."""
+    return AnalyticWorkspace.of(dataset).cohort_frame.copy()
 
 
 def with_risk(frame: pd.DataFrame, scores: pd.DataFrame | None) -> pd.DataFrame:
@@ -262,7 +262,10 @@ def start(settings: Settings | None = None, dataset=None, log: Log = print, trai
     # Any valid dataset starts: without a model the model pages say why (models_unavailable).
     models, models_unavailable = load_or_train(dataset, settings, training_config, log=log)
     workspace.release("training_rows", "pilot_rows")  # training's alone: on disk, not in every worker
-    frame = with_risk(build_cohort_frame(dataset), None if models is None else models.scores)
+    # with_risk builds a new frame: the workspace's table is read, never changed.
+    frame = with_risk(workspace.cohort_frame, None if models is None else models.scores)
+    follow_up = workspace.follow_up
+    workspace.release("cohort_frame")  # served as `frame` (with the risk); on disk for the next start
     frame[VARIANT_CODE_COLUMN] = variant_codes(frame, dataset.pathway)  # the variant filter compares these
     enrolled = pd.to_datetime(frame["enrollment_date"])
     scenarios, scenarios_unavailable = scenario_engine(dataset, models, log, readiness)
@@ -283,6 +286,6 @@ def start(settings: Settings | None = None, dataset=None, log: Log = print, trai
         unavailable_filter_fields=unavailable_fields(frame),
         outreach=outreach,
         outreach_unavailable=outreach_unavailable,
-        follow_up=follow_up_for_dataset(dataset, frame, points=workspace.decision_points),
+        follow_up=follow_up,
         workspace=workspace,
     )

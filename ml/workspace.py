@@ -29,7 +29,8 @@ import data.journeys
 from ml.code_fingerprint import DERIVATION_MODULES, pathway_fingerprint, source_fingerprint
 
 # The code that shapes the workspace's tables: a changed rule gives another key (never stale rows).
-WORKSPACE_MODULES = DERIVATION_MODULES + ("ml.features", "ml.targeting.rows", "ml.workspace")
+WORKSPACE_MODULES = DERIVATION_MODULES + ("ml.features", "ml.targeting.rows", "ml.workspace", "data.measures.cohort",
+                                          "data.analytics.time_to_next_stage")
 WORKSPACE_DIR = "workspace"  # under the cache folder
 WORKSPACE_FORMAT = 1
 KEEP_KEYS = 3  # key folders kept in the cache (the newest); older datasets' tables are removed
@@ -158,6 +159,23 @@ class AnalyticWorkspace:
         dataset = self.dataset
         return self._table("decision_points", lambda: data.journeys.derive_decision_points(
             dataset.patients, dataset.events, dataset.as_of, dataset.pathway))
+
+    @property
+    def cohort_frame(self) -> pd.DataFrame:
+        """data.measures.cohort.patient_frame: the journeys with the patient attributes the cohort
+        filter and the measures read (no risk: that comes from the models, not the data)."""
+        from data.measures.cohort import patient_frame
+
+        return self._table("cohort_frame", lambda: patient_frame(self.dataset, self.journeys))
+
+    @property
+    def follow_up(self) -> pd.DataFrame:
+        """data.analytics.time_to_next_stage.follow_up_for_dataset: every decision point's
+        follow-up (time, event, censoring) with the patient attributes groups are compared by."""
+        from data.analytics.time_to_next_stage import follow_up_for_dataset
+
+        return self._table("follow_up", lambda: follow_up_for_dataset(self.dataset, self.cohort_frame,
+                                                                      points=self.decision_points))
 
     @property
     def training_rows(self) -> pd.DataFrame:

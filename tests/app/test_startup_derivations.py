@@ -46,6 +46,7 @@ def test_start_up_derives_each_table_once_and_a_cached_start_derives_nothing(sma
     cached = _start(runtime, fresh_copy(small_dataset))
     assert sum(counts.values()) == 0, counts
     pd.testing.assert_frame_equal(cached.cohort_frame, first.cohort_frame)
+    pd.testing.assert_frame_equal(cached.follow_up, first.follow_up)  # read back from Parquet, same frame
     pd.testing.assert_frame_equal(cached.lookup.scoring_features, first.lookup.scoring_features)
 
 
