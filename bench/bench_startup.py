@@ -4,6 +4,8 @@ scenario engine -> patient look-up (what ``create_app`` runs before serving).
     .venv/bin/python bench/bench_startup.py --var DIR --patients 50000 --prepare   # generate once
     .venv/bin/python bench/bench_startup.py --var DIR --first    # no models, no derived-table cache
     .venv/bin/python bench/bench_startup.py --var DIR            # cached start (models + caches kept)
+    .venv/bin/python bench/bench_startup.py --var DIR --gunicorn # cached start of the served app: seconds
+                                                                 # from launching gunicorn to /healthz 200
 
 Time the whole process from outside with farm-bench, e.g.
     farm-bench -n 3 --timeout 1200 -- .venv/bin/python bench/bench_startup.py --var DIR --first
@@ -29,11 +31,15 @@ def main(argv=None) -> int:
     parser.add_argument("--prepare", action="store_true", help="only generate the dataset")
     parser.add_argument("--first", action="store_true",
                         help="remove models, cache and outreach database first: a first start on existing data")
+    parser.add_argument("--gunicorn", action="store_true",
+                        help="time gunicorn (2 workers, --preload, as serve.sh) from launch to /healthz 200")
     args = parser.parse_args(argv)
     var = args.var.resolve()
     os.environ.update(CAREPATH_VAR_DIR=str(var), CAREPATH_PATIENTS=str(args.patients))
     os.environ.pop("CAREPATH_DATA_DIR", None)
     os.environ.pop("REDIS_URL", None)
+    if args.gunicorn:
+        return _served_start()
     if args.first:
         for name in ("models", "cache"):
             shutil.rmtree(var / name, ignore_errors=True)
@@ -59,6 +65,25 @@ def main(argv=None) -> int:
     finished = time.perf_counter()
     print(f"read dataset {loaded - started:.1f} s; start-up state {finished - loaded:.1f} s; "
           f"{len(app_data.cohort_frame):,} patients, model {'yes' if app_data.model_available else 'no'}")
+    return 0
+
+
+def _served_start() -> int:
+    import subprocess
+
+    from scripts.local_server import free_port, wait_healthy
+
+    port = free_port()
+    started = time.perf_counter()
+    server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "--workers", "2", "--preload", "--no-control-socket",
+                               "--bind", f"127.0.0.1:{port}", "wsgi:server"], cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", timeout=1800)
+        print(f"gunicorn launch to /healthz 200: {time.perf_counter() - started:.1f} s")
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
     return 0
 
 
