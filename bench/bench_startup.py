@@ -4,6 +4,10 @@ scenario engine -> patient look-up (what ``create_app`` runs before serving).
     .venv/bin/python bench/bench_startup.py --var DIR --patients 50000 --prepare   # generate once
     .venv/bin/python bench/bench_startup.py --var DIR --first    # no models, no derived-table cache
     .venv/bin/python bench/bench_startup.py --var DIR            # cached start (models + caches kept)
+    .venv/bin/python bench/bench_startup.py --var DIR --first --log   # with the start-up log, timed
+
+--log prints every start-up log line (training's own split: CV, calibration, explanations, the
+benefit model) with the seconds since the start, for a breakdown of where the time goes.
 
 Time the whole process from outside with farm-bench, e.g.
     farm-bench -n 3 --timeout 1200 -- .venv/bin/python bench/bench_startup.py --var DIR --first
@@ -29,6 +33,7 @@ def main(argv=None) -> int:
     parser.add_argument("--prepare", action="store_true", help="only generate the dataset")
     parser.add_argument("--first", action="store_true",
                         help="remove models, cache and outreach database first: a first start on existing data")
+    parser.add_argument("--log", action="store_true", help="print the start-up log, each line with elapsed seconds")
     args = parser.parse_args(argv)
     var = args.var.resolve()
     os.environ.update(CAREPATH_VAR_DIR=str(var), CAREPATH_PATIENTS=str(args.patients))
@@ -46,7 +51,12 @@ def main(argv=None) -> int:
 
     settings = get_settings()
     started = time.perf_counter()
-    dataset = ensure_dataset(settings, log=lambda message: None)
+
+    def log(message: str) -> None:
+        if args.log:
+            print(f"[{time.perf_counter() - started:7.1f} s] {message}", flush=True)
+
+    dataset = ensure_dataset(settings, log=log)
     loaded = time.perf_counter()
     if args.prepare:
         print(f"dataset ready in {loaded - started:.1f} s")
@@ -54,8 +64,8 @@ def main(argv=None) -> int:
     from callbacks import context
 
     server = Flask("bench-startup")
-    context.init_cache(server, settings, log=lambda message: None)
-    app_data = context.load(server, dataset=dataset, settings=settings, log=lambda message: None)
+    context.init_cache(server, settings, log=log)
+    app_data = context.load(server, dataset=dataset, settings=settings, log=log)
     finished = time.perf_counter()
     print(f"read dataset {loaded - started:.1f} s; start-up state {finished - loaded:.1f} s; "
           f"{len(app_data.cohort_frame):,} patients, model {'yes' if app_data.model_available else 'no'}")

@@ -14,6 +14,7 @@ import platform
 import shutil
 import tempfile
 import time
+from importlib.metadata import version
 from pathlib import Path
 from typing import Callable
 
@@ -48,7 +49,8 @@ _loaded: dict[str, ModelBundle] = {}
 
 
 def library_versions() -> dict:
-    return {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "numpy": np.__version__,
+    return {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "lightgbm": version("lightgbm"),
+            "numpy": np.__version__,
             "pandas": pd.__version__, "scipy": scipy.__version__, "joblib": joblib.__version__,
             "registry_format": REGISTRY_FORMAT}
 

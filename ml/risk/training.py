@@ -30,7 +30,7 @@ from ml.risk.drivers import driver_table, risk_tier
 from ml.risk.drop_in import handle_drop_in
 from ml.risk.explain import grouped_permutation_importance, logistic_coefficients, reference_row, shapley_contributions
 from ml.features import BOOKING_FEATURES, FEATURES, LABEL, model_inputs, usable_features
-from ml.risk.models import MODEL_NAMES, TrainingConfig, build
+from ml.risk.models import MODEL_NAMES, SELF_THREADED, TrainingConfig, build
 from ml.monitor import assess as assess_drift
 from ml.monitor import history as monitoring_history
 from ml.risk.oracle import oracle_risk
@@ -112,7 +112,7 @@ def _fit_fold(pipeline, X, y, weight, train, test):
 def _cross_validate(name, config, X, y, splits, log, weight=None):
     """Out-of-fold raw risks of every row (censored ones too: the model scores them all)."""
     started = time.perf_counter()
-    results = Parallel(n_jobs=config.n_jobs)(
+    results = Parallel(n_jobs=1 if name in SELF_THREADED else config.n_jobs)(
         delayed(_fit_fold)(build(name, config, X.columns), X, y, weight, train, test) for train, test in splits)
     raw = np.empty(len(y))
     for (train, test), (_, predictions) in zip(splits, results):

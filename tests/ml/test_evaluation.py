@@ -59,6 +59,29 @@ def test_bootstrap_resamples_whole_patients():
     assert (high - low) > 0.7 * (one_high - one_low)
 
 
+def test_bootstrap_interval_is_that_of_the_concatenated_resamples():
+    """The interval is computed from each resample's draw counts, not by building it. Bugs guarded:
+    ties in the risk counted as wins (or losses) instead of one half, a patient drawn twice counted
+    once, a resample with one outcome only kept. The reference builds every resample (all rows of
+    each drawn patient, as often as drawn) from the same random draws and ranks it."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(4)
+    patients = 20
+    groups = np.repeat(np.arange(patients), rng.integers(1, 6, patients))
+    outcome = (groups < 3).astype(int)  # three patients drop out: some resamples draw none of them
+    risk = np.round(rng.random(len(groups)) * 0.5 + 0.3 * outcome, 1)  # few distinct values: many ties
+    rows_of = [np.flatnonzero(groups == g) for g in range(patients)]
+    draws, aucs = np.random.default_rng(9), []
+    for _ in range(500):
+        idx = np.concatenate([rows_of[i] for i in draws.integers(0, patients, patients)])
+        if outcome[idx].min() != outcome[idx].max():
+            aucs.append(roc_auc_score(outcome[idx], risk[idx]))
+    assert len(aucs) < 500  # some resamples held one outcome only
+    expected = np.percentile(aucs, [2.5, 97.5])
+    np.testing.assert_allclose(ev.bootstrap_auc_ci(outcome, risk, groups, 500, seed=9), expected, atol=1e-12)
+
+
 def test_decision_day_headline_uses_only_decision_day_rows():
     """Bug guarded: reporting the pooled AUC as the decision-day figure. Later landmarks here are
     perfectly ranked, the decision day is not."""
