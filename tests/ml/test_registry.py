@@ -56,6 +56,25 @@ def test_artifacts_from_other_library_versions_are_retrained(small_dataset, sett
     assert registry.model_key(small_dataset, config) != first.key
 
 
+def test_models_saved_before_the_lightgbm_switch_are_retrained_not_loaded(small_dataset, settings, monkeypatch):
+    """Bug guarded: an artifact of the HistGradientBoosting era (its sidecar names no LightGBM
+    version) loaded as if it were today's model, or a LightGBM upgrade keeping old pickles."""
+    config = fast_training_config()
+    first = registry.get_models(small_dataset, settings, config, log=lambda m: None)
+    meta_path = settings.model_dir / first.key / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    assert meta["versions"]["lightgbm"]
+    del meta["versions"]["lightgbm"]
+    meta_path.write_text(json.dumps(meta))
+    assert registry.load(settings.model_dir, first.key) is None
+    monkeypatch.setattr(registry, "_loaded", {})
+    messages = []
+    registry.get_models(small_dataset, settings, config, log=messages.append)
+    assert any(m.startswith("training models") for m in messages)
+    monkeypatch.setattr(registry, "version", lambda name: "0.0.1" if name == "lightgbm" else "?")
+    assert registry.model_key(small_dataset, config) != first.key
+
+
 def test_config_change_changes_the_key(small_dataset):
     config = fast_training_config()
     assert registry.model_key(small_dataset, config) != registry.model_key(small_dataset, replace(config, lr_C=0.5))
