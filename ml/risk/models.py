@@ -10,28 +10,22 @@ measured more data-efficient than one-hot on this data; monotone constraints enc
 clinical knowledge that more no-shows, longer waits or a missed booking never *lower*
 risk. LightGBM replaced scikit-learn's HistGradientBoosting with the same settings
 (trees of 5 leaves, 360 rounds, 300 rows a leaf, L2 5): at 1M patients it fitted in
-0.24 of the time at equal AUC (bench/RESULTS.md, issue 14).
+0.24 of the time at equal AUC (bench/RESULTS.md, issue 14). Its OpenMP threads wait
+passively (set where the ``ml`` package is imported, ml/__init__.py).
 """
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 
-# LightGBM's OpenMP threads wait for each other at every histogram; spinning actively (the
-# default) they starve whenever another process holds a core: on the shared 2-core machine a
-# 2-thread fit of 56k rows took 12-40 s spinning against 1.8-2.2 s waiting passively (1 thread:
-# 1.3-4 s). libgomp reads this once, when it loads with lightgbm below; a value the user set stands.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import numpy as np
+from lightgbm import LGBMClassifier
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-import numpy as np  # noqa: E402
-from lightgbm import LGBMClassifier  # noqa: E402
-from sklearn.compose import ColumnTransformer  # noqa: E402
-from sklearn.impute import SimpleImputer  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.pipeline import Pipeline, make_pipeline  # noqa: E402
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler  # noqa: E402
-
-from ml.features import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES  # noqa: E402
+from ml.features import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
 
 MODEL_NAMES = ("logistic_regression", "gradient_boosting")
 MODEL_LABELS = {"logistic_regression": "Logistic regression", "gradient_boosting": "Gradient boosting"}
