@@ -163,3 +163,34 @@ def test_threshold_table_counts_add_up():
         assert row["flagged"] == row["true_positives"] + row["false_positives"]
     shares = [r["flagged_share"] for r in threshold_table(outcome, truth)]
     assert shares == sorted(shares, reverse=True)
+
+
+def test_smoothed_calibration_curve_reads_only_the_nearest_rows_but_equals_the_full_fit():
+    """smoothed_observed finds each grid point's nearest rows by bisection on the sorted risks.
+    Bugs guarded: a reach one row off (the k-th nearest distance), ties at the edge of the run
+    left out, the IPC weights applied to the wrong rows. The reference weighs every row."""
+    from scipy.special import logit
+
+    from ml.risk.calibration import smoothed_observed
+
+    rng = np.random.default_rng(6)
+    n = 3000
+    risk = rng.beta(2, 5, n)
+    risk[:600] = np.round(risk[:600], 2)  # runs of equal risks
+    outcome = (rng.random(n) < risk).astype(int)
+    weight = rng.exponential(1.0, n) * (rng.random(n) > 0.2)
+    for sample_weight in (None, weight):
+        grid, observed = smoothed_observed(outcome, risk, sample_weight=sample_weight)
+        x = logit(np.clip(risk, 1e-6, 1 - 1e-6))
+        w_row = np.ones(n) if sample_weight is None else sample_weight
+        k = int(np.ceil(0.5 * n))
+        expected = []
+        for centre in logit(np.clip(grid, 1e-6, 1 - 1e-6)):
+            distance = np.abs(x - centre)
+            reach = np.sort(distance)[k - 1]
+            w = np.clip(1 - (distance / (reach * 1.000001)) ** 3, 0, None) ** 3 * w_row
+            mean_x, mean_y = np.average(x, weights=w), np.average(outcome, weights=w)
+            slope = (w * (x - mean_x) * (outcome - mean_y)).sum() / (w * (x - mean_x) ** 2).sum()
+            expected.append(mean_y + slope * (centre - mean_x))
+        np.testing.assert_allclose(observed, np.clip(expected, 0, 1), atol=1e-9)
+        assert len(grid) > 30 and np.all(np.diff(grid) > 0)
