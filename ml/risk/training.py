@@ -10,7 +10,9 @@ censoring weights, in every fit (folds, calibration, hold-out, the final models)
 """
 from __future__ import annotations
 
+import os
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable
 
@@ -20,6 +22,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold
+from threadpoolctl import threadpool_limits
 
 from data.io import Dataset
 from data.readiness import booking_features_unusable, model_blockers
@@ -109,11 +112,23 @@ def _fit_fold(pipeline, X, y, weight, train, test):
     return model, model.predict_proba(X.iloc[test])[:, 1]
 
 
+def cores_shared_by(jobs: int | None):
+    """While ``jobs`` fits run side by side (joblib's threading backend), each one's OpenMP/BLAS
+    pool gets its share of the cores, as loky gives its workers: threads that each start a pool
+    of every core oversubscribe the machine (several times slower, bench/RESULTS.md). Only
+    there: a fit on its own (final models, drop-in, benefit model) keeps every core."""
+    cores = os.cpu_count() or 1
+    parallel = cores if jobs is None or jobs < 0 else max(1, jobs)
+    return threadpool_limits(limits=max(1, cores // parallel)) if parallel > 1 else nullcontext()
+
+
 def _cross_validate(name, config, X, y, splits, log, weight=None):
     """Out-of-fold raw risks of every row (censored ones too: the model scores them all)."""
     started = time.perf_counter()
-    results = Parallel(n_jobs=1 if name in SELF_THREADED else config.n_jobs)(
-        delayed(_fit_fold)(build(name, config, X.columns), X, y, weight, train, test) for train, test in splits)
+    jobs = 1 if name in SELF_THREADED else config.n_jobs
+    with cores_shared_by(jobs):
+        results = Parallel(n_jobs=jobs)(
+            delayed(_fit_fold)(build(name, config, X.columns), X, y, weight, train, test) for train, test in splits)
     raw = np.empty(len(y))
     for (train, test), (_, predictions) in zip(splits, results):
         raw[test] = predictions
