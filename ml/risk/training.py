@@ -313,6 +313,7 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
     models["logistic_regression"]["coefficients"] = (
         logistic_coefficients(pipelines["logistic_regression"]).round(4).to_dict("records"))
     reference = reference_row(X)
+    del X  # the feature copy of every training row (1.1M at 1M patients) is not needed past here
     scores, contributions, score_rows = _score_in_progress((pipelines, calibrators, primary, reference), dataset,
                                                            config, log)
     benefit, benefit_report = _add_expected_gain(scores, score_rows, dataset, pipelines[primary],
