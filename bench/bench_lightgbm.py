@@ -1,5 +1,5 @@
-"""Gradient boosting for the risk model: scikit-learn's HistGradientBoosting (shipped) against
-LightGBM on the same rows, same folds, same settings.
+"""Gradient boosting for the risk model: LightGBM (shipped since issue 14) against scikit-learn's
+HistGradientBoosting (shipped before) on the same rows, same folds, same settings.
 
     .venv/bin/python bench/bench_lightgbm.py --data DIR [--folds 5] [--learners sklearn_hgb lightgbm] [--out FILE]
 
@@ -9,8 +9,9 @@ selection; both learners get the shipped TrainingConfig (trees of 5 leaves, 360 
 learning rate 0.05, 300 rows a leaf, L2 5, the same monotone constraints, native
 categoricals, no early stopping) and run on the grouped folds training uses, with 2 threads.
 Reports per learner: fit seconds summed over the folds, pooled held-out ROC-AUC, and the
-decision-day ROC-AUC (rows at waited_days == 0), plus the ratios.  LightGBM is a bench-only
-dependency (bench/requirements-bench.txt) unless it wins at equal AUC.
+decision-day ROC-AUC (rows at waited_days == 0), plus the ratios.  LightGBM won at equal AUC
+and is the shipped learner (ml/risk/models.py); the HistGradientBoosting pipeline is kept here
+so the comparison can be re-run.
 """
 from __future__ import annotations
 
@@ -29,23 +30,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def lightgbm_pipeline(config, features):
-    """The shipped gradient-boosting pipeline with LightGBM as the learner, settings mapped
-    one to one (max_leaf_nodes -> num_leaves, min_samples_leaf -> min_child_samples,
-    l2_regularization -> reg_lambda, max_iter -> n_estimators)."""
-    from lightgbm import LGBMClassifier
+def hist_gradient_boosting_pipeline(config, features):
+    """The gradient-boosting pipeline as shipped before issue 14: scikit-learn's
+    HistGradientBoosting with the settings LightGBM now gets (max_leaf_nodes <- num_leaves,
+    min_samples_leaf <- min_child_samples, l2_regularization <- reg_lambda, max_iter <- n_estimators)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
 
     from ml.risk.models import gradient_boosting
 
     pipeline = gradient_boosting(config, features)
     shipped = pipeline.named_steps["model"]
-    model = LGBMClassifier(
-        learning_rate=config.gb_learning_rate, n_estimators=config.gb_max_iter, num_leaves=config.gb_max_leaf_nodes,
-        min_child_samples=config.gb_min_samples_leaf, reg_lambda=config.gb_l2_regularization,
-        max_bin=255, subsample=1.0, colsample_bytree=1.0, n_jobs=config.n_jobs, random_state=config.random_state,
-        monotone_constraints=list(shipped.monotonic_cst), verbose=-1,
-        categorical_feature=[i for i, is_cat in enumerate(shipped.categorical_features) if is_cat])
-    pipeline.steps[-1] = ("model", model)
+    categorical = set(shipped.categorical_columns)
+    width = len(shipped.monotone_constraints)
+    pipeline.steps[-1] = ("model", HistGradientBoostingClassifier(
+        learning_rate=config.gb_learning_rate, max_iter=config.gb_max_iter, max_leaf_nodes=config.gb_max_leaf_nodes,
+        min_samples_leaf=config.gb_min_samples_leaf, l2_regularization=config.gb_l2_regularization,
+        early_stopping=False, categorical_features=[i in categorical for i in range(width)],
+        monotonic_cst=list(shipped.monotone_constraints), random_state=config.random_state))
     return pipeline
 
 
@@ -75,7 +76,8 @@ def main() -> None:
     config = replace(TrainingConfig(), n_folds=args.folds)
     splits, _ = grouped_folds(y, rows["patient_id"].to_numpy(), config)
     decision_day = (rows["waited_days"] == 0).to_numpy()
-    learners = {"sklearn_hgb": gradient_boosting(config, features), "lightgbm": lightgbm_pipeline(config, features)}
+    learners = {"sklearn_hgb": hist_gradient_boosting_pipeline(config, features),
+                "lightgbm": gradient_boosting(config, features)}
     out = {"date": str(date.today()), "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
            f"Python {platform.python_version()}", "data": args.data, "rows": int(len(rows)),
            "patients": int(rows["patient_id"].nunique()), "folds": args.folds, "learners": {}}

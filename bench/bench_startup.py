@@ -6,9 +6,13 @@ scenario engine -> patient look-up (what ``create_app`` runs before serving).
     .venv/bin/python bench/bench_startup.py --var DIR            # cached start (models + caches kept)
     .venv/bin/python bench/bench_startup.py --var DIR --gunicorn # cached start of the served app: seconds
                                                                  # from launching gunicorn to /healthz 200
+    .venv/bin/python bench/bench_startup.py --var DIR --first --log   # with the start-up log, timed
 
-Time the whole process from outside with farm-bench, e.g.
-    farm-bench -n 3 --timeout 1200 -- .venv/bin/python bench/bench_startup.py --var DIR --first
+--log prints every start-up log line (training's own split: CV, calibration, explanations, the
+benefit model) with the seconds since the start, for a breakdown of where the time goes.
+
+Time the whole process from outside (wall, CPU, peak RSS), e.g.
+    /usr/bin/time -v .venv/bin/python bench/bench_startup.py --var DIR --first
 The script prints its own split (seconds to load the dataset, then to finish loading) too.
 """
 from __future__ import annotations
@@ -33,6 +37,7 @@ def main(argv=None) -> int:
                         help="remove models, cache and outreach database first: a first start on existing data")
     parser.add_argument("--gunicorn", action="store_true",
                         help="time gunicorn (2 workers, --preload, as serve.sh) from launch to /healthz 200")
+    parser.add_argument("--log", action="store_true", help="print the start-up log, each line with elapsed seconds")
     args = parser.parse_args(argv)
     var = args.var.resolve()
     os.environ.update(CAREPATH_VAR_DIR=str(var), CAREPATH_PATIENTS=str(args.patients))
@@ -52,7 +57,12 @@ def main(argv=None) -> int:
 
     settings = get_settings()
     started = time.perf_counter()
-    dataset = ensure_dataset(settings, log=lambda message: None)
+
+    def log(message: str) -> None:
+        if args.log:
+            print(f"[{time.perf_counter() - started:7.1f} s] {message}", flush=True)
+
+    dataset = ensure_dataset(settings, log=log)
     loaded = time.perf_counter()
     if args.prepare:
         print(f"dataset ready in {loaded - started:.1f} s")
@@ -60,8 +70,8 @@ def main(argv=None) -> int:
     from callbacks import context
 
     server = Flask("bench-startup")
-    context.init_cache(server, settings, log=lambda message: None)
-    app_data = context.load(server, dataset=dataset, settings=settings, log=lambda message: None)
+    context.init_cache(server, settings, log=log)
+    app_data = context.load(server, dataset=dataset, settings=settings, log=log)
     finished = time.perf_counter()
     print(f"read dataset {loaded - started:.1f} s; start-up state {finished - loaded:.1f} s; "
           f"{len(app_data.cohort_frame):,} patients, model {'yes' if app_data.model_available else 'no'}")

@@ -214,6 +214,19 @@ def landmark_rows(points: pd.DataFrame, waited: np.ndarray, patients: pd.DataFra
     return _feature_frame(points, waited, patients, booked_on)
 
 
+def stacked_landmark_rows(points: pd.DataFrame, at: np.ndarray, waited: np.ndarray, patients: pd.DataFrame,
+                          booked_on: pd.Series | None = None) -> pd.DataFrame:
+    """Feature rows of the points at positions ``at`` (a point may come many times), each on its
+    landmark day ``waited`` days after its decision, in the order of ``at``.
+
+    One frame for every landmark at once: the patient attributes are cleaned and merged once,
+    where a frame per landmark day would redo it over the whole patients table each time
+    (132 weekly sweeps at 1M patients cost minutes)."""
+    at = np.asarray(at, dtype=np.intp)
+    return _feature_frame(points.iloc[at].reset_index(drop=True), np.asarray(waited), patients,
+                          None if booked_on is None else booked_on.iloc[at].reset_index(drop=True))
+
+
 def training_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of,
                   pathway: Pathway = DEFAULT_PATHWAY, points: pd.DataFrame | None = None) -> pd.DataFrame:
     """Landmark rows of decision points whose outcome is final, with the label.
@@ -227,15 +240,14 @@ def training_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of,
     booked_on = booking_made_on(points, events, pathway)
     window = (points["window_closes"] - points["decision_date"]).dt.days.to_numpy()
     gap = (points["next_stage_date"] - points["decision_date"]).dt.days.to_numpy()  # NaN if never
-    frames = []
+    # Which point is waiting on which landmark day, gathered first: the feature frame (and its
+    # merge with the whole patients table) is then built once, not once per landmark day.
+    at, waited = [], []
     for t in LANDMARK_DAYS:
-        waiting = (t < window) & ~(gap <= t)
-        if waiting.any():
-            sub = points[waiting]
-            frames.append(_feature_frame(sub, np.full(len(sub), t), patients, booked_on[waiting]))
-    if not frames:  # no outcome is final yet: an empty frame, which the readiness rules turn into "no model"
-        frames.append(_feature_frame(points.iloc[:0], np.zeros(0), patients))
-    rows = pd.concat(frames, ignore_index=True)
+        waiting = np.flatnonzero((t < window) & ~(gap <= t))
+        at.append(waiting)
+        waited.append(np.full(len(waiting), t))
+    rows = stacked_landmark_rows(points, np.concatenate(at), np.concatenate(waited), patients, booked_on)
     rows[LABEL] = rows[LABEL].astype(int)
     return rows.sort_values(["patient_id", "decision_date", "waited_days"], kind="stable").reset_index(drop=True)
 

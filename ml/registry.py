@@ -14,6 +14,7 @@ import platform
 import shutil
 import tempfile
 import time
+from importlib.metadata import version
 from pathlib import Path
 from typing import Callable
 
@@ -48,7 +49,8 @@ _loaded: dict[str, ModelBundle] = {}
 
 
 def library_versions() -> dict:
-    return {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "numpy": np.__version__,
+    return {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "lightgbm": version("lightgbm"),
+            "numpy": np.__version__,
             "pandas": pd.__version__, "scipy": scipy.__version__, "joblib": joblib.__version__,
             "registry_format": REGISTRY_FORMAT}
 
@@ -193,14 +195,10 @@ def train_in_threads(dataset: Dataset, config: TrainingConfig, key: str, log: Ca
     """Train with joblib's threading backend: loky's worker processes (~300 MB each) would
     outlive the training by minutes, and in a gunicorn master started with --preload their
     executor makes every forked worker print "AssertionError: can only join a child process"
-    at shutdown. The folds fit in native code (OpenMP) that releases the GIL; each fold gets
-    its share of the cores, as loky gives its workers, since threads that each start an
-    OpenMP pool of every core oversubscribe the machine (several times slower, bench/RESULTS.md)."""
-    from threadpoolctl import threadpool_limits
-
-    cores = os.cpu_count() or 1
-    jobs = cores if config.n_jobs is None or config.n_jobs < 0 else max(1, config.n_jobs)
-    with joblib.parallel_config(backend="threading"), threadpool_limits(limits=max(1, cores // jobs)):
+    at shutdown. The folds fit in native code (OpenMP) that releases the GIL; while folds fit in
+    parallel each gets its share of the cores (ml.risk.training.cores_shared_by), and every other
+    fit (the final models, the drop-in and benefit models) all of them."""
+    with joblib.parallel_config(backend="threading"):
         return train_models(dataset, config, key=key, log=log)
 
 

@@ -59,17 +59,32 @@ def fast_auc(outcome: np.ndarray, risk: np.ndarray) -> float:
 
 def bootstrap_auc_ci(outcome: np.ndarray, risk: np.ndarray, groups: np.ndarray, resamples: int,
                      seed: int = 0) -> tuple[float, float]:
-    """95% percentile interval of ROC-AUC, resampling whole patients."""
+    """95% percentile interval of ROC-AUC, resampling whole patients.
+
+    A resample is held as how many times each row was drawn (its patient's draw count), and
+    its AUC is the Mann-Whitney statistic of those counts over the distinct risk values (a
+    tie counts one half), in integers: the same number as ranking the concatenated resample,
+    without building it. At 1M patients building and ranking each resample took seconds;
+    this is one pass over the rows, sorted once by risk.
+    """
     codes, uniques = pd.factorize(groups)
-    rows_of = pd.Series(np.arange(len(codes))).groupby(codes).apply(np.asarray).to_list()
+    order = np.argsort(np.asarray(risk), kind="stable")
+    codes, positive, risk = codes[order], np.asarray(outcome).astype(bool)[order], np.asarray(risk)[order]
+    # Where each run of equal risks starts: a resample's positives and negatives are summed per run.
+    starts = np.flatnonzero(np.r_[True, risk[1:] != risk[:-1]]) if len(risk) else np.zeros(0, int)
     rng = np.random.default_rng(seed)
     aucs = []
     for _ in range(resamples):
         picked = rng.integers(0, len(uniques), len(uniques))
-        idx = np.concatenate([rows_of[i] for i in picked])
-        y = outcome[idx]
-        if y.min() != y.max():
-            aucs.append(fast_auc(y, risk[idx]))
+        times = np.bincount(picked, minlength=len(uniques))[codes]
+        positives_of_row = np.where(positive, times, 0)
+        positives = np.add.reduceat(positives_of_row, starts)
+        negatives = np.add.reduceat(times - positives_of_row, starts)
+        n_pos, n_neg = int(positives.sum()), int(negatives.sum())
+        if n_pos > 0 and n_neg > 0:
+            # Each positive beats the negatives of lower risk and ties with half of its own run's.
+            wins_twice = int((positives * (2 * np.cumsum(negatives) - negatives)).sum())
+            aucs.append(wins_twice / (2 * n_pos * n_neg))
     if not aucs:  # every resample held one outcome only: no interval to give
         return float("nan"), float("nan")
     low, high = np.percentile(aucs, [2.5, 97.5])

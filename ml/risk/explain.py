@@ -34,24 +34,40 @@ def reference_row(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(values)[[c for c in FEATURES if c in rows.columns]]
 
 
+# Patients explained per batch: the coalitions of all sampled permutations of one batch are
+# predicted in one call (thousands of small calls are far slower), and a batch bounds the
+# memory that takes: 2,000 patients x 12 permutations x 26 steps = 624k rows, where all 11k
+# in-progress patients of a 1M population at once were 3.5M rows of object columns (GBs).
+SHAPLEY_BATCH_ROWS = 2000
+
+
 def shapley_contributions(predict: Predict, X: pd.DataFrame, reference: pd.DataFrame,
                           n_permutations: int = 12, seed: int = 0) -> pd.DataFrame:
     """Per-row contributions (same units as `predict`) for every feature (column) of X.
 
-    All coalitions of all sampled permutations are stacked into one frame and
-    predicted in a single call: thousands of small predict calls are far slower.
+    Every row gets the same sampled permutations (drawn once from ``seed``), so the answer does
+    not depend on how the rows are batched.
     """
     features = list(X.columns)
     X = X.reset_index(drop=True)
-    n, n_features = len(X), len(features)
     rng = np.random.default_rng(seed)
     orders = []
     for _ in range(max(1, n_permutations // 2)):
-        order = rng.permutation(n_features)
+        order = rng.permutation(len(features))
         orders += [order, order[::-1]]  # antithetic pairs cut the sampling variance
     # position[p, j]: where feature j comes in permutation p.  At step s of permutation p
     # the features placed before s take the patient's values, the rest the reference's.
     position = np.argsort(np.asarray(orders), axis=1)
+    batches = [_shapley_batch(predict, X.iloc[start:start + SHAPLEY_BATCH_ROWS], reference, features, position)
+               for start in range(0, len(X), SHAPLEY_BATCH_ROWS)]
+    total = np.concatenate(batches) if batches else np.zeros((0, len(features)))
+    return pd.DataFrame(total, columns=features)
+
+
+def _shapley_batch(predict: Predict, X: pd.DataFrame, reference: pd.DataFrame, features: list,
+                   position: np.ndarray) -> np.ndarray:
+    """(rows, features) mean contributions over the permutations ``position`` for the rows X."""
+    n, n_features, n_orders = len(X), len(features), len(position)
     steps = np.arange(n_features + 1)
     stacked = {}
     for j, column in enumerate(features):
@@ -59,12 +75,12 @@ def shapley_contributions(predict: Predict, X: pd.DataFrame, reference: pd.DataF
         values = np.where(from_patient[:, :, None], X[column].to_numpy()[None, None, :],
                           reference[column].iloc[0])
         stacked[column] = values.reshape(-1)
-    predictions = predict(pd.DataFrame(stacked)[features]).reshape(len(orders), n_features + 1, n)
+    predictions = predict(pd.DataFrame(stacked)[features]).reshape(n_orders, n_features + 1, n)
     total = np.zeros((n, n_features))
-    for p in range(len(orders)):
+    for p in range(n_orders):
         gains = np.diff(predictions[p], axis=0)  # (steps, n): gain of the feature placed at each step
         total += gains[position[p]].T
-    return pd.DataFrame(total / len(orders), columns=features)
+    return total / n_orders
 
 
 def grouped_permutation_importance(predict: Predict, X: pd.DataFrame, outcome: np.ndarray,

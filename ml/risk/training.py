@@ -10,7 +10,9 @@ censoring weights, in every fit (folds, calibration, hold-out, the final models)
 """
 from __future__ import annotations
 
+import os
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable
 
@@ -20,6 +22,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold
+from threadpoolctl import threadpool_limits
 
 from data.io import Dataset
 from data.readiness import booking_features_unusable, model_blockers
@@ -30,7 +33,7 @@ from ml.risk.drivers import driver_table, risk_tier
 from ml.risk.drop_in import handle_drop_in
 from ml.risk.explain import grouped_permutation_importance, logistic_coefficients, reference_row, shapley_contributions
 from ml.features import BOOKING_FEATURES, FEATURES, LABEL, model_inputs, usable_features
-from ml.risk.models import MODEL_NAMES, TrainingConfig, build
+from ml.risk.models import MODEL_NAMES, SELF_THREADED, TrainingConfig, build
 from ml.monitor import assess as assess_drift
 from ml.monitor import history as monitoring_history
 from ml.risk.oracle import oracle_risk
@@ -109,11 +112,23 @@ def _fit_fold(pipeline, X, y, weight, train, test):
     return model, model.predict_proba(X.iloc[test])[:, 1]
 
 
+def cores_shared_by(jobs: int | None):
+    """While ``jobs`` fits run side by side (joblib's threading backend), each one's OpenMP/BLAS
+    pool gets its share of the cores, as loky gives its workers: threads that each start a pool
+    of every core oversubscribe the machine (several times slower, bench/RESULTS.md). Only
+    there: a fit on its own (final models, drop-in, benefit model) keeps every core."""
+    cores = os.cpu_count() or 1
+    parallel = cores if jobs is None or jobs < 0 else max(1, jobs)
+    return threadpool_limits(limits=max(1, cores // parallel)) if parallel > 1 else nullcontext()
+
+
 def _cross_validate(name, config, X, y, splits, log, weight=None):
     """Out-of-fold raw risks of every row (censored ones too: the model scores them all)."""
     started = time.perf_counter()
-    results = Parallel(n_jobs=config.n_jobs)(
-        delayed(_fit_fold)(build(name, config, X.columns), X, y, weight, train, test) for train, test in splits)
+    jobs = 1 if name in SELF_THREADED else config.n_jobs
+    with cores_shared_by(jobs):
+        results = Parallel(n_jobs=jobs)(
+            delayed(_fit_fold)(build(name, config, X.columns), X, y, weight, train, test) for train, test in splits)
     raw = np.empty(len(y))
     for (train, test), (_, predictions) in zip(splits, results):
         raw[test] = predictions
@@ -284,17 +299,21 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
     for name in MODEL_NAMES:
         raw, fold_models, seconds = _cross_validate(name, config, X, y, splits, log, weight)
         fit_seconds += seconds
+        reported = time.perf_counter()
         calibrated = cross_fitted_calibration(raw, y, fold, weight)
         held_out[name] = calibrated
         models[name] = _model_report(name, raw, calibrated, y, rows, oracle, fold_models, X, splits, seconds,
                                      config, weight)
         calibrators[name] = PlattCalibrator.fit(raw, y, weight)
+        final = time.perf_counter()
         pipelines[name] = fit_weighted(build(name, config, features.used), X, y, weight)
-        log(f"  {name}: ROC-AUC {models[name]['roc_auc']:.3f}, ECE {models[name]['ece']:.3f}")
+        log(f"  {name}: ROC-AUC {models[name]['roc_auc']:.3f}, ECE {models[name]['ece']:.3f}; calibration and "
+            f"report (hold-out refit included) {final - reported:.1f} s, final fit {time.perf_counter() - final:.1f} s")
     primary = max(MODEL_NAMES, key=lambda n: models[n]["roc_auc"])
     models["logistic_regression"]["coefficients"] = (
         logistic_coefficients(pipelines["logistic_regression"]).round(4).to_dict("records"))
     reference = reference_row(X)
+    del X  # the feature copy of every training row (1.1M at 1M patients) is not needed past here
     scores, contributions, score_rows = _score_in_progress((pipelines, calibrators, primary, reference), dataset,
                                                            config, log)
     benefit, benefit_report = _add_expected_gain(scores, score_rows, dataset, pipelines[primary],

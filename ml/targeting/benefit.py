@@ -107,23 +107,42 @@ def _shallow_classifier(features, config: BenefitConfig, depth: int, iters: int)
 
 
 def select_shallow(X, label, groups, features, config: BenefitConfig) -> tuple[int, int]:
-    """(depth, trees) of the shallow classifier with the lowest grouped cross-validated log-loss."""
+    """(depth, trees) of the shallow classifier with the lowest grouped cross-validated log-loss.
+
+    Per depth and fold one classifier of the most trees is fitted, and each smaller number of
+    trees is scored on its first trees (staged predictions): without early stopping or
+    subsampling those are exactly the trees a classifier of that size would grow, and the grid
+    costs one fit per depth and fold instead of one per (depth, trees) pair."""
     label = np.asarray(label, int)
     best, chosen = np.inf, (config.rebook_depths[0], config.rebook_iters[0])
     if not features or len(np.unique(groups)) < config.rebook_cv_folds or min(label.sum(), (1 - label).sum()) < 20:
         return chosen  # too few to choose by (and _fit_or_rate keeps the rate where a label barely varies)
     folds = list(GroupKFold(config.rebook_cv_folds).split(X, label, groups))
+    most = max(config.rebook_iters)
     for depth in config.rebook_depths:
+        predicted = {iters: np.empty(len(label)) for iters in config.rebook_iters}
+        for train, test in folds:
+            fitted = _fit_or_rate(X.iloc[train], label[train], lambda: _shallow_classifier(features, config,
+                                                                                           depth, most))
+            for iters, chance in _staged_chances(fitted, X.iloc[test], config.rebook_iters).items():
+                predicted[iters][test] = chance
         for iters in config.rebook_iters:
-            predicted = np.empty(len(label))
-            for train, test in folds:
-                fitted = _fit_or_rate(X.iloc[train], label[train], lambda: _shallow_classifier(features, config,
-                                                                                               depth, iters))
-                predicted[test] = _chance(fitted, X.iloc[test])
-            loss = log_loss(label, np.clip(predicted, 1e-6, 1 - 1e-6), labels=[0, 1])
+            loss = log_loss(label, np.clip(predicted[iters], 1e-6, 1 - 1e-6), labels=[0, 1])
             if loss < best:
                 best, chosen = loss, (depth, iters)
     return chosen
+
+
+def _staged_chances(fitted, X, iters) -> dict:
+    """P(label) of the rows X after each number of trees in ``iters``, from a pipeline fitted with
+    at least that many (or a constant rate, the same at every size)."""
+    if isinstance(fitted, float):
+        return {n: np.full(len(X), fitted) for n in iters}
+    wanted, chances = set(iters), {}
+    for n, proba in enumerate(fitted[-1].staged_predict_proba(fitted[:-1].transform(X)), start=1):
+        if n in wanted:
+            chances[n] = proba[:, 1]
+    return chances
 
 
 def _regressor(features, config: BenefitConfig) -> Pipeline:

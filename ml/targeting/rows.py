@@ -24,7 +24,7 @@ import pandas as pd
 
 from data.journeys import derive_decision_points
 from data.pathway import DEFAULT_PATHWAY, Pathway
-from ml.features import FEATURES, booking_made_on, landmark_rows
+from ml.features import FEATURES, booking_made_on, landmark_rows, stacked_landmark_rows
 
 # Time left to rebook is what a call can use: the product brief names it first.
 TARGETING_FEATURES = FEATURES + ("days_left_in_window",)
@@ -109,27 +109,28 @@ def pilot_rows(patients: pd.DataFrame, events: pd.DataFrame, outreach: pd.DataFr
     decision = points["decision_date"].to_numpy("datetime64[ns]")
     closes = points["window_closes"].to_numpy("datetime64[ns]")
     done = points["next_stage_date"].to_numpy("datetime64[ns]")
-    frames = []
+    # Which point waits on which sweep day, gathered first: the feature rows of every sweep are
+    # then built in one frame (one merge with the patients table, not one per sweep).
+    at, sweep, treated = [], [], []
     for day in sweep_days(calls, step_days):
         d = np.datetime64(day, "ns")
         week_end = d + np.timedelta64(int(step_days), "D")
         waiting = (decision <= d) & (closes >= d) & ~(done <= d)  # NaT compares False: never done
         not_called_before = ~(first_call < d)
         rows_at = np.flatnonzero(waiting & not_called_before)
-        if not len(rows_at):
-            continue
-        sub = points.iloc[rows_at]
-        waited = ((d - decision[rows_at]) / np.timedelta64(1, "D")).astype(float)
-        frame = landmark_rows(sub, waited, patients, booked_on.iloc[rows_at])
-        frame["sweep_day"] = day
-        frame[TREATED] = ((first_call[rows_at] >= d) & (first_call[rows_at] < week_end)).astype(int)
-        for label, values in labels.items():
-            frame[label] = (frame[TREATED].to_numpy() == 1) & values[rows_at]
-        frames.append(frame)
-    if not frames:
+        at.append(rows_at)
+        sweep.append(np.full(len(rows_at), d))
+        treated.append((first_call[rows_at] >= d) & (first_call[rows_at] < week_end))
+    at, sweep, treated = np.concatenate(at), np.concatenate(sweep), np.concatenate(treated)
+    if not len(at):
         return pilot_rows(patients, events, None, as_of, pathway, points=points)
-    rows = _with_window_left(pd.concat(frames, ignore_index=True))
-    rows[[REBOOKED, REACHED, WRONG_NUMBER]] = rows[[REBOOKED, REACHED, WRONG_NUMBER]].astype(int)
+    waited = ((sweep - decision[at]) / np.timedelta64(1, "D")).astype(float)
+    rows = stacked_landmark_rows(points, at, waited, patients, booked_on)
+    rows["sweep_day"] = sweep
+    rows[TREATED] = treated.astype(int)
+    for label, values in labels.items():
+        rows[label] = (treated & values[at]).astype(int)
+    rows = _with_window_left(rows)
     rows[OUTCOME] = stage_done_in_window(rows).astype(int)
     return rows.sort_values(["patient_id", "decision_date", "sweep_day"], kind="stable").reset_index(drop=True)
 
@@ -168,16 +169,16 @@ def unexposed_rows(patients: pd.DataFrame, events: pd.DataFrame, outreach: pd.Da
     closes = points["window_closes"].to_numpy("datetime64[ns]")
     done = points["next_stage_date"].to_numpy("datetime64[ns]")
     longest = int((closes - decision).max() / np.timedelta64(1, "D")) if len(points) else -1
-    frames = []
+    at, waits = [], []
     for waited in range(0, longest + 1, int(step_days)):
         day = decision + np.timedelta64(waited, "D")
-        at = np.flatnonzero((closes >= day) & ~(done <= day))  # still waiting, window open
-        if len(at):
-            frames.append(landmark_rows(points.iloc[at], np.full(len(at), float(waited)), patients,
-                                        booked_on.iloc[at]))
-    if not frames:
+        still = np.flatnonzero((closes >= day) & ~(done <= day))  # still waiting, window open
+        at.append(still)
+        waits.append(np.full(len(still), float(waited)))
+    if not sum(len(a) for a in at):
         return _with_window_left(landmark_rows(points.iloc[:0], np.zeros(0), patients)).assign(
             **{OUTCOME: pd.Series(dtype=int)})
-    rows = _with_window_left(pd.concat(frames, ignore_index=True))
+    rows = _with_window_left(stacked_landmark_rows(points, np.concatenate(at), np.concatenate(waits), patients,
+                                                   booked_on))
     rows[OUTCOME] = stage_done_in_window(rows).astype(int)
     return rows

@@ -90,8 +90,10 @@ def train_benefit(dataset, scoring: pd.DataFrame, risk: Callable[[pd.DataFrame],
             f"whose outcome is final; the benefit model needs at least {MIN_CALLED_ROWS} of each"), nothing
     features = tuple(f for f in TARGETING_FEATURES if f in rows.columns and rows[f].notna().any()
                      and rows[f].nunique() > 1)
+    # Only what the model of P(done without a call) reads is kept: at 1M patients these are ~1.5M
+    # landmark rows, and with every column they were the peak of a first start's memory.
     untreated = unexposed_rows(dataset.patients, dataset.events, outreach, dataset.as_of, dataset.pathway,
-                               points=AnalyticWorkspace.of(dataset).decision_points)
+                               points=AnalyticWorkspace.of(dataset).decision_points)[[*features, OUTCOME]]
     if len(untreated) < MIN_UNEXPOSED_ROWS or untreated[OUTCOME].nunique() < 2:
         log(f"  benefit model: only {len(untreated):,} landmark rows untouched by outreach; P(done without a call) "
             f"is learned from the logged rows nobody called")

@@ -59,6 +59,29 @@ def test_bootstrap_resamples_whole_patients():
     assert (high - low) > 0.7 * (one_high - one_low)
 
 
+def test_bootstrap_interval_is_that_of_the_concatenated_resamples():
+    """The interval is computed from each resample's draw counts, not by building it. Bugs guarded:
+    ties in the risk counted as wins (or losses) instead of one half, a patient drawn twice counted
+    once, a resample with one outcome only kept. The reference builds every resample (all rows of
+    each drawn patient, as often as drawn) from the same random draws and ranks it."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(4)
+    patients = 20
+    groups = np.repeat(np.arange(patients), rng.integers(1, 6, patients))
+    outcome = (groups < 3).astype(int)  # three patients drop out: some resamples draw none of them
+    risk = np.round(rng.random(len(groups)) * 0.5 + 0.3 * outcome, 1)  # few distinct values: many ties
+    rows_of = [np.flatnonzero(groups == g) for g in range(patients)]
+    draws, aucs = np.random.default_rng(9), []
+    for _ in range(500):
+        idx = np.concatenate([rows_of[i] for i in draws.integers(0, patients, patients)])
+        if outcome[idx].min() != outcome[idx].max():
+            aucs.append(roc_auc_score(outcome[idx], risk[idx]))
+    assert len(aucs) < 500  # some resamples held one outcome only
+    expected = np.percentile(aucs, [2.5, 97.5])
+    np.testing.assert_allclose(ev.bootstrap_auc_ci(outcome, risk, groups, 500, seed=9), expected, atol=1e-12)
+
+
 def test_decision_day_headline_uses_only_decision_day_rows():
     """Bug guarded: reporting the pooled AUC as the decision-day figure. Later landmarks here are
     perfectly ranked, the decision day is not."""
@@ -140,3 +163,34 @@ def test_threshold_table_counts_add_up():
         assert row["flagged"] == row["true_positives"] + row["false_positives"]
     shares = [r["flagged_share"] for r in threshold_table(outcome, truth)]
     assert shares == sorted(shares, reverse=True)
+
+
+def test_smoothed_calibration_curve_reads_only_the_nearest_rows_but_equals_the_full_fit():
+    """smoothed_observed finds each grid point's nearest rows by bisection on the sorted risks.
+    Bugs guarded: a reach one row off (the k-th nearest distance), ties at the edge of the run
+    left out, the IPC weights applied to the wrong rows. The reference weighs every row."""
+    from scipy.special import logit
+
+    from ml.risk.calibration import smoothed_observed
+
+    rng = np.random.default_rng(6)
+    n = 3000
+    risk = rng.beta(2, 5, n)
+    risk[:600] = np.round(risk[:600], 2)  # runs of equal risks
+    outcome = (rng.random(n) < risk).astype(int)
+    weight = rng.exponential(1.0, n) * (rng.random(n) > 0.2)
+    for sample_weight in (None, weight):
+        grid, observed = smoothed_observed(outcome, risk, sample_weight=sample_weight)
+        x = logit(np.clip(risk, 1e-6, 1 - 1e-6))
+        w_row = np.ones(n) if sample_weight is None else sample_weight
+        k = int(np.ceil(0.5 * n))
+        expected = []
+        for centre in logit(np.clip(grid, 1e-6, 1 - 1e-6)):
+            distance = np.abs(x - centre)
+            reach = np.sort(distance)[k - 1]
+            w = np.clip(1 - (distance / (reach * 1.000001)) ** 3, 0, None) ** 3 * w_row
+            mean_x, mean_y = np.average(x, weights=w), np.average(outcome, weights=w)
+            slope = (w * (x - mean_x) * (outcome - mean_y)).sum() / (w * (x - mean_x) ** 2).sum()
+            expected.append(mean_y + slope * (centre - mean_x))
+        np.testing.assert_allclose(observed, np.clip(expected, 0, 1), atol=1e-9)
+        assert len(grid) > 30 and np.all(np.diff(grid) > 0)

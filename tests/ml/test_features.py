@@ -68,3 +68,27 @@ def test_fast_auc_matches_sklearn():
     y = rng.integers(0, 2, 500)
     p = np.round(rng.random(500), 2)  # with ties
     assert abs(fast_auc(y, p) - roc_auc_score(y, p)) < 1e-12
+
+
+def test_rows_of_many_landmarks_built_at_once_equal_those_built_one_landmark_at_a_time(small_dataset):
+    """training_rows and the targeting rows build every landmark in one frame (one merge with the
+    patients table); each row must still carry its own point's booking date, hidden on the landmark
+    days before the booking was made, and its own wait (a misaligned booking would leak a booked
+    date known only later, or lose one)."""
+    from data.journeys import derive_decision_points
+    from ml.features import booking_made_on, landmark_rows, stacked_landmark_rows
+
+    ds = small_dataset
+    points = derive_decision_points(ds.patients, ds.events, ds.as_of, ds.pathway)
+    rng = np.random.default_rng(5)
+    # Bookings made 0-20 days after the decision (the small data books on the decision day).
+    booked_on = booking_made_on(points, ds.events, ds.pathway) + pd.to_timedelta(rng.integers(0, 21, len(points)),
+                                                                                 unit="D")
+    blocks = [(np.sort(rng.choice(len(points), 60, replace=False)), waited) for waited in (0.0, 3.0, 14.0, 45.0)]
+    one_at_a_time = pd.concat([landmark_rows(points.iloc[at], np.full(len(at), waited), ds.patients, booked_on.iloc[at])
+                               for at, waited in blocks], ignore_index=True)
+    at_once = stacked_landmark_rows(points, np.concatenate([at for at, _ in blocks]),
+                                    np.concatenate([np.full(len(at), waited) for at, waited in blocks]),
+                                    ds.patients, booked_on)
+    pd.testing.assert_frame_equal(at_once, one_at_a_time)
+    assert at_once["lead_days"].isna().any() and at_once["lead_days"].notna().any()

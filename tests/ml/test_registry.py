@@ -56,6 +56,25 @@ def test_artifacts_from_other_library_versions_are_retrained(small_dataset, sett
     assert registry.model_key(small_dataset, config) != first.key
 
 
+def test_models_saved_before_the_lightgbm_switch_are_retrained_not_loaded(small_dataset, settings, monkeypatch):
+    """Bug guarded: an artifact of the HistGradientBoosting era (its sidecar names no LightGBM
+    version) loaded as if it were today's model, or a LightGBM upgrade keeping old pickles."""
+    config = fast_training_config()
+    first = registry.get_models(small_dataset, settings, config, log=lambda m: None)
+    meta_path = settings.model_dir / first.key / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    assert meta["versions"]["lightgbm"]
+    del meta["versions"]["lightgbm"]
+    meta_path.write_text(json.dumps(meta))
+    assert registry.load(settings.model_dir, first.key) is None
+    monkeypatch.setattr(registry, "_loaded", {})
+    messages = []
+    registry.get_models(small_dataset, settings, config, log=messages.append)
+    assert any(m.startswith("training models") for m in messages)
+    monkeypatch.setattr(registry, "version", lambda name: "0.0.1" if name == "lightgbm" else "?")
+    assert registry.model_key(small_dataset, config) != first.key
+
+
 def test_config_change_changes_the_key(small_dataset):
     config = fast_training_config()
     assert registry.model_key(small_dataset, config) != registry.model_key(small_dataset, replace(config, lr_C=0.5))
@@ -85,3 +104,38 @@ def test_two_processes_starting_together_train_once(small_dataset, settings):
     assert len(keys) == 1  # both ended with the same, complete model
     leftovers = [p.name for p in settings.model_dir.iterdir() if p.name.startswith(".")]
     assert leftovers == []
+
+
+def test_only_side_by_side_folds_share_the_cores(small_dataset, monkeypatch):
+    """Bug guarded: the per-fold share of the cores applied to the whole training, so the models
+    fitted on their own (drop-in propensity, the benefit model's dozens of fits) ran on one core
+    of two: about half the benefit model's minutes at 1M patients. While folds fit side by side
+    the (process-wide) BLAS pools get a share; OpenMP's limit is per thread, so the main thread's
+    is what the models fitted on their own see."""
+    import os
+
+    from threadpoolctl import threadpool_info
+
+    import ml.risk.training as training
+    import ml.targeting.train as targeting_train
+
+    def threads(api):
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == api}
+
+    seen = {}
+    real_benefit, real_fold = targeting_train.train_benefit, training._fit_fold
+
+    def benefit_spy(*args, **kwargs):
+        seen["benefit"] = threads("openmp") | threads("blas")
+        return real_benefit(*args, **kwargs)
+
+    def fold_spy(*args, **kwargs):
+        seen.setdefault("folds", threads("blas"))
+        return real_fold(*args, **kwargs)
+
+    monkeypatch.setattr(targeting_train, "train_benefit", benefit_spy)
+    monkeypatch.setattr(training, "_fit_fold", fold_spy)
+    registry.train_in_threads(small_dataset, fast_training_config(), key="k", log=lambda m: None)
+    cores = os.cpu_count()
+    assert seen["benefit"] == {cores}
+    assert seen["folds"] == {max(1, cores // fast_training_config().n_jobs)}

@@ -358,3 +358,39 @@ def test_targeting_cli_says_why_without_an_outreach_log(default_bundle, monkeypa
     monkeypatch.setattr(cli, "load_dataset_and_models", lambda args: (dataset, unavailable, None))
     with pytest.raises(SystemExit, match="no benefit model: no log"):
         cli.main(["--capacity", "25", "--out", "unused.json"])
+
+
+def test_rebooking_grid_scores_each_tree_count_as_a_classifier_of_that_size():
+    """select_shallow fits the most trees once per depth and fold and reads the smaller sizes off
+    its staged predictions. Bug guarded: a size scored on other trees than a classifier of that
+    size would grow (e.g. all sizes on the full model), which picks the wrong depth and trees."""
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import GroupKFold
+
+    from ml.targeting.benefit import _fit_or_rate, _shallow_classifier, _staged_chances, select_shallow
+
+    rng = np.random.default_rng(3)
+    n = 900
+    X = pd.DataFrame({"age": rng.normal(60, 10, n), "distance_km": rng.exponential(10, n),
+                      "payer": rng.choice(["a", "b", "c"], n)})
+    logit = -0.5 + 0.05 * (X["age"] - 60) + 0.8 * (X["payer"] == "b") + 0.4 * np.sin(X["distance_km"] / 3)
+    label = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    groups = rng.integers(0, 300, n)
+    features = ("age", "distance_km", "payer")
+    config = BenefitConfig(rebook_depths=(1, 3), rebook_iters=(10, 40, 160), rebook_learning_rate=0.2)
+    staged = _staged_chances(_shallow_classifier(features, config, 3, 160).fit(X, label), X, (10, 40, 160))
+    for iters in (10, 40):
+        alone = _shallow_classifier(features, config, 3, iters).fit(X, label).predict_proba(X)[:, 1]
+        np.testing.assert_allclose(staged[iters], alone, rtol=1e-9, atol=1e-12)
+    losses = {}
+    folds = list(GroupKFold(config.rebook_cv_folds).split(X, label, groups))
+    for depth in config.rebook_depths:
+        for iters in config.rebook_iters:
+            predicted = np.empty(n)
+            for train, test in folds:
+                model = _fit_or_rate(X.iloc[train], label[train], lambda: _shallow_classifier(features, config,
+                                                                                              depth, iters))
+                predicted[test] = model.predict_proba(X.iloc[test])[:, 1]
+            losses[depth, iters] = log_loss(label, np.clip(predicted, 1e-6, 1 - 1e-6))
+    assert len(set(np.round(list(losses.values()), 6))) == len(losses)  # the grid really differs
+    assert select_shallow(X, label, groups, features, config) == min(losses, key=losses.get)
