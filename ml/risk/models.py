@@ -55,6 +55,10 @@ class TrainingConfig:
     explanation_permutations: int = 12
     importance_rows: int = 3000
     n_jobs: int = 2
+    # Above this many training rows the CV folds are fitted one after another: two logistic-
+    # regression folds side by side held two copies of the one-hot design and made the 1M first
+    # start's peak (4.09 GB against 4 GB; bench/RESULTS.md), for about 40 s saved.
+    parallel_folds_max_rows: int = 500_000
     # Learn the risk if no one calls (ml.drop_in); off only to measure what it changes.
     handle_drop_in: bool = True
     monotone: dict = field(default_factory=lambda: dict(MONOTONE_RISK))

@@ -125,7 +125,7 @@ def cores_shared_by(jobs: int | None):
 def _cross_validate(name, config, X, y, splits, log, weight=None):
     """Out-of-fold raw risks of every row (censored ones too: the model scores them all)."""
     started = time.perf_counter()
-    jobs = 1 if name in SELF_THREADED else config.n_jobs
+    jobs = 1 if name in SELF_THREADED or len(y) > config.parallel_folds_max_rows else config.n_jobs
     with cores_shared_by(jobs):
         results = Parallel(n_jobs=jobs)(
             delayed(_fit_fold)(build(name, config, X.columns), X, y, weight, train, test) for train, test in splits)
