@@ -39,40 +39,41 @@ def test_second_call_loads_instead_of_training(small_dataset, settings, monkeypa
     assert second.report == first.report
 
 
-def test_artifacts_from_other_library_versions_are_retrained(small_dataset, settings, monkeypatch):
+def _retrained_after_editing_versions(small_dataset, settings, monkeypatch, edit):
+    """Train, change the artifact's recorded library versions with ``edit``, and check the
+    registry refuses the artifact and trains again; returns the first model's key."""
     config = fast_training_config()
     first = registry.get_models(small_dataset, settings, config, log=lambda m: None)
     meta_path = settings.model_dir / first.key / "meta.json"
     meta = json.loads(meta_path.read_text())
-    meta["versions"]["scikit-learn"] = "0.0.1"
+    edit(meta["versions"])
     meta_path.write_text(json.dumps(meta))
     assert registry.load(settings.model_dir, first.key) is None
     monkeypatch.setattr(registry, "_loaded", {})
     messages = []
     registry.get_models(small_dataset, settings, config, log=messages.append)
     assert any(m.startswith("training models") for m in messages)
+    return first.key
+
+
+def test_artifacts_from_other_library_versions_are_retrained(small_dataset, settings, monkeypatch):
+    key = _retrained_after_editing_versions(small_dataset, settings, monkeypatch,
+                                            lambda versions: versions.update({"scikit-learn": "0.0.1"}))
     # and a different library version gives a different key altogether
     monkeypatch.setattr(registry, "library_versions", lambda: {"scikit-learn": "9.9"})
-    assert registry.model_key(small_dataset, config) != first.key
+    assert registry.model_key(small_dataset, fast_training_config()) != key
 
 
 def test_models_saved_before_the_lightgbm_switch_are_retrained_not_loaded(small_dataset, settings, monkeypatch):
     """Bug guarded: an artifact of the HistGradientBoosting era (its sidecar names no LightGBM
     version) loaded as if it were today's model, or a LightGBM upgrade keeping old pickles."""
-    config = fast_training_config()
-    first = registry.get_models(small_dataset, settings, config, log=lambda m: None)
-    meta_path = settings.model_dir / first.key / "meta.json"
-    meta = json.loads(meta_path.read_text())
-    assert meta["versions"]["lightgbm"]
-    del meta["versions"]["lightgbm"]
-    meta_path.write_text(json.dumps(meta))
-    assert registry.load(settings.model_dir, first.key) is None
-    monkeypatch.setattr(registry, "_loaded", {})
-    messages = []
-    registry.get_models(small_dataset, settings, config, log=messages.append)
-    assert any(m.startswith("training models") for m in messages)
+    def drop_lightgbm(versions):
+        assert versions["lightgbm"]
+        del versions["lightgbm"]
+
+    key = _retrained_after_editing_versions(small_dataset, settings, monkeypatch, drop_lightgbm)
     monkeypatch.setattr(registry, "version", lambda name: "0.0.1" if name == "lightgbm" else "?")
-    assert registry.model_key(small_dataset, config) != first.key
+    assert registry.model_key(small_dataset, fast_training_config()) != key
 
 
 def test_config_change_changes_the_key(small_dataset):
