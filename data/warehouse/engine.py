@@ -68,6 +68,18 @@ class IbisEngine:
         self._lock = threading.Lock()
         self._pid, self._backend, self._tables, self._prepared = None, None, None, None
         self._worklist = None  # (scores frame, the tables it was registered beside, its table)
+        self._reference = None  # (pid, PandasEngine) in a forked process (_forked)
+
+    def _forked(self) -> PandasEngine | None:
+        """The pandas reference, in a process forked after this engine opened its in-process
+        DuckDB (a background job forked from a worker, e.g. the Worklist export): DuckDB's
+        threads and locks do not survive a fork, and a query there hung the export job in about
+        half the runs. The reference gives the same numbers (the parity tests). None elsewhere."""
+        if self.shared or self._pid is None or self._pid == os.getpid():
+            return None
+        if self._reference is None or self._reference[0] != os.getpid():
+            self._reference = (os.getpid(), PandasEngine(self.frame, self.pathway))
+        return self._reference[1]
 
     def _cohort_tables(self) -> dict:
         """The cohort table and the tables derived from it (data.warehouse.tables.register_tables)."""
@@ -102,16 +114,18 @@ class IbisEngine:
 
     def overview(self, cohort: CohortFilter, cube: bool | None = None) -> numbers.OverviewNumbers:
         """``cube``: None answers from the cubes when the cohort allows; True/False forces it (tests)."""
-        return self._numbers("overview", cohort, cube)
+        reference = self._forked()
+        return self._numbers("overview", cohort, cube) if reference is None else reference.overview(cohort)
 
     def pathways(self, cohort: CohortFilter, cube: bool | None = None) -> numbers.PathwaysNumbers:
-        return self._numbers("pathways", cohort, cube)
+        reference = self._forked()
+        return self._numbers("pathways", cohort, cube) if reference is None else reference.pathways(cohort)
 
     def cohort_rows(self, cohort: CohortFilter) -> np.ndarray:
         """PandasEngine.cohort_rows from the cohort table's row positions (30-60 ms less than
         the pandas mask at 1M patients). A shared database's table may have been registered
         by another host, whose positions need not be this frame's: there, pandas answers."""
-        if self.shared:
+        if self.shared or self._forked() is not None:
             return np.flatnonzero(cohort_mask(self.frame, cohort, self.pathway))
         import ibis
 
@@ -130,6 +144,8 @@ class IbisEngine:
 
     def variants(self, cohort: CohortFilter, top: int, cube: bool | None = None) -> pd.DataFrame:
         """PandasEngine.variants from the engine's counts per variant (data.analytics.variants.variants_from_counts)."""
+        if self._forked() is not None:
+            return self._forked().variants(cohort, top)
         status_counts, timing_counts = self._numbers("variants", cohort, cube)
         patients = int(pd.to_numeric(status_counts["n"]).sum()) if len(status_counts) else 0
         return variants_from_counts(status_counts, timing_counts, patients, self.pathway, top)
@@ -138,6 +154,8 @@ class IbisEngine:
                  sites: tuple[str, ...] | None) -> np.ndarray:
         """PandasEngine.worklist as one query over the scored patients' table, registered in the
         engine on first use for each scores frame (a new model brings new scores)."""
+        if self._forked() is not None:
+            return self._forked().worklist(scores, cohort, sort, sites)
         import ibis
 
         from data.warehouse.queries import fetch
