@@ -144,8 +144,9 @@ class IbisEngine:
 
     def variants(self, cohort: CohortFilter, top: int, cube: bool | None = None) -> pd.DataFrame:
         """PandasEngine.variants from the engine's counts per variant (data.analytics.variants.variants_from_counts)."""
-        if self._forked() is not None:
-            return self._forked().variants(cohort, top)
+        reference = self._forked()
+        if reference is not None:
+            return reference.variants(cohort, top)
         status_counts, timing_counts = self._numbers("variants", cohort, cube)
         patients = int(pd.to_numeric(status_counts["n"]).sum()) if len(status_counts) else 0
         return variants_from_counts(status_counts, timing_counts, patients, self.pathway, top)
@@ -154,8 +155,9 @@ class IbisEngine:
                  sites: tuple[str, ...] | None) -> np.ndarray:
         """PandasEngine.worklist as one query over the scored patients' table, registered in the
         engine on first use for each scores frame (a new model brings new scores)."""
-        if self._forked() is not None:
-            return self._forked().worklist(scores, cohort, sort, sites)
+        reference = self._forked()
+        if reference is not None:
+            return reference.worklist(scores, cohort, sort, sites)
         import ibis
 
         from data.warehouse.queries import fetch
