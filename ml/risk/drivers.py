@@ -37,8 +37,8 @@ def _missing(value) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
 
 
-def describe(feature: str, row: pd.Series, pathway: Pathway = DEFAULT_PATHWAY) -> str:
-    """The patient's value of `feature` as a short phrase."""
+def describe(feature: str, row, pathway: Pathway = DEFAULT_PATHWAY) -> str:
+    """The patient's value of `feature` as a short phrase (``row``: a Series or a dict of the row)."""
     program, stage = str(row["program"]), str(row["awaiting_stage"])
     step = pathway.stage_name(program, stage)
     previous = pathway.previous_stage.get(stage)
@@ -92,7 +92,8 @@ def top_drivers(row: pd.Series, contributions: pd.Series, k: int = 3, min_points
     family = contributions.groupby(lambda f: FAMILY.get(f, f)).sum()
     leader = contributions.abs().groupby(lambda f: FAMILY.get(f, f)).idxmax()
     out = []
-    for name in family.abs().sort_values(ascending=False).index[:k]:
+    # Equal strengths keep the families' (sorted) order: a stable sort, so ties never depend on the sort's luck.
+    for name in family.abs().sort_values(ascending=False, kind="stable").index[:k]:
         value = float(family[name])
         if abs(value) < min_points:
             break
@@ -102,9 +103,33 @@ def top_drivers(row: pd.Series, contributions: pd.Series, k: int = 3, min_points
     return out
 
 
-def driver_table(rows: pd.DataFrame, contributions: pd.DataFrame, k: int = 3,
+def driver_table(rows: pd.DataFrame, contributions: pd.DataFrame, k: int = 3, min_points: float = 0.005,
                  pathway: Pathway = DEFAULT_PATHWAY) -> list[list[dict]]:
-    return [top_drivers(rows.iloc[i], contributions.iloc[i], k, pathway=pathway) for i in range(len(rows))]
+    """``top_drivers`` of every row, the families' sums and leaders computed for all rows at once
+    (the same groupby arithmetic, so the same numbers); only the k phrases per row are worded
+    one by one. Row by row this took 12.5 s for 11k in-progress patients at 1M."""
+    if rows.empty:
+        return []
+    family_of = {f: FAMILY.get(f, f) for f in contributions.columns}
+    by_family = contributions.T.groupby(family_of)
+    sums = by_family.sum().T  # patients x families, families in sorted order as groupby gives them
+    leaders = contributions.abs().T.groupby(family_of).idxmax().T.to_numpy()
+    values = sums.to_numpy(float)
+    # Strongest first; equal strengths keep the families' order, as a stable sort of each row would.
+    order = np.argsort(-np.abs(values), axis=1, kind="stable")[:, :k]
+    records = rows.to_dict("records")
+    table = []
+    for i, record in enumerate(records):
+        drivers = []
+        for j in order[i]:
+            value = float(values[i, j])
+            if abs(value) < min_points:
+                break
+            feature = leaders[i, j]
+            drivers.append({"feature": feature, "points": round(value * 100, 1),
+                            "text": f"{describe(feature, record, pathway)} ({_points(value)})"})
+        table.append(drivers)
+    return table
 
 
 def risk_tier(risk: np.ndarray) -> np.ndarray:
