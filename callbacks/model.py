@@ -21,6 +21,7 @@ from components.model_tables import (ORACLE, RANKING_LABELS, auc_too_uncertain, 
 from data.readiness import MAX_MEANINGFUL_AUC_CI_WIDTH
 from ml.risk.drivers import FEATURE_LABELS
 from ml.risk.models import MODEL_LABELS
+from ml.risk.sampling import PatientSample
 
 NO_MODEL_MESSAGE = ("The dropout-risk models are not available yet. They are trained once when the app "
                     "starts; reload this page in a minute, or check the server log.")
@@ -117,11 +118,21 @@ def header_strip(report: dict) -> dbc.Card:
             _fact("landmark rows", formatting.count(report["n_rows"])),
             _fact("patients", formatting.count(report["n_patients"])),
             _fact("observed dropout", formatting.percent(report["observed_dropout_rate"])),
+            *_sample_note(report),
             html.Div([html.Span("Shown risk: "), html.Strong(primary),
                       html.Span(" (higher cross-validated ROC-AUC)", className="text-muted")],
                      className="model-primary"),
         ], lg=3),
     ])), className="model-header mb-3")
+
+
+def _sample_note(report: dict) -> list:
+    """Where the training rows were sampled (ml.risk.sampling), one line saying so: the counts above
+    are the sample's."""
+    sample = PatientSample.from_report(report.get("training_sample"))
+    if sample is None or not sample.sampled:
+        return []
+    return [html.P(sample.sentence("landmark rows"), className="small text-muted mb-1 model-sample-note")]
 
 
 def _legend_name(name: str, model_metrics: dict) -> str:

@@ -41,8 +41,8 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OrdinalEncoder
 
+from ml.category_codes import CategoryCodes
 from ml.features import CATEGORICAL_FEATURES
 from ml.workspace import AnalyticWorkspace
 
@@ -130,8 +130,7 @@ def _propensity_model(features, random_state: int) -> Pipeline:
     numeric = [f for f in features if f not in categorical]
     preprocess = ColumnTransformer([
         ("numeric", "passthrough", numeric),
-        ("categorical", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
-                                       encoded_missing_value=np.nan), categorical)])
+        ("categorical", CategoryCodes(), categorical)])
     model = HistGradientBoostingClassifier(learning_rate=0.1, max_iter=150, max_leaf_nodes=8, min_samples_leaf=100,
                                            l2_regularization=1.0, early_stopping=False,
                                            categorical_features=[False] * len(numeric) + [True] * len(categorical),
@@ -183,11 +182,14 @@ def censoring_weights(rows: pd.DataFrame, calls: pd.DataFrame, sweeps: pd.DataFr
 
 
 def handle_drop_in(rows: pd.DataFrame, dataset, fold: np.ndarray, features, random_state: int = 0,
-                   enabled: bool = True, log=print, check_trust: bool = True) -> DropInHandling:
+                   enabled: bool = True, log=print, check_trust: bool = True,
+                   left_out=None) -> DropInHandling:
     """Censoring and IPC weights of the training ``rows`` (AnalyticWorkspace.training_rows) from the
     dataset's outreach log; ``fold`` is each row's cross-fitting fold (patients whole). Falls back to
     every row unweighted, with a log line and ``fallback: True``, when the weights cannot be trusted
-    (``untrusted_reason``; ``check_trust=False`` only to measure what the check prevents)."""
+    (``untrusted_reason``; ``check_trust=False`` only to measure what the check prevents).
+    ``left_out``: patients whose labelled rows the training sample dropped (ml.risk.sampling): their
+    sweeps are left out of the call-propensity model too, as if they were not in the history."""
     from ml.targeting.rows import TREATED, logged_calls, pilot_rows
 
     outreach = getattr(dataset, "outreach", None)
@@ -199,8 +201,11 @@ def handle_drop_in(rows: pd.DataFrame, dataset, fold: np.ndarray, features, rand
     step = (dataset.manifest.get("params") or {}).get("pilot_sweep_days", 7)
     # Every source, not only the pilot's (the workspace's pilot_rows table is the pilot's own):
     # the decision points come from the workspace, never derived a second time.
+    points = AnalyticWorkspace.of(dataset).decision_points
+    if left_out is not None and len(left_out):
+        points = points[~points["patient_id"].astype(str).isin(pd.Index(left_out).astype(str))]
     sweeps = pilot_rows(dataset.patients, dataset.events, outreach, dataset.as_of, dataset.pathway, source=None,
-                        step_days=step, points=AnalyticWorkspace.of(dataset).decision_points)
+                        step_days=step, points=points)
     treated = sweeps[TREATED].to_numpy(int)
     uncensored, weight = censoring_weights(rows, calls, sweeps, treated, features, fold, random_state)
     points = rows.drop_duplicates(["patient_id", "decision_date"]).index

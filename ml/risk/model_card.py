@@ -39,7 +39,8 @@ def model_card(report: dict) -> str:
         "## Population", "",
         f"{report['n_patients']:,} patients with {report['n_decision_points']:,} labelled decision points "
         f"(decision points whose outcome was final by the as-of date); {report['n_scored']:,} in-progress "
-        "patients scored. Patients still in their window are never labelled as dropouts.", "",
+        "patients scored. Patients still in their window are never labelled as dropouts."
+        + _sample_sentence(report), "",
         "## Outcome and horizon", "",
         "Dropout: the next indicated stage did not happen within its allowed window, anywhere before the "
         "pathway completed. A row is scored on its decision day and again at landmarks (days 7 … 150) while "
@@ -107,3 +108,11 @@ def _drop_in_sentence(drop_in: dict) -> str:
                 "no one calls by about what the calls rescued.")
     return ("Calls in the history were not adjusted for (" + str(drop_in.get("reason", "no outreach log")) + "): "
             "had some patients been called and rescued, the risk would sit below the no-call risk.")
+
+
+def _sample_sentence(report: dict) -> str:
+    """" Trained on a random sample of ..." when the training rows were sampled (ml.risk.sampling)."""
+    from ml.risk.sampling import PatientSample
+
+    sample = PatientSample.from_report(report.get("training_sample"))
+    return "" if sample is None or not sample.sampled else " " + sample.sentence("landmark rows")

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
 from lightgbm import LGBMClassifier
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from ml.category_codes import CategoryCodes
 from ml.features import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
 
 MODEL_NAMES = ("logistic_regression", "gradient_boosting")
@@ -59,6 +59,9 @@ class TrainingConfig:
     # regression folds side by side held two copies of the one-hot design and made the 1M first
     # start's peak (4.09 GB against 4 GB; bench/RESULTS.md), for about 40 s saved.
     parallel_folds_max_rows: int = 500_000
+    # Above this many labelled landmark rows the models are trained and evaluated on a random
+    # sample of whole patients that fits under it (ml.risk.sampling; None: never sampled).
+    max_training_rows: int | None = 300_000
     # Learn the risk if no one calls (ml.drop_in); off only to measure what it changes.
     handle_drop_in: bool = True
     monotone: dict = field(default_factory=lambda: dict(MONOTONE_RISK))
@@ -103,8 +106,7 @@ def gradient_boosting(config: TrainingConfig, features=FEATURES) -> Pipeline:
     preprocess = ColumnTransformer([
         # No imputation: a gap is routed to whichever side of each split fits it best.
         ("numeric", "passthrough", numeric),
-        ("categorical", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
-                                       encoded_missing_value=np.nan), categorical),
+        ("categorical", CategoryCodes(), categorical),
     ])
     model = NativeCategoricalLGBM(
         learning_rate=config.gb_learning_rate, n_estimators=config.gb_max_iter,

@@ -37,6 +37,7 @@ from ml.risk.models import MODEL_NAMES, SELF_THREADED, TrainingConfig, build
 from ml.monitor import assess as assess_drift
 from ml.monitor import history as monitoring_history
 from ml.risk.oracle import oracle_risk
+from ml.risk.sampling import sample_patients
 from ml.workspace import AnalyticWorkspace
 
 Log = Callable[[str], None]
@@ -269,23 +270,35 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
     config = config or TrainingConfig()
     started = time.perf_counter()
     log("building decision-point rows ...")
-    rows = AnalyticWorkspace.of(dataset).training_rows  # derived once per dataset, shared with scoring
-    labelled_points = rows.drop_duplicates(["patient_id", "decision_date"])
-    blockers = model_blockers(dataset, labelled_points)
+    every_row = AnalyticWorkspace.of(dataset).training_rows  # derived once per dataset, shared with scoring
+    # What the data supports is judged on every labelled row; the fits see the sample.
+    every_point = every_row.drop_duplicates(["patient_id", "decision_date"])
+    blockers = model_blockers(dataset, every_point)
     if blockers:
         raise ModelUnavailable(" ".join(blockers))
-    features = usable_features(rows)
-    booking_problem = booking_features_unusable(labelled_points)
+    features = usable_features(every_row)
+    booking_problem = booking_features_unusable(every_point)
     if booking_problem:
         features = features.without(BOOKING_FEATURES, booking_problem)
     for feature, reason in features.dropped.items():
         log(f"  left out {feature}: {reason}")
+    log(f"  {len(every_point):,} labelled decision points, {len(every_row):,} landmark rows, "
+        f"{every_row['patient_id'].nunique():,} patients")
+    sample = sample_patients(every_row["patient_id"], config.max_training_rows, config.random_state)
+    rows, left_out = every_row, None
+    if sample.sampled:
+        rows = every_row[sample.keep].reset_index(drop=True)
+        left_out = sample.left_out_patients(every_row["patient_id"])
+        log(f"  trained and evaluated on a random sample of {sample.patients:,} patients ({sample.rows:,} rows; "
+            f"cap {sample.max_rows:,} rows)")
+    del every_point
+    labelled_points = rows.drop_duplicates(["patient_id", "decision_date"])
     X, y = model_inputs(rows, features.used), rows[LABEL].to_numpy()
     groups = rows["patient_id"].to_numpy()
     n_points = int(len(labelled_points))
-    log(f"  {n_points:,} labelled decision points, {len(rows):,} landmark rows, {len(set(groups)):,} patients")
     splits, fold = grouped_folds(y, groups, config)
-    drop_in = handle_drop_in(rows, dataset, fold, features.used, config.random_state, config.handle_drop_in, log)
+    drop_in = handle_drop_in(rows, dataset, fold, features.used, config.random_state, config.handle_drop_in, log,
+                             left_out=left_out)
     # None: every row counts once (no outreach log, the handling off, or its fallback).
     weight = drop_in.weight if drop_in.report["handled"] else None
     if weight is not None:
@@ -323,6 +336,8 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
         "n_decision_points": n_points,
         "n_rows": int(len(rows)),
         "n_patients": int(len(set(groups))),
+        # The rows above are the training sample's (ml.risk.sampling): "sampled" False = every row.
+        "training_sample": sample.as_report(),
         "observed_dropout_rate": float(y.mean()),
         "oracle_roc_auc": None if oracle is None else float(roc_auc_score(y, oracle)),
         "oracle_roc_auc_at_decision": None if oracle is None else float(

@@ -39,8 +39,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.metrics import log_loss
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OrdinalEncoder
 
+from ml.category_codes import CategoryCodes
 from ml.features import CATEGORICAL_FEATURES, model_inputs
 
 
@@ -75,6 +75,10 @@ class BenefitConfig:
     # "by_step": each step of the chain sees only the features that bear on it (STEP_FEATURES);
     # "all": every step sees every feature.
     rebook_features: str = "by_step"
+    # Above these many rows the logged rows and the untouched landmark rows are sampled by whole
+    # patients (ml.risk.sampling; None: never), as the risk models' rows are.
+    max_logged_rows: int | None = 150_000
+    max_untreated_rows: int | None = 300_000
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,8 +89,7 @@ def _preprocess(features) -> ColumnTransformer:
     numeric = [f for f in features if f not in categorical]
     return ColumnTransformer([
         ("numeric", "passthrough", numeric),
-        ("categorical", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
-                                       encoded_missing_value=np.nan), categorical),
+        ("categorical", CategoryCodes(), categorical),
     ]), [False] * len(numeric) + [True] * len(categorical)
 
 

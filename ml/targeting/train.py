@@ -11,6 +11,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from ml.risk.sampling import sample_patients
 from ml.targeting import evaluation as tev
 from ml.targeting.benefit import BenefitConfig, BenefitModel, ContinuationModel, StageUpliftModel, continuation_rates
 from ml.targeting.rows import (OUTCOME, REACHED, REBOOKED, SWEEP_DAYS, TARGETING_FEATURES, TREATED, WRONG_NUMBER,
@@ -83,6 +84,9 @@ def train_benefit(dataset, scoring: pd.DataFrame, risk: Callable[[pd.DataFrame],
     started = time.perf_counter()
     step = (dataset.manifest.get("params") or {}).get("pilot_sweep_days", SWEEP_DAYS)
     rows = AnalyticWorkspace.of(dataset).pilot_rows(outreach, step)
+    logged = sample_patients(rows["patient_id"], config.max_logged_rows, config.random_state)
+    if logged.sampled:
+        rows = rows[logged.keep].reset_index(drop=True)
     t, y = rows[TREATED].to_numpy(int), rows[OUTCOME].to_numpy(int)
     if t.sum() < MIN_CALLED_ROWS or (1 - t).sum() < MIN_UNCALLED_ROWS:
         return None, _unavailable(
@@ -93,7 +97,9 @@ def train_benefit(dataset, scoring: pd.DataFrame, risk: Callable[[pd.DataFrame],
     # Only what the model of P(done without a call) reads is kept: at 1M patients these are ~1.5M
     # landmark rows, and with every column they were the peak of a first start's memory.
     untreated = unexposed_rows(dataset.patients, dataset.events, outreach, dataset.as_of, dataset.pathway,
-                               points=AnalyticWorkspace.of(dataset).decision_points)[[*features, OUTCOME]]
+                               points=AnalyticWorkspace.of(dataset).decision_points)
+    untouched = sample_patients(untreated["patient_id"], config.max_untreated_rows, config.random_state)
+    untreated = untreated.loc[untouched.keep, [*features, OUTCOME]]
     if len(untreated) < MIN_UNEXPOSED_ROWS or untreated[OUTCOME].nunique() < 2:
         log(f"  benefit model: only {len(untreated):,} landmark rows untouched by outreach; P(done without a call) "
             f"is learned from the logged rows nobody called")
@@ -118,6 +124,7 @@ def train_benefit(dataset, scoring: pd.DataFrame, risk: Callable[[pd.DataFrame],
         "untreated_source": ("landmark rows of decision points no outreach touched" if untreated is not None
                              else "logged rows nobody called that week"),
         "patients": int(rows["patient_id"].nunique()), "sweeps": int(rows["sweep_day"].nunique()),
+        "training_sample": {"logged": logged.as_report(), "untreated": untouched.as_report()},
         "stage_done_rate": {"called": float(y[t == 1].mean()), "not_called": float(y[t == 0].mean())},
         "estimated_stage_uplift": float(stage.pseudo.mean()),
         "propensity_range": [float(stage.propensity.min()), float(stage.propensity.max())],

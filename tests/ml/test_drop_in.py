@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ml.risk.sampling import sample_patients
 from ml.risk.drop_in import (MIN_EFFECTIVE_SHARE, MIN_LOGGED_CALLS, censoring_weights, effective_rows,
                              first_call_in_follow_up, handle_drop_in, uncalled_weights, untrusted_reason)
 
@@ -134,7 +135,7 @@ def test_uneven_weights_or_a_tiny_log_are_not_trusted():
     assert "too uneven" in untrusted_reason(uncensored, one_heavy_row_in_ten, logged_calls=500)
 
 
-def _drop_in_of(dataset, check_trust=True):
+def _drop_in_of(dataset, check_trust=True, max_rows=None):
     from data.readiness import booking_features_unusable
     from ml.features import BOOKING_FEATURES, LABEL, usable_features
     from ml.risk.models import TrainingConfig
@@ -146,9 +147,23 @@ def _drop_in_of(dataset, check_trust=True):
     problem = booking_features_unusable(rows.drop_duplicates(["patient_id", "decision_date"]))
     if problem:
         features = features.without(BOOKING_FEATURES, problem)
+    sample = sample_patients(rows["patient_id"], max_rows, 0)
+    left_out = sample.left_out_patients(rows["patient_id"]) if sample.sampled else None
+    rows = rows[sample.keep].reset_index(drop=True)
     _, fold = grouped_folds(rows[LABEL].to_numpy(), rows["patient_id"].to_numpy(), TrainingConfig())
     lines = []
-    return handle_drop_in(rows, dataset, fold, features.used, log=lines.append, check_trust=check_trust), lines
+    return handle_drop_in(rows, dataset, fold, features.used, log=lines.append, check_trust=check_trust,
+                          left_out=left_out), lines
+
+
+def test_patients_left_out_of_the_training_sample_leave_the_call_model_too(small_dataset):
+    """Above the row cap (ml.risk.sampling) the call-propensity model learns from the sampled
+    patients' sweeps only. Bug guarded: the left-out patients' sweeps kept, i.e. fitting the
+    propensity on the whole history, the cost the sample exists to avoid."""
+    every, _ = _drop_in_of(small_dataset)
+    half, _ = _drop_in_of(small_dataset, max_rows=len(every.weight) // 2)
+    assert len(half.weight) <= len(every.weight) // 2
+    assert 0 < half.report["logged_calls"] < 0.75 * every.report["logged_calls"]
 
 
 def test_without_booking_dates_the_call_model_is_blind_and_training_falls_back_to_unweighted(small_dataset):

@@ -1,0 +1,89 @@
+"""Training on a sample of whole patients above a row cap (ml.risk.sampling), as a 1M-patient
+registry is trained: the sample must keep patients whole (or grouped CV would leak a patient's
+rows across folds), respect the cap, repeat with the seed, and be what the report describes."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml.risk.sampling import PatientSample, sample_patients
+from tests.conftest import fast_training_config
+
+
+def _ids(seed: int = 1, patients: int = 400) -> np.ndarray:
+    """Row ids of ``patients`` patients with 1-8 rows each, rows shuffled."""
+    rng = np.random.default_rng(seed)
+    return rng.permutation(np.repeat([f"P{i:04d}" for i in range(patients)], rng.integers(1, 9, patients)))
+
+
+def test_whole_patients_under_the_cap_repeatably():
+    ids = _ids()
+    sample = sample_patients(ids, 600, seed=0)
+    kept = pd.Series(sample.keep).groupby(ids).agg(["min", "max"])
+    assert (kept["min"] == kept["max"]).all()  # no patient split between sample and rest
+    assert sample.sampled and 550 < sample.rows <= 600 and sample.rows == sample.keep.sum()
+    assert sample.patients == len(set(ids[sample.keep])) and sample.of_patients == 400
+    assert np.array_equal(sample_patients(ids, 600, seed=0).keep, sample.keep)
+    assert not np.array_equal(sample_patients(ids, 600, seed=1).keep, sample.keep)
+    left_out = set(sample.left_out_patients(ids))
+    assert left_out == set(ids[~sample.keep]) and not left_out & set(ids[sample.keep])
+
+
+def test_at_or_under_the_cap_nothing_is_sampled():
+    ids = _ids()
+    for cap in (None, len(ids)):
+        sample = sample_patients(ids, cap, seed=0)
+        assert not sample.sampled and sample.keep.all() and sample.sentence() == ""
+        assert sample.as_report()["sampled"] is False
+
+
+def test_report_round_trip_and_sentence():
+    sample = sample_patients(_ids(), 600, seed=0)
+    again = PatientSample.from_report(sample.as_report())
+    assert again.sampled and again.sentence("landmark rows") == sample.sentence("landmark rows")
+    assert f"{sample.patients:,} of 400 patients" in sample.sentence()
+    assert PatientSample.from_report(None) is None
+
+
+@pytest.fixture(scope="module")
+def sampled_bundle(small_dataset):
+    """Models of the small dataset trained on half of its rows."""
+    from dataclasses import replace
+
+    from ml.risk.training import train_models
+    from ml.workspace import AnalyticWorkspace
+
+    cap = len(AnalyticWorkspace.of(small_dataset).training_rows) // 2
+    return train_models(small_dataset, replace(fast_training_config(), max_training_rows=cap),
+                        log=lambda message: None)
+
+
+def test_training_above_the_cap_fits_and_reports_the_sample(small_dataset, sampled_bundle):
+    """Bug guarded: a cap that is ignored (every row trained), or a report that describes every
+    row while the models saw the sample."""
+    from ml.risk.model_card import model_card
+    from ml.workspace import AnalyticWorkspace
+
+    every_row = AnalyticWorkspace.of(small_dataset).training_rows
+    cap = len(every_row) // 2
+    bundle = sampled_bundle
+    report = bundle.report
+    section = report["training_sample"]
+    assert section["sampled"] and section["of_rows"] == len(every_row) and section["max_rows"] == cap
+    assert report["n_rows"] == section["rows"] <= cap
+    assert report["n_patients"] == section["patients"] < section["of_patients"]
+    assert report["models"]["gradient_boosting"]["rows"] == section["rows"]  # evaluated on the sample
+    assert "random sample of" in model_card(report)
+    assert len(bundle.scores) == len(AnalyticWorkspace.of(small_dataset).scoring_rows)  # everyone is scored
+
+
+def test_the_model_page_says_its_counts_are_the_samples(sampled_bundle):
+    from callbacks.model import header_strip
+
+    text = str(header_strip(sampled_bundle.report))
+    section = sampled_bundle.report["training_sample"]
+    assert "random sample of" in text and f"{section['of_patients']:,} patients" in text
+    unsampled = {**sampled_bundle.report, "training_sample": {**section, "sampled": False,
+                                                               "rows": section["of_rows"]}}
+    assert "random sample" not in str(header_strip(unsampled))
