@@ -108,7 +108,10 @@ class AnalyticWorkspace:
         self.cache_dir = None if cache_dir is None else Path(cache_dir) / WORKSPACE_DIR
         self.log = log
         self._tables: dict[str, pd.DataFrame] = {}
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # guards the two dicts
+        # One lock per table: a table is derived once however many threads ask, and a thread
+        # deriving one table (the benefit model's pilot rows) never holds up another's read.
+        self._table_locks: dict[str, threading.RLock] = {}
         self._fingerprint: str | None = None
 
     @classmethod
@@ -265,14 +268,20 @@ class AnalyticWorkspace:
     def _table(self, name: str, derive: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         """The table ``name``: from memory, else from the cache folder, else derived (and saved).
         Callers get the shared frame: they copy before changing it."""
+        frame = self._tables.get(name)
+        if frame is not None:
+            return frame
         with self._lock:
+            lock = self._table_locks.setdefault(name, threading.RLock())
+        with lock:
             frame = self._tables.get(name)
             if frame is None:
                 frame = self._read(name)
                 if frame is None:
                     frame = derive()
                     self._write(name, frame)
-                self._tables[name] = frame
+                with self._lock:
+                    self._tables[name] = frame
             return frame
 
     def _path(self, name: str) -> Path | None:

@@ -75,7 +75,11 @@ def _shapley_batch(predict: Predict, X: pd.DataFrame, reference: pd.DataFrame, f
         values = np.where(from_patient[:, :, None], X[column].to_numpy()[None, None, :],
                           reference[column].iloc[0])
         stacked[column] = values.reshape(-1)
-    predictions = predict(pd.DataFrame(stacked)[features]).reshape(n_orders, n_features + 1, n)
+    # Each column keeps its array's dtype: text stays object, which pandas would otherwise convert
+    # to its Arrow-backed text (4 s per 11k patients at 1M) only for the encoder to read it back.
+    frame = pd.DataFrame({column: pd.Series(stacked[column], dtype=stacked[column].dtype, copy=False)
+                          for column in features})
+    predictions = predict(frame).reshape(n_orders, n_features + 1, n)
     total = np.zeros((n, n_features))
     for p in range(n_orders):
         gains = np.diff(predictions[p], axis=0)  # (steps, n): gain of the feature placed at each step

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable
@@ -21,7 +22,6 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedGroupKFold
 from threadpoolctl import threadpool_limits
 
 from data.io import Dataset
@@ -31,6 +31,7 @@ from ml.risk.calibration import PlattCalibrator, calibration_measures, cross_fit
 from ml.risk.decision_analysis import capacity_table, decision_curve, threshold_table
 from ml.risk.drivers import driver_table, risk_tier
 from ml.risk.drop_in import handle_drop_in
+from ml.risk.folds import stratified_group_folds
 from ml.risk.explain import grouped_permutation_importance, logistic_coefficients, reference_row, shapley_contributions
 from ml.features import BOOKING_FEATURES, FEATURES, LABEL, model_inputs, usable_features
 from ml.risk.models import MODEL_NAMES, SELF_THREADED, TrainingConfig, build
@@ -91,8 +92,7 @@ def _empty_scores() -> pd.DataFrame:
 
 def grouped_folds(y: np.ndarray, groups: np.ndarray, config: TrainingConfig) -> tuple[list, np.ndarray]:
     """Stratified K folds that keep every row of a patient in one fold; also the fold of each row."""
-    splits = list(StratifiedGroupKFold(config.n_folds, shuffle=True, random_state=config.random_state)
-                  .split(np.zeros(len(y)), y, groups))
+    splits = stratified_group_folds(y, groups, config.n_folds, config.random_state)
     fold = np.empty(len(y), dtype=int)
     for k, (_, test) in enumerate(splits):
         fold[test] = k
@@ -292,6 +292,9 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
         log(f"  trained and evaluated on a random sample of {sample.patients:,} patients ({sample.rows:,} rows; "
             f"cap {sample.max_rows:,} rows)")
     del every_point
+    # The benefit model learns from the outreach log alone: it fits on a thread of its own beside
+    # the risk models (whose fits leave a core idle much of the time) and is joined for scoring.
+    benefit_fit = _fit_benefit_beside(dataset, log)
     labelled_points = rows.drop_duplicates(["patient_id", "decision_date"])
     X, y = model_inputs(rows, features.used), rows[LABEL].to_numpy()
     groups = rows["patient_id"].to_numpy()
@@ -329,8 +332,8 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
     del X  # the feature copy of every training row (1.1M at 1M patients) is not needed past here
     scores, contributions, score_rows = _score_in_progress((pipelines, calibrators, primary, reference), dataset,
                                                            config, log)
-    benefit, benefit_report = _add_expected_gain(scores, score_rows, dataset, pipelines[primary],
-                                                 calibrators[primary], features.used, log)
+    benefit, benefit_report = _add_expected_gain(scores, score_rows, dataset, benefit_fit.result(),
+                                                 pipelines[primary], calibrators[primary], features.used, log)
     report = {
         "as_of": str(dataset.as_of.date()),
         "n_decision_points": n_points,
@@ -365,15 +368,33 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
                        features.used, benefit)
 
 
-def _add_expected_gain(scores, score_rows, dataset, pipeline, calibrator, features, log):
-    """Train the benefit model (when the dataset logs outreach), fill the scores' expected
-    gain, and return (model or None, the report's benefit section)."""
-    from ml.targeting.train import policy_table, train_benefit
+def _fit_benefit_beside(dataset: Dataset, log: Log) -> Future:
+    """Start fitting the benefit model (ml.targeting.train.fit_benefit) on a thread of its own; its
+    OpenMP pool is one thread, as the risk models' fits hold the cores beside it (libgomp's
+    limit is per thread: the main thread's fits keep theirs). The fit shares the workspace's
+    tables, whose derivation is locked."""
+    from ml.targeting.train import fit_benefit
+
+    def fit():
+        with threadpool_limits(limits=1, user_api="openmp"):
+            return fit_benefit(dataset, log=log)
+
+    executor = ThreadPoolExecutor(1, thread_name_prefix="benefit-model")
+    try:
+        return executor.submit(fit)
+    finally:
+        executor.shutdown(wait=False)  # the thread ends with its fit
+
+
+def _add_expected_gain(scores, score_rows, dataset, fitted, pipeline, calibrator, features, log):
+    """Fill the scores' expected gain from the fitted benefit model (when the dataset logs outreach)
+    and return (model or None, the report's benefit section)."""
+    from ml.targeting.train import finish_benefit, policy_table
 
     def risk(rows):
         return calibrator.transform(pipeline.predict_proba(model_inputs(rows, features))[:, 1])
 
-    benefit, section, (gain, low, high) = train_benefit(dataset, score_rows, risk, log=log)
+    benefit, section, (gain, low, high) = finish_benefit(fitted, score_rows, risk)
     scores["expected_gain"], scores["expected_gain_low"], scores["expected_gain_high"] = gain, low, high
     if benefit is None:
         log(f"  no benefit model: {section['reason']}")

@@ -37,11 +37,12 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.metrics import log_loss
-from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
 
 from ml.category_codes import CategoryCodes
 from ml.features import CATEGORICAL_FEATURES, model_inputs
+from ml.risk.folds import stratified_group_folds
 
 
 @dataclass(frozen=True)
@@ -163,8 +164,7 @@ def _proba(model, X) -> np.ndarray:
 
 def patient_folds(treatment: np.ndarray, groups: np.ndarray, config: BenefitConfig) -> list:
     """Folds that keep all rows of a patient together, balanced on who was called."""
-    return list(StratifiedGroupKFold(config.n_folds, shuffle=True, random_state=config.random_state)
-                .split(np.zeros(len(treatment)), treatment, groups))
+    return stratified_group_folds(treatment, groups, config.n_folds, config.random_state)
 
 
 def _nuisances(X, t, y, train, test, features, config):

@@ -25,6 +25,7 @@ import pandas as pd
 from data.journeys import derive_decision_points
 from data.pathway import DEFAULT_PATHWAY, Pathway
 from ml.features import FEATURES, booking_made_on, landmark_rows, stacked_landmark_rows
+from ml.risk.sampling import sample_patients
 
 # Time left to rebook is what a call can use: the product brief names it first.
 TARGETING_FEATURES = FEATURES + ("days_left_in_window",)
@@ -145,10 +146,14 @@ UNEXPOSED_LANDMARK_DAYS = 7
 
 def unexposed_rows(patients: pd.DataFrame, events: pd.DataFrame, outreach: pd.DataFrame | None, as_of,
                    pathway: Pathway = DEFAULT_PATHWAY, step_days: int = UNEXPOSED_LANDMARK_DAYS,
-                   points: pd.DataFrame | None = None) -> pd.DataFrame:
+                   points: pd.DataFrame | None = None, max_rows: int | None = None, seed: int = 0) -> pd.DataFrame:
     """Landmark rows (every ``step_days`` of the wait) of the decision points no outreach could
     touch: their wait (decision date to the awaited stage or the window's close) lies wholly
     before the log's first call or after its last, and their outcome is final.
+
+    ``max_rows``: at most this many, from a random sample of whole patients (ml.risk.sampling,
+    ``seed``), drawn before the rows are built (at 10M patients they would be ~15M rows); what
+    was sampled is in ``rows.attrs["sample"]``.
 
     They teach P(stage done without a call).  The logged rows nobody called that week are a
     poorer teacher: many were called in a later week (the pilot's staff called the long
@@ -175,10 +180,14 @@ def unexposed_rows(patients: pd.DataFrame, events: pd.DataFrame, outreach: pd.Da
         still = np.flatnonzero((closes >= day) & ~(done <= day))  # still waiting, window open
         at.append(still)
         waits.append(np.full(len(still), float(waited)))
-    if not sum(len(a) for a in at):
-        return _with_window_left(landmark_rows(points.iloc[:0], np.zeros(0), patients)).assign(
+    at, waits = (np.concatenate(at), np.concatenate(waits)) if at else (np.zeros(0, int), np.zeros(0))
+    sample = sample_patients(points["patient_id"].to_numpy()[at], max_rows, seed)
+    at, waits = at[sample.keep], waits[sample.keep]
+    if not len(at):
+        rows = _with_window_left(landmark_rows(points.iloc[:0], np.zeros(0), patients)).assign(
             **{OUTCOME: pd.Series(dtype=int)})
-    rows = _with_window_left(stacked_landmark_rows(points, np.concatenate(at), np.concatenate(waits), patients,
-                                                   booked_on))
-    rows[OUTCOME] = stage_done_in_window(rows).astype(int)
+    else:
+        rows = _with_window_left(stacked_landmark_rows(points, at, waits, patients, booked_on))
+        rows[OUTCOME] = stage_done_in_window(rows).astype(int)
+    rows.attrs["sample"] = sample.as_report()
     return rows

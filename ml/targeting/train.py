@@ -6,6 +6,7 @@ benefit model: the report says why and ``expected_gain`` stays missing (NaN).
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -73,14 +74,23 @@ def policy_table(scores: pd.DataFrame, dataset, capacities=CAPACITIES, resamples
             "rankings": tev.ranking_table(rankings_of(sub), gain[known], capacities, resamples)}
 
 
-def train_benefit(dataset, scoring: pd.DataFrame, risk: Callable[[pd.DataFrame], np.ndarray] | None = None,
-                  config: BenefitConfig | None = None, log=print):
-    """(model or None, report section, (gain, low, high) for the ``scoring`` rows)."""
+@dataclass
+class BenefitFit:
+    """The benefit model fitted on the outreach log (or None, with the report section saying why),
+    before it scores anyone: ``finish_benefit`` adds the gains of the waiting patients and the risk
+    ranking's Qini, which need the risk model. Split so that the fit can run beside the risk models'
+    training (ml.risk.training), which it does not depend on."""
+    model: BenefitModel | None
+    section: dict
+    rows: pd.DataFrame | None = None  # the logged rows the model learned from (for the risk ranking's Qini)
+
+
+def fit_benefit(dataset, config: BenefitConfig | None = None, log=print) -> BenefitFit:
+    """Fit the benefit model from the dataset's outreach log (the report section without the risk ranking)."""
     config = config or BenefitConfig()
-    nothing = tuple(np.full(len(scoring), np.nan) for _ in range(3))
     outreach = getattr(dataset, "outreach", None)
     if outreach is None or len(outreach) == 0:
-        return None, _unavailable(NO_LOG), nothing
+        return BenefitFit(None, _unavailable(NO_LOG))
     started = time.perf_counter()
     step = (dataset.manifest.get("params") or {}).get("pilot_sweep_days", SWEEP_DAYS)
     rows = AnalyticWorkspace.of(dataset).pilot_rows(outreach, step)
@@ -89,17 +99,18 @@ def train_benefit(dataset, scoring: pd.DataFrame, risk: Callable[[pd.DataFrame],
         rows = rows[logged.keep].reset_index(drop=True)
     t, y = rows[TREATED].to_numpy(int), rows[OUTCOME].to_numpy(int)
     if t.sum() < MIN_CALLED_ROWS or (1 - t).sum() < MIN_UNCALLED_ROWS:
-        return None, _unavailable(
+        return BenefitFit(None, _unavailable(
             f"the outreach log gives {int(t.sum())} called and {int((1 - t).sum())} uncalled waiting decision points "
-            f"whose outcome is final; the benefit model needs at least {MIN_CALLED_ROWS} of each"), nothing
+            f"whose outcome is final; the benefit model needs at least {MIN_CALLED_ROWS} of each"))
     features = tuple(f for f in TARGETING_FEATURES if f in rows.columns and rows[f].notna().any()
                      and rows[f].nunique() > 1)
     # Only what the model of P(done without a call) reads is kept: at 1M patients these are ~1.5M
     # landmark rows, and with every column they were the peak of a first start's memory.
     untreated = unexposed_rows(dataset.patients, dataset.events, outreach, dataset.as_of, dataset.pathway,
-                               points=AnalyticWorkspace.of(dataset).decision_points)
-    untouched = sample_patients(untreated["patient_id"], config.max_untreated_rows, config.random_state)
-    untreated = untreated.loc[untouched.keep, [*features, OUTCOME]]
+                               points=AnalyticWorkspace.of(dataset).decision_points,
+                               max_rows=config.max_untreated_rows, seed=config.random_state)
+    untouched = untreated.attrs["sample"]
+    untreated = untreated[[*features, OUTCOME]]
     if len(untreated) < MIN_UNEXPOSED_ROWS or untreated[OUTCOME].nunique() < 2:
         log(f"  benefit model: only {len(untreated):,} landmark rows untouched by outreach; P(done without a call) "
             f"is learned from the logged rows nobody called")
@@ -111,8 +122,6 @@ def train_benefit(dataset, scoring: pd.DataFrame, risk: Callable[[pd.DataFrame],
     decision_rows = AnalyticWorkspace.of(dataset).decision_day_rows
     model = BenefitModel(stage, continuation_rates(decision_rows),
                          ContinuationModel.fit(decision_rows, features, config))
-    scoring_features = targeting_scoring_rows(scoring)
-    gains = model.expected_gain(scoring_features)
     order = tev.order_by(stage.out_of_fold)
     section = {
         "available": True, "learner": LEARNER_LABELS[config.learner],
@@ -124,7 +133,7 @@ def train_benefit(dataset, scoring: pd.DataFrame, risk: Callable[[pd.DataFrame],
         "untreated_source": ("landmark rows of decision points no outreach touched" if untreated is not None
                              else "logged rows nobody called that week"),
         "patients": int(rows["patient_id"].nunique()), "sweeps": int(rows["sweep_day"].nunique()),
-        "training_sample": {"logged": logged.as_report(), "untreated": untouched.as_report()},
+        "training_sample": {"logged": logged.as_report(), "untreated": untouched},
         "stage_done_rate": {"called": float(y[t == 1].mean()), "not_called": float(y[t == 0].mean())},
         "estimated_stage_uplift": float(stage.pseudo.mean()),
         "propensity_range": [float(stage.propensity.min()), float(stage.propensity.max())],
@@ -132,9 +141,25 @@ def train_benefit(dataset, scoring: pd.DataFrame, risk: Callable[[pd.DataFrame],
         "continuation": model.continuation,
         "continuation_model": model.continuation_model is not None,
     }
-    if risk is not None:
-        section["qini_coefficient"]["risk"] = tev.qini_coefficient(tev.order_by(risk(rows)), stage.pseudo)
     section["fit_seconds"] = round(time.perf_counter() - started, 2)
     log(f"  benefit model ({section['learner']}): {len(rows):,} logged rows, {int(t.sum()):,} called, "
         f"in {section['fit_seconds']:.1f} s")
-    return model, section, gains
+    return BenefitFit(model, section, rows)
+
+
+def finish_benefit(fit: BenefitFit, scoring: pd.DataFrame, risk: Callable[[pd.DataFrame], np.ndarray] | None = None):
+    """(model or None, report section, (gain, low, high) for the ``scoring`` rows) of a fitted benefit model;
+    ``risk``: the risk model, whose ranking's Qini on the same log the section then shows beside the model's."""
+    if fit.model is None:
+        return None, fit.section, tuple(np.full(len(scoring), np.nan) for _ in range(3))
+    section = {**fit.section, "qini_coefficient": dict(fit.section["qini_coefficient"])}
+    if risk is not None:
+        section["qini_coefficient"]["risk"] = tev.qini_coefficient(tev.order_by(risk(fit.rows)),
+                                                                   fit.model.stage.pseudo)
+    return fit.model, section, fit.model.expected_gain(targeting_scoring_rows(scoring))
+
+
+def train_benefit(dataset, scoring: pd.DataFrame, risk: Callable[[pd.DataFrame], np.ndarray] | None = None,
+                  config: BenefitConfig | None = None, log=print):
+    """(model or None, report section, (gain, low, high) for the ``scoring`` rows): fit, then finish."""
+    return finish_benefit(fit_benefit(dataset, config, log), scoring, risk)

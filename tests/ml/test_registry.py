@@ -107,13 +107,14 @@ def test_two_processes_starting_together_train_once(small_dataset, settings):
     assert leftovers == []
 
 
-def test_only_side_by_side_folds_share_the_cores(small_dataset, monkeypatch):
+def test_only_side_by_side_fits_share_the_cores(small_dataset, monkeypatch):
     """Bug guarded: the per-fold share of the cores applied to the whole training, so the models
-    fitted on their own (drop-in propensity, the benefit model's dozens of fits) ran on one core
-    of two: about half the benefit model's minutes at 1M patients. While folds fit side by side
-    the (process-wide) BLAS pools get a share; OpenMP's limit is per thread, so the main thread's
-    is what the models fitted on their own see."""
+    fitted on their own (drop-in propensity, the final fits) ran on one core of two. While folds
+    fit side by side the (process-wide) BLAS pools get a share. The benefit model fits on a thread
+    of its own beside the risk models with a one-thread OpenMP pool (OpenMP's limit is per thread:
+    the main thread keeps every core) and leaves the process-wide BLAS pools alone."""
     import os
+    import threading
 
     from threadpoolctl import threadpool_info
 
@@ -124,19 +125,21 @@ def test_only_side_by_side_folds_share_the_cores(small_dataset, monkeypatch):
         return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == api}
 
     seen = {}
-    real_benefit, real_fold = targeting_train.train_benefit, training._fit_fold
+    real_benefit, real_fold = targeting_train.fit_benefit, training._fit_fold
 
     def benefit_spy(*args, **kwargs):
-        seen["benefit"] = threads("openmp") | threads("blas")
+        seen["benefit"] = threads("openmp")
+        seen["benefit_thread"] = threading.current_thread() is not threading.main_thread()
         return real_benefit(*args, **kwargs)
 
     def fold_spy(*args, **kwargs):
         seen.setdefault("folds", threads("blas"))
         return real_fold(*args, **kwargs)
 
-    monkeypatch.setattr(targeting_train, "train_benefit", benefit_spy)
+    monkeypatch.setattr(targeting_train, "fit_benefit", benefit_spy)
     monkeypatch.setattr(training, "_fit_fold", fold_spy)
     registry.train_in_threads(small_dataset, fast_training_config(), key="k", log=lambda m: None)
     cores = os.cpu_count()
-    assert seen["benefit"] == {cores}
+    assert seen["benefit"] == {1} and seen["benefit_thread"]
     assert seen["folds"] == {max(1, cores // fast_training_config().n_jobs)}
+    assert threads("openmp") == {cores}  # the main thread's pool is untouched

@@ -87,3 +87,20 @@ def test_the_model_page_says_its_counts_are_the_samples(sampled_bundle):
     unsampled = {**sampled_bundle.report, "training_sample": {**section, "sampled": False,
                                                                "rows": section["of_rows"]}}
     assert "random sample" not in str(header_strip(unsampled))
+
+
+def test_untouched_rows_are_sampled_before_they_are_built(small_dataset):
+    """The benefit model's untouched landmark rows (~15M at 10M patients) are sampled by patient
+    before they are built: the same rows as building them all and sampling after. Bug guarded: a
+    different sample (patients split, or the cap applied to decision points instead of rows)."""
+    from ml.targeting.rows import unexposed_rows
+
+    d = small_dataset
+    assert d.outreach is not None and len(d.outreach)
+    every = unexposed_rows(d.patients, d.events, d.outreach, d.as_of, d.pathway)
+    cap = len(every) // 3
+    sampled = unexposed_rows(d.patients, d.events, d.outreach, d.as_of, d.pathway, max_rows=cap, seed=4)
+    expected = sample_patients(every["patient_id"], cap, 4)
+    assert sampled.attrs["sample"] == expected.as_report() and expected.sampled
+    pd.testing.assert_frame_equal(sampled, every[expected.keep].reset_index(drop=True), check_like=False)
+    assert every.attrs["sample"]["sampled"] is False
