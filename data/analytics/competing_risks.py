@@ -22,7 +22,9 @@ also given by Pintilie (2006, eq. 4.5):
 
 (the first sum's term is taken as 0 when n_j = d_j, where it multiplies [F_k(t) - F_k(t_j)] = 0
 for every later t anyway). Intervals use the log(-log) transform, so they stay within [0, 1].
-Every sum is a cumulative sum over event times, so a curve is O(distinct times).
+Every sum is a cumulative sum over event times, so a curve is O(distinct times). Both the
+curves and the risk table read only the subjects' counts per distinct time (FollowUpCounts),
+however they were counted.
 """
 from __future__ import annotations
 

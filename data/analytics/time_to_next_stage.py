@@ -13,6 +13,9 @@ From a decision point awaiting stage X (decided on ``decision_date``):
   as-of date — followed until the as-of date.
 
 A stage dated before its decision (bad data) counts on day 0.
+
+StageFollowUp keeps one stage's decision points encoded for the Journeys page, so that a
+cohort's estimate is one count over them instead of a selection of its rows.
 """
 from __future__ import annotations
 
