@@ -4,7 +4,7 @@ latency of the page callbacks on the pandas reference and on DuckDB (data/wareho
 they agree, and how the latency grows from one population size to the next.
 
     .venv/bin/python bench/bench_warehouse.py --patients 50000 1000000 [--rounds 10] [--var-dir DIR]
-        [--models [--fast-models]] [--data DIR]
+        [--models [--fast-models]] [--data DIR] [--pages journeys ...]
 
 1. For each size, generates the synthetic dataset into a var dir (DIR/<patients> when several
    sizes are given, DIR itself for one; a scratch folder without --var-dir) or reads --data (a
@@ -20,7 +20,8 @@ they agree, and how the latency grows from one population size to the next.
    engine's part alone. DuckDB's one-off registration (first call in a worker) is timed apart.
 3. Checks the two engines' rendered outputs are identical for every page and query, and, with
    several sizes, reports p95 at each size / p95 at the first (same process, back to back).
-Writes bench/results/warehouse-<patients>.json per size (and warehouse-scaling.json).
+Writes bench/results/warehouse-<patients>.json per size (and warehouse-scaling.json); with --pages
+(only those pages timed), warehouse-<patients>-<pages>.json (and warehouse-scaling-<pages>.json).
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ from bench.bench_app import QUERIES as APP_QUERIES, _percentiles, _timed  # noqa
 # and an age/sex/payer cohort.
 QUERIES = tuple(APP_QUERIES) + ("?program=diabetes&node=awaiting-diagnosis", "?age=40-65&sex=M&payer=Medicare")
 ENGINES = ("pandas", "duckdb")
+PAGES = ("overview", "pathways", "worklist", "journeys", "quality")
 
 
 def load_state(models: bool, fast_models: bool, log=print) -> float:
@@ -83,8 +85,8 @@ def _rendered(outputs) -> str:
     return json.dumps(outputs, cls=PlotlyJSONEncoder, sort_keys=True)
 
 
-def engine_latency(engine: str, rounds: int, queries: tuple[str, ...]) -> tuple[dict, dict]:
-    """(latency figures, rendered outputs per page and query) on ``engine``."""
+def engine_latency(engine: str, rounds: int, queries: tuple[str, ...], only: tuple[str, ...] = PAGES) -> tuple[dict, dict]:
+    """(latency figures, rendered outputs per page and query) on ``engine``, for the pages in ``only``."""
     from callbacks import analytics, context, journeys, measures, overview, pathways, worklist
 
     os.environ["CAREPATH_ANALYTICS_ENGINE"] = engine
@@ -98,6 +100,7 @@ def engine_latency(engine: str, rounds: int, queries: tuple[str, ...]) -> tuple[
     options = measures.measure_options()
     if options:
         pages["quality"] = lambda q: measures.update_quality(q, options[0]["value"])
+    pages = {name: fn for name, fn in pages.items() if name in only}
     started = time.perf_counter()
     analytics.engine().overview(context.cohort_filter(""))
     results = {"first_call_s": round(time.perf_counter() - started, 2)}  # DuckDB: copies the frame in
@@ -114,16 +117,19 @@ def engine_latency(engine: str, rounds: int, queries: tuple[str, ...]) -> tuple[
     # The engine's part alone (filter + aggregates, no figures or components): what the setting changes.
     cohorts = [context.cohort_filter(q) for q in queries]
     for name in ("overview", "pathways"):
+        if name not in only:
+            continue
         ask = getattr(analytics.engine(), name)
         results[f"{name}_engine_only"] = _percentiles([_timed(ask, c) for _ in range(rounds) for c in cohorts])
-    if scores is not None:
+    if scores is not None and "worklist" in only:
         ask = analytics.engine().worklist
         results["worklist_engine_only"] = _percentiles([_timed(ask, scores, c, "risk", None)
                                                         for _ in range(rounds) for c in cohorts])
     return results, rendered
 
 
-def run_size(patients: int, var_dir: Path, data: Path | None, rounds: int, models: bool, fast_models: bool) -> dict:
+def run_size(patients: int, var_dir: Path, data: Path | None, rounds: int, models: bool, fast_models: bool,
+             only: tuple[str, ...] = PAGES) -> dict:
     os.environ.update({"CAREPATH_VAR_DIR": str(var_dir), "CAREPATH_PATIENTS": str(patients)})
     if data is not None:
         os.environ["CAREPATH_DATA_DIR"] = str(data)
@@ -136,7 +142,7 @@ def run_size(patients: int, var_dir: Path, data: Path | None, rounds: int, model
     print(f"{patients:,} patients: start-up state in {load_s:.1f} s; model: {with_model}", flush=True)
     latency, rendered = {}, {}
     for engine in ENGINES:
-        latency[engine], rendered[engine] = engine_latency(engine, rounds, queries)
+        latency[engine], rendered[engine] = engine_latency(engine, rounds, queries, only)
         print(engine, json.dumps(latency[engine]), flush=True)
     differing = [f"{page} {q!r}" for page in rendered["pandas"] for q in queries
                  if rendered["pandas"][page][q] != rendered["duckdb"][page][q]]
@@ -145,13 +151,18 @@ def run_size(patients: int, var_dir: Path, data: Path | None, rounds: int, model
     print("pandas p95 / duckdb p95:", ratio, "| outputs identical:", not differing, differing[:3], flush=True)
     result = {"date": str(date.today()), "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
               f"Python {platform.python_version()}", "load_average": os.getloadavg(), "patients": patients,
-              "queries": list(queries), "rounds": rounds, "model": with_model, "state_s": round(load_s, 1),
+              "queries": list(queries), "pages": list(only), "rounds": rounds, "model": with_model, "state_s": round(load_s, 1),
               "callbacks": latency, "pandas_over_duckdb_p95": ratio, "outputs_identical": not differing,
               "differing": differing}
     (ROOT / "bench" / "results").mkdir(exist_ok=True)
-    (ROOT / "bench" / "results" / f"warehouse-{patients}.json").write_text(json.dumps(result, indent=2))
+    (ROOT / "bench" / "results" / f"warehouse-{patients}{_suffix(only)}.json").write_text(json.dumps(result, indent=2))
     context._current = None  # the next size's state replaces this one
     return result
+
+
+def _suffix(only: tuple[str, ...]) -> str:
+    """Results of some pages only go beside those of every page, not over them."""
+    return "" if tuple(only) == PAGES else "-" + "-".join(only)
 
 
 def main() -> None:
@@ -163,6 +174,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="read this data folder (read only) instead of generating; one size")
     parser.add_argument("--models", action="store_true", help="load (or train once) the models: times the Worklist")
     parser.add_argument("--fast-models", action="store_true", help="train with fewer trees (only ranks are timed)")
+    parser.add_argument("--pages", nargs="+", choices=PAGES, default=list(PAGES),
+                        help="time only these pages (default: every page)")
     args = parser.parse_args()
     if args.data is not None and len(args.patients) > 1:
         parser.error("--data reads one dataset: give one --patients")
@@ -170,14 +183,16 @@ def main() -> None:
     results = []
     for patients in args.patients:
         var_dir = base / str(patients) if len(args.patients) > 1 else base
-        results.append(run_size(patients, var_dir, args.data, args.rounds, args.models, args.fast_models))
+        results.append(run_size(patients, var_dir, args.data, args.rounds, args.models, args.fast_models,
+                                tuple(p for p in PAGES if p in args.pages)))
     if len(results) > 1:
         first = results[0]["callbacks"]["duckdb"]
         scaling = {f"{r['patients']} / {results[0]['patients']}": {
             page: round(r["callbacks"]["duckdb"][page]["p95_ms"] / first[page]["p95_ms"], 2)
             for page in r["callbacks"]["duckdb"] if isinstance(first.get(page), dict)} for r in results[1:]}
         print("duckdb p95 ratio between sizes:", json.dumps(scaling), flush=True)
-        (ROOT / "bench" / "results" / "warehouse-scaling.json").write_text(json.dumps(
+        only = tuple(p for p in PAGES if p in args.pages)
+        (ROOT / "bench" / "results" / f"warehouse-scaling{_suffix(only)}.json").write_text(json.dumps(
             {"date": str(date.today()), "sizes": args.patients, "p95_ratio": scaling}, indent=2))
 
 

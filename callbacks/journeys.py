@@ -20,9 +20,9 @@ from data.analytics.time_to_next_stage import (
     DROPPED_OUT,
     EXITED,
     REACHED,
+    estimate_of_counts,
     event_labels,
     risk_table_days,
-    time_to_next_stage,
 )
 from data.analytics.variants import OTHER, code_for_key
 from data.cohort_filter import VARIANT_KEY
@@ -75,18 +75,20 @@ def incidence_view(cohort_rows, awaiting_stage: str, compare_by: str | None, gro
     pathway = context.pathway()
     if awaiting_stage not in pathway.decision_stages:
         awaiting_stage = pathway.decision_stages[0]
-    follow_up = app_data.follow_up_of(cohort_rows, awaiting_stage)
-    if follow_up.empty:
+    follow_up = app_data.stage_follow_up(awaiting_stage)
+    in_cohort = follow_up.in_cohort(cohort_rows)
+    cohort = follow_up.counts(in_cohort)
+    if cohort.n == 0:
         return empty_figure("No decision points awaiting this stage in the cohort"), None
-    days = risk_table_days(follow_up["time"].max())
+    days = risk_table_days(cohort.times[-1])
     groups = [str(g) for g in (groups or [])][:MAX_GROUPS]
     if compare_by in COMPARE_COLUMNS and groups:
         labels = pathway.program_labels if compare_by == "program" else {}
-        values = follow_up[compare_by].astype(str)
-        estimates = [time_to_next_stage(follow_up[values == g], labels.get(g, g), days) for g in groups]
+        estimates = [estimate_of_counts(follow_up.counts(in_cohort & follow_up.group(compare_by, g)),
+                                        labels.get(g, g), days) for g in groups]
         estimates = [e for e in estimates if e.n]
     else:
-        estimates = [time_to_next_stage(follow_up, "Cohort", days)]
+        estimates = [estimate_of_counts(cohort, "Cohort", days)]
     if not estimates:
         return empty_figure("None of the chosen groups has a decision point here"), None
     stage = pathway.stage(awaiting_stage)

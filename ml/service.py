@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from data.analytics.time_to_next_stage import StageFollowUp
 from data.analytics.variants import variant_codes
 from data.cohort_filter import VARIANT_CODE_COLUMN, unavailable_fields
 from data.measures.cohort import ATTRIBUTES
@@ -89,20 +90,19 @@ class AppData:
             known[key] = (evaluated, rows)
         return known[key]
 
-    def follow_up_of(self, cohort_rows: np.ndarray, awaiting_stage: str) -> pd.DataFrame:
-        """The decision points awaiting ``awaiting_stage`` of the patients at ``cohort_rows``
-        (positions in the cohort frame). Matched by position: testing each decision point's
-        patient id against the cohort's ids took 2-3 s at 1M patients."""
-        if "_follow_up_rows" not in self.__dict__:  # not a field: replace() starts afresh
-            index = pd.Index(self.cohort_frame["patient_id"])
-            self.__dict__["_follow_up_rows"] = index.get_indexer(self.follow_up["patient_id"])
-            self.__dict__["_follow_up_stages"] = {}
-        positions, stages = self.__dict__["_follow_up_rows"], self.__dict__["_follow_up_stages"]
+    def stage_follow_up(self, awaiting_stage: str) -> StageFollowUp:
+        """The decision points awaiting ``awaiting_stage``, encoded for cohort counts
+        (data.analytics.time_to_next_stage.StageFollowUp), once per stage. Each is matched to
+        its patient's position in the cohort frame once: matching patient ids against a
+        cohort's on every filter change took 2-3 s at 1M patients."""
+        stages = self.__dict__.setdefault("_stage_follow_up", {})  # not a field: replace() starts afresh
         if awaiting_stage not in stages:
-            stages[awaiting_stage] = (self.follow_up["awaiting_stage"] == awaiting_stage).to_numpy(dtype=bool)
-        in_cohort = np.zeros(len(self.cohort_frame) + 1, dtype=bool)  # the extra last slot: no such patient (-1)
-        in_cohort[cohort_rows] = True
-        return self.follow_up[stages[awaiting_stage] & in_cohort[positions]]
+            if "_follow_up_rows" not in self.__dict__:
+                index = pd.Index(self.cohort_frame["patient_id"])
+                self.__dict__["_follow_up_rows"] = index.get_indexer(self.follow_up["patient_id"])
+            stages[awaiting_stage] = StageFollowUp(self.follow_up, awaiting_stage, self.__dict__["_follow_up_rows"],
+                                                   len(self.cohort_frame))
+        return stages[awaiting_stage]
 
     @property
     def model_available(self) -> bool:

@@ -22,7 +22,9 @@ also given by Pintilie (2006, eq. 4.5):
 
 (the first sum's term is taken as 0 when n_j = d_j, where it multiplies [F_k(t) - F_k(t_j)] = 0
 for every later t anyway). Intervals use the log(-log) transform, so they stay within [0, 1].
-Every sum is a cumulative sum over event times, so a curve is O(distinct times).
+Every sum is a cumulative sum over event times, so a curve is O(distinct times). Both the
+curves and the risk table read only the subjects' counts per distinct time (FollowUpCounts),
+however they were counted.
 """
 from __future__ import annotations
 
@@ -86,20 +88,64 @@ def _log_log_interval(estimate: np.ndarray, se: np.ndarray, z: float) -> tuple[n
     return lower, upper
 
 
+@dataclass(frozen=True)
+class FollowUpCounts:
+    """Follow-up summarised per distinct time: how many subjects' follow-up ended there with each
+    event code, and censored (by reason; the key None when no reasons are given). Both estimates
+    below read only these counts, so a caller holding pre-encoded subjects (one bincount per
+    cohort) gets the same numbers as from the subjects' rows."""
+
+    times: np.ndarray  # ascending distinct times at which some subject's follow-up ended
+    events: dict  # event code -> int64 counts per time
+    censored: dict  # reason (or None) -> int64 counts per time; only reasons that occur
+
+    @property
+    def ended(self) -> np.ndarray:
+        """Subjects whose follow-up ended at each time, whatever the outcome."""
+        return sum(self.events.values(), start=sum(self.censored.values(), start=np.zeros(len(self.times), "int64")))
+
+    @property
+    def n(self) -> int:
+        return int(self.ended.sum())
+
+
+def follow_up_counts(time, event, events: tuple[int, ...], censor_reason=None) -> FollowUpCounts:
+    """FollowUpCounts of subjects given one row each (validated as ``aalen_johansen`` does).
+    ``censor_reason`` labels the censored rows (missing: "other"); None: one "censored" count."""
+    time, event = _validated(time, event, events)
+    times, at = np.unique(time, return_inverse=True)
+
+    def counts(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(at[mask], minlength=len(times)).astype("int64")
+
+    censored = event == CENSORED
+    if censor_reason is None:
+        by_reason = {None: counts(censored)}
+    else:
+        reasons = pd.Series(censor_reason).fillna("other").astype(str).to_numpy()
+        by_reason = {reason: counts(censored & (reasons == reason)) for reason in sorted(set(reasons[censored]))}
+    return FollowUpCounts(times, {k: counts(event == k) for k in events}, by_reason)
+
+
 def aalen_johansen(time, event, events: tuple[int, ...], z: float = Z_95) -> CumulativeIncidence:
     """Cumulative incidence of each code in ``events`` with pointwise intervals (see module doc)."""
-    time, event = _validated(time, event, events)
-    n = len(time)
+    return aalen_johansen_of_counts(follow_up_counts(time, event, events), events, z)
+
+
+def aalen_johansen_of_counts(counts: FollowUpCounts, events: tuple[int, ...], z: float = Z_95) -> CumulativeIncidence:
+    """``aalen_johansen`` from the subjects' FollowUpCounts."""
+    ended = counts.ended
+    n = int(ended.sum())
     if n == 0:
         empty = pd.DataFrame(columns=["event", "time", "estimate", "lower", "upper", "se"])
         return CumulativeIncidence(empty, pd.DataFrame(columns=["time", "at_risk", "survival"]), 0)
-    happened = event != CENSORED
-    times = np.unique(time[happened])
-    # at risk at t_j: subjects whose time >= t_j
-    sorted_time = np.sort(time)
-    at_risk = (n - np.searchsorted(sorted_time, times, side="left")).astype(float)
-    position = np.searchsorted(times, time[happened])
-    d_k = {k: np.bincount(position[event[happened] == k], minlength=len(times)).astype(float) for k in events}
+    no_events = np.zeros(len(counts.times), dtype="int64")
+    happened = sum((counts.events.get(k, no_events) for k in events), start=no_events) > 0
+    times = counts.times[happened].astype(float)
+    # at risk at t_j: subjects whose time >= t_j, i.e. all but those who ended before t_j
+    ended_before = np.cumsum(ended) - ended
+    at_risk = (n - ended_before[happened]).astype(float)
+    d_k = {k: counts.events.get(k, no_events)[happened].astype(float) for k in events}
     d_all = sum(d_k.values()) if events else np.zeros(len(times))
     survival = np.cumprod(1.0 - d_all / at_risk)
     survival_before = np.concatenate([[1.0], survival[:-1]])
@@ -137,24 +183,27 @@ def risk_table(time, event, events: tuple[int, ...], days, censor_reason=None) -
     caller can suppress small cells in one place. Rows add up: at_risk of the next row =
     at_risk - events - censored of this one.
     """
-    time, event = _validated(time, event, events)
+    return risk_table_of_counts(follow_up_counts(time, event, events, censor_reason), events, days)
+
+
+def risk_table_of_counts(counts: FollowUpCounts, events: tuple[int, ...], days) -> pd.DataFrame:
+    """``risk_table`` from the subjects' FollowUpCounts."""
     days = np.asarray(sorted({int(d) for d in days}), dtype=float)
-    starts = np.concatenate([[-np.inf], days[:-1]])
-    table = {"day": days.astype("int64")}
-    # Interval (start, end]; the first one is [0, end].
-    bins = np.searchsorted(days, time, side="left")  # index of the first day >= time
-    in_range = bins < len(days)
-    table["at_risk"] = np.array([(time > s).sum() if np.isfinite(s) else len(time) for s in starts], dtype="int64")
+    # Interval (start, end]; the first one is [0, end]: follow-up ended after the previous day
+    # and by this one, i.e. the number ended by each day minus the number ended by the one before.
+    last = np.searchsorted(counts.times, days, side="right")  # times <= day: counts.times[:last]
 
-    def counts(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(bins[mask & in_range], minlength=len(days))[:len(days)].astype("int64")
+    def within(per_time: np.ndarray) -> np.ndarray:
+        by_day = np.concatenate([[0], np.cumsum(per_time)])[last]
+        return np.diff(by_day, prepend=0).astype("int64")
 
+    ended = counts.ended
+    n = int(ended.sum())
+    table = {"day": days.astype("int64"),
+             "at_risk": (n - np.concatenate([[0], np.cumsum(ended)])[np.concatenate([[0], last[:-1]])]).astype("int64")}
+    no_events = np.zeros(len(counts.times), dtype="int64")
     for k in events:
-        table[f"event_{k}"] = counts(event == k)
-    if censor_reason is None:
-        table["censored"] = counts(event == CENSORED)
-    else:
-        reasons = pd.Series(censor_reason).fillna("other").astype(str).to_numpy()
-        for reason in sorted(set(reasons[event == CENSORED])):
-            table[f"censored_{reason}"] = counts((event == CENSORED) & (reasons == reason))
+        table[f"event_{k}"] = within(counts.events.get(k, no_events))
+    for reason, per_time in counts.censored.items():
+        table["censored" if reason is None else f"censored_{reason}"] = within(per_time)
     return pd.DataFrame(table)

@@ -3,6 +3,7 @@ compared groups, the risk table adds up, the variants add up to the cohort, and 
 a variant or a Sankey node becomes the URL's selection."""
 from __future__ import annotations
 
+import pandas as pd
 from dash import no_update
 
 from callbacks import context
@@ -19,6 +20,7 @@ from callbacks.journeys import (
     selection_from_variant_click,
 )
 from callbacks.pathways import selection_from_sankey_click
+from data.analytics.time_to_next_stage import estimate_of_counts, time_to_next_stage
 from data.cohort_filter import CohortFilter, to_controls
 from tests.app.component_text import component_text as text_of
 
@@ -95,9 +97,10 @@ def test_the_selection_follows_the_url_reset_and_chip_removal(app_data):
 
 
 def test_the_cohorts_decision_points_are_those_of_its_patients(app_data):
-    """The incidence reads the cohort's decision points by position (AppData.follow_up_of): the
-    same rows as matching each decision point's patient id against the cohort, for the whole
-    population, a filter, a Sankey node and an empty cohort, at every decision stage."""
+    """The incidence counts the cohort's decision points by position (AppData.stage_follow_up):
+    the same estimate as from the rows matched by patient id against the cohort, for the whole
+    population, a filter, a Sankey node and an empty cohort, at every decision stage, and for a
+    compared group."""
     follow_up = app_data.follow_up
     for query in ("", "?program=diabetes&sex=F", "?node=awaiting-diagnosis", "?from=2099-01-01"):
         frame = context.cohort_frame(query)
@@ -105,7 +108,18 @@ def test_the_cohorts_decision_points_are_those_of_its_patients(app_data):
         for stage in context.pathway().decision_stages:
             expected = follow_up[(follow_up["awaiting_stage"] == stage)
                                  & follow_up["patient_id"].isin(frame["patient_id"])]
-            got = app_data.follow_up_of(context.cohort_rows(query), stage)
-            assert got.index.tolist() == expected.index.tolist(), (query, stage)
-            found += len(got)
+            stage_follow_up = app_data.stage_follow_up(stage)
+            in_cohort = stage_follow_up.in_cohort(context.cohort_rows(query))
+            _assert_same_estimate(estimate_of_counts(stage_follow_up.counts(in_cohort)), time_to_next_stage(expected))
+            site = str(frame["site"].iloc[0]) if len(frame) else "none"
+            _assert_same_estimate(estimate_of_counts(stage_follow_up.counts(in_cohort & stage_follow_up.group("site", site))),
+                                  time_to_next_stage(expected[expected["site"].astype(str) == site]))
+            found += int(in_cohort.sum())
         assert (found > 0) is (query != "?from=2099-01-01"), query
+
+
+def _assert_same_estimate(got, expected):
+    assert got.n == expected.n
+    pd.testing.assert_frame_equal(got.table, expected.table, check_exact=True)
+    pd.testing.assert_frame_equal(got.incidence.curves, expected.incidence.curves, check_exact=True)
+    pd.testing.assert_frame_equal(got.incidence.survival, expected.incidence.survival, check_exact=True)
