@@ -1,5 +1,5 @@
 """Learning curve of the risk models: accuracy on fixed held-out patients against the number
-of training rows, to choose the training sample's cap (ml.risk.sampling, issue 14).
+of training rows, to choose the training sample's cap (ml.sampling, issue 14).
 
     .venv/bin/python bench/bench_training_sample.py --var DIR --caps 100000 200000 300000 500000 0
 
@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     from ml.risk.drop_in import handle_drop_in
     from ml.risk.models import MODEL_NAMES, TrainingConfig, build
     from ml.risk.oracle import oracle_risk
-    from ml.risk.sampling import sample_patients
+    from ml.sampling import sample_patients
     from ml.risk.training import fit_weighted, grouped_folds
     from ml.workspace import AnalyticWorkspace
 

@@ -21,7 +21,7 @@ from components.model_tables import (ORACLE, RANKING_LABELS, auc_too_uncertain, 
 from data.readiness import MAX_MEANINGFUL_AUC_CI_WIDTH
 from ml.risk.drivers import FEATURE_LABELS
 from ml.risk.models import MODEL_LABELS
-from ml.risk.sampling import PatientSample
+from ml.sampling import PatientSample
 
 NO_MODEL_MESSAGE = ("The dropout-risk models are not available yet. They are trained once when the app "
                     "starts; reload this page in a minute, or check the server log.")
@@ -127,7 +127,7 @@ def header_strip(report: dict) -> dbc.Card:
 
 
 def _sample_note(report: dict) -> list:
-    """Where the training rows were sampled (ml.risk.sampling), one line saying so: the counts above
+    """Where the training rows were sampled (ml.sampling), one line saying so: the counts above
     are the sample's."""
     sample = PatientSample.from_report(report.get("training_sample"))
     if sample is None or not sample.sampled:

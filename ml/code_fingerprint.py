@@ -15,6 +15,7 @@ MODEL_MODULES = DERIVATION_MODULES + (
     "data.readiness", "ml.features", "ml.risk.models", "ml.risk.training", "ml.risk.calibration", "ml.risk.evaluation",
     "ml.risk.decision_analysis", "ml.monitor", "ml.monitor.drift", "ml.monitor.performance", "ml.risk.oracle",
     "ml.risk.explain", "ml.risk.drivers", "ml.risk.drop_in", "ml.targeting.benefit", "ml.targeting.rows", "ml.targeting.train",
+    "ml.sampling", "ml.category_codes", "ml.risk.folds",
 )
 
 

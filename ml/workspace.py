@@ -27,10 +27,11 @@ import pyarrow.parquet as pq
 
 import data.journeys
 from ml.code_fingerprint import DERIVATION_MODULES, pathway_fingerprint, source_fingerprint
+from ml.sampling import PatientSample
 
 # The code that shapes the workspace's tables: a changed rule gives another key (never stale rows).
-WORKSPACE_MODULES = DERIVATION_MODULES + ("ml.features", "ml.targeting.rows", "ml.workspace", "data.measures.cohort",
-                                          "data.analytics.time_to_next_stage")
+WORKSPACE_MODULES = DERIVATION_MODULES + ("ml.features", "ml.sampling", "ml.targeting.rows", "ml.workspace",
+                                          "data.measures.cohort", "data.analytics.time_to_next_stage")
 WORKSPACE_DIR = "workspace"  # under the cache folder
 WORKSPACE_FORMAT = 1
 KEEP_KEYS = 3  # key folders kept in the cache (the newest); older datasets' tables are removed
@@ -186,6 +187,19 @@ class AnalyticWorkspace:
         from ml import features
 
         return self._table("training_rows", lambda: features.training_rows(*self._inputs(), points=self.decision_points))
+
+    def training_sample(self, max_rows: int | None, seed: int) -> tuple[pd.DataFrame, PatientSample]:
+        """(rows, sample): the labelled landmark rows of a random sample of whole patients that fits
+        under ``max_rows`` (ml.sampling; the rows of ``training_rows`` those patients have), the
+        other patients' rows never built; every row when they fit (None: always every row)."""
+        from ml import features
+
+        sample = features.training_sample(self.decision_points, max_rows, seed)
+        if not sample.sampled:
+            return self.training_rows, sample
+        rows = self._table(f"training_rows-{max_rows}-{seed}", lambda: features.training_rows(
+            *self._inputs(), points=self.decision_points, max_rows=max_rows, seed=seed))
+        return rows, sample
 
     @property
     def decision_day_rows(self) -> pd.DataFrame:

@@ -188,7 +188,7 @@ def handle_drop_in(rows: pd.DataFrame, dataset, fold: np.ndarray, features, rand
     dataset's outreach log; ``fold`` is each row's cross-fitting fold (patients whole). Falls back to
     every row unweighted, with a log line and ``fallback: True``, when the weights cannot be trusted
     (``untrusted_reason``; ``check_trust=False`` only to measure what the check prevents).
-    ``left_out``: patients whose labelled rows the training sample dropped (ml.risk.sampling): their
+    ``left_out``: patients whose labelled rows the training sample dropped (ml.sampling): their
     sweeps are left out of the call-propensity model too, as if they were not in the history."""
     from ml.targeting.rows import TREATED, logged_calls, pilot_rows
 

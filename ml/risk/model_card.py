@@ -111,8 +111,8 @@ def _drop_in_sentence(drop_in: dict) -> str:
 
 
 def _sample_sentence(report: dict) -> str:
-    """" Trained on a random sample of ..." when the training rows were sampled (ml.risk.sampling)."""
-    from ml.risk.sampling import PatientSample
+    """" Trained on a random sample of ..." when the training rows were sampled (ml.sampling)."""
+    from ml.sampling import PatientSample
 
     sample = PatientSample.from_report(report.get("training_sample"))
     return "" if sample is None or not sample.sampled else " " + sample.sentence("landmark rows")

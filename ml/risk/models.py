@@ -60,7 +60,7 @@ class TrainingConfig:
     # start's peak (4.09 GB against 4 GB; bench/RESULTS.md), for about 40 s saved.
     parallel_folds_max_rows: int = 500_000
     # Above this many labelled landmark rows the models are trained and evaluated on a random
-    # sample of whole patients that fits under it (ml.risk.sampling; None: never sampled).
+    # sample of whole patients that fits under it (ml.sampling; None: never sampled).
     max_training_rows: int | None = 300_000
     # Learn the risk if no one calls (ml.drop_in); off only to measure what it changes.
     handle_drop_in: bool = True

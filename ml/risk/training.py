@@ -38,7 +38,6 @@ from ml.risk.models import MODEL_NAMES, SELF_THREADED, TrainingConfig, build
 from ml.monitor import assess as assess_drift
 from ml.monitor import history as monitoring_history
 from ml.risk.oracle import oracle_risk
-from ml.risk.sampling import sample_patients
 from ml.workspace import AnalyticWorkspace
 
 Log = Callable[[str], None]
@@ -270,32 +269,29 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
     config = config or TrainingConfig()
     started = time.perf_counter()
     log("building decision-point rows ...")
-    every_row = AnalyticWorkspace.of(dataset).training_rows  # derived once per dataset, shared with scoring
-    # What the data supports is judged on every labelled row; the fits see the sample.
-    every_point = every_row.drop_duplicates(["patient_id", "decision_date"])
-    blockers = model_blockers(dataset, every_point)
+    # Derived once per dataset (and kept in the cache folder); above the cap only the sampled
+    # patients' rows are built (ml.sampling).
+    rows, sample = AnalyticWorkspace.of(dataset).training_sample(config.max_training_rows, config.random_state)
+    labelled_points = rows.drop_duplicates(["patient_id", "decision_date"])
+    # What the data supports is judged on the rows the models learn from.
+    blockers = model_blockers(dataset, labelled_points)
     if blockers:
         raise ModelUnavailable(" ".join(blockers))
-    features = usable_features(every_row)
-    booking_problem = booking_features_unusable(every_point)
+    features = usable_features(rows)
+    booking_problem = booking_features_unusable(labelled_points)
     if booking_problem:
         features = features.without(BOOKING_FEATURES, booking_problem)
     for feature, reason in features.dropped.items():
         log(f"  left out {feature}: {reason}")
-    log(f"  {len(every_point):,} labelled decision points, {len(every_row):,} landmark rows, "
-        f"{every_row['patient_id'].nunique():,} patients")
-    sample = sample_patients(every_row["patient_id"], config.max_training_rows, config.random_state)
-    rows, left_out = every_row, None
+    log(f"  {sample.of_rows:,} labelled landmark rows of {sample.of_patients:,} patients")
+    left_out = None
     if sample.sampled:
-        rows = every_row[sample.keep].reset_index(drop=True)
-        left_out = sample.left_out_patients(every_row["patient_id"])
-        log(f"  trained and evaluated on a random sample of {sample.patients:,} patients ({sample.rows:,} rows; "
-            f"cap {sample.max_rows:,} rows)")
-    del every_point
+        left_out = _left_out_patients(dataset, rows)
+        log(f"  trained and evaluated on a random sample of {sample.patients:,} patients ({sample.rows:,} rows, "
+            f"{len(labelled_points):,} decision points; cap {sample.max_rows:,} rows)")
     # The benefit model learns from the outreach log alone: it fits on a thread of its own beside
     # the risk models (whose fits leave a core idle much of the time) and is joined for scoring.
     benefit_fit = _fit_benefit_beside(dataset, log)
-    labelled_points = rows.drop_duplicates(["patient_id", "decision_date"])
     X, y = model_inputs(rows, features.used), rows[LABEL].to_numpy()
     groups = rows["patient_id"].to_numpy()
     n_points = int(len(labelled_points))
@@ -339,7 +335,7 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
         "n_decision_points": n_points,
         "n_rows": int(len(rows)),
         "n_patients": int(len(set(groups))),
-        # The rows above are the training sample's (ml.risk.sampling): "sampled" False = every row.
+        # The rows above are the training sample's (ml.sampling): "sampled" False = every row.
         "training_sample": sample.as_report(),
         "observed_dropout_rate": float(y.mean()),
         "oracle_roc_auc": None if oracle is None else float(roc_auc_score(y, oracle)),
@@ -366,6 +362,15 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
                                                    models[primary]["roc_auc"])
     return ModelBundle(key, config, pipelines, calibrators, primary, reference, report, scores, contributions,
                        features.used, benefit)
+
+
+def _left_out_patients(dataset: Dataset, rows: pd.DataFrame) -> np.ndarray:
+    """The patients with labelled landmark rows whose rows the training sample left out."""
+    from ml.features import labelled_landmarks
+
+    points, at, _ = labelled_landmarks(AnalyticWorkspace.of(dataset).decision_points)
+    with_rows = pd.unique(points["patient_id"].astype(str).to_numpy()[at])
+    return with_rows[~pd.Index(with_rows).isin(pd.Index(rows["patient_id"].astype(str).unique()))]
 
 
 def _fit_benefit_beside(dataset: Dataset, log: Log) -> Future:

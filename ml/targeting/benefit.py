@@ -77,7 +77,7 @@ class BenefitConfig:
     # "all": every step sees every feature.
     rebook_features: str = "by_step"
     # Above these many rows the logged rows and the untouched landmark rows are sampled by whole
-    # patients (ml.risk.sampling; None: never), as the risk models' rows are.
+    # patients (ml.sampling; None: never), as the risk models' rows are.
     max_logged_rows: int | None = 150_000
     max_untreated_rows: int | None = 300_000
 

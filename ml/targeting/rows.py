@@ -25,7 +25,7 @@ import pandas as pd
 from data.journeys import derive_decision_points
 from data.pathway import DEFAULT_PATHWAY, Pathway
 from ml.features import FEATURES, booking_made_on, landmark_rows, stacked_landmark_rows
-from ml.risk.sampling import sample_patients
+from ml.sampling import sample_patients
 
 # Time left to rebook is what a call can use: the product brief names it first.
 TARGETING_FEATURES = FEATURES + ("days_left_in_window",)
@@ -151,7 +151,7 @@ def unexposed_rows(patients: pd.DataFrame, events: pd.DataFrame, outreach: pd.Da
     touch: their wait (decision date to the awaited stage or the window's close) lies wholly
     before the log's first call or after its last, and their outcome is final.
 
-    ``max_rows``: at most this many, from a random sample of whole patients (ml.risk.sampling,
+    ``max_rows``: at most this many, from a random sample of whole patients (ml.sampling,
     ``seed``), drawn before the rows are built (at 10M patients they would be ~15M rows); what
     was sampled is in ``rows.attrs["sample"]``.
 

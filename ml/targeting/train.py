@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ml.risk.sampling import sample_patients
+from ml.sampling import sample_patients
 from ml.targeting import evaluation as tev
 from ml.targeting.benefit import BenefitConfig, BenefitModel, ContinuationModel, StageUpliftModel, continuation_rates
 from ml.targeting.rows import (OUTCOME, REACHED, REBOOKED, SWEEP_DAYS, TARGETING_FEATURES, TREATED, WRONG_NUMBER,

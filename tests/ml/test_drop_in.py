@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.risk.sampling import sample_patients
+from ml.sampling import sample_patients
 from ml.risk.drop_in import (MIN_EFFECTIVE_SHARE, MIN_LOGGED_CALLS, censoring_weights, effective_rows,
                              first_call_in_follow_up, handle_drop_in, uncalled_weights, untrusted_reason)
 
@@ -157,7 +157,7 @@ def _drop_in_of(dataset, check_trust=True, max_rows=None):
 
 
 def test_patients_left_out_of_the_training_sample_leave_the_call_model_too(small_dataset):
-    """Above the row cap (ml.risk.sampling) the call-propensity model learns from the sampled
+    """Above the row cap (ml.sampling) the call-propensity model learns from the sampled
     patients' sweeps only. Bug guarded: the left-out patients' sweeps kept, i.e. fitting the
     propensity on the whole history, the cost the sample exists to avoid."""
     every, _ = _drop_in_of(small_dataset)

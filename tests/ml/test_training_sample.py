@@ -1,4 +1,4 @@
-"""Training on a sample of whole patients above a row cap (ml.risk.sampling), as a 1M-patient
+"""Training on a sample of whole patients above a row cap (ml.sampling), as a 1M-patient
 registry is trained: the sample must keep patients whole (or grouped CV would leak a patient's
 rows across folds), respect the cap, repeat with the seed, and be what the report describes."""
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.risk.sampling import PatientSample, sample_patients
+from ml.sampling import PatientSample, sample_patients
 from tests.conftest import fast_training_config
 
 
@@ -104,3 +104,28 @@ def test_untouched_rows_are_sampled_before_they_are_built(small_dataset):
     assert sampled.attrs["sample"] == expected.as_report() and expected.sampled
     pd.testing.assert_frame_equal(sampled, every[expected.keep].reset_index(drop=True), check_like=False)
     assert every.attrs["sample"]["sampled"] is False
+
+
+def test_the_sampled_training_rows_are_built_for_the_sampled_patients_only(small_dataset):
+    """At 10M patients every labelled landmark row is 11.3M rows (the first start's 22 GB peak);
+    the sample's rows are built alone. They must be exactly the rows of drawing the sample from
+    every row (ordered by patient). Bug guarded: another sample (codes not in the rows' patient
+    order, the cap applied to decision points) or rows of patients outside it."""
+    from ml.features import training_rows, training_sample
+    from ml.workspace import AnalyticWorkspace
+
+    d = small_dataset
+    workspace = AnalyticWorkspace.of(d)
+    every = workspace.training_rows
+    cap = len(every) // 3
+    expected = sample_patients(every["patient_id"], cap, 9)
+    planned = training_sample(workspace.decision_points, cap, 9)
+    assert planned.as_report() == expected.as_report() and expected.sampled
+    built = training_rows(d.patients, d.events, d.as_of, d.pathway, points=workspace.decision_points,
+                          max_rows=cap, seed=9)
+    pd.testing.assert_frame_equal(built, every[expected.keep].reset_index(drop=True))
+    rows, sample = workspace.training_sample(cap, 9)
+    pd.testing.assert_frame_equal(rows, built)
+    assert sample.as_report() == expected.as_report()
+    rows, sample = workspace.training_sample(None, 9)
+    assert rows is every and not sample.sampled

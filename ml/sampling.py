@@ -13,7 +13,8 @@ with all of their rows: grouped cross-validation still holds out patients whole,
 figure in the report is still out-of-fold, and the report says what was sampled.
 
 Below the cap (every default or test dataset, and any registry up to a few hundred thousand
-patients) nothing is sampled and the rows pass through untouched.
+patients) nothing is sampled and the rows pass through untouched. Above it the workspace builds
+only the sampled patients' rows (ml.features.training_sample / training_rows(max_rows=)).
 """
 from __future__ import annotations
 
