@@ -127,8 +127,8 @@ class ScenarioEngine:
         self.stage_fits = wait_elasticity(self.rows[self._resolved])
         self.confirmed_share, self._confirmed_by_program = self._confirmed_shares()
         self.chain, self._chain_position = self._build_chain()
-        everyone, all_sets = np.arange(len(self.chain.stage)), np.arange(self.chain.n_sets)
-        self._chain_baseline = self.chain.odds({}, {}, everyone, all_sets).compact()
+        all_sets = np.arange(self.chain.n_sets)
+        self._chain_baseline = self.chain.baseline(all_sets)
         self.screened = ScreenedPatients.derive(self.rows, self.journeys, bundle.scores, self._position,
                                                 self._chain_position)
         # The arithmetic reads the closed decision points of the cohort's screened patients: split by

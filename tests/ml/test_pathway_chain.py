@@ -115,3 +115,16 @@ def test_arithmetic_counts_under_a_mask_equal_the_frame_filtered(default_rows):
         assert record.attended / record.decisions == sub["next_stage_date"].notna().mean()
         assert record.made_up / record.missed_first == made_up[stage]
         assert np.array_equal(record.leads, sub["lead_days"].dropna().to_numpy(float))
+
+
+def test_the_baseline_in_blocks_of_patients_is_the_one_call_baseline(chain):
+    """The engine computes every patient's baseline odds a block of patients at a time (10M
+    patients' intermediates at once took GBs). Bug guarded: blocks that shift or drop patients,
+    or odds that depend on who else is in the block."""
+    latest, pathway = chain
+    sets = np.arange(pathway.n_sets)
+    whole = pathway.odds({}, {}, np.arange(len(latest)), sets).compact()
+    for block in (997, 4096, len(latest) + 1):
+        blocked = pathway.baseline(sets, block=block)
+        for name in ("attend", "treatment", "follow_up"):
+            assert np.array_equal(getattr(blocked, name), getattr(whole, name)), (block, name)
