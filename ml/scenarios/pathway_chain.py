@@ -19,7 +19,7 @@ from data.pathway import DECISION_STAGES
 from ml.scenarios.attendance import LONGEST_LEAD, WAIT, AttendanceModel
 
 LEAD_QUANTILES = 7  # later stages' booked waits are averaged over this many quantiles
-BASELINE_BLOCK = 200_000  # patients whose baseline odds are computed at once (PathwayChain.baseline)
+BASELINE_BLOCK = 200_000  # patients whose logits and baseline odds are computed at once
 AHEAD = DECISION_STAGES[1:]  # stages that can still lie ahead of a decision point
 
 
@@ -90,7 +90,7 @@ class PathwayChain:
         self._awaits = {stage: self.stage == stage for stage in DECISION_STAGES}
         self.lead = latest[WAIT].to_numpy(float)
         self.level = model.level_index(latest)
-        self.logit_now = model.patient_logits(model.design(latest), coefficient_sets).astype(np.float32)
+        self.logit_now = _patient_logits(model, latest, coefficient_sets)
         program = latest["program"].astype(str)
         self.confirmed = program.map(confirmed_share).fillna(0.0).to_numpy(float)
         made_up = made_up_share(all_rows[resolved], ["awaiting_stage", "program"])
@@ -130,7 +130,7 @@ class PathwayChain:
             days_since_enrollment=latest["days_since_enrollment"].to_numpy(float) + latest[WAIT].to_numpy(float),
         )
         probs = (np.arange(LEAD_QUANTILES) + 0.5) / LEAD_QUANTILES
-        return {"logit": model.patient_logits(model.design(template), coefficient_sets).astype(np.float32),
+        return {"logit": _patient_logits(model, template, coefficient_sets),
                 "level": model.level_index(template), "leads": booked_lead_quantiles(latest, at_stage, probs)}
 
     def odds(self, cuts: dict, first_visit_pp: dict, at: np.ndarray, sets: np.ndarray) -> "StageOdds":
@@ -139,13 +139,13 @@ class PathwayChain:
                                                    at, sets) for stage in AHEAD)
         return StageOdds(self._attend_now(cuts, first_visit_pp, at, sets), treatment, follow_up)
 
-    def baseline(self, sets: np.ndarray, block: int = BASELINE_BLOCK) -> "StageOdds":
+    def baseline(self, sets: np.ndarray, block: int | None = None) -> "StageOdds":
         """``odds({}, {}, every patient, sets)`` as float32, computed ``block`` patients at a time.
 
         Each patient's odds depend on that patient alone, so the blocks give the same numbers as one
         call; one call holds (sets, lead quantiles, patients) intermediates for every patient at
         once: ~2 GB a stage ahead at 10M patients."""
-        n = len(self.stage)
+        n, block = len(self.stage), block or BASELINE_BLOCK
         parts = [self.odds({}, {}, np.arange(start, min(start + block, n)), sets).compact()
                  for start in range(0, n, block)] or [self.odds({}, {}, np.arange(0), sets).compact()]
         return StageOdds(*(np.concatenate([getattr(part, name) for part in parts], axis=1)
@@ -211,6 +211,18 @@ class PathwayChain:
         after_diagnosis = (1 - confirmed) + confirmed * odds.treatment * odds.follow_up
         return np.where(self._awaits["diagnosis"][at], after_diagnosis,
                         np.where(self._awaits["treatment"][at], odds.follow_up, 1.0))
+
+
+def _patient_logits(model: AttendanceModel, frame: pd.DataFrame, coefficient_sets: np.ndarray) -> np.ndarray:
+    """(sets, rows) float32: ``model.patient_logits`` of ``frame``, its design matrix built
+    BASELINE_BLOCK rows at a time (each row's logits are its own: the same numbers). At 10M
+    patients the whole design (dense wait splines, then sparse with the intercept) and its float64
+    logits took ~6 GB at once on top of the served state."""
+    if len(frame) <= BASELINE_BLOCK:
+        return model.patient_logits(model.design(frame), coefficient_sets).astype(np.float32)
+    return np.concatenate([model.patient_logits(model.design(frame.iloc[start:start + BASELINE_BLOCK]),
+                                                coefficient_sets).astype(np.float32)
+                           for start in range(0, len(frame), BASELINE_BLOCK)], axis=1)
 
 
 @dataclass

@@ -128,3 +128,20 @@ def test_the_baseline_in_blocks_of_patients_is_the_one_call_baseline(chain):
         blocked = pathway.baseline(sets, block=block)
         for name in ("attend", "treatment", "follow_up"):
             assert np.array_equal(getattr(blocked, name), getattr(whole, name)), (block, name)
+
+
+def test_logits_built_in_blocks_of_patients_are_the_one_call_logits(chain, default_rows, default_model,
+                                                                     monkeypatch):
+    """The chain builds its patients' design matrices and logits a block of rows at a time (10M
+    patients' at once took ~6 GB). Bug guarded: blocks that shift, drop or repeat rows."""
+    from ml.scenarios import pathway_chain
+
+    latest, whole = chain
+    dataset, rows = default_rows
+    monkeypatch.setattr(pathway_chain, "BASELINE_BLOCK", 1013)
+    blocked = PathwayChain(default_model, latest, rows, resolved_decision_rows(rows, dataset.as_of),
+                           {"colorectal": 0.5, "diabetes": 0.6, "depression": 0.7}, 3.0, draws=4)
+    assert len(latest) > 1013
+    assert np.array_equal(blocked.logit_now, whole.logit_now)
+    for stage in whole.ahead:
+        assert np.array_equal(blocked.ahead[stage]["logit"], whole.ahead[stage]["logit"])
