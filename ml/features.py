@@ -247,14 +247,27 @@ def labelled_landmarks(points: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, 
     return points, np.concatenate(at), np.concatenate(waited)
 
 
+def _patient_codes(points: pd.DataFrame, at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(code of each point's patient, of each labelled landmark row's patient in the training
+    rows' order, the patient id of each code): patients coded in sorted id order, as the rows
+    are ordered by patient."""
+    codes, ids = pd.factorize(points["patient_id"].astype(str), sort=True)
+    return codes, np.sort(codes[at], kind="stable"), np.asarray(ids, dtype=object)
+
+
 def training_sample(points: pd.DataFrame, max_rows: int | None, seed: int) -> PatientSample:
     """The sample of whole patients ``training_rows(max_rows=, seed=)`` builds (ml.sampling):
     the same as drawing it from every labelled row (ordered by patient), found from which point
     waits on which landmark day, without building a row. ``keep`` is per labelled landmark row."""
     points, at, _ = labelled_landmarks(points)
-    # The rows are ordered by patient id: their patients, coded in sorted order, in that order.
-    codes, _ = pd.factorize(points["patient_id"].astype(str), sort=True)
-    return sample_patients(np.sort(codes[at], kind="stable"), max_rows, seed)
+    return sample_patients(_patient_codes(points, at)[1], max_rows, seed)
+
+
+def sampled_out_patients(points: pd.DataFrame, sample: PatientSample) -> np.ndarray:
+    """The patients with labelled landmark rows that ``sample`` (``training_sample``'s) left out."""
+    points, at, _ = labelled_landmarks(points)
+    _, row_codes, ids = _patient_codes(points, at)
+    return ids[pd.unique(row_codes[~sample.keep])]
 
 
 def training_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of,
@@ -270,10 +283,9 @@ def training_rows(patients: pd.DataFrame, events: pd.DataFrame, as_of,
     points = _decision_points(points, patients, events, as_of, pathway)
     points, at, waited = labelled_landmarks(points)
     if max_rows is not None and len(at) > max_rows:
-        codes, _ = pd.factorize(points["patient_id"].astype(str), sort=True)
-        sample = training_sample(points, max_rows, seed)
-        kept = np.zeros(codes.max() + 1 if len(codes) else 0, bool)
-        kept[np.sort(codes[at], kind="stable")[sample.keep]] = True
+        codes, row_codes, ids = _patient_codes(points, at)
+        kept = np.zeros(len(ids), bool)
+        kept[row_codes[sample_patients(row_codes, max_rows, seed).keep]] = True
         chosen = kept[codes[at]]
         at, waited = at[chosen], waited[chosen]
     booked_on = booking_made_on(points, events, pathway)

@@ -33,7 +33,7 @@ from ml.risk.drivers import driver_table, risk_tier
 from ml.risk.drop_in import handle_drop_in
 from ml.risk.folds import stratified_group_folds
 from ml.risk.explain import grouped_permutation_importance, logistic_coefficients, reference_row, shapley_contributions
-from ml.features import BOOKING_FEATURES, FEATURES, LABEL, model_inputs, usable_features
+from ml.features import BOOKING_FEATURES, FEATURES, LABEL, model_inputs, sampled_out_patients, usable_features
 from ml.risk.models import MODEL_NAMES, SELF_THREADED, TrainingConfig, build
 from ml.monitor import assess as assess_drift
 from ml.monitor import history as monitoring_history
@@ -286,7 +286,7 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
     log(f"  {sample.of_rows:,} labelled landmark rows of {sample.of_patients:,} patients")
     left_out = None
     if sample.sampled:
-        left_out = _left_out_patients(dataset, rows)
+        left_out = sampled_out_patients(AnalyticWorkspace.of(dataset).decision_points, sample)
         log(f"  trained and evaluated on a random sample of {sample.patients:,} patients ({sample.rows:,} rows, "
             f"{len(labelled_points):,} decision points; cap {sample.max_rows:,} rows)")
     # The benefit model learns from the outreach log alone: it fits on a thread of its own beside
@@ -362,15 +362,6 @@ def train_models(dataset: Dataset, config: TrainingConfig | None = None, key: st
                                                    models[primary]["roc_auc"])
     return ModelBundle(key, config, pipelines, calibrators, primary, reference, report, scores, contributions,
                        features.used, benefit)
-
-
-def _left_out_patients(dataset: Dataset, rows: pd.DataFrame) -> np.ndarray:
-    """The patients with labelled landmark rows whose rows the training sample left out."""
-    from ml.features import labelled_landmarks
-
-    points, at, _ = labelled_landmarks(AnalyticWorkspace.of(dataset).decision_points)
-    with_rows = pd.unique(points["patient_id"].astype(str).to_numpy()[at])
-    return with_rows[~pd.Index(with_rows).isin(pd.Index(rows["patient_id"].astype(str).unique()))]
 
 
 def _fit_benefit_beside(dataset: Dataset, log: Log) -> Future:
