@@ -4,7 +4,7 @@ latency of the page callbacks on the pandas reference and on DuckDB (data/wareho
 they agree, and how the latency grows from one population size to the next.
 
     .venv/bin/python bench/bench_warehouse.py --patients 50000 1000000 [--rounds 10] [--var-dir DIR]
-        [--models [--fast-models]] [--data DIR] [--pages journeys ...]
+        [--models [--fast-models]] [--data DIR] [--pages journeys ...] [--engines duckdb]
 
 1. For each size, generates the synthetic dataset into a var dir (DIR/<patients> when several
    sizes are given, DIR itself for one; a scratch folder without --var-dir) or reads --data (a
@@ -18,7 +18,8 @@ they agree, and how the latency grows from one population size to the next.
    with 25 rows; with --models, journeys.update_journeys at the first decision point and
    measures.update_quality on the first measure) over QUERIES x rounds: the server-side time of a filter change, p50/p95; and the
    engine's part alone. DuckDB's one-off registration (first call in a worker) is timed apart.
-3. Checks the two engines' rendered outputs are identical for every page and query, and, with
+3. Checks the two engines' rendered outputs are identical for every page and query (when both are
+   timed: --engines duckdb skips the pandas reference, e.g. at 10M where it takes seconds a call), and, with
    several sizes, reports p95 at each size / p95 at the first (same process, back to back).
 Writes bench/results/warehouse-<patients>.json per size (and warehouse-scaling.json); with --pages
 (only those pages timed), warehouse-<patients>-<pages>.json (and warehouse-scaling-<pages>.json).
@@ -29,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import sys
 import tempfile
 import time
@@ -103,7 +105,7 @@ def engine_latency(engine: str, rounds: int, queries: tuple[str, ...], only: tup
     pages = {name: fn for name, fn in pages.items() if name in only}
     started = time.perf_counter()
     analytics.engine().overview(context.cohort_filter(""))
-    results = {"first_call_s": round(time.perf_counter() - started, 2)}  # DuckDB: copies the frame in
+    results = {"first_call_s": round(time.perf_counter() - started, 2)}  # DuckDB: opens its file (or, without one, copies the frame in)
     if scores is not None:
         started = time.perf_counter()
         analytics.worklist(scores, context.cohort_filter(""), "risk", None)
@@ -129,7 +131,7 @@ def engine_latency(engine: str, rounds: int, queries: tuple[str, ...], only: tup
 
 
 def run_size(patients: int, var_dir: Path, data: Path | None, rounds: int, models: bool, fast_models: bool,
-             only: tuple[str, ...] = PAGES) -> dict:
+             only: tuple[str, ...] = PAGES, engines: tuple[str, ...] = ENGINES) -> dict:
     os.environ.update({"CAREPATH_VAR_DIR": str(var_dir), "CAREPATH_PATIENTS": str(patients)})
     if data is not None:
         os.environ["CAREPATH_DATA_DIR"] = str(data)
@@ -140,20 +142,28 @@ def run_size(patients: int, var_dir: Path, data: Path | None, rounds: int, model
     with_model = context.current().risk_scores is not None
     queries = QUERIES if with_model else tuple(q for q in QUERIES if "risk=" not in q)
     print(f"{patients:,} patients: start-up state in {load_s:.1f} s; model: {with_model}", flush=True)
+    engine_file = context.current().engine_file
+    if engine_file is not None:
+        print(f"DuckDB reads {engine_file.name} ({engine_file.stat().st_size / 2**20:,.0f} MiB)", flush=True)
     latency, rendered = {}, {}
-    for engine in ENGINES:
+    for engine in engines:
         latency[engine], rendered[engine] = engine_latency(engine, rounds, queries, only)
         print(engine, json.dumps(latency[engine]), flush=True)
-    differing = [f"{page} {q!r}" for page in rendered["pandas"] for q in queries
-                 if rendered["pandas"][page][q] != rendered["duckdb"][page][q]]
-    measured = [key for key in latency["duckdb"] if isinstance(latency["duckdb"][key], dict)]
-    ratio = {key: round(latency["pandas"][key]["p95_ms"] / latency["duckdb"][key]["p95_ms"], 2) for key in measured}
-    print("pandas p95 / duckdb p95:", ratio, "| outputs identical:", not differing, differing[:3], flush=True)
+    ratio, differing = None, None
+    if set(ENGINES) <= set(engines):  # both timed: compare their outputs and latencies
+        differing = [f"{page} {q!r}" for page in rendered["pandas"] for q in queries
+                     if rendered["pandas"][page][q] != rendered["duckdb"][page][q]]
+        measured = [key for key in latency["duckdb"] if isinstance(latency["duckdb"][key], dict)]
+        ratio = {key: round(latency["pandas"][key]["p95_ms"] / latency["duckdb"][key]["p95_ms"], 2) for key in measured}
+        print("pandas p95 / duckdb p95:", ratio, "| outputs identical:", not differing, differing[:3], flush=True)
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+    print(f"peak RSS of this process: {peak_gb:.2f} GB", flush=True)
     result = {"date": str(date.today()), "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
               f"Python {platform.python_version()}", "load_average": os.getloadavg(), "patients": patients,
               "queries": list(queries), "pages": list(only), "rounds": rounds, "model": with_model, "state_s": round(load_s, 1),
-              "callbacks": latency, "pandas_over_duckdb_p95": ratio, "outputs_identical": not differing,
-              "differing": differing}
+              "engine_file_mib": None if engine_file is None else round(engine_file.stat().st_size / 2**20),
+              "peak_rss_gb": round(peak_gb, 2), "callbacks": latency, "pandas_over_duckdb_p95": ratio,
+              "outputs_identical": None if differing is None else not differing, "differing": differing}
     (ROOT / "bench" / "results").mkdir(exist_ok=True)
     (ROOT / "bench" / "results" / f"warehouse-{patients}{_suffix(only)}.json").write_text(json.dumps(result, indent=2))
     context._current = None  # the next size's state replaces this one
@@ -176,6 +186,8 @@ def main() -> None:
     parser.add_argument("--fast-models", action="store_true", help="train with fewer trees (only ranks are timed)")
     parser.add_argument("--pages", nargs="+", choices=PAGES, default=list(PAGES),
                         help="time only these pages (default: every page)")
+    parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES),
+                        help="time only these engines (default: both, and compare their outputs)")
     args = parser.parse_args()
     if args.data is not None and len(args.patients) > 1:
         parser.error("--data reads one dataset: give one --patients")
@@ -184,8 +196,9 @@ def main() -> None:
     for patients in args.patients:
         var_dir = base / str(patients) if len(args.patients) > 1 else base
         results.append(run_size(patients, var_dir, args.data, args.rounds, args.models, args.fast_models,
-                                tuple(p for p in PAGES if p in args.pages)))
-    if len(results) > 1:
+                                tuple(p for p in PAGES if p in args.pages),
+                                tuple(e for e in ENGINES if e in args.engines)))
+    if len(results) > 1 and "duckdb" in args.engines:
         first = results[0]["callbacks"]["duckdb"]
         scaling = {f"{r['patients']} / {results[0]['patients']}": {
             page: round(r["callbacks"]["duckdb"][page]["p95_ms"] / first[page]["p95_ms"], 2)

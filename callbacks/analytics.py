@@ -31,7 +31,8 @@ def engine():
         found = _engines.get(key)
         # The id of a frame that was freed can be reused: the engine keeps its frame, so compare it.
         if found is None or found.frame is not app_data.cohort_frame:
-            found = open_engine(setting, app_data.cohort_frame, app_data.dataset.pathway, app_data.fingerprint)
+            found = open_engine(setting, app_data.cohort_frame, app_data.dataset.pathway, app_data.fingerprint,
+                                database=app_data.engine_file)
             _engines[key] = found
             while len(_engines) > _KEPT:
                 _engines.popitem(last=False)

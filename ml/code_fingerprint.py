@@ -18,6 +18,13 @@ MODEL_MODULES = DERIVATION_MODULES + (
     "ml.sampling", "ml.category_codes", "ml.risk.folds",
 )
 
+# The analytics engine's file of the served cohort frame (data.warehouse.engine_file): how the
+# frame's columns are derived and stored, and the tables built from them.
+ENGINE_FILE_MODULES = DERIVATION_MODULES + (
+    "data.cohorts", "data.cohort_filter", "data.analytics.variants", "data.warehouse.tables",
+    "data.warehouse.engine_file", "ml.service",
+)
+
 
 def source_fingerprint(modules=MODEL_MODULES) -> str:
     """sha256 over the source text of ``modules`` (by name, so it is importable without them loaded)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -21,6 +22,7 @@ from data.cohort_filter import VARIANT_CODE_COLUMN, unavailable_fields
 from data.measures.cohort import ATTRIBUTES
 from data.readiness import OK, assess
 from data.settings import Settings, get_settings
+from ml.code_fingerprint import ENGINE_FILE_MODULES, source_fingerprint
 from ml.workspace import AnalyticWorkspace, dataset_fingerprint
 
 __all__ = ["AppData", "PATIENT_ATTRIBUTES", "PatientLookup", "build_cohort_frame", "connect_outreach",
@@ -66,6 +68,9 @@ class AppData:
     follow_up: pd.DataFrame | None = None
     # The tables derived from the dataset (ml.workspace.AnalyticWorkspace), each derived once.
     workspace: AnalyticWorkspace | None = None
+    # The analytics engine's DuckDB file of cohort_frame (data.warehouse.engine_file), written at
+    # start-up and opened read-only by every worker; None: each process holds the tables in memory.
+    engine_file: Path | None = None
 
     def has_breakdown(self, column: str) -> bool:
         """Whether a breakdown by this patient attribute can compare two or more groups.
@@ -177,6 +182,28 @@ def with_risk(frame: pd.DataFrame, scores: pd.DataFrame | None) -> pd.DataFrame:
                        validate="one_to_one")
 
 
+def analytics_engine_file(settings: Settings, workspace: AnalyticWorkspace, models, frame: pd.DataFrame,
+                          log: Log) -> Path | None:
+    """The DuckDB file of the served cohort frame, written now if it is not in the cache folder
+    (so workers forked after start-up only open it); None when the engine is not the in-process
+    DuckDB, there is no cache folder, or the file cannot be written (each worker then holds the
+    tables in memory, as without a cache, and the log says why)."""
+    from data.warehouse.engine import DUCKDB
+    from data.warehouse.engine_file import build_engine_file
+
+    if (settings.analytics_engine or DUCKDB) != DUCKDB:
+        return None
+    key = f"{'none' if models is None else models.key}-{source_fingerprint(ENGINE_FILE_MODULES)[:12]}"
+    path = workspace.file_path("engine", key, ".duckdb")
+    if path is None:
+        return None
+    try:
+        return build_engine_file(path, frame, workspace.dataset.pathway, log=log)
+    except OSError as error:
+        log(f"analytics engine file not written ({error}); each worker keeps the tables in memory")
+        return None
+
+
 def scenario_engine(dataset, models, log: Log, readiness=None) -> tuple[object, str | None]:
     """(engine, None), or (None, the reason) when this data cannot support projections."""
     if models is None:
@@ -268,6 +295,7 @@ def start(settings: Settings | None = None, dataset=None, log: Log = print, trai
     workspace.release("cohort_frame")  # served as `frame` (with the risk); on disk for the next start
     frame[VARIANT_CODE_COLUMN] = variant_codes(frame, dataset.pathway)  # the variant filter compares these
     enrolled = pd.to_datetime(frame["enrollment_date"])
+    engine_file = analytics_engine_file(settings, workspace, models, frame, log)
     scenarios, scenarios_unavailable = scenario_engine(dataset, models, log, readiness)
     outreach, outreach_unavailable = open_outreach(settings, models, log, opened=connected)
     return AppData(
@@ -288,4 +316,5 @@ def start(settings: Settings | None = None, dataset=None, log: Log = print, trai
         outreach_unavailable=outreach_unavailable,
         follow_up=follow_up,
         workspace=workspace,
+        engine_file=engine_file,
     )

@@ -262,6 +262,24 @@ class AnalyticWorkspace:
                 self.log(f"workspace artifact {name} not saved ({error}); it is built again at the next start")
         return built
 
+    def file_path(self, name: str, key: str, suffix: str) -> Path | None:
+        """Where a file built from this workspace's tables (e.g. the analytics engine's DuckDB
+        file) is kept beside them under ``key`` (what else it depends on); the other versions of
+        ``name`` there are removed, since one is served. None without a cache folder."""
+        if self.cache_dir is None:
+            return None
+        path = self.cache_dir / self.key / f"{name}-{key}{suffix}"
+        try:
+            fresh_key = not path.parent.exists()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if fresh_key:
+                _prune_old_keys(path.parent.parent, keep=path.parent.name)
+            _prune_old_artifacts(path, suffix)
+        except OSError as error:
+            self.log(f"workspace file {name}: its folder cannot be prepared ({error})")
+            return None
+        return path
+
     def release(self, *names: str) -> None:
         """Drop these tables (a name, or a family such as "pilot_rows") from memory; they stay on
         disk. Training's rows are not needed to serve, so no worker keeps them for its whole life."""
@@ -326,12 +344,14 @@ class AnalyticWorkspace:
             self.log(f"workspace table {name} not saved ({error}); it is derived again at the next start")
 
 
-def _prune_old_artifacts(kept: Path) -> None:
-    """Remove the other versions of an artifact (other model keys) beside ``kept``: one is served."""
+def _prune_old_artifacts(kept: Path, suffix: str = ".pickle") -> None:
+    """Remove the other versions of an artifact (other model keys) beside ``kept``: one is served.
+    A process still reading a removed file keeps it open (POSIX) until it closes it."""
     family = kept.name.split("-", 1)[0]
-    for other in kept.parent.glob(f"{family}-*.pickle"):
+    for other in kept.parent.glob(f"{family}-*{suffix}"):
         if other != kept:
             other.unlink(missing_ok=True)
+            other.with_name(other.name + ".lock").unlink(missing_ok=True)  # a file lock beside it, if any
 
 
 def _prune_old_keys(root: Path, keep: str) -> None:

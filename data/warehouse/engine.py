@@ -1,12 +1,15 @@
 """The analytics engine the pages ask for cohort numbers, chosen by one setting
 (CAREPATH_ANALYTICS_ENGINE, data.settings): "duckdb" (default: the cohort frame in an
-in-process DuckDB), "pandas" (the reference code in data.cohorts), or a connection URL of
+in-process DuckDB: a file written once and opened read-only by every worker when the app has
+a cache folder, data.warehouse.engine_file; else in memory), "pandas" (the reference code in data.cohorts), or a connection URL of
 any Ibis backend (e.g. postgres://user@host/db, the population kept in the warehouse).
 """
 from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -15,6 +18,7 @@ from data.analytics.variants import journey_variants, variants_from_counts
 from data.cohort_filter import CohortFilter, apply_cohort, cohort_mask
 from data.pathway import DEFAULT_PATHWAY, Pathway
 from data.warehouse import numbers
+from data.warehouse.engine_file import build_engine_file, open_engine_file
 from data.warehouse.filters import filtered
 from data.warehouse.tables import COHORT_ROW, COHORT_TABLE, FILTER_COLUMNS, ROWS, register_frame, register_tables, register_worklist
 from data.warehouse.worklist import SCORE_ROW, active_positions, ranking_query, worklist_frame
@@ -59,12 +63,16 @@ class IbisEngine:
     """
 
     def __init__(self, connect, frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY,
-                 table_name: str = COHORT_TABLE, name: str = DUCKDB, shared: bool = False):
+                 table_name: str = COHORT_TABLE, name: str = DUCKDB, shared: bool = False,
+                 database: Path | None = None, log: Callable[[str], None] = print):
         self._connect, self.frame, self.pathway = connect, frame, pathway
         self.table_name, self.name = table_name, name
         # shared: the table lives in a database other processes and hosts use too; it is
         # created once (its name carries the data fingerprint) and then only read.
         self.shared = shared
+        # database: a DuckDB file of this frame's tables (data.warehouse.engine_file), written
+        # once and opened read-only by every process, instead of an in-memory copy in each.
+        self.database, self.log = (None if database is None else Path(database)), log
         self._lock = threading.Lock()
         self._pid, self._backend, self._tables, self._prepared = None, None, None, None
         self._worklist = None  # (scores frame, the tables it was registered beside, its table)
@@ -84,6 +92,11 @@ class IbisEngine:
     def _cohort_tables(self) -> dict:
         """The cohort table and the tables derived from it (data.warehouse.tables.register_tables)."""
         if self._pid != os.getpid():
+            if self.database is not None:
+                self.prepare()
+                backend, tables = open_engine_file(self.database, self.table_name)
+                self._pid, self._backend, self._tables = os.getpid(), backend, tables
+                return tables
             backend = self._connect()
             if not self.shared:
                 table = register_frame(backend, self.frame, self.pathway, self.table_name)
@@ -92,6 +105,12 @@ class IbisEngine:
             tables = register_tables(backend, table, self.pathway, self.table_name, self.shared)
             self._pid, self._backend, self._tables = os.getpid(), backend, tables
         return self._tables
+
+    def prepare(self) -> None:
+        """Write the engine file now if it is not there (start-up does, before workers fork);
+        nothing for an engine without one."""
+        if self.database is not None:
+            build_engine_file(self.database, self.frame, self.pathway, self.table_name, self.log)
 
     def _shared_table(self, backend):
         if self.table_name not in backend.list_tables():
@@ -166,7 +185,8 @@ class IbisEngine:
             tables = self._cohort_tables()
             if self._worklist is None or self._worklist[0] is not scores or self._worklist[1] is not tables:
                 frame = worklist_frame(self.frame, scores, FILTER_COLUMNS)
-                table = register_worklist(self._backend, frame, f"{self.table_name}__worklist", self.shared)
+                table = register_worklist(self._backend, frame, f"{self.table_name}__worklist",
+                                          temp=self.shared or self.database is not None)
                 self._worklist = (scores, tables, table)
             query = ranking_query(self._worklist[2], cohort, sort, sites, self.pathway)
             rows = fetch(self._backend, ibis.to_sql(query, dialect=self._backend.name))
@@ -174,15 +194,18 @@ class IbisEngine:
 
 
 def open_engine(setting: str, frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATHWAY,
-                fingerprint: str = "") -> PandasEngine | IbisEngine:
-    """The engine named by ``setting`` over the cohort frame (with its variant codes)."""
+                fingerprint: str = "", database: Path | None = None,
+                log: Callable[[str], None] = print) -> PandasEngine | IbisEngine:
+    """The engine named by ``setting`` over the cohort frame (with its variant codes).
+    ``database``: for DuckDB, the file its tables are written to once and read from by every
+    process (data.warehouse.engine_file); without one, each process holds its own in memory."""
     setting = (setting or DUCKDB).strip()
     if setting == PANDAS:
         return PandasEngine(frame, pathway)
     import ibis
 
     if setting == DUCKDB:
-        return IbisEngine(lambda: ibis.duckdb.connect(), frame, pathway)
+        return IbisEngine(lambda: ibis.duckdb.connect(), frame, pathway, database=database, log=log)
     if "://" in setting:
         table = f"{COHORT_TABLE}_{fingerprint}" if fingerprint else COHORT_TABLE
         url = ibis_url(setting)

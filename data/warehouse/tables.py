@@ -171,11 +171,11 @@ def register_frame(backend, frame: pd.DataFrame, pathway: Pathway = DEFAULT_PATH
     return _create(backend, name, engine_frame(frame, pathway), overwrite)
 
 
-def register_worklist(backend, frame: pd.DataFrame, name: str, shared: bool = False):
+def register_worklist(backend, frame: pd.DataFrame, name: str, temp: bool = False):
     """The scored patients' table (data.warehouse.worklist.worklist_frame) in the engine. In a
-    shared database it is a temporary table of this connection: patient-level rows, rebuilt with
-    every model, are not the population table's to share between hosts."""
-    return _create(backend, name, engine_types(frame), overwrite=True, temp=shared)
+    shared database or a read-only file (``temp``) it is a temporary table of this connection:
+    patient-level rows, rebuilt with every model, are not the population table's to share."""
+    return _create(backend, name, engine_types(frame), overwrite=True, temp=temp)
 
 
 def _create(backend, name: str, frame: pd.DataFrame, overwrite: bool, temp: bool = False):
@@ -187,17 +187,17 @@ def _create(backend, name: str, frame: pd.DataFrame, overwrite: bool, temp: bool
         backend._session.createDataFrame(columns).createOrReplaceTempView(name)
         return backend.table(name)
     table = backend.create_table(name, columns, overwrite=overwrite, **({"temp": True} if temp else {}))
-    if backend.name == "duckdb":
-        table = _as_enums(backend, name, [f.name for f in columns.schema if pa.types.is_string(f.type)
+    if backend.name == "duckdb" and not temp:  # a read-only file's connection cannot create types
+        table = as_enums(backend, name, [f.name for f in columns.schema if pa.types.is_string(f.type)
                                           or pa.types.is_large_string(f.type)])
     return table
 
 
-# A text column with at most this many values is stored as a DuckDB ENUM (see _as_enums).
+# A text column with at most this many values is stored as a DuckDB ENUM (see as_enums).
 MAX_ENUM_VALUES = 1000
 
 
-def _as_enums(backend, name: str, text_columns: list[str]):
+def as_enums(backend, name: str, text_columns: list[str]):
     """Store DuckDB's low-cardinality text columns (program, site, status, ...) as ENUMs.
 
     An in-memory DuckDB does not compress, so every filter compares whole strings: a program

@@ -38,6 +38,19 @@ def test_start_up_derives_each_table_once_and_a_cached_start_derives_nothing(sma
     first = _start(runtime, fresh_copy(small_dataset))
     assert first.models is not None and first.scenarios is not None  # the whole path ran: training, engine
     assert counts == Counter({"derive_journeys": 1, "derive_decision_points": 1})
+    # The analytics engine's file is written at start-up (before any worker forks) for this
+    # model's risk tiers, and the pages' engine reads it, with the reference's numbers.
+    assert first.engine_file is not None and first.engine_file.exists()
+    assert first.models.key in first.engine_file.name
+    written = first.engine_file.stat().st_mtime_ns
+    from callbacks import analytics
+    from data.cohort_filter import CohortFilter
+    from data.warehouse.engine import PandasEngine
+
+    engine = analytics.engine()
+    assert engine.database == first.engine_file
+    cohort = CohortFilter(risk_tiers=("high",))
+    assert repr(engine.overview(cohort)) == repr(PandasEngine(first.cohort_frame, small_dataset.pathway).overview(cohort))
     # Training's rows (1M patients: about a million landmark rows) are not kept to serve.
     assert not any(name.startswith(("training_rows", "pilot_rows")) for name in first.workspace.in_memory())
 
@@ -48,6 +61,7 @@ def test_start_up_derives_each_table_once_and_a_cached_start_derives_nothing(sma
     pd.testing.assert_frame_equal(cached.cohort_frame, first.cohort_frame)
     pd.testing.assert_frame_equal(cached.follow_up, first.follow_up)  # read back from Parquet, same frame
     pd.testing.assert_frame_equal(cached.lookup.scoring_features, first.lookup.scoring_features)
+    assert cached.engine_file == first.engine_file and first.engine_file.stat().st_mtime_ns == written
 
 
 def _count_engine_builds(monkeypatch) -> Counter:

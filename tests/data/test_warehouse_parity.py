@@ -124,13 +124,27 @@ def postgres_engine(frame, small_dataset):
         backend.drop_table(name, force=True)
 
 
-ENGINES = ["duckdb", pytest.param("postgres", marks=pytest.mark.skipif(not POSTGRES_URL, reason=POSTGRES_SKIP))]
+ENGINES = ["duckdb", "duckdb file",
+           pytest.param("postgres", marks=pytest.mark.skipif(not POSTGRES_URL, reason=POSTGRES_SKIP))]
+# The file is written in blocks this small, so the parity frame takes several (an integer column
+# with a gap only in a later block must end as the whole frame's float column).
+FILE_BLOCK_ROWS = 700
+
+
+def file_engine(frame, pathway, folder):
+    """DuckDB over its tables written to a file (data.warehouse.engine_file), as the app serves."""
+    from data.warehouse.engine_file import build_engine_file
+
+    path = build_engine_file(folder / "engine.duckdb", frame, pathway, block_rows=FILE_BLOCK_ROWS)
+    return open_engine("duckdb", frame, pathway, database=path)
 
 
 @pytest.fixture(scope="module", params=ENGINES)
-def engine(request, frame, small_dataset):
+def engine(request, frame, small_dataset, tmp_path_factory):
     if request.param == "postgres":
         return request.getfixturevalue("postgres_engine")
+    if request.param == "duckdb file":
+        return file_engine(frame, small_dataset.pathway, tmp_path_factory.mktemp("engine"))
     return open_engine("duckdb", frame, small_dataset.pathway)
 
 
@@ -268,11 +282,14 @@ def scored_frame(frame):
 
 
 @pytest.fixture(scope="module", params=ENGINES)
-def scored_engine(request, scored_frame, small_dataset):
+def scored_engine(request, scored_frame, small_dataset, tmp_path_factory):
     """An engine of each backend over the scored frame."""
     frame, _ = scored_frame
     if request.param == "duckdb":
         yield open_engine("duckdb", frame, small_dataset.pathway)
+        return
+    if request.param == "duckdb file":
+        yield file_engine(frame, small_dataset.pathway, tmp_path_factory.mktemp("engine"))
         return
     import ibis
 
