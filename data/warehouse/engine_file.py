@@ -134,8 +134,6 @@ def _append_rows(con, frame: pd.DataFrame, pathway: Pathway, name: str, block_ro
     Each block gets the types engine_frame gives it; an integer column that has a gap in a
     later block is widened to DOUBLE, so the table ends with the types engine_frame gives the
     whole frame (float wherever any patient lacks a value)."""
-    import duckdb
-
     columns: dict[str, pa.DataType] = {}
     for start in range(0, max(len(frame), 1), block_rows):
         part = engine_frame(frame.iloc[start:start + block_rows], pathway)
