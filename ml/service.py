@@ -1,5 +1,5 @@
 """The app's start-up state, built by one UI-free function (``start``): dataset -> analytic
-workspace -> readiness -> models (registry) -> cohort frame -> scenario engine -> patient
+workspace -> readiness -> models (registry) -> cohort frame -> analytics engine file -> scenario engine -> patient
 look-up -> outreach log. Every derived table comes from the dataset's one workspace
 (ml.workspace), so nothing here derives journeys or decision points a second time.
 

@@ -60,6 +60,11 @@ def worklist_frame(cohort_frame: pd.DataFrame, scores: pd.DataFrame, filter_colu
     filter reads (and whether the cohort frame carries a risk for them), the scores row and the
     id's rank; no identifier."""
     columns = [c for c in dict.fromkeys((*filter_columns, SITE, "risk")) if c in cohort_frame.columns]
+    if "risk" in cohort_frame.columns:
+        # Only patients the cohort frame carries a risk for can be listed (ranking_query's first
+        # predicate): joining just those rows, not every patient's (7.5 s of a worker's first
+        # Worklist at 10M patients), leaves every other scored patient without a cohort risk, as before.
+        cohort_frame = cohort_frame[cohort_frame["risk"].notna()]
     attributes = cohort_frame[["patient_id", *columns]].rename(columns={"risk": "cohort_risk"})
     keys = [k for k in ("expected_gain", "risk", "window_closes") if k in scores.columns]
     frame = scores[["patient_id", *keys]].assign(**{SCORE_ROW: np.arange(len(scores), dtype="int64")})

@@ -125,3 +125,19 @@ def test_a_released_table_leaves_memory_and_comes_back_from_disk(small_dataset, 
     counts = count_derivations(monkeypatch)
     pd.testing.assert_frame_equal(workspace.training_rows, rows)
     assert sum(counts.values()) == 0
+
+
+def test_a_file_for_a_new_model_replaces_the_old_one_beside_the_tables(small_dataset, tmp_path):
+    """The analytics engine's file is kept per model key: a new model's file must not leave the
+    old one (at 10M about a gigabyte) beside it for ever, nor remove another family's files."""
+    workspace = AnalyticWorkspace(small_dataset, cache_dir=tmp_path)
+    old = workspace.file_path("engine", "model-a", ".duckdb")
+    old.write_bytes(b"old model's tables")
+    old.with_name(old.name + ".lock").touch()
+    other = old.with_name("scenarios-model-a.pickle")
+    other.write_bytes(b"another family")
+    new = workspace.file_path("engine", "model-b", ".duckdb")
+    assert new.parent == old.parent == tmp_path / "workspace" / workspace.key
+    assert not old.exists() and not old.with_name(old.name + ".lock").exists()
+    assert other.exists()
+    assert AnalyticWorkspace(small_dataset).file_path("engine", "model-b", ".duckdb") is None  # no cache folder
