@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -55,13 +56,14 @@ def build_engine_file(path: Path, frame: pd.DataFrame, pathway: Pathway = DEFAUL
             return path
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         _remove(temporary)
+        started = time.perf_counter()
         try:
             _write(temporary, frame, pathway, name, block_rows)
             os.replace(temporary, path)
         finally:
             _remove(temporary)
     log(f"analytics engine file written: {path.name} ({len(frame):,} patients, "
-        f"{path.stat().st_size / 2**20:,.0f} MiB)")
+        f"{path.stat().st_size / 2**20:,.0f} MiB, {time.perf_counter() - started:.1f} s)")
     return path
 
 

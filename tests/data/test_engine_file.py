@@ -84,3 +84,33 @@ def test_a_failed_build_leaves_no_file_behind(frame, small_dataset, tmp_path, mo
     with pytest.raises(OSError, match="No space"):
         build_engine_file(path, frame, small_dataset.pathway, log=lambda line: None)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["engine.duckdb.lock"]
+
+
+def _overview_in_child(path, frame, pathway, queue):
+    try:
+        engine = open_engine("duckdb", frame, pathway, database=path)
+        queue.put(repr(engine.overview(CohortFilter(programs=("diabetes",)))))
+    except Exception as error:  # noqa: BLE001 - the parent's assertion shows it
+        queue.put(f"worker failed: {error}")
+
+
+def test_workers_forked_after_the_file_was_written_read_it_together(frame, small_dataset, tmp_path):
+    """gunicorn --preload: the master writes the file (and checks it) before forking; each
+    worker then opens it read-only at the same time as the others. A connection the master
+    left open for writing (the build's, or the check's) refuses every worker's open."""
+    import multiprocessing
+
+    path = build_engine_file(tmp_path / "engine.duckdb", frame, small_dataset.pathway, log=lambda line: None)
+    build_engine_file(path, frame, small_dataset.pathway, log=lambda line: None)  # start-up's check, in the master
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    workers = [context.Process(target=_overview_in_child, args=(path, frame, small_dataset.pathway, queue))
+               for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    answers = [queue.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=30)
+        assert worker.exitcode == 0
+    expected = repr(PandasEngine(frame, small_dataset.pathway).overview(CohortFilter(programs=("diabetes",))))
+    assert answers == [expected, expected]
