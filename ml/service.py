@@ -189,7 +189,7 @@ def analytics_engine_file(settings: Settings, workspace: AnalyticWorkspace, mode
     DuckDB, there is no cache folder, or the file cannot be written (each worker then holds the
     tables in memory, as without a cache, and the log says why)."""
     from data.warehouse.engine import DUCKDB
-    from data.warehouse.engine_file import build_engine_file
+    from data.warehouse.engine_file import EngineFileError, build_engine_file
 
     if (settings.analytics_engine or DUCKDB) != DUCKDB:
         return None
@@ -199,7 +199,7 @@ def analytics_engine_file(settings: Settings, workspace: AnalyticWorkspace, mode
         return None
     try:
         return build_engine_file(path, frame, workspace.dataset.pathway, log=log)
-    except OSError as error:
+    except (OSError, EngineFileError) as error:
         log(f"analytics engine file not written ({error}); each worker keeps the tables in memory")
         return None
 

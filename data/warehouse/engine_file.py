@@ -60,6 +60,8 @@ def build_engine_file(path: Path, frame: pd.DataFrame, pathway: Pathway = DEFAUL
         try:
             _write(temporary, frame, pathway, name, block_rows)
             os.replace(temporary, path)
+        except _duckdb_error() as error:  # e.g. a full disk: DuckDB's IOException is not an OSError
+            raise EngineFileError(f"{path.name} could not be written: {error}") from error
         finally:
             _remove(temporary)
     log(f"analytics engine file written: {path.name} ({len(frame):,} patients, "
@@ -153,6 +155,12 @@ def _append_rows(con, frame: pd.DataFrame, pathway: Pathway, name: str, block_ro
             con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM block')
         del block
     return [column for column, kind in columns.items() if pa.types.is_string(kind) or pa.types.is_large_string(kind)]
+
+
+def _duckdb_error() -> type:
+    import duckdb
+
+    return duckdb.Error
 
 
 def _remove(path: Path) -> None:

@@ -114,3 +114,25 @@ def test_workers_forked_after_the_file_was_written_read_it_together(frame, small
         assert worker.exitcode == 0
     expected = repr(PandasEngine(frame, small_dataset.pathway).overview(CohortFilter(programs=("diabetes",))))
     assert answers == [expected, expected]
+
+
+def test_start_up_serves_from_memory_when_the_file_cannot_be_written(frame, small_dataset, tmp_path, monkeypatch):
+    """A full disk (DuckDB raises its own IOException, not an OSError) must not stop the app
+    from starting: one log line, and the engine keeps its tables in memory as without a cache."""
+    import duckdb
+
+    from data.settings import get_settings
+    from ml.service import analytics_engine_file
+    from ml.workspace import AnalyticWorkspace
+
+    def disk_full(*args, **kwargs):
+        raise duckdb.IOException("could not write file: No space left on device")
+
+    monkeypatch.setattr(engine_file, "_write", disk_full)
+    monkeypatch.setenv("CAREPATH_VAR_DIR", str(tmp_path))
+    lines = []
+    workspace = AnalyticWorkspace(small_dataset, cache_dir=tmp_path / "cache")
+    assert analytics_engine_file(get_settings(), workspace, None, frame, lines.append) is None
+    assert len(lines) == 1 and "No space left" in lines[0] and "in memory" in lines[0]
+    engine = open_engine("duckdb", frame, small_dataset.pathway, database=None)
+    assert_same_numbers(PandasEngine(frame, small_dataset.pathway), engine, CohortFilter())
