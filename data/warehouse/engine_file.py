@@ -69,15 +69,14 @@ def build_engine_file(path: Path, frame: pd.DataFrame, pathway: Pathway = DEFAUL
     return path
 
 
-def open_engine_file(path: Path, name: str = COHORT_TABLE, memory_limit: str | None = None):
+def open_engine_file(path: Path, name: str = COHORT_TABLE):
     """(read-only Ibis backend, the tables by data.warehouse.tables name) of a file written by
     build_engine_file. Raises EngineFileError when it cannot be read."""
     import duckdb
     import ibis
 
     try:
-        backend = ibis.duckdb.connect(str(path), read_only=True,
-                                      **({"memory_limit": memory_limit} if memory_limit else {}))
+        backend = ibis.duckdb.connect(str(path), read_only=True)
         tables = {ROWS: backend.table(name),
                   **{key: backend.table(f"{name}__{key}") for key in DERIVED_TABLES}}
     except (duckdb.Error, ibis.common.exceptions.IbisError) as error:
