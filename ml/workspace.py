@@ -245,8 +245,7 @@ class AnalyticWorkspace:
         built = build()
         if path is not None:
             try:
-                fresh_key = not path.parent.exists()
-                path.parent.mkdir(parents=True, exist_ok=True)
+                fresh_key = _make_folder(path)
                 handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
                 os.close(handle)
                 try:
@@ -255,9 +254,7 @@ class AnalyticWorkspace:
                     os.replace(temporary, path)
                 finally:
                     Path(temporary).unlink(missing_ok=True)
-                if fresh_key:
-                    _prune_old_keys(path.parent.parent, keep=path.parent.name)
-                _prune_old_artifacts(path)
+                _prune_beside(path, fresh_key)
             except OSError as error:  # the cache is an optimisation: a full or read-only disk costs speed only
                 self.log(f"workspace artifact {name} not saved ({error}); it is built again at the next start")
         return built
@@ -270,11 +267,7 @@ class AnalyticWorkspace:
             return None
         path = self.cache_dir / self.key / f"{name}-{key}{suffix}"
         try:
-            fresh_key = not path.parent.exists()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if fresh_key:
-                _prune_old_keys(path.parent.parent, keep=path.parent.name)
-            _prune_old_artifacts(path, suffix)
+            _prune_beside(path, _make_folder(path), suffix)
         except OSError as error:
             self.log(f"workspace file {name}: its folder cannot be prepared ({error})")
             return None
@@ -342,6 +335,21 @@ class AnalyticWorkspace:
                 _prune_old_keys(path.parent.parent, keep=path.parent.name)
         except OSError as error:  # the cache is an optimisation: a full or read-only disk costs speed only
             self.log(f"workspace table {name} not saved ({error}); it is derived again at the next start")
+
+
+def _make_folder(path: Path) -> bool:
+    """Create ``path``'s key folder; whether it is new (a new key: older keys' folders can go)."""
+    fresh = not path.parent.exists()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return fresh
+
+
+def _prune_beside(path: Path, fresh_key: bool, suffix: str = ".pickle") -> None:
+    """Remove what ``path`` supersedes: older key folders (when its own is new) and the other
+    versions of its artifact beside it."""
+    if fresh_key:
+        _prune_old_keys(path.parent.parent, keep=path.parent.name)
+    _prune_old_artifacts(path, suffix)
 
 
 def _prune_old_artifacts(kept: Path, suffix: str = ".pickle") -> None:

@@ -93,7 +93,8 @@ class IbisEngine:
         """The cohort table and the tables derived from it (data.warehouse.tables.register_tables)."""
         if self._pid != os.getpid():
             if self.database is not None:
-                self.prepare()
+                # Start-up wrote it; written here only if it went missing or unreadable since.
+                build_engine_file(self.database, self.frame, self.pathway, self.table_name, self.log)
                 backend, tables = open_engine_file(self.database, self.table_name)
                 self._pid, self._backend, self._tables = os.getpid(), backend, tables
                 return tables
@@ -105,12 +106,6 @@ class IbisEngine:
             tables = register_tables(backend, table, self.pathway, self.table_name, self.shared)
             self._pid, self._backend, self._tables = os.getpid(), backend, tables
         return self._tables
-
-    def prepare(self) -> None:
-        """Write the engine file now if it is not there (start-up does, before workers fork);
-        nothing for an engine without one."""
-        if self.database is not None:
-            build_engine_file(self.database, self.frame, self.pathway, self.table_name, self.log)
 
     def _shared_table(self, backend):
         if self.table_name not in backend.list_tables():
